@@ -1,0 +1,1 @@
+namespace OrleansLlm; internal static class Placeholder { }

@@ -1,0 +1,30 @@
+namespace OrleansLlm;
+
+/// <summary>
+/// One batch of items submitted by a client. Keyed by batch id; raw items pushed straight into Redis
+/// belong to the batch <see cref="BatchIds.Default"/>.
+/// </summary>
+/// <remarks>Every figure it reports is read from Redis, so it survives silo restarts.</remarks>
+[Alias("OrleansLlm.IBatchGrain")]
+public interface IBatchGrain : IGrainWithStringKey
+{
+    /// <summary>Creates the batch, or checks that an existing one has the same spec.</summary>
+    [Alias("Create")]
+    Task CreateAsync(BatchSpec spec);
+
+    /// <summary>Enqueues a chunk of items. Items whose id is already in the batch are skipped.</summary>
+    /// <returns>How many items were new.</returns>
+    [Alias("AddItems")]
+    Task<int> AddItemsAsync(IReadOnlyList<BatchItem> items);
+
+    /// <summary>Marks the submission complete, so the batch can finish once its items are done.</summary>
+    [Alias("Seal")]
+    Task SealAsync();
+
+    [Alias("GetProgress")]
+    Task<BatchProgress> GetProgressAsync();
+
+    /// <summary>Pages through the results; start with a null cursor and stop when the returned cursor is null.</summary>
+    [Alias("GetResults")]
+    Task<ResultPage> GetResultsAsync(string? cursor, int pageSize);
+}

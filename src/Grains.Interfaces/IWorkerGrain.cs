@@ -1,0 +1,24 @@
+namespace OrleansLlm;
+
+/// <summary>
+/// The per-silo worker: leases items from the Redis queue and sends them to the Ollama beside its silo.
+/// </summary>
+/// <remarks>
+/// Keyed by the parsable address of the silo it must live on (<c>SiloAddress.ToParsableString()</c>);
+/// its placement guarantees it is activated on exactly that silo.
+/// </remarks>
+[Alias("OrleansLlm.IWorkerGrain")]
+public interface IWorkerGrain : IGrainWithStringKey
+{
+    /// <summary>Ensures the worker is running. Idempotent.</summary>
+    [Alias("Start")]
+    Task StartAsync();
+
+    /// <summary>Stops leasing, lets in-flight calls finish within <paramref name="drainTimeout"/>, then hands
+    /// whatever is unfinished back to the head of the ready list.</summary>
+    [Alias("Stop")]
+    Task StopAsync(TimeSpan drainTimeout);
+
+    [Alias("GetStatus")]
+    Task<WorkerStatus> GetStatusAsync();
+}

@@ -1,0 +1,22 @@
+namespace OrleansLlm;
+
+[GenerateSerializer, Alias("OrleansLlm.WorkerState")]
+public enum WorkerState
+{
+    Active = 0,
+    Draining = 1,
+    Drained = 2,
+}
+
+/// <param name="Silo">The silo this worker runs on.</param>
+/// <param name="ConcurrencyLimit">How many Ollama requests it allows in flight now.</param>
+[GenerateSerializer, Immutable, Alias("OrleansLlm.WorkerStatus")]
+public sealed record WorkerStatus(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] WorkerState State,
+    [property: Id(2)] int InFlight,
+    [property: Id(3)] int ConcurrencyLimit,
+    [property: Id(4)] long Completed,
+    [property: Id(5)] long Failed,
+    [property: Id(6)] long DeadLettered,
+    [property: Id(7)] string OllamaUrl);

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+
+namespace OrleansLlm.Options;
+
+/// <summary>The Ollama server beside this silo. Section <c>Ollama</c>.</summary>
+public sealed class OllamaOptions
+{
+    public const string Section = "Ollama";
+
+    /// <summary>Base URL of the co-located Ollama. Default: <c>http://localhost:11434</c>.</summary>
+    public string Url { get; set; } = "http://localhost:11434";
+
+    /// <summary>Model to generate with. Default: <c>qwen2:1.5b</c>.</summary>
+    public string Model { get; set; } = "qwen2:1.5b";
+
+    /// <summary>Timeout of one generate call. CPU models queue for minutes, so HttpClient's 100 s default is too short. Default: 5 minutes.</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
+}
+
+public sealed class OllamaOptionsValidator : IValidateOptions<OllamaOptions>
+{
+    public ValidateOptionsResult Validate(string? name, OllamaOptions o)
+    {
+        var failures = new List<string>();
+        const string s = OllamaOptions.Section;
+        if (!Uri.TryCreate(o.Url, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+        {
+            failures.Add($"{s}:{nameof(o.Url)} must be an absolute http(s) URL, e.g. 'http://localhost:11434' (was '{o.Url}').");
+        }
+
+        if (string.IsNullOrWhiteSpace(o.Model))
+        {
+            failures.Add($"{s}:{nameof(o.Model)} is required, e.g. 'qwen2:1.5b'.");
+        }
+
+        if (o.RequestTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(o.RequestTimeout)} must be positive (was {o.RequestTimeout}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

@@ -1,0 +1,76 @@
+using Microsoft.Extensions.Options;
+
+namespace OrleansLlm.Options;
+
+/// <summary>The Redis work queue. Section <c>Queue</c>.</summary>
+public sealed class QueueOptions
+{
+    public const string Section = "Queue";
+
+    /// <summary>Name of the ready list producers RPUSH to; every other key starts with it. Default: <c>cities</c>.</summary>
+    public string Name { get; set; } = "cities";
+
+    /// <summary>Attempts an item gets before it is dead-lettered with its last error. Default: 5.</summary>
+    public int MaxAttempts { get; set; } = 5;
+
+    /// <summary>How long a lease lasts unless renewed; the worker renews it every third of this while Ollama works. Default: 60 seconds.</summary>
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>How often expired leases are looked for and handed back. Default: 2 seconds.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Wait before a failed item is retried, doubled on each further attempt. Default: 500 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Upper bound of the retry wait. Default: 30 seconds.</summary>
+    public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Items larger than this are dead-lettered unread. Default: 64 KiB.</summary>
+    public int MaxItemBytes { get; set; } = 64 * 1024;
+
+    internal TimeSpan RetryDelay(int failedAttempts)
+    {
+        var delay = RetryBaseDelay * Math.Pow(2, Math.Min(failedAttempts, 16));
+        return delay < RetryMaxDelay ? delay : RetryMaxDelay;
+    }
+}
+
+public sealed class QueueOptionsValidator : IValidateOptions<QueueOptions>
+{
+    public ValidateOptionsResult Validate(string? name, QueueOptions o)
+    {
+        var failures = new List<string>();
+        const string s = QueueOptions.Section;
+        if (string.IsNullOrWhiteSpace(o.Name) || o.Name.Any(char.IsWhiteSpace))
+        {
+            failures.Add($"{s}:{nameof(o.Name)} must be a non-empty Redis key without spaces, e.g. 'cities'.");
+        }
+
+        if (o.MaxAttempts < 1)
+        {
+            failures.Add($"{s}:{nameof(o.MaxAttempts)} must be at least 1 (was {o.MaxAttempts}).");
+        }
+
+        if (o.LeaseDuration < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{s}:{nameof(o.LeaseDuration)} must be at least 1 second (was {o.LeaseDuration}).");
+        }
+
+        if (o.SweepInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(o.SweepInterval)} must be positive (was {o.SweepInterval}).");
+        }
+
+        if (o.RetryBaseDelay < TimeSpan.Zero || o.RetryMaxDelay < o.RetryBaseDelay)
+        {
+            failures.Add($"{s}:{nameof(o.RetryBaseDelay)} must be >= 0 and at most {nameof(o.RetryMaxDelay)}.");
+        }
+
+        if (o.MaxItemBytes < 64)
+        {
+            failures.Add($"{s}:{nameof(o.MaxItemBytes)} must be at least 64 (was {o.MaxItemBytes}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

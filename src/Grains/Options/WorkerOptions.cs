@@ -1,0 +1,46 @@
+using Microsoft.Extensions.Options;
+
+namespace OrleansLlm.Options;
+
+/// <summary>The per-silo worker. Section <c>Worker</c>.</summary>
+public sealed class WorkerOptions
+{
+    public const string Section = "Worker";
+
+    /// <summary>Most Ollama requests in flight from this silo. Default: 2.</summary>
+    public int MaxConcurrency { get; set; } = 2;
+
+    /// <summary>First wait after finding the queue empty; it doubles up to <see cref="PollMaxDelay"/>. Default: 50 ms.</summary>
+    public TimeSpan PollMinDelay { get; set; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>Longest wait between polls of an empty queue. Default: 1 second.</summary>
+    public TimeSpan PollMaxDelay { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How long in-flight calls may run on after the silo is asked to stop; keep it under the pod's grace period. Default: 4 minutes.</summary>
+    public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(4);
+}
+
+public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WorkerOptions o)
+    {
+        var failures = new List<string>();
+        const string s = WorkerOptions.Section;
+        if (o.MaxConcurrency < 1)
+        {
+            failures.Add($"{s}:{nameof(o.MaxConcurrency)} must be at least 1 (was {o.MaxConcurrency}).");
+        }
+
+        if (o.PollMinDelay <= TimeSpan.Zero || o.PollMaxDelay < o.PollMinDelay)
+        {
+            failures.Add($"{s}:{nameof(o.PollMinDelay)} must be positive and at most {nameof(o.PollMaxDelay)}.");
+        }
+
+        if (o.DrainTimeout < TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(o.DrainTimeout)} must not be negative (was {o.DrainTimeout}).");
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

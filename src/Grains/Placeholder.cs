@@ -1,1 +1,0 @@
-namespace OrleansLlm; internal static class Placeholder2 { }

@@ -1,0 +1,33 @@
+using Microsoft.Extensions.Logging;
+
+namespace OrleansLlm.Worker;
+
+public sealed partial class WorkerGrain
+{
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} started: Ollama {OllamaUrl}, model {Model}, concurrency {Limit}")]
+    private static partial void LogStarted(ILogger logger, string worker, Uri ollamaUrl, string model, int limit);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} draining: {InFlight} in flight, up to {Timeout}")]
+    private static partial void LogDraining(ILogger logger, string worker, int inFlight, TimeSpan timeout);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handed {Released} unfinished items of {Worker} back to the head of the ready list")]
+    private static partial void LogReleased(ILogger logger, int released, string worker);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} drained after {Completed} items")]
+    private static partial void LogDrained(ILogger logger, string worker, long completed);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Leasing from Redis failed; retrying")]
+    private static partial void LogLeaseFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Settling lease {LeaseId} failed; it will expire and be retried")]
+    private static partial void LogSettleFailed(ILogger logger, Exception ex, string leaseId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing leases failed")]
+    private static partial void LogRenewFailed(ILogger logger, Exception ex);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Expired leases: {Requeued} items back in the ready list, {DeadLettered} dead-lettered")]
+    private static partial void LogSwept(ILogger logger, int requeued, int deadLettered);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping expired leases failed")]
+    private static partial void LogSweepFailed(ILogger logger, Exception ex);
+}

@@ -1,0 +1,261 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Concurrency;
+using OrleansLlm.Options;
+using OrleansLlm.Placement;
+using OrleansLlm.Queue;
+
+namespace OrleansLlm.Worker;
+
+/// <summary>
+/// The one worker of a silo: leases items from Redis and keeps up to <see cref="IConcurrencyController.Limit"/>
+/// requests in flight to the silo's own Ollama.
+/// </summary>
+/// <remarks>
+/// Reentrant so that the pump, the per-item calls and the timers interleave on the grain's single thread:
+/// no locks, and every await returns to the grain scheduler.
+/// </remarks>
+[Reentrant]
+[SiloLocalPlacement]
+public sealed partial class WorkerGrain(
+    RedisWorkQueue queue,
+    ItemProcessor processor,
+    IConcurrencyController concurrency,
+    IOptions<WorkerOptions> workerOptions,
+    IOptions<QueueOptions> queueOptions,
+    ILocalSiloDetails localSilo,
+    TimeProvider time,
+    ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
+{
+    private readonly WorkerOptions _options = workerOptions.Value;
+    private readonly QueueOptions _queue = queueOptions.Value;
+    private readonly Dictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _stopLeasing = new();
+    private readonly CancellationTokenSource _abortCalls = new();
+    private TaskCompletionSource _slotFreed = NewSignal();
+    private Task _pump = Task.CompletedTask;
+    private Task? _drain;
+    private WorkerState _state = WorkerState.Active;
+    private long _completed;
+    private long _failed;
+    private long _deadLettered;
+    private int _unreachableStreak;
+
+    private string Owner => this.GetPrimaryKeyString();
+
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (Owner != localSilo.SiloAddress.ToParsableString())
+        {
+            throw new InvalidOperationException($"Worker {Owner} was activated on silo {localSilo.SiloAddress}; its placement must keep it on its own silo.");
+        }
+
+        // KeepAlive: the worker lives as long as its silo, busy or idle.
+        this.RegisterGrainTimer(RenewLeasesAsync, new GrainTimerCreationOptions(_queue.LeaseDuration / 3, _queue.LeaseDuration / 3)
+        {
+            Interleave = true,
+            KeepAlive = true,
+        });
+        this.RegisterGrainTimer(SweepExpiredAsync, new GrainTimerCreationOptions(_queue.SweepInterval, _queue.SweepInterval)
+        {
+            Interleave = true,
+            KeepAlive = true,
+        });
+        _pump = PumpAsync(_stopLeasing.Token);
+        LogStarted(logger, Owner, processor.OllamaUrl, processor.Model, concurrency.Limit);
+        return Task.CompletedTask;
+    }
+
+    public Task StartAsync() => Task.CompletedTask;
+
+    public Task StopAsync(TimeSpan drainTimeout)
+    {
+        _drain ??= DrainAsync(drainTimeout);
+        return Task.CompletedTask;
+    }
+
+    public Task<WorkerStatus> GetStatusAsync() => Task.FromResult(new WorkerStatus(
+        Owner, _state, _inFlight.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString()));
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        // Normally the silo lifecycle drained us already; if not (e.g. forced deactivation), hand everything back now.
+        await (_drain ??= DrainAsync(TimeSpan.Zero));
+    }
+
+    private async Task PumpAsync(CancellationToken stop)
+    {
+        var idleDelay = _options.PollMinDelay;
+        while (!stop.IsCancellationRequested)
+        {
+            if (_unreachableStreak > 0)
+            {
+                // Ollama is down: wait for it rather than lease items it can't serve.
+                await DelayAsync(TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(_unreachableStreak, 10)))), stop);
+            }
+
+            var free = concurrency.Limit - _inFlight.Count;
+            if (free <= 0)
+            {
+                await WaitAsync(_slotFreed.Task, stop);
+                continue;
+            }
+
+            IReadOnlyList<Lease> leases;
+            try
+            {
+                leases = await queue.LeaseAsync(Owner, free, _queue.LeaseDuration, stop);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                LogLeaseFailed(logger, ex);
+                await DelayAsync(_options.PollMaxDelay, stop);
+                continue;
+            }
+
+            if (leases.Count == 0)
+            {
+                await DelayAsync(idleDelay, stop);
+                idleDelay = TimeSpan.FromTicks(Math.Min(idleDelay.Ticks * 2, _options.PollMaxDelay.Ticks));
+                continue;
+            }
+
+            idleDelay = _options.PollMinDelay;
+            foreach (var lease in leases)
+            {
+                // RunAsync may finish synchronously (a malformed item); only track what is still running.
+                var run = RunAsync(lease);
+                if (!run.IsCompleted)
+                {
+                    _inFlight[lease.Id] = run;
+                }
+            }
+        }
+    }
+
+    private async Task RunAsync(Lease lease)
+    {
+        try
+        {
+            var (outcome, generation, latency) = await processor.ProcessAsync(lease, Owner, _abortCalls.Token);
+            switch (outcome)
+            {
+                case ItemOutcome.Completed or ItemOutcome.Duplicate:
+                    _completed++;
+                    _unreachableStreak = 0;
+                    concurrency.OnSuccess(generation!, latency);
+                    break;
+                case ItemOutcome.Failed:
+                    _failed++;
+                    _unreachableStreak = 0;
+                    concurrency.OnFailure();
+                    break;
+                case ItemOutcome.DeadLettered:
+                    _deadLettered++;
+                    break;
+                case ItemOutcome.OllamaUnreachable:
+                    _unreachableStreak++;
+                    concurrency.OnFailure();
+                    break;
+            }
+        }
+        catch (OperationCanceledException) when (_abortCalls.IsCancellationRequested)
+        {
+            // The drain ran out of time; it hands this lease back itself.
+        }
+        catch (Exception ex)
+        {
+            // Redis failed while settling the item: the lease stays and expires, so the item is retried, not lost.
+            LogSettleFailed(logger, ex, lease.Id);
+        }
+        finally
+        {
+            _inFlight.Remove(lease.Id);
+            _slotFreed.TrySetResult();
+            _slotFreed = NewSignal();
+        }
+    }
+
+    private async Task DrainAsync(TimeSpan timeout)
+    {
+        _state = WorkerState.Draining;
+        LogDraining(logger, Owner, _inFlight.Count, timeout);
+        _stopLeasing.Cancel();
+        await _pump;
+
+        var pending = Task.WhenAll(_inFlight.Values);
+        await Task.WhenAny(pending, Task.Delay(timeout, time));
+        var unfinished = _inFlight.Keys.ToArray();
+        if (unfinished.Length > 0)
+        {
+            _abortCalls.Cancel();
+            await pending;
+            var released = await queue.ReleaseAsync(Owner, unfinished, CancellationToken.None);
+            LogReleased(logger, released, Owner);
+        }
+
+        _state = WorkerState.Drained;
+        LogDrained(logger, Owner, _completed);
+    }
+
+    private async Task RenewLeasesAsync(CancellationToken cancellationToken)
+    {
+        if (_inFlight.Count == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await queue.RenewAsync(Owner, _inFlight.Keys.ToArray(), _queue.LeaseDuration, cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogRenewFailed(logger, ex);
+        }
+    }
+
+    private async Task SweepExpiredAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (requeued, dead) = await queue.RequeueExpiredAsync(cancellationToken);
+            if (requeued + dead > 0)
+            {
+                LogSwept(logger, requeued, dead);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSweepFailed(logger, ex);
+        }
+    }
+
+    private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, time, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static async Task WaitAsync(Task signal, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await signal.WaitAsync(cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private static TaskCompletionSource NewSignal() => new();
+}

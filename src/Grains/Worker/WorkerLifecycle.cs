@@ -1,0 +1,70 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansLlm.Options;
+
+namespace OrleansLlm.Worker;
+
+/// <summary>
+/// Starts this silo's worker once the silo is active, and drains it before the silo leaves the cluster.
+/// </summary>
+/// <remarks>
+/// Subscribed at <see cref="ServiceLifecycleStage.Active"/>: on the way down this stage stops first, while the
+/// silo can still reach Redis and its grains, so in-flight items can finish or be handed back.
+/// </remarks>
+public sealed partial class WorkerLifecycle(
+    IGrainFactory grains,
+    ILocalSiloDetails localSilo,
+    IOptions<WorkerOptions> options,
+    TimeProvider time,
+    ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
+{
+    private static readonly TimeSpan StatusPollInterval = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>True from the moment the worker runs until draining starts; drives <c>/readyz</c>.</summary>
+    public bool IsAccepting { get; private set; }
+
+    public IWorkerGrain Worker => grains.GetGrain<IWorkerGrain>(localSilo.SiloAddress.ToParsableString());
+
+    public void Participate(ISiloLifecycle lifecycle) =>
+        lifecycle.Subscribe(nameof(WorkerLifecycle), ServiceLifecycleStage.Active, StartAsync, StopAsync);
+
+    private async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await Worker.StartAsync();
+        IsAccepting = true;
+    }
+
+    private async Task StopAsync(CancellationToken cancellationToken)
+    {
+        IsAccepting = false;
+        var drainTimeout = options.Value.DrainTimeout;
+        try
+        {
+            await Worker.StopAsync(drainTimeout);
+
+            // The drain itself is bounded by the drain timeout; this deadline only guards against a stuck grain.
+            var deadline = time.GetTimestamp() + (long)((drainTimeout + TimeSpan.FromSeconds(30)).TotalSeconds * time.TimestampFrequency);
+            while ((await Worker.GetStatusAsync()).State != WorkerState.Drained)
+            {
+                if (time.GetTimestamp() > deadline || cancellationToken.IsCancellationRequested)
+                {
+                    LogDrainGaveUp(logger);
+                    return;
+                }
+
+                await Task.Delay(StatusPollInterval, time, CancellationToken.None);
+            }
+        }
+        catch (Exception ex)
+        {
+            // Leases left behind expire and are retried elsewhere, so nothing is lost; shutdown must go on.
+            LogDrainFailed(logger, ex);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Silo shutdown went ahead before the worker finished draining; its leases will expire and be retried")]
+    private static partial void LogDrainGaveUp(ILogger logger);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Draining the worker failed; its leases will expire and be retried")]
+    private static partial void LogDrainFailed(ILogger logger, Exception ex);
+}

@@ -1,1 +1,8 @@
-var app = Microsoft.AspNetCore.Builder.WebApplication.Create(args); app.Run();
+using OrleansLlm.Silo.Hosting;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.AddOrleansLlmSilo();
+
+var app = builder.Build();
+app.MapOrleansLlmEndpoints();
+app.Run();

@@ -1,0 +1,67 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Dashboard;
+using OrleansLlm.Hosting;
+using OrleansLlm.Options;
+
+namespace OrleansLlm.Silo.Hosting;
+
+public static class SiloHostingExtensions
+{
+    /// <summary>
+    /// Hosts the OrleansLlm silo in this web application: Redis clustering on the queue's Redis, the worker,
+    /// the Orleans Dashboard, health checks, and a shutdown long enough for the worker to drain.
+    /// </summary>
+    public static WebApplicationBuilder AddOrleansLlmSilo(this WebApplicationBuilder builder)
+    {
+        var config = builder.Configuration;
+        var silo = Bind<OrleansSiloOptions>(config, OrleansSiloOptions.Section, new OrleansSiloOptionsValidator());
+        var redis = Bind<RedisOptions>(config, RedisOptions.Section, new RedisOptionsValidator());
+        var worker = Bind<WorkerOptions>(config, WorkerOptions.Section, new WorkerOptionsValidator());
+
+        builder.Services.AddOptions<OrleansSiloOptions>().BindConfiguration(OrleansSiloOptions.Section).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<OrleansSiloOptions>, OrleansSiloOptionsValidator>();
+
+        builder.UseOrleans(orleans =>
+        {
+            orleans.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = silo.ClusterId;
+                o.ServiceId = silo.ServiceId;
+            });
+            orleans.UseRedisClustering(redis.ConnectionString);
+            orleans.ConfigureEndpoints(silo.ResolveAdvertisedAddress(), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
+            orleans.AddOrleansLlm();
+            orleans.AddDashboard();
+        });
+
+        // The host must wait for the drain, plus a little for the rest of the silo to stop.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = worker.DrainTimeout + TimeSpan.FromSeconds(15));
+
+        builder.Services.AddHttpClient(ReadinessHealthCheck.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(3));
+        builder.Services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: ["ready"]);
+        return builder;
+    }
+
+    /// <summary>Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work) and the dashboard at <c>/dashboard</c>.</summary>
+    public static WebApplication MapOrleansLlmEndpoints(this WebApplication app)
+    {
+        app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapOrleansDashboard(routePrefix: "/dashboard");
+        app.MapGet("/", () => Results.Redirect("/dashboard/"));
+        return app;
+    }
+
+    // These few settings are needed before the host is built, so they are validated here with the same validators.
+    private static T Bind<T>(IConfiguration config, string section, IValidateOptions<T> validator)
+        where T : class, new()
+    {
+        var options = config.GetSection(section).Get<T>() ?? new T();
+        var result = validator.Validate(null, options);
+        return result.Failed
+            ? throw new OptionsValidationException(section, typeof(T), result.Failures)
+            : options;
+    }
+}

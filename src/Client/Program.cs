@@ -1,1 +1,3 @@
-return 0;
+using OrleansLlm.Client;
+
+return await Cli.Build().Parse(args).InvokeAsync();

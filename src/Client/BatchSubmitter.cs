@@ -1,0 +1,44 @@
+namespace OrleansLlm.Client;
+
+/// <param name="Submitted">Items sent.</param>
+/// <param name="Enqueued">Items that were new to the batch (duplicate ids are skipped).</param>
+public sealed record SubmitSummary(string BatchId, int Submitted, int Enqueued);
+
+/// <summary>Creates a batch and streams its items to the batch grain in chunks, never the whole file in one message.</summary>
+public sealed class BatchSubmitter(IClusterClient client)
+{
+    public const int DefaultChunkSize = 1000;
+
+    public async Task<SubmitSummary> SubmitAsync(
+        string batchId, BatchSpec spec, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken, int chunkSize = DefaultChunkSize)
+    {
+        var batch = client.GetGrain<IBatchGrain>(batchId);
+        await batch.CreateAsync(spec);
+        var enqueued = 0;
+        foreach (var chunk in items.Chunk(chunkSize))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            enqueued += await batch.AddItemsAsync(chunk);
+        }
+
+        await batch.SealAsync();
+        return new SubmitSummary(batchId, items.Count, enqueued);
+    }
+
+    /// <summary>Polls the batch until every item has a result or a dead letter.</summary>
+    public async Task<BatchProgress> WaitAsync(string batchId, TimeSpan pollInterval, Action<BatchProgress> onProgress, CancellationToken cancellationToken)
+    {
+        var batch = client.GetGrain<IBatchGrain>(batchId);
+        while (true)
+        {
+            var progress = await batch.GetProgressAsync();
+            onProgress(progress);
+            if (progress.IsComplete)
+            {
+                return progress;
+            }
+
+            await Task.Delay(pollInterval, cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,195 @@
+using System.CommandLine;
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.Configuration;
+using OrleansLlm.Client.Input;
+using OrleansLlm.Client.Output;
+
+namespace OrleansLlm.Client;
+
+/// <summary>The <c>orleansllm</c> commands.</summary>
+public static class Cli
+{
+    private static readonly Option<string?> RedisOption = new("--redis")
+    {
+        Description = "Redis connection string (default: Redis__ConnectionString, else localhost:6379)",
+        Recursive = true,
+    };
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand("orleansllm: submit batches to an OrleansLlm cluster and follow them");
+        root.Options.Add(RedisOption);
+        root.Subcommands.Add(SubmitCommand());
+        root.Subcommands.Add(StatusCommand());
+        root.Subcommands.Add(ResultsCommand());
+        return root;
+    }
+
+    private static Command SubmitCommand()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "CSV with a header row, or JSON Lines (.jsonl)" };
+        var minPopulation = new Option<double?>("--min-population") { Description = "only rows with at least this population" };
+        var limit = new Option<int?>("--limit") { Description = "submit at most this many rows" };
+        var prompt = new Option<string?>("--prompt") { Description = "prompt template with {field} placeholders (default: the silo's Prompt:Template)" };
+        var field = new Option<string?>("--field") { Description = "result field for the answer (default: the silo's Prompt:AnswerField)" };
+        var batchId = new Option<string?>("--batch") { Description = "batch id (default: a new one)" };
+        var wait = new Option<bool>("--wait") { Description = "show progress until every item is done" };
+        var command = new Command("submit", "Submit a batch from a CSV or JSONL file; prints the batch id")
+        {
+            file, minPopulation, limit, prompt, field, batchId, wait,
+        };
+        command.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            var path = parse.GetValue(file)!.FullName;
+            if (parse.GetValue(limit) is < 1)
+            {
+                throw new CliException("error: --limit must be at least 1");
+            }
+
+            ItemSourceResult source;
+            try
+            {
+                source = await ItemSource.ReadAsync(path, new ItemFilter(parse.GetValue(minPopulation), parse.GetValue(limit)), ct);
+            }
+            catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or UnauthorizedAccessException)
+            {
+                throw new CliException($"error: {ex.Message}");
+            }
+
+            if (source.Errors.Count > 0)
+            {
+                foreach (var error in source.Errors.Take(10))
+                {
+                    Console.Error.WriteLine($"error: {error}");
+                }
+
+                throw new CliException($"error: {source.Errors.Count} bad rows in {path}; nothing was submitted", exitCode: 2);
+            }
+
+            if (source.Items.Count == 0)
+            {
+                throw new CliException($"error: no rows of {path} pass the filters; nothing was submitted");
+            }
+
+            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var submitter = new BatchSubmitter(host.Client());
+            var id = parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System);
+            var summary = await submitter.SubmitAsync(id, new BatchSpec(parse.GetValue(prompt), parse.GetValue(field)), source.Items, ct);
+            Console.Out.WriteLine(summary.BatchId);
+            Console.Error.WriteLine($"submitted {summary.Enqueued} items to batch {summary.BatchId}" +
+                (summary.Enqueued < summary.Submitted ? $" ({summary.Submitted - summary.Enqueued} duplicate ids skipped)" : string.Empty));
+            if (parse.GetValue(wait))
+            {
+                var view = new ProgressView(Console.Error, interactive: !Console.IsErrorRedirected);
+                var final = await submitter.WaitAsync(summary.BatchId, TimeSpan.FromMilliseconds(500), view.Show, ct);
+                view.Finish();
+                Console.Error.WriteLine($"batch {final.BatchId} complete: {final.Done} results, {final.DeadLettered} dead-lettered");
+            }
+        }));
+        return command;
+    }
+
+    private static Command StatusCommand()
+    {
+        var batch = new Argument<string?>("BATCH") { Description = "batch id; without it, the whole queue", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("status", "Show the progress of a batch, or of the whole queue") { batch };
+        command.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var client = host.Client();
+            if (parse.GetValue(batch) is { } id)
+            {
+                Print(await client.GetGrain<IBatchGrain>(id).GetProgressAsync());
+                return;
+            }
+
+            var overview = await client.GetGrain<IQueueGrain>(0).GetOverviewAsync();
+            Console.WriteLine($"queue {overview.QueueName}: {overview.Ready} ready, {overview.InFlight} in flight, {overview.DeadLettered} dead-lettered");
+            Print(await client.GetGrain<IBatchGrain>(BatchIds.Default).GetProgressAsync());
+            foreach (var b in overview.RecentBatches)
+            {
+                Print(await client.GetGrain<IBatchGrain>(b).GetProgressAsync());
+            }
+        }));
+        return command;
+
+        static void Print(BatchProgress p)
+        {
+            if (!p.Exists)
+            {
+                throw new CliException($"error: no batch {p.BatchId}");
+            }
+
+            var state = p.IsComplete ? "complete" : p.Sealed ? "running" : p.Total is null ? "raw items" : "submitting";
+            Console.WriteLine($"{p.BatchId}: {state}; total {p.Total?.ToString() ?? "-"}, queued {p.Queued?.ToString() ?? "-"}, " +
+                              $"in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}");
+        }
+    }
+
+    private static Command ResultsCommand()
+    {
+        var batch = new Argument<string>("BATCH") { Description = "batch id; 'default' for raw items pushed straight into Redis" };
+        var format = new Option<string>("--format") { Description = "jsonl, csv or table", DefaultValueFactory = _ => "jsonl" };
+        format.AcceptOnlyFromAmong("jsonl", "csv", "table");
+        var outFile = new Option<FileInfo?>("--out") { Description = "write to this file instead of standard output" };
+        var command = new Command("results", "Write a batch's results") { batch, format, outFile };
+        command.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var grain = host.Client().GetGrain<IBatchGrain>(parse.GetValue(batch)!);
+            var path = parse.GetValue(outFile)?.FullName;
+            await using var output = path is null ? Console.Out : new StreamWriter(path);
+            var count = await ResultWriter.WriteAsync(Pages(grain, ct), parse.GetValue(format)!, output, ct);
+            if (path is not null)
+            {
+                Console.Error.WriteLine($"wrote {count} results to {path}");
+            }
+        }));
+        return command;
+    }
+
+    private static async IAsyncEnumerable<string> Pages(IBatchGrain grain, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        string? cursor = null;
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var page = await grain.GetResultsAsync(cursor, 1000);
+            foreach (var result in page.Results)
+            {
+                yield return result;
+            }
+
+            cursor = page.NextCursor;
+        }
+        while (cursor is not null);
+    }
+
+    private static ClientSettings Settings(ParseResult parse) =>
+        ClientSettings.From(new ConfigurationBuilder().AddEnvironmentVariables().Build(), parse.GetValue(RedisOption));
+
+    private static async Task<int> RunAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+            return 0;
+        }
+        catch (CliException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return ex.ExitCode;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or TimeoutException)
+        {
+            // Grain calls surface the silo's validation errors here.
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 1;
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("cancelled");
+            return 130;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+
+namespace OllamaSim;
+
+/// <summary>
+/// The simulator's control API under /sim. These never touch the slot queue, so they answer
+/// immediately even when hundreds of requests are waiting.
+/// </summary>
+internal static class SimEndpoints
+{
+    private static SimJsonContext Json => SimJsonContext.Wire;
+
+    public static void Map(WebApplication app, Simulator sim)
+    {
+        app.MapGet("/sim/stats", () => Results.Json(sim.GetStats(), Json.SimulatorStats));
+        app.MapPost("/sim/reset", () =>
+        {
+            sim.ResetStats();
+            return Results.Json(sim.GetStats(), Json.SimulatorStats);
+        });
+        app.MapGet("/sim/faults", () => Results.Json(FaultsView.From(sim.Faults.Current), Json.FaultsView));
+        app.MapPost("/sim/faults", async (HttpContext http) =>
+        {
+            var patch = await ReadAsync(http, Json.FaultsPatch);
+            if (patch is null)
+                return BadRequest("expected a JSON object like {\"errorRate\":0.1}");
+            try
+            {
+                var faults = sim.Faults.Update(patch.ApplyTo);
+                return Results.Json(FaultsView.From(faults), Json.FaultsView);
+            }
+            catch (ArgumentException ex)
+            {
+                return BadRequest(ex.Message);
+            }
+        });
+        app.MapGet("/sim/speed", () => Results.Json(new SpeedBody(sim.Scheduler.Speed), Json.SpeedBody));
+        app.MapPost("/sim/speed", async (HttpContext http) =>
+        {
+            var body = await ReadAsync(http, Json.SpeedBody);
+            if (body is null || !(body.Speed > 0 && double.IsFinite(body.Speed)))
+                return BadRequest("expected {\"speed\": F} with F > 0, e.g. 0.333 for three times slower");
+            sim.Scheduler.SetSpeed(body.Speed);
+            return Results.Json(new SpeedBody(sim.Scheduler.Speed), Json.SpeedBody);
+        });
+        app.MapPost("/sim/unload", () =>
+        {
+            // The next request pays the load delay again, as after Ollama unloads an idle model.
+            sim.Models.Unload();
+            return Results.NoContent();
+        });
+    }
+
+    private static IResult BadRequest(string message) =>
+        Results.Json(new SimError(message), Json.SimError, statusCode: StatusCodes.Status400BadRequest);
+
+    private static async Task<T?> ReadAsync<T>(HttpContext http, JsonTypeInfo<T> info) where T : class
+    {
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(http.Request.Body, info, http.RequestAborted);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

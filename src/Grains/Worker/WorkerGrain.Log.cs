@@ -16,6 +16,12 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} drained after {Completed} items")]
     private static partial void LogDrained(ILogger logger, string worker, long completed);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} deactivated before its silo stopped ({Reason}); the silo lifecycle restarts it")]
+    private static partial void LogUnexpectedDeactivation(ILogger logger, string worker, string reason);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The pump of worker {Worker} stopped unexpectedly; restarting it")]
+    private static partial void LogPumpStopped(ILogger logger, Exception? ex, string worker);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leasing from Redis failed; retrying")]
     private static partial void LogLeaseFailed(ILogger logger, Exception ex);
 

@@ -80,6 +80,11 @@ public sealed partial class WorkerGrain(
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
         // Normally the silo lifecycle drained us already; if not (e.g. forced deactivation), hand everything back now.
+        if (_drain is null)
+        {
+            LogUnexpectedDeactivation(logger, Owner, reason.ToString());
+        }
+
         await (_drain ??= DrainAsync(TimeSpan.Zero));
     }
 
@@ -97,7 +102,8 @@ public sealed partial class WorkerGrain(
             var free = concurrency.Limit - _inFlight.Count;
             if (free <= 0)
             {
-                await WaitAsync(_slotFreed.Task, stop);
+                // Bounded, so a missed signal or a lowered limit can never park the pump for good.
+                await WaitAsync(_slotFreed.Task, _options.PollMaxDelay, stop);
                 continue;
             }
 
@@ -175,8 +181,9 @@ public sealed partial class WorkerGrain(
         finally
         {
             _inFlight.Remove(lease.Id);
-            _slotFreed.TrySetResult();
+            var freed = _slotFreed;
             _slotFreed = NewSignal();
+            freed.TrySetResult();
         }
     }
 
@@ -204,6 +211,13 @@ public sealed partial class WorkerGrain(
 
     private async Task RenewLeasesAsync(CancellationToken cancellationToken)
     {
+        if (_pump.IsCompleted && _drain is null)
+        {
+            // The pump only ends when draining; anything else is a bug, and a stopped pump would idle the silo.
+            LogPumpStopped(logger, _pump.Exception, Owner);
+            _pump = PumpAsync(_stopLeasing.Token);
+        }
+
         if (_inFlight.Count == 0)
         {
             return;
@@ -246,16 +260,17 @@ public sealed partial class WorkerGrain(
         }
     }
 
-    private static async Task WaitAsync(Task signal, CancellationToken cancellationToken)
+    private async Task WaitAsync(Task signal, TimeSpan timeout, CancellationToken cancellationToken)
     {
         try
         {
-            await signal.WaitAsync(cancellationToken);
+            await signal.WaitAsync(timeout, time, cancellationToken);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
         {
         }
     }
 
-    private static TaskCompletionSource NewSignal() => new();
+    // Continuations run asynchronously (queued to the grain's scheduler), never inline inside whoever frees a slot.
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 }

@@ -19,6 +19,9 @@ public sealed partial class WorkerLifecycle(
     ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan StatusPollInterval = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(10);
+    private readonly CancellationTokenSource _stopWatching = new();
+    private Task _watch = Task.CompletedTask;
 
     /// <summary>True from the moment the worker runs until draining starts; drives <c>/readyz</c>.</summary>
     public bool IsAccepting { get; private set; }
@@ -32,11 +35,35 @@ public sealed partial class WorkerLifecycle(
     {
         await Worker.StartAsync();
         IsAccepting = true;
+        _watch = WatchAsync(_stopWatching.Token);
+    }
+
+    // If the worker's activation ever goes away while the silo runs, calling it brings it (and its pump) back.
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(WatchInterval, time, cancellationToken);
+                await Worker.StartAsync();
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogWatchFailed(logger, ex);
+            }
+        }
     }
 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
         IsAccepting = false;
+        _stopWatching.Cancel();
+        await _watch;
         var drainTimeout = options.Value.DrainTimeout;
         try
         {
@@ -61,6 +88,9 @@ public sealed partial class WorkerLifecycle(
             LogDrainFailed(logger, ex);
         }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Checking on the worker failed")]
+    private static partial void LogWatchFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Silo shutdown went ahead before the worker finished draining; its leases will expire and be retried")]
     private static partial void LogDrainGaveUp(ILogger logger);

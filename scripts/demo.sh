@@ -93,4 +93,7 @@ The cluster keeps running. Try, in another terminal:
   dotnet src/Client/bin/Release/net10.0/orleansllm.dll status
 Dashboard: http://127.0.0.1:5001/dashboard    Press Ctrl-C to stop.
 EOT
-while true; do sleep 3600; done
+# Waiting on a background sleep keeps the script interruptible: the trap runs at once on Ctrl-C or SIGTERM.
+sleep infinity &
+pids+=($!)
+wait $!

@@ -125,10 +125,7 @@ public static class ItemSource
                 }
 
                 var json = root.GetRawText();
-                var id = root.TryGetProperty("id", out var idProp) && idProp.ValueKind is JsonValueKind.String or JsonValueKind.Number
-                    && (idProp.ValueKind == JsonValueKind.Number ? idProp.GetRawText() : idProp.GetString()) is { Length: > 0 } own
-                        ? own
-                        : ItemIds.FromContent(json);
+                var id = ItemIds.Of(root, json);
                 items.Add(new BatchItem(id, json));
             }
             catch (JsonException ex)

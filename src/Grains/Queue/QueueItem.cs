@@ -97,10 +97,7 @@ public sealed class QueueItem : IDisposable
             return null;
         }
 
-        var id = root.TryGetProperty("id", out var own) && own.ValueKind is JsonValueKind.String or JsonValueKind.Number
-            && (own.ValueKind == JsonValueKind.Number ? own.GetRawText() : own.GetString()) is { Length: > 0 } ownId
-                ? ownId
-                : ItemIds.FromContent(payload);
+        var id = ItemIds.Of(root, payload);
         item = new QueueItem(document, BatchIds.Default, id, root);
         return null;
     }

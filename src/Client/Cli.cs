@@ -191,5 +191,11 @@ public static class Cli
             Console.Error.WriteLine("cancelled");
             return 130;
         }
+        catch (OrleansException ex)
+        {
+            // E.g. the silo we talked to went away mid-call: one line, not a stack trace; the command can be re-run.
+            Console.Error.WriteLine($"error: the cluster call failed ({ex.GetType().Name}): {ex.Message.Split('\n')[0]}");
+            return 1;
+        }
     }
 }

@@ -22,6 +22,8 @@ public static class Cli
         root.Subcommands.Add(SubmitCommand());
         root.Subcommands.Add(StatusCommand());
         root.Subcommands.Add(ResultsCommand());
+        root.Subcommands.Add(ClusterCommand());
+        root.Subcommands.Add(DrainCommand());
         return root;
     }
 
@@ -144,6 +146,41 @@ public static class Cli
             {
                 Console.Error.WriteLine($"wrote {count} results to {path}");
             }
+        }));
+        return command;
+    }
+
+    private static Command ClusterCommand()
+    {
+        var command = new Command("cluster", "List the silos: state, in flight, concurrency limit, done, throughput");
+        command.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var view = await host.Client().GetGrain<ICoordinatorGrain>(0).GetClusterAsync();
+            Console.WriteLine($"{"SILO",-32} {"MEMBERSHIP",-12} {"WORKER",-9} {"IN FLIGHT",9} {"LIMIT",5} {"DONE",8} {"ITEMS/S",8} {"LAST SEEN",9}");
+            foreach (var w in view.Workers)
+            {
+                var age = DateTimeOffset.UtcNow - w.LastReport;
+                Console.WriteLine($"{w.Status.Silo,-32} {w.Membership,-12} {w.Status.State.ToString().ToLowerInvariant(),-9} " +
+                                  $"{w.LeasesInRedis,9} {w.Status.ConcurrencyLimit,5} {w.Status.Completed,8} {w.Throughput,8:F1} {age.TotalSeconds,8:F0}s");
+            }
+
+            var q = view.Queue;
+            Console.WriteLine($"queue {q.QueueName}: {q.Ready} ready, {q.InFlight} in flight, {q.DeadLettered} dead-lettered; " +
+                              $"coordinator on {view.CoordinatorSilo}, {view.RecoveredLeases} leases recovered");
+        }));
+        return command;
+    }
+
+    private static Command DrainCommand()
+    {
+        var silo = new Argument<string>("SILO") { Description = "the silo's address, or any unique part of it, as 'cluster' lists it" };
+        var command = new Command("drain", "Drain a silo: it stops leasing, finishes or hands back its items, and stops being ready") { silo };
+        command.SetAction((parse, ct) => RunAsync(async () =>
+        {
+            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var target = await host.Client().GetGrain<ICoordinatorGrain>(0).DrainAsync(parse.GetValue(silo)!);
+            Console.WriteLine($"draining {target}; follow it with 'orleansllm cluster'");
         }));
         return command;
     }

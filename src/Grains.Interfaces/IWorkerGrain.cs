@@ -14,10 +14,11 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("Start")]
     Task StartAsync();
 
-    /// <summary>Stops leasing, lets in-flight calls finish within <paramref name="drainTimeout"/>, then hands
-    /// whatever is unfinished back to the head of the ready list.</summary>
-    [Alias("Stop")]
-    Task StopAsync(TimeSpan drainTimeout);
+    /// <summary>Stops leasing at once, lets in-flight calls finish within <paramref name="timeout"/> (default:
+    /// <c>Worker:DrainTimeout</c>), then hands whatever is unfinished back to the head of the ready list.</summary>
+    /// <remarks>Returns as soon as draining has started; <see cref="GetStatusAsync"/> says when it is drained.</remarks>
+    [Alias("Drain")]
+    Task DrainAsync(TimeSpan? timeout);
 
     [Alias("GetStatus")]
     Task<WorkerStatus> GetStatusAsync();

@@ -44,6 +44,7 @@ public static class OrleansLlmSiloBuilderExtensions
         services.TryAddTransient<IConcurrencyController, FixedConcurrencyController>();
 
         services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
+        services.TryAddSingleton<LocalWorkerState>();
         services.TryAddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         return services;

@@ -18,6 +18,15 @@ public sealed class WorkerOptions
 
     /// <summary>How long in-flight calls may run on after the silo is asked to stop; keep it under the pod's grace period. Default: 4 minutes.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(4);
+
+    /// <summary>How often the worker reports to the coordinator. Default: 2 seconds.</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// File written once the worker is drained (and removed when it runs), so the Ollama container of the same pod
+    /// can wait for it before stopping. Default: none.
+    /// </summary>
+    public string? DrainedMarkerPath { get; set; }
 }
 
 public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
@@ -34,6 +43,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         if (o.PollMinDelay <= TimeSpan.Zero || o.PollMaxDelay < o.PollMinDelay)
         {
             failures.Add($"{s}:{nameof(o.PollMinDelay)} must be positive and at most {nameof(o.PollMaxDelay)}.");
+        }
+
+        if (o.HeartbeatInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(o.HeartbeatInterval)} must be positive (was {o.HeartbeatInterval}).");
         }
 
         if (o.DrainTimeout < TimeSpan.Zero)

@@ -251,6 +251,52 @@ public sealed partial class RedisWorkQueue(IConnectionMultiplexer redis, IOption
             ReleaseScript, [Keys.Ready, Keys.InFlight, Keys.Owners, Keys.Deadlines, Keys.LeaseErrors], args).ConfigureAwait(false);
     }
 
+    private const string ExpireOwnersScript = """
+        local dead = {}
+        for i = 2, #ARGV do dead[ARGV[i]] = true end
+        local owners = redis.call('HGETALL', KEYS[1])
+        local n = 0
+        for i = 1, #owners, 2 do
+          if dead[owners[i + 1]] then
+            redis.call('ZADD', KEYS[2], 'XX', 0, owners[i])
+            redis.call('HSET', KEYS[3], owners[i], ARGV[1] .. ' (' .. owners[i + 1] .. ')')
+            n = n + 1
+          end
+        end
+        return n
+        """;
+
+    /// <summary>
+    /// Hands back at once every lease held by <paramref name="owners"/> (silos known to be dead): each counts as a
+    /// failed attempt with <paramref name="reason"/>, and goes to the head of the ready list or to dead-letter.
+    /// </summary>
+    /// <returns>How many leases those owners held.</returns>
+    public async Task<int> RecoverOwnersAsync(IReadOnlyCollection<string> owners, string reason, CancellationToken cancellationToken)
+    {
+        if (owners.Count == 0)
+        {
+            return 0;
+        }
+
+        cancellationToken.ThrowIfCancellationRequested();
+        RedisValue[] args = [reason, .. owners.Select(o => (RedisValue)o)];
+        var expired = (int)await Db.ScriptEvaluateAsync(ExpireOwnersScript, [Keys.Owners, Keys.Deadlines, Keys.LeaseErrors], args).ConfigureAwait(false);
+        if (expired > 0)
+        {
+            await RequeueExpiredAsync(cancellationToken, limit: Math.Max(500, expired)).ConfigureAwait(false);
+        }
+
+        return expired;
+    }
+
+    /// <summary>How many leases each owner holds right now.</summary>
+    public async Task<Dictionary<string, long>> LeasesByOwnerAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var owners = await Db.HashValuesAsync(Keys.Owners).ConfigureAwait(false);
+        return owners.GroupBy(o => (string)o!).ToDictionary(g => g.Key, g => (long)g.Count(), StringComparer.Ordinal);
+    }
+
     private const string EnqueueScript = """
         local added = 0
         for i = 1, #ARGV, 2 do

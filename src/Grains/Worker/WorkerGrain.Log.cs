@@ -31,9 +31,6 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing leases failed")]
     private static partial void LogRenewFailed(ILogger logger, Exception ex);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Expired leases: {Requeued} items back in the ready list, {DeadLettered} dead-lettered")]
-    private static partial void LogSwept(ILogger logger, int requeued, int deadLettered);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping expired leases failed")]
-    private static partial void LogSweepFailed(ILogger logger, Exception ex);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting to the coordinator failed: {Error}")]
+    private static partial void LogReportFailed(ILogger logger, string error);
 }

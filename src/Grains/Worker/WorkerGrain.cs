@@ -21,6 +21,7 @@ public sealed partial class WorkerGrain(
     RedisWorkQueue queue,
     ItemProcessor processor,
     IConcurrencyController concurrency,
+    LocalWorkerState localState,
     IOptions<WorkerOptions> workerOptions,
     IOptions<QueueOptions> queueOptions,
     ILocalSiloDetails localSilo,
@@ -56,11 +57,12 @@ public sealed partial class WorkerGrain(
             Interleave = true,
             KeepAlive = true,
         });
-        this.RegisterGrainTimer(SweepExpiredAsync, new GrainTimerCreationOptions(_queue.SweepInterval, _queue.SweepInterval)
+        this.RegisterGrainTimer(ReportAsync, new GrainTimerCreationOptions(TimeSpan.Zero, _options.HeartbeatInterval)
         {
             Interleave = true,
             KeepAlive = true,
         });
+        localState.Set(WorkerState.Active);
         _pump = PumpAsync(_stopLeasing.Token);
         LogStarted(logger, Owner, processor.OllamaUrl, processor.Model, concurrency.Limit);
         return Task.CompletedTask;
@@ -68,14 +70,16 @@ public sealed partial class WorkerGrain(
 
     public Task StartAsync() => Task.CompletedTask;
 
-    public Task StopAsync(TimeSpan drainTimeout)
+    public Task DrainAsync(TimeSpan? timeout)
     {
-        _drain ??= DrainAsync(drainTimeout);
+        _drain ??= RunDrainAsync(timeout ?? _options.DrainTimeout);
         return Task.CompletedTask;
     }
 
-    public Task<WorkerStatus> GetStatusAsync() => Task.FromResult(new WorkerStatus(
-        Owner, _state, _inFlight.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString()));
+    public Task<WorkerStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    private WorkerStatus Status() => new(
+        Owner, _state, _inFlight.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString());
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -85,7 +89,7 @@ public sealed partial class WorkerGrain(
             LogUnexpectedDeactivation(logger, Owner, reason.ToString());
         }
 
-        await (_drain ??= DrainAsync(TimeSpan.Zero));
+        await (_drain ??= RunDrainAsync(TimeSpan.Zero));
     }
 
     private async Task PumpAsync(CancellationToken stop)
@@ -187,11 +191,13 @@ public sealed partial class WorkerGrain(
         }
     }
 
-    private async Task DrainAsync(TimeSpan timeout)
+    private async Task RunDrainAsync(TimeSpan timeout)
     {
         _state = WorkerState.Draining;
+        localState.Set(_state);
         LogDraining(logger, Owner, _inFlight.Count, timeout);
         _stopLeasing.Cancel();
+        await ReportAsync(CancellationToken.None);
         await _pump;
 
         var pending = Task.WhenAll(_inFlight.Values);
@@ -206,7 +212,22 @@ public sealed partial class WorkerGrain(
         }
 
         _state = WorkerState.Drained;
+        localState.Set(_state);
         LogDrained(logger, Owner, _completed);
+        await ReportAsync(CancellationToken.None);
+    }
+
+    // The heartbeat also re-creates the coordinator after its silo died, since calling it activates it again.
+    private async Task ReportAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await GrainFactory.GetGrain<ICoordinatorGrain>(0).ReportAsync(Status());
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogReportFailed(logger, ex.Message);
+        }
     }
 
     private async Task RenewLeasesAsync(CancellationToken cancellationToken)
@@ -230,22 +251,6 @@ public sealed partial class WorkerGrain(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogRenewFailed(logger, ex);
-        }
-    }
-
-    private async Task SweepExpiredAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            var (requeued, dead) = await queue.RequeueExpiredAsync(cancellationToken);
-            if (requeued + dead > 0)
-            {
-                LogSwept(logger, requeued, dead);
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogSweepFailed(logger, ex);
         }
     }
 

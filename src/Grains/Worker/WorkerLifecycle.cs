@@ -23,9 +23,6 @@ public sealed partial class WorkerLifecycle(
     private readonly CancellationTokenSource _stopWatching = new();
     private Task _watch = Task.CompletedTask;
 
-    /// <summary>True from the moment the worker runs until draining starts; drives <c>/readyz</c>.</summary>
-    public bool IsAccepting { get; private set; }
-
     public IWorkerGrain Worker => grains.GetGrain<IWorkerGrain>(localSilo.SiloAddress.ToParsableString());
 
     public void Participate(ISiloLifecycle lifecycle) =>
@@ -34,7 +31,6 @@ public sealed partial class WorkerLifecycle(
     private async Task StartAsync(CancellationToken cancellationToken)
     {
         await Worker.StartAsync();
-        IsAccepting = true;
         _watch = WatchAsync(_stopWatching.Token);
     }
 
@@ -61,13 +57,12 @@ public sealed partial class WorkerLifecycle(
 
     private async Task StopAsync(CancellationToken cancellationToken)
     {
-        IsAccepting = false;
         _stopWatching.Cancel();
         await _watch;
         var drainTimeout = options.Value.DrainTimeout;
         try
         {
-            await Worker.StopAsync(drainTimeout);
+            await Worker.DrainAsync(drainTimeout);
 
             // The drain itself is bounded by the drain timeout; this deadline only guards against a stuck grain.
             var deadline = time.GetTimestamp() + (long)((drainTimeout + TimeSpan.FromSeconds(30)).TotalSeconds * time.TimestampFrequency);

@@ -9,7 +9,7 @@ namespace OrleansLlm.Silo.Hosting;
 /// Ready means: the silo is active and its worker is taking work (not draining), and the Ollama beside it answers
 /// and has the model. A load balancer or Kubernetes stops counting on the pod as soon as draining starts.
 /// </summary>
-public sealed class ReadinessHealthCheck(WorkerLifecycle worker, IHttpClientFactory httpClients, IOptions<OllamaOptions> ollama) : IHealthCheck
+public sealed class ReadinessHealthCheck(LocalWorkerState worker, IHttpClientFactory httpClients, IOptions<OllamaOptions> ollama) : IHealthCheck
 {
     public const string HttpClientName = "ollama-health";
 
@@ -17,7 +17,7 @@ public sealed class ReadinessHealthCheck(WorkerLifecycle worker, IHttpClientFact
     {
         if (!worker.IsAccepting)
         {
-            return HealthCheckResult.Unhealthy("the worker is not running (starting up, or draining)");
+            return HealthCheckResult.Unhealthy($"the worker is {worker.State?.ToString().ToLowerInvariant() ?? "not started"}");
         }
 
         try

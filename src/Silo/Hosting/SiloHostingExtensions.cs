@@ -4,6 +4,7 @@ using Orleans.Configuration;
 using Orleans.Dashboard;
 using OrleansLlm.Hosting;
 using OrleansLlm.Options;
+using OrleansLlm.Worker;
 
 namespace OrleansLlm.Silo.Hosting;
 
@@ -44,12 +45,17 @@ public static class SiloHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work) and the dashboard at <c>/dashboard</c>.</summary>
+    /// <summary>Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work), <c>/drained</c> and the dashboard at <c>/dashboard</c>.</summary>
     public static WebApplication MapOrleansLlmEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapOrleansDashboard(routePrefix: "/dashboard");
+
+        // For the Ollama container's preStop hook: it may stop once this answers 200 (or the silo is gone).
+        app.MapGet("/drained", (LocalWorkerState worker) => worker.IsDrained
+            ? Results.Text("drained")
+            : Results.Text(worker.State?.ToString().ToLowerInvariant() ?? "not started", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/", () => Results.Redirect("/dashboard/"));
         return app;
     }

@@ -1,0 +1,51 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using OrleansLlm.Options;
+
+namespace OrleansLlm.Worker;
+
+/// <summary>
+/// What this silo's worker is doing, for the silo's own readiness probe and the Ollama beside it: while it drains,
+/// the pod is not ready; once it is drained, a marker file (if configured) tells the Ollama container it may stop.
+/// </summary>
+public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, ILogger<LocalWorkerState> logger)
+{
+    private volatile WorkerStateBox? _state;
+
+    /// <summary>Null until the worker runs.</summary>
+    public WorkerState? State => _state?.Value;
+
+    public bool IsAccepting => State == WorkerState.Active;
+
+    public bool IsDrained => State == WorkerState.Drained;
+
+    internal void Set(WorkerState state)
+    {
+        _state = new WorkerStateBox(state);
+        if (options.Value.DrainedMarkerPath is not { Length: > 0 } path)
+        {
+            return;
+        }
+
+        try
+        {
+            if (state == WorkerState.Drained)
+            {
+                File.WriteAllText(path, DateTimeOffset.UtcNow.ToString("O"));
+            }
+            else if (File.Exists(path))
+            {
+                File.Delete(path);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            LogMarkerFailed(logger, ex, path);
+        }
+    }
+
+    private sealed record WorkerStateBox(WorkerState Value);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Could not update the drained marker file {Path}")]
+    private static partial void LogMarkerFailed(ILogger logger, Exception ex, string path);
+}

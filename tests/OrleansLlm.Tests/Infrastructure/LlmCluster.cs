@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
+using Orleans.Configuration;
 using Orleans.TestingHost;
 using OllamaSim;
 using OrleansLlm.Hosting;
@@ -21,6 +22,9 @@ public sealed class LlmClusterOptions
     /// <summary>Simulator settings for the silo with this index.</summary>
     public Func<int, SimulatorOptions> Simulator { get; set; } = _ => new SimulatorOptions { Parallel = 2, TimeScale = 0.001 };
 
+    /// <summary>Declare a killed silo dead within seconds rather than the production default of about a minute.</summary>
+    public bool FastFailureDetection { get; set; } = true;
+
     /// <summary>Configuration every silo gets, on top of the defaults below.</summary>
     public Dictionary<string, string?> Settings { get; } = new()
     {
@@ -40,12 +44,15 @@ public sealed class LlmCluster : IAsyncDisposable
 {
     private readonly Dictionary<string, int> _siloIndex = new(StringComparer.Ordinal);
 
-    private LlmCluster(RedisServer redis, string queueName, SimulatorServer[] simulators)
+    private readonly List<SimulatorServer> _simulators = [];
+    private readonly Func<int, SimulatorOptions> _simulatorOptions;
+
+    private LlmCluster(RedisServer redis, string queueName, Func<int, SimulatorOptions> simulatorOptions)
     {
         Redis = redis;
         QueueName = queueName;
-        Simulators = simulators;
         Keys = new QueueKeys(queueName);
+        _simulatorOptions = simulatorOptions;
     }
 
     public RedisServer Redis { get; }
@@ -54,7 +61,17 @@ public sealed class LlmCluster : IAsyncDisposable
 
     public QueueKeys Keys { get; }
 
-    public SimulatorServer[] Simulators { get; }
+    /// <summary>One simulator per silo ever started, in order; silos started later get theirs on the way up.</summary>
+    public IReadOnlyList<SimulatorServer> Simulators
+    {
+        get
+        {
+            lock (_simulators)
+            {
+                return _simulators.ToArray();
+            }
+        }
+    }
 
     public InProcessTestCluster Cluster { get; private set; } = null!;
 
@@ -66,30 +83,57 @@ public sealed class LlmCluster : IAsyncDisposable
     {
         var options = new LlmClusterOptions();
         configure?.Invoke(options);
-        var simulators = new SimulatorServer[options.Silos];
-        for (var i = 0; i < simulators.Length; i++)
+        var cluster = new LlmCluster(redis, options.QueueName, options.Simulator);
+        for (var i = 0; i < options.Silos; i++)
         {
-            simulators[i] = await SimulatorServer.StartAsync(options.Simulator(i));
+            cluster._simulators.Add(await SimulatorServer.StartAsync(options.Simulator(i)));
         }
 
-        var cluster = new LlmCluster(redis, options.QueueName, simulators);
         var builder = new InProcessTestClusterBuilder((short)options.Silos);
         builder.ConfigureSiloHost((silo, host) =>
         {
             var index = cluster.IndexOf(silo.SiloName);
+            var simulator = cluster.SimulatorAt(index);
             var settings = new Dictionary<string, string?>(options.Settings)
             {
                 ["Redis:ConnectionString"] = redis.ConnectionString,
                 ["Queue:Name"] = cluster.QueueName,
-                ["Ollama:Url"] = simulators[index].Url.ToString(),
+                ["Ollama:Url"] = simulator.Url.ToString(),
             };
             host.Configuration.AddInMemoryCollection(settings);
         });
-        builder.ConfigureSilo((_, silo) => silo.AddOrleansLlm());
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddOrleansLlm();
+            if (options.FastFailureDetection)
+            {
+                silo.Configure<ClusterMembershipOptions>(o =>
+                {
+                    o.ProbeTimeout = TimeSpan.FromSeconds(1);
+                    o.NumMissedProbesLimit = 2;
+                    o.NumVotesForDeathDeclaration = 1;
+                    o.TableRefreshTimeout = TimeSpan.FromSeconds(1);
+                });
+            }
+        });
         cluster.Cluster = builder.Build();
         await cluster.Cluster.DeployAsync();
         return cluster;
     }
+
+    public InProcessSiloHandle SiloAt(int index) => Cluster.Silos[index];
+
+    public string OwnerOf(InProcessSiloHandle silo) => silo.SiloAddress.ToParsableString();
+
+    /// <summary>Leases Redis holds for this silo.</summary>
+    public async Task<string[]> LeasesOfAsync(InProcessSiloHandle silo) =>
+        (await Db.HashGetAllAsync(Keys.Owners)).Where(e => e.Value == OwnerOf(silo)).Select(e => (string)e.Name!).ToArray();
+
+    /// <summary>The items (payloads) Redis holds under these leases.</summary>
+    public async Task<string[]> PayloadsAsync(IEnumerable<string> leaseIds) =>
+        (await Db.HashGetAsync(Keys.InFlight, leaseIds.Select(id => (RedisValue)id).ToArray())).Select(v => (string)v!).ToArray();
+
+    public ICoordinatorGrain Coordinator => Client.GetGrain<ICoordinatorGrain>(0);
 
     /// <summary>The simulator beside the silo with this address.</summary>
     public SimulatorServer SimulatorOf(string siloAddress) =>
@@ -122,6 +166,20 @@ public sealed class LlmCluster : IAsyncDisposable
         foreach (var sim in Simulators)
         {
             await sim.DisposeAsync();
+        }
+    }
+
+    private SimulatorServer SimulatorAt(int index)
+    {
+        lock (_simulators)
+        {
+            // Silos started mid-test (scale-up) get a simulator of their own as they start.
+            while (_simulators.Count <= index)
+            {
+                _simulators.Add(SimulatorServer.StartAsync(_simulatorOptions(_simulators.Count)).GetAwaiter().GetResult());
+            }
+
+            return _simulators[index];
         }
     }
 

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using OllamaSim;
+using OrleansLlm.Tests.Infrastructure;
+using OrleansLlm.Worker;
+using Xunit.Abstractions;
+
+namespace OrleansLlm.Tests.Resilience;
+
+/// <summary>No work lost when the cluster shrinks: graceful stops, drain timeouts, crashes and coordinator failover.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper output)
+{
+    // Each simulated request takes ~1.5 s alone and ~2.4 s two at a time (12.5 s × 0.12, on 2 slots).
+    private static SimulatorOptions SlowOllama(int _) => new() { Parallel = 2, TimeScale = 0.12 };
+
+    [Fact]
+    public async Task GracefulStop_InFlightItemsFinish_EachCompletedExactlyOnce()
+    {
+        await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = SlowOllama);
+        var cities = await Cities.LoadAsync(8);
+        var leaving = cluster.SiloAt(1);
+        await cluster.PushRawAsync(cities.Select(c => c.Json));
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(leaving)).Length == 2, "the leaving silo to hold 2 leases");
+        var held = await cluster.PayloadsAsync(await cluster.LeasesOfAsync(leaving));
+
+        var clock = Stopwatch.StartNew();
+        await cluster.Cluster.StopSiloAsync(leaving);
+        clock.Stop();
+
+        output.WriteLine($"graceful stop with 2 items in flight took {clock.Elapsed.TotalSeconds:F2} s");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2.4 + 3), $"stop took {clock.Elapsed}");
+        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 8, "8 results", describe: cluster.DescribeQueueAsync);
+        var results = await cluster.ResultsAsync();
+        foreach (var payload in held)
+        {
+            // What the leaving silo held, it finished itself, on the first attempt.
+            var result = results.Values.Single(r => r.GetProperty("input").GetRawText().Replace(" ", "") == payload.Replace(" ", ""));
+            Assert.Equal(cluster.OwnerOf(leaving), result.GetProperty("meta").GetProperty("silo").GetString());
+            Assert.Equal(1, result.GetProperty("meta").GetProperty("attempts").GetInt32());
+        }
+
+        Assert.Empty(await cluster.DeadLettersAsync());
+        Assert.Equal(0, (long)await cluster.Db.StringGetAsync(cluster.Keys.Duplicates));
+        Assert.Equal(8, cluster.Simulators.Sum(s => s.GetStats().Served));
+    }
+
+    [Fact]
+    public async Task DrainTimeoutShorterThanRequests_UnfinishedItemsBackAtHead_AnotherSiloCompletesThem()
+    {
+        await using var cluster = await LlmCluster.StartAsync(redis, o =>
+        {
+            o.Simulator = SlowOllama;
+            o.Settings["Worker:DrainTimeout"] = "00:00:00.200";
+        });
+        var cities = await Cities.LoadAsync(4);
+        var leaving = cluster.SiloAt(1);
+        var staying = cluster.SiloAt(0);
+        await cluster.PushRawAsync(cities.Select(c => c.Json));
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(leaving)).Length == 2 && (await cluster.LeasesOfAsync(staying)).Length == 2,
+            "each silo to hold 2 leases");
+        var held = await cluster.PayloadsAsync(await cluster.LeasesOfAsync(leaving));
+
+        await cluster.Cluster.StopSiloAsync(leaving);
+
+        // At once, not after a lease expiry: the staying silo is still busy with its own two, so they wait at the head.
+        var head = (await cluster.Db.ListRangeAsync(cluster.Keys.Ready, 0, 1)).Select(v => (string)v!).ToArray();
+        Assert.Equal(held, head);
+        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 4, "4 results", describe: cluster.DescribeQueueAsync);
+        var results = await cluster.ResultsAsync();
+        Assert.All(results.Values, r => Assert.Equal(cluster.OwnerOf(staying), r.GetProperty("meta").GetProperty("silo").GetString()));
+        Assert.All(results.Values, r => Assert.Equal(1, r.GetProperty("meta").GetProperty("attempts").GetInt32()));
+        Assert.Empty(await cluster.DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task KilledSilo_LeasesRecoveredOnceDeclaredDead_SurvivorsFinishEverything()
+    {
+        await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = SlowOllama);
+        var cities = await Cities.LoadAsync(6);
+        var victim = cluster.SiloAt(1);
+        await cluster.PushRawAsync(cities.Select(c => c.Json));
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 2, "the victim to hold 2 leases");
+        var held = await cluster.PayloadsAsync(await cluster.LeasesOfAsync(victim));
+
+        var clock = Stopwatch.StartNew();
+        await cluster.Cluster.KillSiloAsync(victim);
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 0, "the victim's leases to be recovered");
+        clock.Stop();
+
+        // Leases last 60 s: recovery this fast came from membership declaring the silo dead, not from expiry.
+        output.WriteLine($"leases of the killed silo recovered {clock.Elapsed.TotalSeconds:F1} s after the kill");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"recovery took {clock.Elapsed}");
+        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 6, "6 results", describe: cluster.DescribeQueueAsync);
+        var results = await cluster.ResultsAsync();
+        foreach (var payload in held)
+        {
+            var result = results.Values.Single(r => r.GetProperty("input").GetRawText().Replace(" ", "") == payload.Replace(" ", ""));
+            Assert.Equal(cluster.OwnerOf(cluster.SiloAt(0)), result.GetProperty("meta").GetProperty("silo").GetString());
+            Assert.Equal(2, result.GetProperty("meta").GetProperty("attempts").GetInt32());
+        }
+
+        Assert.Empty(await cluster.DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task CoordinatorSiloKilled_CoordinatorComesBackWithWorkersAndRecovery()
+    {
+        await using var cluster = await LlmCluster.StartAsync(redis, o =>
+        {
+            o.Silos = 3;
+            o.Simulator = SlowOllama;
+        });
+        await Eventually.TrueAsync(async () => (await cluster.Coordinator.GetClusterAsync()).Workers.Count == 3, "3 workers to report");
+        var before = await cluster.Coordinator.GetClusterAsync();
+        var victim = cluster.Cluster.Silos.Single(s => cluster.OwnerOf(s) == before.CoordinatorSilo);
+        var cities = await Cities.LoadAsync(12);
+        await cluster.PushRawAsync(cities.Select(c => c.Json));
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 2, "the coordinator's silo to hold 2 leases");
+
+        await cluster.Cluster.KillSiloAsync(victim);
+
+        await Eventually.TrueAsync(async () =>
+        {
+            var view = await cluster.Coordinator.GetClusterAsync();
+            return view.CoordinatorSilo != before.CoordinatorSilo
+                && view.Workers.Count(w => w.Membership == "Active" && w.Status.State == WorkerState.Active) == 2;
+        }, "a new coordinator that knows the 2 surviving workers");
+        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 12, "12 results", describe: cluster.DescribeQueueAsync);
+        var after = await cluster.Coordinator.GetClusterAsync();
+        Assert.True(after.RecoveredLeases >= 2, $"the new coordinator recovered {after.RecoveredLeases} leases");
+        Assert.Empty(await cluster.DeadLettersAsync());
+    }
+
+    [Fact]
+    public async Task DrainThroughCoordinator_SiloStopsTaking_NotReady_OthersCarryOn()
+    {
+        await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = _ => new SimulatorOptions { Parallel = 2, TimeScale = 0.01 });
+        var target = cluster.SiloAt(1);
+        await Eventually.TrueAsync(async () => (await cluster.Coordinator.GetClusterAsync()).Workers.Count == 2, "2 workers to report");
+        var port = target.SiloAddress.Endpoint.Port.ToString();
+
+        var drained = await cluster.Coordinator.DrainAsync($":{port}@");
+
+        Assert.Equal(cluster.OwnerOf(target), drained);
+        var state = target.SiloHost.Services.GetRequiredService<LocalWorkerState>();
+        await Eventually.TrueAsync(() => state.IsDrained, "the silo to be drained");
+        Assert.False(state.IsAccepting);
+        var served = cluster.SimulatorOf(drained).GetStats().Served;
+
+        var cities = await Cities.LoadAsync(40);
+        await cluster.PushRawAsync(cities.Select(c => c.Json));
+        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 40, "40 results", describe: cluster.DescribeQueueAsync);
+
+        Assert.Equal(served, cluster.SimulatorOf(drained).GetStats().Served);
+        var view = await cluster.Coordinator.GetClusterAsync();
+        Assert.Equal(WorkerState.Drained, view.Workers.Single(w => w.Status.Silo == drained).Status.State);
+        await Assert.ThrowsAsync<ArgumentException>(() => cluster.Coordinator.DrainAsync("no-such-silo"));
+    }
+}

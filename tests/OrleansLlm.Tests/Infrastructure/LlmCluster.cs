@@ -42,7 +42,10 @@ public sealed class LlmClusterOptions
 /// </summary>
 public sealed class LlmCluster : IAsyncDisposable
 {
-    private readonly Dictionary<string, int> _siloIndex = new(StringComparer.Ordinal);
+    // TestCluster reuses silo names after a silo stops, so a simulator is bound to a silo's address, not its name.
+    private readonly Dictionary<string, int> _latestIndexByName = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _indexByOwner = new(StringComparer.Ordinal);
+    private int _configuredSilos;
 
     private readonly List<SimulatorServer> _simulators = [];
     private readonly Func<int, SimulatorOptions> _simulatorOptions;
@@ -92,8 +95,7 @@ public sealed class LlmCluster : IAsyncDisposable
         var builder = new InProcessTestClusterBuilder((short)options.Silos);
         builder.ConfigureSiloHost((silo, host) =>
         {
-            var index = cluster.IndexOf(silo.SiloName);
-            var simulator = cluster.SimulatorAt(index);
+            var simulator = cluster.SimulatorFor(silo.SiloName);
             var settings = new Dictionary<string, string?>(options.Settings)
             {
                 ["Redis:ConnectionString"] = redis.ConnectionString,
@@ -118,6 +120,11 @@ public sealed class LlmCluster : IAsyncDisposable
         });
         cluster.Cluster = builder.Build();
         await cluster.Cluster.DeployAsync();
+        foreach (var silo in cluster.Cluster.Silos)
+        {
+            cluster.Track(silo);
+        }
+
         return cluster;
     }
 
@@ -135,9 +142,28 @@ public sealed class LlmCluster : IAsyncDisposable
 
     public ICoordinatorGrain Coordinator => Client.GetGrain<ICoordinatorGrain>(0);
 
+    /// <summary>Binds a silo started after the cluster (scale-up) to the simulator it was configured with.</summary>
+    public InProcessSiloHandle Track(InProcessSiloHandle silo)
+    {
+        lock (_simulators)
+        {
+            _indexByOwner[OwnerOf(silo)] = _latestIndexByName[silo.Name];
+        }
+
+        return silo;
+    }
+
+    /// <summary>The simulator beside this silo, also after the silo stopped.</summary>
+    public SimulatorServer SimulatorOf(InProcessSiloHandle silo) => SimulatorOf(OwnerOf(silo));
+
     /// <summary>The simulator beside the silo with this address.</summary>
-    public SimulatorServer SimulatorOf(string siloAddress) =>
-        Simulators[IndexOf(Cluster.Silos.Single(s => s.SiloAddress.ToParsableString() == siloAddress).Name)];
+    public SimulatorServer SimulatorOf(string siloAddress)
+    {
+        lock (_simulators)
+        {
+            return _simulators[_indexByOwner[siloAddress]];
+        }
+    }
 
     public async Task PushRawAsync(IEnumerable<string> items) =>
         await Db.ListRightPushAsync(Keys.Ready, items.Select(i => (RedisValue)i).ToArray());
@@ -169,31 +195,19 @@ public sealed class LlmCluster : IAsyncDisposable
         }
     }
 
-    private SimulatorServer SimulatorAt(int index)
+    // Called as each silo is configured: it gets the first simulator no silo used yet, started now if need be.
+    private SimulatorServer SimulatorFor(string siloName)
     {
         lock (_simulators)
         {
-            // Silos started mid-test (scale-up) get a simulator of their own as they start.
+            var index = _configuredSilos++;
             while (_simulators.Count <= index)
             {
                 _simulators.Add(SimulatorServer.StartAsync(_simulatorOptions(_simulators.Count)).GetAwaiter().GetResult());
             }
 
+            _latestIndexByName[siloName] = index;
             return _simulators[index];
-        }
-    }
-
-    private int IndexOf(string siloName)
-    {
-        lock (_siloIndex)
-        {
-            if (!_siloIndex.TryGetValue(siloName, out var index))
-            {
-                index = _siloIndex.Count;
-                _siloIndex[siloName] = index;
-            }
-
-            return index;
         }
     }
 }

@@ -37,6 +37,9 @@ public static class SiloHostingExtensions
             orleans.AddDashboard();
         });
 
+        // Failure detection (probe timeouts, votes) can be tuned under Orleans:Membership, e.g. for tests or small clusters.
+        builder.Services.Configure<ClusterMembershipOptions>(config.GetSection($"{OrleansSiloOptions.Section}:Membership"));
+
         // The host must wait for the drain, plus a little for the rest of the silo to stop.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = worker.DrainTimeout + TimeSpan.FromSeconds(15));
 

@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+
+namespace OrleansLlm.Tests.Infrastructure;
+
+/// <summary>
+/// The real silo executable in its own process, for what an in-process cluster cannot show: SIGKILL and SIGSTOP.
+/// </summary>
+public sealed partial class SiloProcess : IAsyncDisposable
+{
+    private const int SigKill = 9;
+    private const int SigCont = 18;
+    private const int SigStop = 19;
+
+    private readonly Process _process;
+    private readonly string _logFile;
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
+
+    private SiloProcess(Process process, string logFile, int httpPort, int siloPort)
+    {
+        _process = process;
+        _logFile = logFile;
+        HttpPort = httpPort;
+        SiloPort = siloPort;
+    }
+
+    public int HttpPort { get; }
+
+    public int SiloPort { get; }
+
+    public int ProcessId => _process.Id;
+
+    /// <summary>Starts a silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and waits until it is ready.</summary>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var (httpPort, siloPort, gatewayPort) = (FreePort(), FreePort(), FreePort());
+        var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-silo-{siloPort}.log");
+        var start = new ProcessStartInfo("dotnet", [SiloDll()])
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}";
+        start.Environment["Orleans__SiloPort"] = siloPort.ToString();
+        start.Environment["Orleans__GatewayPort"] = gatewayPort.ToString();
+        start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__OrleansLlm"] = "Information";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key.Replace(":", "__")] = value;
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("the silo process did not start");
+        var log = new StreamWriter(logFile) { AutoFlush = true };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var silo = new SiloProcess(process, logFile, httpPort, siloPort);
+        await Eventually.TrueAsync(async () => process.HasExited ? throw new InvalidOperationException($"the silo exited; see {logFile}") : await silo.IsReadyAsync(),
+            $"the silo process on port {siloPort} to be ready (log: {logFile})", TimeSpan.FromSeconds(60));
+        return silo;
+    }
+
+    /// <summary>The owner id its leases carry: its silo address, whatever generation it has.</summary>
+    public bool Owns(string owner) => owner.StartsWith($"127.0.0.1:{SiloPort}@", StringComparison.Ordinal);
+
+    public async Task<bool> IsReadyAsync()
+    {
+        try
+        {
+            using var response = await _http.GetAsync($"http://127.0.0.1:{HttpPort}/readyz");
+            return response.IsSuccessStatusCode;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+        {
+            return false;
+        }
+    }
+
+    public void Kill() => Signal(SigKill);
+
+    public void Freeze() => Signal(SigStop);
+
+    public void Thaw() => Signal(SigCont);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            Thaw();
+            _process.Kill(entireProcessTree: true);
+            await _process.WaitForExitAsync();
+        }
+
+        _process.Dispose();
+        _http.Dispose();
+    }
+
+    private void Signal(int signal)
+    {
+        if (SysKill(_process.Id, signal) != 0)
+        {
+            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static partial int SysKill(int pid, int signal);
+
+    // The silo built alongside these tests, in the same configuration (Debug or Release).
+    private static string SiloDll()
+    {
+        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var configuration = testDir.Parent!.Name;
+        var root = testDir;
+        while (root is not null && !File.Exists(Path.Combine(root.FullName, "OrleansLlm.sln")))
+        {
+            root = root.Parent;
+        }
+
+        var dll = Path.Combine(root!.FullName, "src", "Silo", "bin", configuration, testDir.Name, "OrleansLlm.Silo.dll");
+        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the silo first: {dll} is missing", dll);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -1,0 +1,110 @@
+using System.Diagnostics;
+using OllamaSim;
+using OrleansLlm.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace OrleansLlm.Tests.Resilience;
+
+/// <summary>Real silo processes on Redis clustering, killed with SIGKILL or frozen with SIGSTOP.</summary>
+[Collection(RedisCollection.Name)]
+public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly string _queue = LlmClusterOptions.NewQueueName();
+    private readonly List<SimulatorServer> _simulators = [];
+    private readonly List<SiloProcess> _silos = [];
+
+    private StackExchange.Redis.IDatabase Db => redis.Connection.GetDatabase();
+
+    private OrleansLlm.Queue.QueueKeys Keys => new(_queue);
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    [Fact]
+    public async Task SigKilledSilo_LeasesRecoveredOnceDeclaredDead_SurvivorFinishesAll()
+    {
+        var fastDetection = new Dictionary<string, string>
+        {
+            ["Orleans:Membership:ProbeTimeout"] = "00:00:01",
+            ["Orleans:Membership:NumMissedProbesLimit"] = "2",
+            ["Orleans:Membership:NumVotesForDeathDeclaration"] = "1",
+        };
+        // The survivor starts first, so it hosts the coordinator (whose own failover is tested elsewhere).
+        await StartSiloAsync(fastDetection);
+        var victim = await StartSiloAsync(fastDetection);
+        var cities = await Cities.LoadAsync(6);
+        await Db.ListRightPushAsync(Keys.Ready, cities.Select(c => (StackExchange.Redis.RedisValue)c.Json).ToArray());
+        await Eventually.TrueAsync(async () => (await LeasesOfAsync(victim)) == 2, "the victim to hold 2 leases");
+
+        var clock = Stopwatch.StartNew();
+        victim.Kill();
+        await Eventually.TrueAsync(async () => (await LeasesOfAsync(victim)) == 0, "the killed silo's leases to be recovered");
+        clock.Stop();
+
+        output.WriteLine($"SIGKILL: leases recovered {clock.Elapsed.TotalSeconds:F1} s after the kill (lease duration 60 s)");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"recovery took {clock.Elapsed}");
+        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 6, "6 results");
+        Assert.Equal(0, await Db.ListLengthAsync(Keys.DeadLetter));
+    }
+
+    [Fact]
+    public async Task FrozenSilo_LeasesExpireAndAreRedone_NothingLost()
+    {
+        // Short leases, default (slow) failure detection: the lease expiry path acts first.
+        var shortLeases = new Dictionary<string, string>
+        {
+            ["Queue:LeaseDuration"] = "00:00:02",
+            ["Queue:SweepInterval"] = "00:00:00.250",
+        };
+        await StartSiloAsync(shortLeases);
+        var frozen = await StartSiloAsync(shortLeases);
+        var cities = await Cities.LoadAsync(6);
+        await Db.ListRightPushAsync(Keys.Ready, cities.Select(c => (StackExchange.Redis.RedisValue)c.Json).ToArray());
+        await Eventually.TrueAsync(async () => (await LeasesOfAsync(frozen)) == 2, "the silo to freeze to hold 2 leases");
+
+        var clock = Stopwatch.StartNew();
+        frozen.Freeze();
+        await Eventually.TrueAsync(async () => (await LeasesOfAsync(frozen)) == 0, "the frozen silo's leases to expire");
+        clock.Stop();
+        output.WriteLine($"SIGSTOP: leases recovered {clock.Elapsed.TotalSeconds:F1} s after the freeze (lease duration 2 s)");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"expiry took {clock.Elapsed}");
+
+        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 6, "6 results while the silo is frozen");
+        frozen.Thaw();
+        Assert.Equal(0, await Db.ListLengthAsync(Keys.DeadLetter));
+        Assert.Equal(6, await Db.HashLengthAsync(Keys.Results(BatchIds.Default)));
+    }
+
+    public async Task DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
+        }
+
+        foreach (var sim in _simulators)
+        {
+            await sim.DisposeAsync();
+        }
+    }
+
+    private async Task<SiloProcess> StartSiloAsync(Dictionary<string, string> extra)
+    {
+        // Each request takes ~1.5 s alone: long enough to be caught in flight.
+        var sim = await SimulatorServer.StartAsync(new SimulatorOptions { Parallel = 2, TimeScale = 0.12 });
+        _simulators.Add(sim);
+        var settings = new Dictionary<string, string>(extra)
+        {
+            ["Redis:ConnectionString"] = redis.ConnectionString,
+            ["Orleans:ClusterId"] = _queue,
+            ["Queue:Name"] = _queue,
+            ["Ollama:Url"] = sim.Url.ToString(),
+            ["Worker:MaxConcurrency"] = "2",
+        };
+        var silo = await SiloProcess.StartAsync(settings);
+        _silos.Add(silo);
+        return silo;
+    }
+
+    private async Task<int> LeasesOfAsync(SiloProcess silo) =>
+        (await Db.HashValuesAsync(Keys.Owners)).Count(o => silo.Owns(o!));
+}

@@ -135,8 +135,14 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
     [Fact]
     public async Task DrainThroughCoordinator_SiloStopsTaking_NotReady_OthersCarryOn()
     {
-        await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = _ => new SimulatorOptions { Parallel = 2, TimeScale = 0.01 });
+        var marker = Path.Combine(Path.GetTempPath(), $"orleansllm-drained-{Guid.NewGuid():N}");
+        await using var cluster = await LlmCluster.StartAsync(redis, o =>
+        {
+            o.Simulator = _ => new SimulatorOptions { Parallel = 2, TimeScale = 0.01 };
+            o.Settings["Worker:DrainedMarkerPath"] = marker;
+        });
         var target = cluster.SiloAt(1);
+        Assert.False(File.Exists(marker));
         await Eventually.TrueAsync(async () => (await cluster.Coordinator.GetClusterAsync()).Workers.Count == 2, "2 workers to report");
         var port = target.SiloAddress.Endpoint.Port.ToString();
 
@@ -146,6 +152,8 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         var state = target.SiloHost.Services.GetRequiredService<LocalWorkerState>();
         await Eventually.TrueAsync(() => state.IsDrained, "the silo to be drained");
         Assert.False(state.IsAccepting);
+        Assert.True(File.Exists(marker), "the drained marker file tells the Ollama container it may stop");
+        File.Delete(marker);
         var served = cluster.SimulatorOf(drained).GetStats().Served;
 
         var cities = await Cities.LoadAsync(40);

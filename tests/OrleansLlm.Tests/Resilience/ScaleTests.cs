@@ -40,8 +40,8 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
         await Eventually.TrueAsync(async () => scaler.ScaledUpSilos.Count > 0 && (await cluster.LeasesOfAsync(scaler.ScaledUpSilos[^1])).Length > 0,
             "a scaled-up silo with work in flight");
         var victim = scaler.ScaledUpSilos[^1];
-        var victimOwner = cluster.OwnerOf(victim);
         scaler.Forget(victim);
+        var heldAtKill = (await cluster.LeasesOfAsync(victim)).Length;
         await cluster.Cluster.KillSiloAsync(victim);
         await Eventually.TrueAsync(async () => (await cluster.Client.GetGrain<IBatchGrain>("scale").GetProgressAsync()).Done == 1000,
             "wave 1 done", TimeSpan.FromMinutes(2), cluster.DescribeQueueAsync);
@@ -62,23 +62,15 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
         output.WriteLine($"replicas over time: {string.Join(" → ", scaler.History)}");
         Assert.True(CountPeaks(scaler.History) >= 2, $"expected 1 → 4 → 1 twice, saw {string.Join(" → ", scaler.History)}");
 
-        // Duplicate Ollama calls: answers Ollama gave whose result was not the one kept. Only the killed silo may have any.
-        var results = (await cluster.ResultsAsync("scale")).Values.ToArray();
-        var keptBySilo = results.GroupBy(r => r.GetProperty("meta").GetProperty("silo").GetString()!).ToDictionary(g => g.Key, g => (long)g.Count());
-        var duplicates = 0L;
-        foreach (var silo in scaler.Started.Prepend(initial))
-        {
-            var extra = cluster.SimulatorOf(silo).GetStats().Served - keptBySilo.GetValueOrDefault(cluster.OwnerOf(silo));
-            if (cluster.OwnerOf(silo) != victimOwner)
-            {
-                Assert.Equal(0, extra);
-            }
-
-            duplicates += extra;
-        }
-
-        Assert.Equal(2000, scaler.Started.Prepend(initial).Sum(s => cluster.SimulatorOf(s).GetStats().Served) - duplicates);
-        output.WriteLine($"silos started: {scaler.Started.Count + 1}; duplicate Ollama calls: {duplicates} (all from the killed silo), duplicate results discarded: {(long)await cluster.Db.StringGetAsync(cluster.Keys.Duplicates)}");
+        // Duplicate Ollama calls: answers Ollama gave beyond one per item. Only the items the killed silo had in flight
+        // may be answered twice (once by it, once by the silo that took them over), and graceful scale-downs add none.
+        var served = scaler.Started.Prepend(initial).Sum(s => cluster.SimulatorOf(s).GetStats().Served);
+        var duplicates = served - 2000;
+        var discarded = (long)await cluster.Db.StringGetAsync(cluster.Keys.Duplicates);
+        output.WriteLine($"silos started: {scaler.Started.Count + 1}; killed silo held {heldAtKill} items; " +
+                         $"duplicate Ollama calls: {duplicates}; duplicate results discarded: {discarded}");
+        Assert.InRange(duplicates, 0, heldAtKill);
+        Assert.InRange(discarded, 0, heldAtKill);
     }
 
     private static int CountPeaks(List<int> history)

@@ -19,6 +19,11 @@ public static class OrleansLlmSiloBuilderExtensions
     public static ISiloBuilder AddOrleansLlm(this ISiloBuilder builder)
     {
         builder.Services.AddOrleansLlm();
+        builder.AddRedisGrainDirectory(WorkerGrain.DirectoryName, directory => directory.Configure<IOptions<RedisOptions>>((o, redis) =>
+        {
+            o.ConfigurationOptions = ConfigurationOptions.Parse(redis.Value.ConnectionString);
+            o.ConfigurationOptions.AbortOnConnectFail = false;
+        }));
         return builder;
     }
 

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using Orleans.GrainDirectory;
 using OrleansLlm.Options;
 using OrleansLlm.Placement;
 using OrleansLlm.Queue;
@@ -17,6 +18,7 @@ namespace OrleansLlm.Worker;
 /// </remarks>
 [Reentrant]
 [SiloLocalPlacement]
+[GrainDirectory(GrainDirectoryName = DirectoryName)]
 public sealed partial class WorkerGrain(
     RedisWorkQueue queue,
     ItemProcessor processor,
@@ -28,6 +30,12 @@ public sealed partial class WorkerGrain(
     TimeProvider time,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
+    /// <summary>
+    /// Workers register in a Redis-backed grain directory, not the default one spread over the silos: there, the death
+    /// of any silo deactivates the activations whose entries it held, which would interrupt healthy workers elsewhere.
+    /// </summary>
+    public const string DirectoryName = "orleansllm-workers";
+
     private readonly WorkerOptions _options = workerOptions.Value;
     private readonly QueueOptions _queue = queueOptions.Value;
     private readonly Dictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
@@ -72,7 +80,7 @@ public sealed partial class WorkerGrain(
 
     public Task DrainAsync(TimeSpan? timeout)
     {
-        _drain ??= RunDrainAsync(timeout ?? _options.DrainTimeout);
+        _drain ??= RunDrainAsync(timeout ?? _options.DrainTimeout, CancellationToken.None);
         return Task.CompletedTask;
     }
 
@@ -86,10 +94,12 @@ public sealed partial class WorkerGrain(
         // Normally the silo lifecycle drained us already; if not (e.g. forced deactivation), hand everything back now.
         if (_drain is null)
         {
+            // Let in-flight calls finish while Orleans allows; the silo lifecycle re-activates the worker right after.
             LogUnexpectedDeactivation(logger, Owner, reason.ToString());
+            _drain = RunDrainAsync(_options.DrainTimeout, cancellationToken);
         }
 
-        await (_drain ??= RunDrainAsync(TimeSpan.Zero));
+        await _drain;
     }
 
     private async Task PumpAsync(CancellationToken stop)
@@ -191,7 +201,7 @@ public sealed partial class WorkerGrain(
         }
     }
 
-    private async Task RunDrainAsync(TimeSpan timeout)
+    private async Task RunDrainAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         _state = WorkerState.Draining;
         localState.Set(_state);
@@ -201,7 +211,7 @@ public sealed partial class WorkerGrain(
         await _pump;
 
         var pending = Task.WhenAll(_inFlight.Values);
-        await Task.WhenAny(pending, Task.Delay(timeout, time));
+        await Task.WhenAny(pending, Task.Delay(timeout, time, cancellationToken));
         var unfinished = _inFlight.Keys.ToArray();
         if (unfinished.Length > 0)
         {

@@ -19,7 +19,6 @@ public sealed partial class WorkerLifecycle(
     ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan StatusPollInterval = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan WatchInterval = TimeSpan.FromSeconds(10);
     private readonly CancellationTokenSource _stopWatching = new();
     private Task _watch = Task.CompletedTask;
 
@@ -41,7 +40,7 @@ public sealed partial class WorkerLifecycle(
         {
             try
             {
-                await Task.Delay(WatchInterval, time, cancellationToken);
+                await Task.Delay(options.Value.HeartbeatInterval, time, cancellationToken);
                 await Worker.StartAsync();
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

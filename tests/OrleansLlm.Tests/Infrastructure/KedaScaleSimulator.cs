@@ -1,26 +1,28 @@
-using Orleans.TestingHost;
+using StackExchange.Redis;
 
 namespace OrleansLlm.Tests.Infrastructure;
 
+/// <summary>Pods of the worker Deployment, as the scale simulator sees them.</summary>
+public interface IReplicaSet
+{
+    int Replicas { get; }
+
+    Task ScaleUpAsync();
+
+    /// <summary>Removes one replica the way a ReplicaSet does: gracefully, newest first.</summary>
+    Task ScaleDownAsync();
+}
+
 /// <summary>
 /// A test-only stand-in for KEDA and the HPA: at every poll it reads the real Redis counts, applies KEDA's formula
-/// desired = ceil((ready + in flight) / target), clamped to [min, max], and starts or gracefully stops silos.
+/// desired = ceil((ready + in flight) / target), clamped to [min, max], and scales the replica set to it.
 /// </summary>
-/// <remarks>
-/// Like a ReplicaSet it removes the newest pod first; the first silo is never removed, as a Deployment with
-/// minReplicas 1 keeps one. Stopping goes through <see cref="InProcessTestCluster.StopSiloAsync"/>, i.e. the drain.
-/// </remarks>
-public sealed class KedaScaleSimulator(LlmCluster cluster, int target, int minReplicas, int maxReplicas, TimeSpan pollInterval)
+public sealed class KedaScaleSimulator(IDatabase redis, OrleansLlm.Queue.QueueKeys keys, IReplicaSet replicas, int target, int minReplicas, int maxReplicas, TimeSpan pollInterval)
 {
-    private readonly List<InProcessSiloHandle> _scaledUp = [];
-
-    /// <summary>Every silo this simulator ever started, including those it stopped since.</summary>
-    public List<InProcessSiloHandle> Started { get; } = [];
-
     /// <summary>Every replica count the simulator set, in order (repeats collapsed).</summary>
     public List<int> History { get; } = [];
 
-    public int Replicas => cluster.Cluster.GetActiveSilos().Count();
+    public int Replicas => replicas.Replicas;
 
     public static int Desired(long metric, int target, int min, int max) =>
         Math.Clamp((int)Math.Ceiling(metric / (double)target), min, max);
@@ -29,28 +31,21 @@ public sealed class KedaScaleSimulator(LlmCluster cluster, int target, int minRe
     {
         while (!cancellationToken.IsCancellationRequested)
         {
-            var metric = await cluster.Db.ListLengthAsync(cluster.Keys.Ready) + await cluster.Db.HashLengthAsync(cluster.Keys.InFlight);
+            var metric = await redis.ListLengthAsync(keys.Ready) + await redis.HashLengthAsync(keys.InFlight);
             var desired = Desired(metric, target, minReplicas, maxReplicas);
-            while (Replicas < desired)
+            if (replicas.Replicas < desired)
             {
-                var silo = cluster.Track(await cluster.Cluster.StartAdditionalSiloAsync());
-                _scaledUp.Add(silo);
-                Started.Add(silo);
+                await Task.WhenAll(Enumerable.Range(0, desired - replicas.Replicas).Select(_ => replicas.ScaleUpAsync()));
             }
 
-            while (Replicas > desired && _scaledUp.Count > 0)
+            while (replicas.Replicas > desired)
             {
-                var newest = _scaledUp[^1];
-                _scaledUp.RemoveAt(_scaledUp.Count - 1);
-                if (cluster.Cluster.GetActiveSilos().Contains(newest))
-                {
-                    await cluster.Cluster.StopSiloAsync(newest);
-                }
+                await replicas.ScaleDownAsync();
             }
 
-            if (History.Count == 0 || History[^1] != Replicas)
+            if (History.Count == 0 || History[^1] != replicas.Replicas)
             {
-                History.Add(Replicas);
+                History.Add(replicas.Replicas);
             }
 
             try
@@ -64,9 +59,24 @@ public sealed class KedaScaleSimulator(LlmCluster cluster, int target, int minRe
         }
     }
 
-    /// <summary>The silos this simulator started that are still up, to pick a crash victim from.</summary>
-    public IReadOnlyList<InProcessSiloHandle> ScaledUpSilos => _scaledUp.Where(s => cluster.Cluster.GetActiveSilos().Contains(s)).ToArray();
+    /// <summary>True when the history went min → max → min at least <paramref name="times"/> times.</summary>
+    public bool CycledFully(int times)
+    {
+        var cycles = 0;
+        var up = false;
+        foreach (var count in History)
+        {
+            if (count == maxReplicas)
+            {
+                up = true;
+            }
+            else if (count == minReplicas && up)
+            {
+                cycles++;
+                up = false;
+            }
+        }
 
-    /// <summary>Forget a silo killed behind the simulator's back, as a ReplicaSet would replace it.</summary>
-    public void Forget(InProcessSiloHandle silo) => _scaledUp.Remove(silo);
+        return cycles >= times;
+    }
 }

@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Infrastructure;
 public sealed partial class SiloProcess : IAsyncDisposable
 {
     private const int SigKill = 9;
+    private const int SigTerm = 15;
     private const int SigCont = 18;
     private const int SigStop = 19;
 
@@ -82,6 +83,17 @@ public sealed partial class SiloProcess : IAsyncDisposable
     }
 
     public void Kill() => Signal(SigKill);
+
+    /// <summary>What Kubernetes does to a pod it removes: SIGTERM, then wait for the process to drain and exit.</summary>
+    public async Task<TimeSpan> TerminateAsync(TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        Signal(SigTerm);
+        await _process.WaitForExitAsync(new CancellationTokenSource(timeout).Token);
+        return clock.Elapsed;
+    }
+
+    public bool HasExited => _process.HasExited;
 
     public void Freeze() => Signal(SigStop);
 

@@ -21,10 +21,11 @@ public sealed class InProcessReplicaSet(LlmCluster cluster) : IReplicaSet
 
     public async Task ScaleUpAsync()
     {
-        var silo = cluster.Track(await cluster.Cluster.StartAdditionalSiloAsync());
+        // One at a time: TestCluster numbers (and names) silos as it starts them, and Track relies on the name.
         await _gate.WaitAsync();
         try
         {
+            var silo = cluster.Track(await cluster.Cluster.StartAdditionalSiloAsync());
             _scaledUp.Add(silo);
             Started.Add(silo);
         }

@@ -46,7 +46,10 @@ public static class OrleansLlmSiloBuilderExtensions
             http.Timeout = ollama.RequestTimeout;
         });
         services.TryAddTransient<ItemProcessor>();
-        services.TryAddTransient<IConcurrencyController, FixedConcurrencyController>();
+        // One controller per worker (transient): each tracks its own Ollama.
+        services.TryAddTransient<IConcurrencyController>(sp => sp.GetRequiredService<IOptions<WorkerOptions>>().Value.AdaptiveConcurrency
+            ? ActivatorUtilities.CreateInstance<AdaptiveConcurrencyController>(sp)
+            : ActivatorUtilities.CreateInstance<FixedConcurrencyController>(sp));
 
         services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
         services.TryAddSingleton<LocalWorkerState>();

@@ -7,10 +7,24 @@ using OrleansLlm.Options;
 namespace OrleansLlm.Ollama;
 
 /// <summary>One answer from Ollama with the figures it reports about the work.</summary>
-/// <param name="TotalDuration">Ollama's <c>total_duration</c>.</param>
+/// <param name="TotalDuration">Ollama's <c>total_duration</c>: from the request's arrival to its end.</param>
 /// <param name="EvalCount">Ollama's <c>eval_count</c>: tokens generated.</param>
 /// <param name="EvalDuration">Ollama's <c>eval_duration</c>.</param>
-public sealed record Generation(string Text, TimeSpan TotalDuration, int EvalCount, TimeSpan EvalDuration);
+/// <param name="LoadDuration">Ollama's <c>load_duration</c>.</param>
+/// <param name="PromptEvalDuration">Ollama's <c>prompt_eval_duration</c>.</param>
+public sealed record Generation(
+    string Text, TimeSpan TotalDuration, int EvalCount, TimeSpan EvalDuration, TimeSpan LoadDuration = default, TimeSpan PromptEvalDuration = default)
+{
+    /// <summary>
+    /// Time the request spent waiting inside Ollama for a free slot. Ollama counts that wait in
+    /// <c>total_duration</c> but in none of its parts, so it is what is left over: the one signal that we send
+    /// more than the model serves in parallel (Ollama never pushes back; it queues silently).
+    /// </summary>
+    public TimeSpan QueueWait => TotalDuration - LoadDuration - PromptEvalDuration - EvalDuration is { Ticks: > 0 } wait ? wait : TimeSpan.Zero;
+
+    /// <summary>Time the model spent on this request (prompt and generation).</summary>
+    public TimeSpan ServiceTime => PromptEvalDuration + EvalDuration;
+}
 
 /// <summary>Thrown when Ollama answers but the answer is unusable, e.g. it lacks <c>"done": true</c>.</summary>
 public sealed class OllamaResponseException(string message) : Exception(message);
@@ -43,7 +57,13 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             throw new OllamaResponseException("Ollama's response ended without \"done\": true");
         }
 
-        return new Generation(text.ToString(), FromNanoseconds(done.TotalDuration), done.EvalCount, FromNanoseconds(done.EvalDuration));
+        return new Generation(
+            text.ToString(),
+            FromNanoseconds(done.TotalDuration),
+            done.EvalCount,
+            FromNanoseconds(done.EvalDuration),
+            FromNanoseconds(done.LoadDuration),
+            FromNanoseconds(done.PromptEvalDuration));
     }
 
     private static TimeSpan FromNanoseconds(long ns) => TimeSpan.FromTicks(ns / 100);

@@ -7,8 +7,20 @@ public sealed class WorkerOptions
 {
     public const string Section = "Worker";
 
-    /// <summary>Most Ollama requests in flight from this silo. Default: 2.</summary>
-    public int MaxConcurrency { get; set; } = 2;
+    /// <summary>
+    /// Most Ollama requests in flight from this silo: the cap of the adaptive controller, or the fixed limit when
+    /// <see cref="AdaptiveConcurrency"/> is off. Default: 16.
+    /// </summary>
+    public int MaxConcurrency { get; set; } = 16;
+
+    /// <summary>Find the limit from Ollama's own figures (true), or always use <see cref="MaxConcurrency"/>. Default: true.</summary>
+    public bool AdaptiveConcurrency { get; set; } = true;
+
+    /// <summary>Where the adaptive controller starts. Default: 1.</summary>
+    public int InitialConcurrency { get; set; } = 1;
+
+    /// <summary>How often the adaptive controller tries one more request in flight than its knee. Default: 30 seconds.</summary>
+    public TimeSpan ConcurrencyProbeInterval { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>First wait after finding the queue empty; it doubles up to <see cref="PollMaxDelay"/>. Default: 50 ms.</summary>
     public TimeSpan PollMinDelay { get; set; } = TimeSpan.FromMilliseconds(50);
@@ -38,6 +50,16 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         if (o.MaxConcurrency < 1)
         {
             failures.Add($"{s}:{nameof(o.MaxConcurrency)} must be at least 1 (was {o.MaxConcurrency}).");
+        }
+
+        if (o.InitialConcurrency < 1)
+        {
+            failures.Add($"{s}:{nameof(o.InitialConcurrency)} must be at least 1 (was {o.InitialConcurrency}).");
+        }
+
+        if (o.ConcurrencyProbeInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(o.ConcurrencyProbeInterval)} must be positive (was {o.ConcurrencyProbeInterval}).");
         }
 
         if (o.PollMinDelay <= TimeSpan.Zero || o.PollMaxDelay < o.PollMinDelay)

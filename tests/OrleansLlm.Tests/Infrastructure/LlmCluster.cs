@@ -28,6 +28,8 @@ public sealed class LlmClusterOptions
     /// <summary>Configuration every silo gets, on top of the defaults below.</summary>
     public Dictionary<string, string?> Settings { get; } = new()
     {
+        // Fixed concurrency, so tests know how many items each silo holds; the adaptive controller has its own tests.
+        ["Worker:AdaptiveConcurrency"] = "false",
         ["Worker:MaxConcurrency"] = "2",
         ["Worker:DrainTimeout"] = "00:00:05",
         ["Queue:SweepInterval"] = "00:00:00.200",

@@ -98,6 +98,7 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
             ["Orleans:ClusterId"] = _queue,
             ["Queue:Name"] = _queue,
             ["Ollama:Url"] = sim.Url.ToString(),
+            ["Worker:AdaptiveConcurrency"] = "false",
             ["Worker:MaxConcurrency"] = "2",
         };
         var silo = await SiloProcess.StartAsync(settings);

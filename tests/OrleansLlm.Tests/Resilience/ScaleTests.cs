@@ -30,6 +30,7 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
             ["Orleans:ClusterId"] = queue,
             ["Queue:Name"] = queue,
             ["Queue:SweepInterval"] = "00:00:00.250",
+            ["Worker:AdaptiveConcurrency"] = "false",
             ["Worker:MaxConcurrency"] = "2",
             ["Worker:DrainTimeout"] = "00:00:10",
             ["Orleans:Membership:ProbeTimeout"] = "00:00:01",

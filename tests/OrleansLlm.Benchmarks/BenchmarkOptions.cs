@@ -1,0 +1,157 @@
+using System.CommandLine;
+using OrleansLlm.Benchmarks.Designs;
+
+namespace OrleansLlm.Benchmarks;
+
+/// <summary>Everything one benchmark run is parameterised by; the report prints all of it.</summary>
+public sealed record BenchmarkOptions
+{
+    /// <summary>Tiny and fast, for CI: exits non-zero if any design loses an item, and writes no report unless --out is given.</summary>
+    public bool Smoke { get; init; }
+
+    /// <summary>Items per design run (the first N rows of data/worldcities.csv, biggest cities first).</summary>
+    public int Items { get; init; } = 600;
+
+    public IReadOnlyList<string> Scenarios { get; init; } = Scenario.Names;
+
+    public IReadOnlyList<string> Designs { get; init; } = DesignCatalog.Ids;
+
+    /// <summary>Markdown report; the SVG chart goes beside it with the extension .svg. Null: print only.</summary>
+    public string? Out { get; init; }
+
+    /// <summary>
+    /// The simulators' time scale. 0.02 makes the workshop prompt's 12.5 solo seconds 0.25 s, so a request takes
+    /// 0.25–0.4 s: long enough that HTTP, Redis and Orleans overhead stays small next to the simulated work.
+    /// </summary>
+    public double TimeScale { get; init; } = 0.02;
+
+    /// <summary>The simulators' scaling exponent e (aggregate throughput with k busy slots = k^e × solo).</summary>
+    public double ScalingExponent { get; init; } = 0.32;
+
+    /// <summary>Fixed parallelism of each co-located consumer in design C.</summary>
+    public int PerConsumer { get; init; } = 2;
+
+    /// <summary>Fixed parallelism of design A's single consumer; null = backends × <see cref="PerConsumer"/> (C's total).</summary>
+    public int? AParallelism { get; init; }
+
+    /// <summary>Fixed parallelism of each of design B's consumers; null = <see cref="PerConsumer"/>, as in C.</summary>
+    public int? BPerConsumer { get; init; }
+
+    /// <summary>Design D's <c>Worker:MaxConcurrency</c>: the cap the silo's concurrency controller works under.</summary>
+    public int DMaxConcurrency { get; init; } = 16;
+
+    /// <summary>A run gives up after ideal × this + <see cref="TimeoutSlack"/>, and counts what is missing as lost.</summary>
+    public double TimeoutFactor { get; init; } = 4;
+
+    public TimeSpan TimeoutSlack { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Seed of the random load balancer, so A and B pick the same backends run after run.</summary>
+    public int Seed { get; init; } = 42;
+
+    public static readonly BenchmarkOptions SmokeDefaults = new()
+    {
+        Smoke = true,
+        Items = 60,
+        TimeScale = 0.01,
+        TimeoutFactor = 4,
+        TimeoutSlack = TimeSpan.FromSeconds(10),
+    };
+
+    public int AParallelismFor(int backends) => AParallelism ?? backends * PerConsumer;
+
+    public int BPerConsumerOrDefault => BPerConsumer ?? PerConsumer;
+
+    /// <summary>The command line as a reader would type it to reproduce this run.</summary>
+    public string Command { get; init; } = "";
+
+    public static RootCommand BuildCommand(Func<BenchmarkOptions, CancellationToken, Task<int>> run)
+    {
+        var smoke = new Option<bool>("--smoke") { Description = "tiny and fast (CI): exit 1 if any design loses items; no report unless --out" };
+        var items = new Option<int?>("--items") { Description = "items per design run (default 600; 60 with --smoke)" };
+        var scenario = new Option<string?>("--scenario") { Description = $"comma-separated scenarios: {string.Join(", ", Scenario.Names)} (default: all)" };
+        var designs = new Option<string?>("--designs") { Description = "comma-separated designs among A,B,C,D (default: all)" };
+        var output = new Option<string?>("--out") { Description = "markdown report to write, chart beside it as .svg (default docs/benchmarks.md; none with --smoke)" };
+        var timeScale = new Option<double?>("--time-scale") { Description = "simulator time scale (default 0.02; 0.01 with --smoke)" };
+        var perConsumer = new Option<int?>("--per-consumer") { Description = "fixed parallelism of each consumer in C (default 2)" };
+        var aParallelism = new Option<int?>("--a-parallelism") { Description = "fixed parallelism of A's single consumer (default: backends × per-consumer)" };
+        var bPerConsumer = new Option<int?>("--b-per-consumer") { Description = "fixed parallelism of each of B's consumers (default: per-consumer)" };
+        var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos (default 16)" };
+        var seed = new Option<int?>("--seed") { Description = "seed of the random load balancer (default 42)" };
+
+        var root = new RootCommand("Compares four designs for feeding Ollama backends from a Redis list: makespan, utilisation, queue waits, losses.")
+        {
+            smoke, items, scenario, designs, output, timeScale, perConsumer, aParallelism, bPerConsumer, dMax, seed,
+        };
+        root.SetAction((parse, ct) =>
+        {
+            var isSmoke = parse.GetValue(smoke);
+            var defaults = isSmoke ? SmokeDefaults : new BenchmarkOptions();
+            var options = defaults with
+            {
+                Items = parse.GetValue(items) ?? defaults.Items,
+                Scenarios = Split(parse.GetValue(scenario)) ?? Scenario.Names,
+                Designs = Split(parse.GetValue(designs))?.Select(d => d.ToUpperInvariant()).ToArray() ?? DesignCatalog.Ids,
+                Out = parse.GetValue(output) ?? (isSmoke ? null : Path.Combine("docs", "benchmarks.md")),
+                TimeScale = parse.GetValue(timeScale) ?? defaults.TimeScale,
+                PerConsumer = parse.GetValue(perConsumer) ?? defaults.PerConsumer,
+                AParallelism = parse.GetValue(aParallelism),
+                BPerConsumer = parse.GetValue(bPerConsumer),
+                DMaxConcurrency = parse.GetValue(dMax) ?? defaults.DMaxConcurrency,
+                Seed = parse.GetValue(seed) ?? defaults.Seed,
+                Command = CommandLine(parse.Tokens.Select(t => t.Value)),
+            };
+            if (options.Validate() is { } error)
+            {
+                Console.Error.WriteLine($"error: {error}");
+                return Task.FromResult(2);
+            }
+
+            return run(options, ct);
+        });
+        return root;
+    }
+
+    /// <returns>Null when the options are usable, else what is wrong.</returns>
+    public string? Validate()
+    {
+        if (Items < 2)
+        {
+            return "--items must be at least 2";
+        }
+
+        if (Scenarios.Count == 0 || Scenarios.Any(s => !Scenario.Names.Contains(s)))
+        {
+            return $"--scenario must list some of {string.Join(", ", Scenario.Names)}";
+        }
+
+        if (Designs.Count == 0 || Designs.Any(d => !DesignCatalog.Ids.Contains(d)))
+        {
+            return "--designs must list some of A,B,C,D";
+        }
+
+        if (!(TimeScale > 0 && double.IsFinite(TimeScale)))
+        {
+            return "--time-scale must be > 0 (0 would make the simulated work vanish)";
+        }
+
+        if (PerConsumer < 1 || AParallelism is < 1 || BPerConsumer is < 1 || DMaxConcurrency < 1)
+        {
+            return "parallelism settings must be at least 1";
+        }
+
+        return null;
+    }
+
+    private static string[]? Split(string? list) =>
+        list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } parts ? parts : null;
+
+    private static string CommandLine(IEnumerable<string> args)
+    {
+        var configuration = typeof(BenchmarkOptions).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyConfigurationAttribute), false)
+            .OfType<System.Reflection.AssemblyConfigurationAttribute>().FirstOrDefault()?.Configuration ?? "Release";
+        var quoted = args.Select(a => a.Length > 0 && a.All(c => char.IsLetterOrDigit(c) || "-_.,/=:".Contains(c)) ? a : $"'{a.Replace("'", "'\\''")}'");
+        var rest = string.Join(' ', quoted);
+        return $"dotnet run -c {configuration} --project tests/OrleansLlm.Benchmarks{(rest.Length > 0 ? " -- " + rest : "")}";
+    }
+}

@@ -1,0 +1,175 @@
+using System.Text;
+using System.Text.Json;
+using OllamaSharp;
+using OllamaSharp.Models;
+using OrleansLlm.Options;
+using StackExchange.Redis;
+
+namespace OrleansLlm.Benchmarks.Designs;
+
+/// <summary>
+/// A workshop-style consumer (think one Bento process): a fixed number of loops, each popping one item from the
+/// ready list, asking one of the backends it can reach, and writing the result. No leases: an item popped by a
+/// consumer that dies or is stopped mid-call is gone, which is exactly what the workshop's designs risk.
+/// </summary>
+public sealed class FixedParallelismConsumer : IAsyncDisposable
+{
+    // HSETNX keeps the first result per item; a second one only bumps the duplicates counter, as the silos' script does.
+    private const string CompleteScript = """
+        if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
+          redis.call('INCR', KEYS[2])
+          return 0
+        end
+        return 1
+        """;
+
+    // The silos' idle polling (WorkerOptions defaults), so no design starts faster only because it polls harder.
+    private static readonly WorkerOptions Polling = new();
+
+    private readonly string _name;
+    private readonly DesignContext _context;
+    private readonly HttpClient[] _http;
+    private readonly OllamaApiClient[] _clients;
+    private readonly CancellationTokenSource _stop;
+    private readonly Task _loops;
+
+    /// <param name="reachable">The backends this consumer sends to; with several, each request picks one at random.</param>
+    public FixedParallelismConsumer(string name, DesignContext context, IReadOnlyList<Uri> reachable, int parallelism, int seed, CancellationToken cancellationToken)
+    {
+        _name = name;
+        _context = context;
+        // One connection pool per backend per consumer, as separate processes would have.
+        _http = reachable.Select(url => new HttpClient(context.Recorder.CreateHandler(new SocketsHttpHandler()))
+        {
+            BaseAddress = url,
+            Timeout = context.CallTimeout,
+        }).ToArray();
+        _clients = _http.Select(h => new OllamaApiClient(h, OllamaDefaults.Model)).ToArray();
+        _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _loops = Task.WhenAll(Enumerable.Range(0, parallelism).Select(i => Task.Run(() => LoopAsync(new Random(seed * 1009 + i), _stop.Token))));
+    }
+
+    private IDatabase Db => _context.Redis.Db;
+
+    private async Task LoopAsync(Random random, CancellationToken stop)
+    {
+        var idle = Polling.PollMinDelay;
+        while (!stop.IsCancellationRequested)
+        {
+            RedisValue payload;
+            try
+            {
+                payload = await Db.ListLeftPopAsync(_context.Keys.Ready);
+            }
+            catch (RedisException)
+            {
+                await PauseAsync(Polling.PollMaxDelay, stop);
+                continue;
+            }
+
+            if (payload.IsNull)
+            {
+                await PauseAsync(idle, stop);
+                idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, Polling.PollMaxDelay.Ticks));
+                continue;
+            }
+
+            idle = Polling.PollMinDelay;
+            try
+            {
+                await ProcessAsync(payload!, random, stop);
+            }
+            catch (RedisException)
+            {
+                // The result could not be written: the item has no result and the run will report it lost.
+                await PauseAsync(Polling.PollMaxDelay, stop);
+            }
+        }
+    }
+
+    private async Task ProcessAsync(string payload, Random random, CancellationToken stop)
+    {
+        using var item = JsonDocument.Parse(payload);
+        var id = ItemIds.Of(item.RootElement, payload);
+        var prompt = Workload.Template.Render(item.RootElement, out _) ?? throw new InvalidOperationException($"item {id} can't be rendered");
+        var backend = _clients.Length == 1 ? 0 : random.Next(_clients.Length);
+        string answer;
+        try
+        {
+            answer = await GenerateAsync(_clients[backend], prompt, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return; // stopped mid-call: the item is lost, and the run reports it
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
+        {
+            // Not part of any scenario (no faults are injected), but never drop an item silently: put it back.
+            await Db.ListLeftPushAsync(_context.Keys.Ready, payload);
+            await PauseAsync(TimeSpan.FromMilliseconds(100), stop);
+            return;
+        }
+
+        var result = JsonSerializer.Serialize(new
+        {
+            id,
+            mayor = answer.Trim(),
+            meta = new { consumer = _name, backend = _http[backend].BaseAddress!.Authority, completed_at = DateTimeOffset.UtcNow },
+        });
+        await Db.ScriptEvaluateAsync(CompleteScript, [_context.Keys.Results(BatchIds.Default), _context.Keys.Duplicates], [id, result]);
+    }
+
+    /// <summary>The same non-streaming call as the silos' OllamaGenerator.</summary>
+    private static async Task<string> GenerateAsync(OllamaApiClient client, string prompt, CancellationToken cancellationToken)
+    {
+        var request = new GenerateRequest { Model = OllamaDefaults.Model, Prompt = prompt, Stream = false };
+        var text = new StringBuilder();
+        var done = false;
+        await foreach (var chunk in client.GenerateAsync(request, cancellationToken))
+        {
+            text.Append(chunk?.Response);
+            done |= chunk is GenerateDoneResponseStream { Done: true };
+        }
+
+        return done ? text.ToString() : throw new InvalidOperationException("Ollama's response ended without \"done\": true");
+    }
+
+    private static async Task PauseAsync(TimeSpan delay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(delay, cancellationToken);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync();
+        try
+        {
+            // The loops end within one poll delay or one cancelled HTTP call; bounded in case one doesn't.
+            await _loops.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or TimeoutException)
+        {
+        }
+        finally
+        {
+            foreach (var http in _http)
+            {
+                http.Dispose();
+            }
+
+            _stop.Dispose();
+        }
+    }
+}
+
+/// <summary>The model every design asks for: the silos' default.</summary>
+public static class OllamaDefaults
+{
+    public static readonly string Model = new OllamaOptions().Model;
+}

@@ -1,0 +1,96 @@
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Orleans.TestingHost;
+using OrleansLlm.Hosting;
+using OrleansLlm.Ollama;
+using OrleansLlm.Worker;
+
+namespace OrleansLlm.Benchmarks.Designs;
+
+/// <summary>
+/// Design D, OrleansLlm itself: an in-process Orleans cluster with one silo per backend, silo i configured with
+/// <c>Ollama:Url</c> = backend i, real Redis, <c>AddOrleansLlm()</c> and whatever concurrency controller it
+/// registers, capped by <c>Worker:MaxConcurrency</c>. Items are pushed raw, as Bento would.
+/// </summary>
+public sealed class OrleansDesign : IDesign
+{
+    public string Id => "D";
+
+    public string Describe(Scenario scenario, BenchmarkOptions options) =>
+        $"OrleansLlm: {scenario.Backends.Count} silos, silo i → backend i, {Controller(options)}";
+
+    /// <summary>
+    /// Which concurrency controller AddOrleansLlm() registers with D's settings, and its starting limit: resolved
+    /// from the real registration rather than assumed, since the controller is what D is about.
+    /// </summary>
+    public static string Controller(BenchmarkOptions options)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Worker:MaxConcurrency"] = options.DMaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }).Build();
+        var services = new ServiceCollection().AddSingleton<IConfiguration>(configuration).AddLogging();
+        services.AddOrleansLlm();
+        using var provider = services.BuildServiceProvider();
+        var controller = provider.GetRequiredService<IConcurrencyController>();
+        return $"{controller.GetType().Name} starting at {controller.Limit} in flight, capped at {options.DMaxConcurrency} (Worker:MaxConcurrency)";
+    }
+
+    public async Task<IAsyncDisposable> StartAsync(DesignContext context, CancellationToken cancellationToken)
+    {
+        var backends = context.Backends;
+        var configured = 0;
+        var gate = new Lock();
+        var builder = new InProcessTestClusterBuilder((short)backends.Count);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureHost(host =>
+        {
+            // Silo logs would bury the tables on stdout: warnings and errors only, on stderr.
+            host.Logging.ClearProviders();
+            host.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            host.Logging.SetMinimumLevel(LogLevel.Warning);
+            // Start-up advice (server GC) and the watchdog's complaints when two cores run everything: not news here.
+            host.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+            host.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+        });
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            // Called once per silo as it is created: the n-th silo gets the n-th backend, a bijection either way.
+            int index;
+            lock (gate)
+            {
+                index = configured++;
+            }
+
+            host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Redis:ConnectionString"] = context.Redis.ConnectionString,
+                ["Queue:Name"] = context.Keys.Name,
+                ["Ollama:Url"] = backends[index % backends.Count].ToString(),
+                ["Ollama:RequestTimeout"] = context.CallTimeout.ToString(),
+                ["Worker:MaxConcurrency"] = context.Options.DMaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Worker:DrainTimeout"] = "00:00:05",
+            });
+        });
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddOrleansLlm();
+            // Measure Ollama's queue waits the same way as for A/B/C, on the silos' own Ollama client.
+            silo.Services.AddHttpClient<OllamaGenerator>().AddHttpMessageHandler(() => context.Recorder.CreateHandler());
+        });
+
+        var cluster = builder.Build();
+        try
+        {
+            // DeployAsync returns once every silo is active, and the worker lifecycle starts each worker at that stage.
+            await cluster.DeployAsync().WaitAsync(TimeSpan.FromMinutes(2), cancellationToken);
+            return new OrleansRun(cluster, backends);
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+}

@@ -1,0 +1,78 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+
+namespace OrleansLlm.Benchmarks.Infrastructure;
+
+/// <summary>One answered generate call, as seen by whoever made it.</summary>
+/// <param name="Backend">host:port of the backend that answered.</param>
+/// <param name="QueueWaitSeconds">Time the request waited for a slot in Ollama's queue.</param>
+public sealed record CallSample(string Backend, double QueueWaitSeconds);
+
+/// <summary>
+/// Collects the queue wait of every generate call of one design run, from every caller (A/B/C's consumers and D's
+/// silos alike), through <see cref="RecordingHandler"/> on their HttpClients.
+/// </summary>
+/// <remarks>
+/// The simulators only expose per-backend p50/p99, which can't be merged into a cluster-wide percentile; the
+/// responses carry each request's durations, so the wait is derived per request instead:
+/// total_duration − load_duration − prompt_eval_duration − eval_duration, i.e. the time between the request
+/// reaching the simulator and it getting a slot (plus microseconds of request parsing).
+/// </remarks>
+public sealed class CallRecorder
+{
+    private readonly ConcurrentQueue<CallSample> _samples = new();
+
+    public void Add(CallSample sample) => _samples.Enqueue(sample);
+
+    public IReadOnlyList<CallSample> Snapshot() => _samples.ToArray();
+
+    public DelegatingHandler CreateHandler(HttpMessageHandler? inner = null) =>
+        inner is null ? new RecordingHandler(this) : new RecordingHandler(this) { InnerHandler = inner };
+}
+
+/// <summary>Reads the durations of each successful non-streaming generate answer, without altering it.</summary>
+public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
+{
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var response = await base.SendAsync(request, cancellationToken);
+        if (!response.IsSuccessStatusCode || request.RequestUri is not { } uri || !uri.AbsolutePath.EndsWith("/api/generate", StringComparison.Ordinal))
+        {
+            return response;
+        }
+
+        // Buffering is harmless: a non-streaming answer is one small JSON object sent at once, after the work.
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        var body = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (LastLine(body) is { } line && QueueWait(line) is { } wait)
+        {
+            recorder.Add(new CallSample(uri.Authority, wait));
+        }
+
+        return response;
+    }
+
+    private static string? LastLine(string body) =>
+        body.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
+
+    private static double? QueueWait(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            if (!root.TryGetProperty("done", out var done) || done.ValueKind != JsonValueKind.True)
+            {
+                return null;
+            }
+
+            long Ns(string name) => root.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : 0;
+            var waitNs = Ns("total_duration") - Ns("load_duration") - Ns("prompt_eval_duration") - Ns("eval_duration");
+            return Math.Max(0, waitNs) / 1e9;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+namespace OrleansLlm.Benchmarks;
+
+/// <summary>What one design achieved in one scenario. Times in wall seconds.</summary>
+public sealed record RunResult
+{
+    public required string Scenario { get; init; }
+    public required string Design { get; init; }
+    public required string Description { get; init; }
+    public required int Items { get; init; }
+
+    /// <summary>First push → last result; when the run timed out, first push → giving up.</summary>
+    public required double MakespanSeconds { get; init; }
+    public required bool TimedOut { get; init; }
+    public required double IdealSeconds { get; init; }
+
+    /// <summary>Σ busySlotSeconds ÷ Σ (parallel × makespan), over every backend.</summary>
+    public required double Utilisation { get; init; }
+
+    /// <summary>Merged over every backend's requests (see CallRecorder).</summary>
+    public required Summary QueueWait { get; init; }
+
+    /// <summary>The simulators' own figures, to cross-check <see cref="QueueWait"/>: Σ sum ÷ Σ count, and the largest per-backend p99.</summary>
+    public required double SimulatorQueueWaitMean { get; init; }
+    public required double SimulatorQueueWaitMaxP99 { get; init; }
+
+    /// <summary>Push → result of each item that got one.</summary>
+    public required Summary EndToEnd { get; init; }
+
+    /// <summary>Items without a result when the run ended.</summary>
+    public required int Lost { get; init; }
+
+    /// <summary>Ollama calls served beyond one per item with a result: Σ served − results (never below 0).</summary>
+    public required long ExtraCalls { get; init; }
+
+    /// <summary>Results written a second time for the same item (the duplicates counter).</summary>
+    public required long DuplicateResults { get; init; }
+
+    /// <summary>Share of the calls each backend served, in backend order.</summary>
+    public required IReadOnlyList<long> ServedPerBackend { get; init; }
+
+    /// <summary>The whole run, with start-up and shutdown.</summary>
+    public required double WallSeconds { get; init; }
+
+    /// <summary>What the design said about its own behaviour (D: each worker's concurrency limit, once a second), if anything.</summary>
+    public IReadOnlyList<string>? Trace { get; init; }
+
+    /// <summary>Per backend, the derived queue waits next to the simulator's own (stderr only: a check of the method).</summary>
+    public IReadOnlyList<string> WaitsPerBackend { get; init; } = [];
+
+    /// <summary>Why the run failed outright (everything then counts as lost), or null.</summary>
+    public string? Error { get; init; }
+
+    public double Ratio => MakespanSeconds / IdealSeconds;
+}
+
+/// <summary>p50 and p99 of a sample, nearest-rank as the simulator computes them; NaN when empty.</summary>
+public sealed record Summary(int Count, double P50, double P99, double Mean)
+{
+    public static readonly Summary Empty = new(0, double.NaN, double.NaN, double.NaN);
+
+    public static Summary Of(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? Empty : new Summary(sorted.Length, Percentile(sorted, 0.50), Percentile(sorted, 0.99), sorted.Average());
+    }
+
+    private static double Percentile(double[] sorted, double p) =>
+        sorted[Math.Clamp((int)Math.Ceiling(p * sorted.Length) - 1, 0, sorted.Length - 1)];
+}

@@ -14,9 +14,10 @@ namespace OrleansLlm.Worker;
 /// <item>Waiting above <see cref="QueueTolerance"/> of the service time means we send more than Ollama serves in
 /// parallel: step down, and remember the knee.</item>
 /// <item>Otherwise step up while a step still buys at least <see cref="MinGain"/> more throughput; a step that
-/// buys less marks the knee too.</item>
-/// <item>At the knee, try one step up now and then (after <see cref="WorkerOptions.ConcurrencyProbeInterval"/> and
-/// 30 windows), since the backend may have changed. Errors and timeouts halve the limit.</item>
+/// buys less in two windows running marks the knee too.</item>
+/// <item>At the knee, try one step up now and then, since the backend may have changed: soon after a new knee (one
+/// noisy window may have set it), then less and less often, up to every 32 windows and
+/// <see cref="WorkerOptions.ConcurrencyProbeInterval"/>. Errors and timeouts halve the limit.</item>
 /// </list>
 /// </summary>
 /// <remarks>Not thread-safe: each worker owns one, and a grain runs one turn at a time.</remarks>
@@ -30,8 +31,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     private const int MinWindow = 4;
 
-    // Probing costs a window of queueing, so it waits for time *and* for this many windows held at the knee.
-    private const int WindowsBetweenProbes = 30;
+    // Probing costs a window of queueing. A young knee (maybe set by one noisy window) is re-checked soon; each probe
+    // that confirms it doubles the wait, up to this many windows and the probe interval.
+    private const int FirstProbeAfterWindows = 4;
+    private const int MaxWindowsBetweenProbes = 32;
 
     private readonly TimeProvider _time;
     private readonly int _cap;
@@ -42,6 +45,9 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private double? _throughputOneBelow;
     private long _lastProbe;
     private int _windowsHeld;
+    private int _windowsBetweenProbes = FirstProbeAfterWindows;
+    private bool _probing;
+    private bool _noGainOnce;
 
     public AdaptiveConcurrencyController(IOptions<WorkerOptions> options, TimeProvider time)
     {
@@ -91,27 +97,39 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         if (queueShare > QueueTolerance)
         {
             // Ollama queues: the knee is below us.
-            _knee = Math.Max(1, Limit - 1);
-            _throughputOneBelow = null;
-            SetLimit(_knee.Value);
+            SetKnee(Math.Max(1, Limit - 1));
             return;
         }
 
         var throughput = perToken > 0 ? Limit / perToken : double.PositiveInfinity;
         if (_throughputOneBelow is { } below && throughput < below * (1 + MinGain))
         {
-            // The last step up bought (almost) nothing.
-            _knee = Limit - 1;
-            _throughputOneBelow = null;
-            SetLimit(_knee.Value);
+            // The last step up bought (almost) nothing. One window is noisy; two in a row are an answer.
+            if (!_noGainOnce)
+            {
+                _noGainOnce = true;
+                return;
+            }
+
+            SetKnee(Limit - 1);
             return;
         }
 
-        var probeDue = _windowsHeld >= WindowsBetweenProbes && _time.GetElapsedTime(_lastProbe) >= _probeInterval;
+        _noGainOnce = false;
+        if (_probing)
+        {
+            // The probe found more room: the knee moved up, and is young again.
+            _probing = false;
+            _windowsBetweenProbes = FirstProbeAfterWindows;
+        }
+
+        var probeDue = _windowsHeld >= _windowsBetweenProbes
+            && (_windowsBetweenProbes < MaxWindowsBetweenProbes || _time.GetElapsedTime(_lastProbe) >= _probeInterval);
         if (Limit < _cap && (_knee is null || Limit < _knee || probeDue))
         {
             if (_knee is { } knee && Limit >= knee)
             {
+                _probing = true;
                 _lastProbe = _time.GetTimestamp();
                 _windowsHeld = 0;
             }
@@ -124,6 +142,26 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         // At the knee or the cap: hold.
         _throughputOneBelow = null;
         _windowsHeld++;
+    }
+
+    private void SetKnee(int knee)
+    {
+        if (_probing && knee == _knee)
+        {
+            // The probe confirmed the knee: wait longer before the next one.
+            _windowsBetweenProbes = Math.Min(2 * _windowsBetweenProbes, MaxWindowsBetweenProbes);
+        }
+        else if (knee != _knee)
+        {
+            _windowsBetweenProbes = FirstProbeAfterWindows;
+        }
+
+        _probing = false;
+        _noGainOnce = false;
+        _windowsHeld = 0;
+        _knee = knee;
+        _throughputOneBelow = null;
+        SetLimit(knee);
     }
 
     private void SetLimit(int limit)

@@ -27,7 +27,8 @@ public sealed class AdaptiveConcurrencyControllerTests
         Assert.Equal(slots, controller.Knee);
         // Once there, it stays there, but for a rare one-step probe above the knee.
         Assert.All(limits.Skip(200), l => Assert.InRange(l, slots, slots + 1));
-        Assert.True(limits.Skip(200).Count(l => l > slots) <= 30, $"probing too often: {limits.Skip(200).Count(l => l > slots)} of 200");
+        // Young knees are re-checked soon (a noisy window may have set them), so early on up to a fifth of the time.
+        Assert.True(limits.Skip(200).Count(l => l > slots) <= 40, $"probing too often: {limits.Skip(200).Count(l => l > slots)} of 200");
     }
 
     [Fact]

@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
 namespace OrleansLlm.Tests.Infrastructure;
@@ -36,7 +34,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     /// <summary>Starts a silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and waits until it is ready.</summary>
     public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
     {
-        var (httpPort, siloPort, gatewayPort) = (FreePort(), FreePort(), FreePort());
+        var (httpPort, siloPort, gatewayPort) = (FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-silo-{siloPort}.log");
         var start = new ProcessStartInfo("dotnet", [SiloDll()])
         {
@@ -136,12 +134,5 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
         var dll = Path.Combine(root!.FullName, "src", "Silo", "bin", configuration, testDir.Name, "OrleansLlm.Silo.dll");
         return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the silo first: {dll} is missing", dll);
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

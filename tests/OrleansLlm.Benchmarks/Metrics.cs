@@ -38,6 +38,18 @@ public sealed record RunResult
     /// <summary>Share of the calls each backend served, in backend order.</summary>
     public required IReadOnlyList<long> ServedPerBackend { get; init; }
 
+    /// <summary>Each backend's busy-slot seconds ÷ (its slots × makespan), in backend order.</summary>
+    public IReadOnlyList<double> UtilisationPerBackend { get; init; } = [];
+
+    /// <summary>
+    /// The acceptance check on queueing: p99 queue wait ÷ median service time (prompt + generation), over every
+    /// request. At most 1 means 99% of requests waited in Ollama less than one typical service time.
+    /// </summary>
+    public double WaitP99OverService { get; init; } = double.NaN;
+
+    /// <summary>The same ratio per backend (its own waits ÷ its own median service time), in backend order.</summary>
+    public IReadOnlyList<double> WaitP99OverServicePerBackend { get; init; } = [];
+
     /// <summary>The whole run, with start-up and shutdown.</summary>
     public required double WallSeconds { get; init; }
 

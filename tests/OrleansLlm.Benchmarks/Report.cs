@@ -19,21 +19,26 @@ public static class Report
             md.AppendLine();
             md.AppendLine(Inv, $"Backends: {string.Join(", ", scenario.Backends.Select((b, i) => $"#{i} {b}"))}; {workload.Count} items; ideal makespan {ideal:0.0} s.");
             md.AppendLine();
-            md.AppendLine("| design | makespan | ÷ ideal | utilisation | queue wait p50 / p99 | end-to-end p50 / p99 | lost | extra calls / dup. results | served per backend |");
-            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|---|");
+            md.AppendLine("| design | makespan | ÷ ideal | utilisation | queue wait p50 / p99 | wait p99 ÷ service | end-to-end p50 / p99 | lost | extra calls / dup. results | served (utilisation) per backend |");
+            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
             foreach (var r in group)
             {
                 var makespan = double.IsNaN(r.MakespanSeconds) ? "failed" : $"{(r.TimedOut ? "> " : "")}{r.MakespanSeconds:0.0} s";
                 md.AppendLine(Inv,
-                    $"| **{r.Design}** | {makespan} | {(r.TimedOut ? "> " : "")}{r.Ratio:0.00} | {Percent(r.Utilisation)} | {Seconds(r.QueueWait.P50)} / {Seconds(r.QueueWait.P99)} " +
+                    $"| **{r.Design}** | {makespan} | {(r.TimedOut ? "> " : "")}{r.Ratio:0.00} | {Percent(r.Utilisation)} | {Seconds(r.QueueWait.P50)} / {Seconds(r.QueueWait.P99)} | {r.WaitP99OverService:0.00} " +
                     $"| {Seconds(r.EndToEnd.P50)} / {Seconds(r.EndToEnd.P99)} | {r.Lost} | {r.ExtraCalls} / {r.DuplicateResults} " +
-                    $"| {string.Join(" · ", r.ServedPerBackend)} |");
+                    $"| {string.Join(" · ", r.ServedPerBackend.Select((n, i) => i < r.UtilisationPerBackend.Count ? $"{n} ({Percent(r.UtilisationPerBackend[i])})" : $"{n}"))} |");
             }
 
             md.AppendLine();
             foreach (var r in group)
             {
                 md.AppendLine(Inv, $"- {r.Design}: {r.Description}{(r.Error is null ? "" : $" — **failed**: {r.Error}")}");
+                if (r.WaitP99OverServicePerBackend.Count > 0)
+                {
+                    md.AppendLine(Inv, $"  - wait p99 ÷ service per backend: {string.Join(" · ", r.WaitP99OverServicePerBackend.Select(v => v.ToString("0.00", Inv)))}");
+                }
+
                 if (r.Trace is { Count: > 0 } trace)
                 {
                     md.AppendLine(Inv, $"  - concurrency limit, sampled once a second from start-up: {string.Join("; ", trace)}");
@@ -66,9 +71,12 @@ public static class Report
         md.Append(Tables(results, workload, options));
         md.AppendLine("Columns: **makespan** = first push → last result (`> t` when the run timed out); **÷ ideal** = makespan ÷ the ideal below; " +
             "**utilisation** = Σ busy-slot seconds ÷ Σ (slots × makespan) from the simulators' own stats, reset just before the push; " +
-            "**queue wait** = time a request waited for a slot inside Ollama, merged over all backends; **end-to-end** = push → result per item " +
+            "**queue wait** = time a request waited for a slot inside Ollama, merged over all backends; " +
+            "**wait p99 ÷ service** = p99 queue wait ÷ median service time (prompt + generation), over all requests: " +
+            "at most 1.00 means 99% of requests waited in Ollama less than one service time (per backend in the notes under each table); **end-to-end** = push → result per item " +
             "(all items are pushed at once, so this is the completion-time distribution); **lost** = items without a result at the end; " +
-            "**extra calls** = Ollama calls served beyond one per result (Σ served − results); **dup. results** = results written twice for one item.");
+            "**extra calls** = Ollama calls served beyond one per result (Σ served − results); **dup. results** = results written twice for one item; " +
+            "**served (utilisation) per backend** = calls each backend served, and its own busy-slot seconds ÷ (slots × makespan).");
         md.AppendLine();
         md.AppendLine("## How the ideal is computed");
         md.AppendLine();

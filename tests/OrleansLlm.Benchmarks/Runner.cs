@@ -113,6 +113,9 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             ExtraCalls = Math.Max(0, served - completions.Count),
             DuplicateResults = duplicates,
             ServedPerBackend = stats.Select(s => s.Served).ToArray(),
+            UtilisationPerBackend = stats.Select(s => s.BusySlotSeconds / (s.Parallel * makespan)).ToArray(),
+            WaitP99OverService = WaitOverService(calls),
+            WaitP99OverServicePerBackend = backends.Urls.Select(u => WaitOverService(calls.Where(c => c.Backend == u.Authority).ToArray())).ToArray(),
             WallSeconds = wall.Elapsed.TotalSeconds,
             Trace = trace,
             WaitsPerBackend = stats.Select((st, i) =>
@@ -123,6 +126,9 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             }).ToArray(),
         };
     }
+
+    private static double WaitOverService(IReadOnlyCollection<CallSample> calls) =>
+        Summary.Of(calls.Select(c => c.QueueWaitSeconds)).P99 / Summary.Of(calls.Select(c => c.ServiceSeconds)).P50;
 
     /// <summary>Polls the result count until every item has one or <paramref name="timeout"/> passes; slows a backend down halfway if the scenario says so.</summary>
     /// <returns>False on timeout.</returns>

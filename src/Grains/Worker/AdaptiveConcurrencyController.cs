@@ -6,24 +6,28 @@ namespace OrleansLlm.Worker;
 
 /// <summary>
 /// Finds and tracks the number of requests in flight that gets the most out of one Ollama without letting requests
-/// queue inside it. Hill-climbing on measured throughput, with a brake on queueing:
+/// queue inside it. Ollama never pushes back (beyond its slots it queues silently), so the controller reads the
+/// durations of each answer:
 /// <list type="bullet">
-/// <item>Each window of completions at the current limit gives a throughput, <c>limit ÷ time per generated token</c>
-/// (per token, so long and short answers compare), and the median time requests waited inside Ollama for a slot
-/// (<see cref="Generation.QueueWait"/>).</item>
-/// <item>Waiting above <see cref="QueueTolerance"/> of the service time means we send more than Ollama serves in
-/// parallel: step down, and remember the knee.</item>
-/// <item>Otherwise step up while a step still buys at least <see cref="MinGain"/> more throughput; a step that
-/// buys less in two windows running marks the knee too.</item>
-/// <item>At the knee, try one step up now and then, since the backend may have changed: soon after a new knee (one
-/// noisy window may have set it), then less and less often, up to every 32 windows and
-/// <see cref="WorkerOptions.ConcurrencyProbeInterval"/>. Errors and timeouts halve the limit.</item>
+/// <item><b>Room</b> is found with one probe request beyond the limit. If it waited for a slot
+/// (<see cref="Generation.QueueWait"/> above <see cref="QueueTolerance"/> of its service time), the limit is the
+/// knee; if not, the limit steps up. A probe costs at most that one request's wait, never a queue.</item>
+/// <item><b>Gain</b>: each window of answers at a limit gives a throughput, <c>limit ÷ time per generated token</c>
+/// (per token, so long and short answers compare). A step up that buys less than <see cref="MinGain"/> in two
+/// windows running marks the knee at the limit below: free slots that add no throughput only add latency.</item>
+/// <item><b>Shrinking capacity</b>: if answers at the limit start waiting (the backend serves fewer in parallel),
+/// the slots busy are <c>limit × service ÷ (service + wait)</c> by Little's law, and the limit drops straight there.</item>
+/// <item><b>Pace</b>: until the first knee it probes after every couple of answers, so a big backend fills in a few
+/// service times. At the knee it probes now and then, since the backend may change: soon after a new knee (a noisy
+/// window may have set it), then less often, up to every 32 windows and
+/// <see cref="WorkerOptions.ConcurrencyProbeInterval"/>. Errors and timeouts halve the limit; below a known knee
+/// it doubles back.</item>
 /// </list>
 /// </summary>
 /// <remarks>Not thread-safe: each worker owns one, and a grain runs one turn at a time.</remarks>
 public sealed class AdaptiveConcurrencyController : IConcurrencyController
 {
-    /// <summary>Queueing below this share of the service time is noise (a slot freeing as a request arrives).</summary>
+    /// <summary>Waiting below this share of the service time is noise (a slot freeing as a request arrives).</summary>
     public const double QueueTolerance = 0.05;
 
     /// <summary>A step up must raise throughput by at least this much to be worth its latency.</summary>
@@ -31,23 +35,30 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     private const int MinWindow = 4;
 
-    // Probing costs a window of queueing. A young knee (maybe set by one noisy window) is re-checked soon; each probe
-    // that confirms it doubles the wait, up to this many windows and the probe interval.
-    private const int FirstProbeAfterWindows = 4;
+    // While no knee is known, decide on small windows: climbing fast matters more than a noisy step, which the
+    // re-probes of a young knee correct.
+    private const int ClimbWindow = 2;
+
+    // A young knee (maybe set by one noisy answer) is re-checked after a window; each probe that confirms it doubles
+    // the wait, up to this many windows and the probe interval. Probes are cheap: one request waits, at most until a
+    // slot frees.
+    private const int FirstProbeAfterWindows = 1;
     private const int MaxWindowsBetweenProbes = 32;
 
     private readonly TimeProvider _time;
     private readonly int _cap;
     private readonly TimeSpan _probeInterval;
-    private readonly List<(double QueueShare, double SecondsPerToken)> _window = [];
-    private int _skip;
+    private readonly List<Sample> _window = [];
+    private long _epoch;
+    private ProbeState _probe;
     private int? _knee;
-    private double? _throughputOneBelow;
+    private double? _throughput;
+    private double? _throughputBelow;
+    private int _limitBelow;
+    private bool _noGainOnce;
     private long _lastProbe;
     private int _windowsHeld;
     private int _windowsBetweenProbes = FirstProbeAfterWindows;
-    private bool _probing;
-    private bool _noGainOnce;
 
     public AdaptiveConcurrencyController(IOptions<WorkerOptions> options, TimeProvider time)
     {
@@ -58,51 +69,128 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _lastProbe = time.GetTimestamp();
     }
 
+    private enum ProbeState
+    {
+        None,
+        Wanted,
+        Outstanding,
+    }
+
     public int Limit { get; private set; }
+
+    public int InFlightAllowed => _probe == ProbeState.Wanted ? Limit + 1 : Limit;
 
     /// <summary>The highest limit found to serve without queueing, once one is known.</summary>
     public int? Knee => _knee;
 
-    public void OnSuccess(Generation generation, TimeSpan latency)
+    /// <summary>Probes sent so far.</summary>
+    public int Probes { get; private set; }
+
+    public ConcurrencyTicket OnSent(int inFlight)
     {
-        // Requests sent under the previous limit say nothing about this one.
-        if (_skip > 0)
+        if (_probe == ProbeState.Wanted && inFlight >= Limit)
         {
-            _skip--;
+            _probe = ProbeState.Outstanding;
+            Probes++;
+            return new ConcurrencyTicket(_epoch, Probe: true);
+        }
+
+        return new ConcurrencyTicket(_epoch, Probe: false);
+    }
+
+    public void OnSuccess(ConcurrencyTicket ticket, Generation generation, TimeSpan latency)
+    {
+        // Requests sent under another limit say nothing about this one.
+        if (ticket.Epoch != _epoch)
+        {
             return;
         }
 
-        var service = generation.ServiceTime.TotalSeconds;
-        var queueShare = service > 0 ? generation.QueueWait.TotalSeconds / service : 0;
-        var perToken = generation.EvalCount > 0 ? generation.EvalDuration.TotalSeconds / generation.EvalCount : double.NaN;
-        _window.Add((queueShare, perToken));
-        if (_window.Count >= Math.Max(MinWindow, 2 * Limit))
+        var sample = Sample.Of(generation);
+        if (ticket.Probe)
+        {
+            _probe = ProbeState.None;
+            OnProbeAnswered(sample);
+            return;
+        }
+
+        _window.Add(sample);
+        if (_window.Count >= (_knee is null ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)))
         {
             Evaluate();
         }
     }
 
-    public void OnFailure()
+    public void OnFailure(ConcurrencyTicket ticket)
     {
-        _throughputOneBelow = null;
+        _throughputBelow = null;
         SetLimit(Math.Max(1, Limit / 2));
+    }
+
+    public void OnAbandoned(ConcurrencyTicket ticket)
+    {
+        if (ticket.Probe && ticket.Epoch == _epoch && _probe == ProbeState.Outstanding)
+        {
+            // Try again with the next request.
+            _probe = ProbeState.Wanted;
+        }
+    }
+
+    private void OnProbeAnswered(Sample probe)
+    {
+        if (probe.QueueShare > QueueTolerance)
+        {
+            // No free slot: the limit is the knee.
+            SetKnee(Limit);
+            return;
+        }
+
+        var climbing = _knee is null || Limit >= _knee;
+        var gain = probe.SecondsPerToken > 0 && _throughput is { } current
+            ? (Limit + 1) / probe.SecondsPerToken / current
+            : double.PositiveInfinity;
+        if (climbing && gain < 1 + MinGain)
+        {
+            // A free slot that adds no throughput would only add latency.
+            SetKnee(Limit);
+            return;
+        }
+
+        // A free slot that pays: take it. The next windows check the gain over more answers; while no knee is
+        // known, the next probe goes out at once, so the climb takes about one service time a step.
+        _limitBelow = Limit;
+        _throughputBelow = _throughput;
+        _throughput = double.IsFinite(gain) ? _throughput * gain : null;
+        if (Limit >= _knee)
+        {
+            _knee = null;
+        }
+
+        SetLimit(Limit + 1);
+        if (_knee is null && Limit < _cap && _throughput is not null)
+        {
+            _probe = ProbeState.Wanted;
+        }
     }
 
     private void Evaluate()
     {
         var queueShare = Median(_window.Select(s => s.QueueShare));
         var perToken = Median(_window.Where(s => !double.IsNaN(s.SecondsPerToken)).Select(s => s.SecondsPerToken));
+        var service = _window.Sum(s => s.Service);
+        var total = service + _window.Sum(s => s.Wait);
         _window.Clear();
 
-        if (queueShare > QueueTolerance)
+        if (queueShare > QueueTolerance && Limit > 1)
         {
-            // Ollama queues: the knee is below us.
-            SetKnee(Math.Max(1, Limit - 1));
+            // Answers at this limit wait: the backend serves fewer in parallel than before. Drop to the slots it kept busy.
+            var busy = total > 0 ? (int)Math.Round(Limit * service / total) : Limit - 1;
+            SetKnee(Math.Clamp(busy, 1, Math.Max(1, Limit - 1)));
             return;
         }
 
         var throughput = perToken > 0 ? Limit / perToken : double.PositiveInfinity;
-        if (_throughputOneBelow is { } below && throughput < below * (1 + MinGain))
+        if (_throughputBelow is { } below && throughput < below * (1 + MinGain))
         {
             // The last step up bought (almost) nothing. One window is noisy; two in a row are an answer.
             if (!_noGainOnce)
@@ -111,62 +199,63 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
                 return;
             }
 
-            SetKnee(Limit - 1);
+            SetKnee(_limitBelow);
             return;
         }
 
         _noGainOnce = false;
-        if (_probing)
+        _throughputBelow = null;
+        _throughput = throughput;
+        if (Limit >= _cap || _probe != ProbeState.None)
         {
-            // The probe found more room: the knee moved up, and is young again.
-            _probing = false;
-            _windowsBetweenProbes = FirstProbeAfterWindows;
-        }
-
-        var probeDue = _windowsHeld >= _windowsBetweenProbes
-            && (_windowsBetweenProbes < MaxWindowsBetweenProbes || _time.GetElapsedTime(_lastProbe) >= _probeInterval);
-        if (Limit < _cap && (_knee is null || Limit < _knee || probeDue))
-        {
-            if (_knee is { } knee && Limit >= knee)
-            {
-                _probing = true;
-                _lastProbe = _time.GetTimestamp();
-                _windowsHeld = 0;
-            }
-
-            _throughputOneBelow = throughput;
-            SetLimit(Limit + 1);
             return;
         }
 
-        // At the knee or the cap: hold.
-        _throughputOneBelow = null;
+        if (_knee is { } knee && Limit < knee)
+        {
+            // Below a limit known to serve well (after errors): double back without probing.
+            _limitBelow = Limit;
+            _throughputBelow = throughput;
+            SetLimit(Math.Min(knee, 2 * Limit));
+            return;
+        }
+
+        var probeDue = _knee is null
+            || (_windowsHeld >= _windowsBetweenProbes
+                && (_windowsBetweenProbes < MaxWindowsBetweenProbes || _time.GetElapsedTime(_lastProbe) >= _probeInterval));
+        if (probeDue)
+        {
+            _probe = ProbeState.Wanted;
+            _lastProbe = _time.GetTimestamp();
+            _windowsHeld = 0;
+            return;
+        }
+
         _windowsHeld++;
     }
 
     private void SetKnee(int knee)
     {
-        if (_probing && knee == _knee)
-        {
-            // The probe confirmed the knee: wait longer before the next one.
-            _windowsBetweenProbes = Math.Min(2 * _windowsBetweenProbes, MaxWindowsBetweenProbes);
-        }
-        else if (knee != _knee)
-        {
-            _windowsBetweenProbes = FirstProbeAfterWindows;
-        }
-
-        _probing = false;
+        // A knee confirmed again waits longer for its next probe; a new one is re-checked soon.
+        _windowsBetweenProbes = knee == _knee
+            ? Math.Min(2 * _windowsBetweenProbes, MaxWindowsBetweenProbes)
+            : FirstProbeAfterWindows;
         _noGainOnce = false;
         _windowsHeld = 0;
         _knee = knee;
-        _throughputOneBelow = null;
+        _throughputBelow = null;
+        if (knee != Limit)
+        {
+            _throughput = null;
+        }
+
         SetLimit(knee);
     }
 
     private void SetLimit(int limit)
     {
-        _skip = Limit;
+        _epoch++;
+        _probe = ProbeState.None;
         _window.Clear();
         Limit = Math.Clamp(limit, 1, _cap);
     }
@@ -175,5 +264,19 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     {
         var sorted = values.Order().ToArray();
         return sorted.Length == 0 ? 0 : sorted[sorted.Length / 2];
+    }
+
+    private readonly record struct Sample(double QueueShare, double SecondsPerToken, double Service, double Wait)
+    {
+        public static Sample Of(Generation generation)
+        {
+            var service = generation.ServiceTime.TotalSeconds;
+            var wait = generation.QueueWait.TotalSeconds;
+            return new Sample(
+                service > 0 ? wait / service : 0,
+                generation.EvalCount > 0 ? generation.EvalDuration.TotalSeconds / generation.EvalCount : double.NaN,
+                service,
+                wait);
+        }
     }
 }

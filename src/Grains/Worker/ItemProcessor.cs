@@ -12,6 +12,8 @@ namespace OrleansLlm.Worker;
 
 public enum ItemOutcome
 {
+    /// <summary>Ollama answered; the result still has to be recorded with <see cref="ItemProcessor.RecordAsync"/>.</summary>
+    Answered,
     Completed,
     Duplicate,
     Failed,
@@ -21,10 +23,17 @@ public enum ItemOutcome
     OllamaUnreachable,
 }
 
+/// <summary>What became of one item's Ollama call; <see cref="Result"/> is set when Ollama answered.</summary>
+public sealed record ItemCall(ItemOutcome Outcome, Generation? Generation, TimeSpan Latency, ItemResult? Result = null);
+
+/// <summary>A result ready to be recorded for its item.</summary>
+public sealed record ItemResult(string BatchId, string ItemId, string Json);
+
 /// <summary>
-/// Takes one leased item through parse → prompt → Ollama → result. Every exit settles the lease in Redis:
-/// completed, failed (retried later through the lease) or dead-lettered. Only cancellation leaves it as is,
-/// for the drain to hand back.
+/// Takes one leased item through parse → prompt → Ollama (<see cref="CallAsync"/>), then records the result
+/// (<see cref="RecordAsync"/>). Two steps, so the worker can hand Ollama its next request while Redis records this
+/// one. Every exit settles the lease in Redis: completed, failed (retried later through the lease) or
+/// dead-lettered. Only cancellation leaves it as is, for the drain to hand back.
 /// </summary>
 public sealed partial class ItemProcessor(
     RedisWorkQueue queue,
@@ -44,8 +53,7 @@ public sealed partial class ItemProcessor(
 
     public Uri OllamaUrl => ollama.Url;
 
-    public async Task<(ItemOutcome Outcome, Generation? Generation, TimeSpan Latency)> ProcessAsync(
-        Lease lease, string owner, CancellationToken cancellationToken)
+    public async Task<ItemCall> CallAsync(Lease lease, string owner, CancellationToken cancellationToken)
     {
         if (QueueItem.TryParse(lease.Payload, _queue.MaxItemBytes, out var parsed) is { } malformed)
         {
@@ -75,7 +83,7 @@ public sealed partial class ItemProcessor(
             // Not the item's fault (Ollama restarting, say): hand it back without spending one of its attempts.
             LogOllamaUnreachable(logger, ollama.Url, ex.Message);
             await queue.ReleaseAsync(owner, [lease.Id], cancellationToken).ConfigureAwait(false);
-            return (ItemOutcome.OllamaUnreachable, null, time.GetElapsedTime(started));
+            return new ItemCall(ItemOutcome.OllamaUnreachable, null, time.GetElapsedTime(started));
         }
         catch (Exception ex)
         {
@@ -83,20 +91,26 @@ public sealed partial class ItemProcessor(
             var retryAfter = _queue.RetryDelay(lease.FailedAttempts);
             LogOllamaFailed(logger, item.Id, lease.FailedAttempts + 1, retryAfter, error);
             await queue.FailAsync(lease, owner, error, retryAfter, cancellationToken).ConfigureAwait(false);
-            return (ItemOutcome.Failed, null, time.GetElapsedTime(started));
+            return new ItemCall(ItemOutcome.Failed, null, time.GetElapsedTime(started));
         }
 
         var latency = time.GetElapsedTime(started);
         var result = BuildResult(item, spec.AnswerField, generation, lease.FailedAttempts + 1, owner);
-        var first = await queue.CompleteAsync(lease, item.BatchId, item.Id, result, cancellationToken).ConfigureAwait(false);
-        return (first ? ItemOutcome.Completed : ItemOutcome.Duplicate, generation, latency);
+        return new ItemCall(ItemOutcome.Answered, generation, latency, new ItemResult(item.BatchId, item.Id, result));
     }
 
-    private async Task<(ItemOutcome, Generation?, TimeSpan)> DeadLetterAsync(Lease lease, string batchId, string owner, string reason, CancellationToken cancellationToken)
+    /// <summary>Completes the lease with its result: <see cref="ItemOutcome.Duplicate"/> when the item already had one.</summary>
+    public async Task<ItemOutcome> RecordAsync(Lease lease, ItemResult result, CancellationToken cancellationToken)
+    {
+        var first = await queue.CompleteAsync(lease, result.BatchId, result.ItemId, result.Json, cancellationToken).ConfigureAwait(false);
+        return first ? ItemOutcome.Completed : ItemOutcome.Duplicate;
+    }
+
+    private async Task<ItemCall> DeadLetterAsync(Lease lease, string batchId, string owner, string reason, CancellationToken cancellationToken)
     {
         LogDeadLettered(logger, lease.Id, reason);
         await queue.DeadLetterAsync(lease, batchId, owner, reason, cancellationToken).ConfigureAwait(false);
-        return (ItemOutcome.DeadLettered, null, TimeSpan.Zero);
+        return new ItemCall(ItemOutcome.DeadLettered, null, TimeSpan.Zero);
     }
 
     private async ValueTask<ResolvedSpec> ResolveSpecAsync(string batchId, CancellationToken cancellationToken)

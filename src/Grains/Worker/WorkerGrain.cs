@@ -38,7 +38,9 @@ public sealed partial class WorkerGrain(
 
     private readonly WorkerOptions _options = workerOptions.Value;
     private readonly QueueOptions _queue = queueOptions.Value;
-    private readonly Dictionary<string, Task> _inFlight = new(StringComparer.Ordinal);
+    // Every started item until Redis has its outcome; of those, the ones whose Ollama call still runs (what the limit bounds).
+    private readonly Dictionary<string, Task> _items = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _calling = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopLeasing = new();
     private readonly CancellationTokenSource _abortCalls = new();
     private TaskCompletionSource _slotFreed = NewSignal();
@@ -87,7 +89,7 @@ public sealed partial class WorkerGrain(
     public Task<WorkerStatus> GetStatusAsync() => Task.FromResult(Status());
 
     private WorkerStatus Status() => new(
-        Owner, _state, _inFlight.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString());
+        Owner, _state, _calling.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString());
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -113,7 +115,7 @@ public sealed partial class WorkerGrain(
                 await DelayAsync(TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(_unreachableStreak, 10)))), stop);
             }
 
-            var free = concurrency.Limit - _inFlight.Count;
+            var free = concurrency.InFlightAllowed - _calling.Count;
             if (free <= 0)
             {
                 // Bounded, so a missed signal or a lowered limit can never park the pump for good.
@@ -147,45 +149,57 @@ public sealed partial class WorkerGrain(
             idleDelay = _options.PollMinDelay;
             foreach (var lease in leases)
             {
-                // RunAsync may finish synchronously (a malformed item); only track what is still running.
-                var run = RunAsync(lease);
-                if (!run.IsCompleted)
-                {
-                    _inFlight[lease.Id] = run;
-                }
+                Start(lease);
             }
         }
     }
 
-    private async Task RunAsync(Lease lease)
+    private void Start(Lease lease)
+    {
+        var ticket = concurrency.OnSent(_calling.Count);
+        _calling.Add(lease.Id);
+        var run = RunAsync(lease, ticket);
+        // RunAsync may finish synchronously (a malformed item); only track what is still running.
+        if (!run.IsCompleted)
+        {
+            _items[lease.Id] = run;
+        }
+    }
+
+    private async Task RunAsync(Lease lease, ConcurrencyTicket ticket)
     {
         try
         {
-            var (outcome, generation, latency) = await processor.ProcessAsync(lease, Owner, _abortCalls.Token);
-            switch (outcome)
+            var call = await processor.CallAsync(lease, Owner, _abortCalls.Token);
+            // Ollama is done with it: free the slot now, so its next request does not wait for Redis to record this one.
+            FreeSlot(lease.Id);
+            switch (call.Outcome)
             {
-                case ItemOutcome.Completed or ItemOutcome.Duplicate:
-                    _completed++;
+                case ItemOutcome.Answered:
                     _unreachableStreak = 0;
-                    concurrency.OnSuccess(generation!, latency);
+                    concurrency.OnSuccess(ticket, call.Generation!, call.Latency);
+                    await processor.RecordAsync(lease, call.Result!, CancellationToken.None);
+                    _completed++;
                     break;
                 case ItemOutcome.Failed:
                     _failed++;
                     _unreachableStreak = 0;
-                    concurrency.OnFailure();
-                    break;
-                case ItemOutcome.DeadLettered:
-                    _deadLettered++;
+                    concurrency.OnFailure(ticket);
                     break;
                 case ItemOutcome.OllamaUnreachable:
                     _unreachableStreak++;
-                    concurrency.OnFailure();
+                    concurrency.OnFailure(ticket);
+                    break;
+                case ItemOutcome.DeadLettered:
+                    _deadLettered++;
+                    concurrency.OnAbandoned(ticket);
                     break;
             }
         }
         catch (OperationCanceledException) when (_abortCalls.IsCancellationRequested)
         {
             // The drain ran out of time; it hands this lease back itself.
+            concurrency.OnAbandoned(ticket);
         }
         catch (Exception ex)
         {
@@ -194,7 +208,15 @@ public sealed partial class WorkerGrain(
         }
         finally
         {
-            _inFlight.Remove(lease.Id);
+            FreeSlot(lease.Id);
+            _items.Remove(lease.Id);
+        }
+    }
+
+    private void FreeSlot(string leaseId)
+    {
+        if (_calling.Remove(leaseId))
+        {
             var freed = _slotFreed;
             _slotFreed = NewSignal();
             freed.TrySetResult();
@@ -205,14 +227,15 @@ public sealed partial class WorkerGrain(
     {
         _state = WorkerState.Draining;
         localState.Set(_state);
-        LogDraining(logger, Owner, _inFlight.Count, timeout);
+        LogDraining(logger, Owner, _calling.Count, timeout);
         _stopLeasing.Cancel();
         await ReportAsync(CancellationToken.None);
         await _pump;
 
-        var pending = Task.WhenAll(_inFlight.Values);
+        var pending = Task.WhenAll(_items.Values);
         await Task.WhenAny(pending, Task.Delay(timeout, time, cancellationToken));
-        var unfinished = _inFlight.Keys.ToArray();
+        // Only Ollama calls can take long; an item whose answer is being recorded finishes on its own.
+        var unfinished = _calling.ToArray();
         if (unfinished.Length > 0)
         {
             _abortCalls.Cancel();
@@ -221,6 +244,7 @@ public sealed partial class WorkerGrain(
             LogReleased(logger, released, Owner);
         }
 
+        await pending;
         _state = WorkerState.Drained;
         localState.Set(_state);
         LogDrained(logger, Owner, _completed);
@@ -249,14 +273,14 @@ public sealed partial class WorkerGrain(
             _pump = PumpAsync(_stopLeasing.Token);
         }
 
-        if (_inFlight.Count == 0)
+        if (_items.Count == 0)
         {
             return;
         }
 
         try
         {
-            await queue.RenewAsync(Owner, _inFlight.Keys.ToArray(), _queue.LeaseDuration, cancellationToken);
+            await queue.RenewAsync(Owner, _items.Keys.ToArray(), _queue.LeaseDuration, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

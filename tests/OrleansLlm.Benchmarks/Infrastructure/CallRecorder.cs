@@ -6,7 +6,7 @@ namespace OrleansLlm.Benchmarks.Infrastructure;
 /// <summary>One answered generate call, as seen by whoever made it.</summary>
 /// <param name="Backend">host:port of the backend that answered.</param>
 /// <param name="QueueWaitSeconds">Time the request waited for a slot in Ollama's queue.</param>
-public sealed record CallSample(string Backend, double QueueWaitSeconds);
+public sealed record CallSample(string Backend, double QueueWaitSeconds, double ServiceSeconds);
 
 /// <summary>
 /// Collects the queue wait of every generate call of one design run, from every caller (A/B/C's consumers and D's
@@ -44,9 +44,9 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
         // Buffering is harmless: a non-streaming answer is one small JSON object sent at once, after the work.
         await response.Content.LoadIntoBufferAsync(cancellationToken);
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
-        if (LastLine(body) is { } line && QueueWait(line) is { } wait)
+        if (LastLine(body) is { } line && Durations(line) is var (wait, service))
         {
-            recorder.Add(new CallSample(uri.Authority, wait));
+            recorder.Add(new CallSample(uri.Authority, wait, service));
         }
 
         return response;
@@ -55,7 +55,8 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
     private static string? LastLine(string body) =>
         body.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).LastOrDefault();
 
-    private static double? QueueWait(string json)
+    /// <summary>Queue wait and service time (prompt + generation) in seconds, or null if the answer is not a final one.</summary>
+    private static (double Wait, double Service)? Durations(string json)
     {
         try
         {
@@ -68,7 +69,7 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
 
             long Ns(string name) => root.TryGetProperty(name, out var v) && v.TryGetInt64(out var n) ? n : 0;
             var waitNs = Ns("total_duration") - Ns("load_duration") - Ns("prompt_eval_duration") - Ns("eval_duration");
-            return Math.Max(0, waitNs) / 1e9;
+            return (Math.Max(0, waitNs) / 1e9, (Ns("prompt_eval_duration") + Ns("eval_duration")) / 1e9);
         }
         catch (JsonException)
         {

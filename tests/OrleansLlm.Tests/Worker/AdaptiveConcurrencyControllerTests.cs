@@ -9,6 +9,10 @@ namespace OrleansLlm.Tests.Worker;
 public sealed class AdaptiveConcurrencyControllerTests
 {
     private readonly FakeTimeProvider _time = new();
+    private readonly Queue<(ConcurrencyTicket Ticket, int InFlightAtSend)> _inFlight = new();
+
+    /// <summary>Requests that waited inside the backend for a slot.</summary>
+    private int Queued { get; set; }
 
     [Theory]
     [InlineData(1, 0.32)]
@@ -29,6 +33,40 @@ public sealed class AdaptiveConcurrencyControllerTests
         Assert.All(limits.Skip(200), l => Assert.InRange(l, slots, slots + 1));
         // Young knees are re-checked soon (a noisy window may have set them), so early on up to a fifth of the time.
         Assert.True(limits.Skip(200).Count(l => l > slots) <= 40, $"probing too often: {limits.Skip(200).Count(l => l > slots)} of 200");
+    }
+
+    [Fact]
+    public void ClimbsToABigKnee_WithinAFewAnswersPerStep()
+    {
+        var controller = Controller(cap: 16);
+
+        var limits = Drive(controller, new SyntheticBackend(slots: 8, exponent: 1.0), completions: 60);
+
+        // Each step waits for one probe answer, i.e. one service time, in which the limit's requests answer too:
+        // 1 + 2 + … + 7 answers, and a first window of 2. Stepping up by windows of 2 × limit answers took 86.
+        var reached = limits.IndexOf(8);
+        Assert.InRange(reached, 0, 40);
+        Assert.Equal(8, controller.Knee);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void Probing_MakesOnlyTheProbeWait(int slots)
+    {
+        var backend = new SyntheticBackend(slots, exponent: 0.32);
+        var controller = Controller(cap: 16);
+        Drive(controller, backend, completions: 200);
+        Queued = 0;
+        var probesBefore = controller.Probes;
+
+        var limits = Drive(controller, backend, completions: 2000);
+
+        var probes = controller.Probes - probesBefore;
+        Assert.All(limits, l => Assert.Equal(slots, l));
+        Assert.InRange(probes, 1, 60);
+        // Every request that waited for a slot was a probe: one request each, never a queue.
+        Assert.Equal(probes, Queued);
     }
 
     [Fact]
@@ -104,10 +142,10 @@ public sealed class AdaptiveConcurrencyControllerTests
             Drive(controller, backend, completions: 1);
         }
 
-        controller.OnFailure();
+        controller.OnFailure(controller.OnSent(0));
         Assert.Equal(2, controller.Limit);
-        controller.OnFailure();
-        controller.OnFailure();
+        controller.OnFailure(controller.OnSent(0));
+        controller.OnFailure(controller.OnSent(0));
         Assert.Equal(1, controller.Limit);
 
         Assert.Equal(4, Settled(Drive(controller, backend, completions: 300)));
@@ -120,15 +158,30 @@ public sealed class AdaptiveConcurrencyControllerTests
     private AdaptiveConcurrencyController Controller(int cap) =>
         new(Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = cap }), _time);
 
-    /// <summary>Feeds the controller completions from the backend at whatever limit it sets; returns the limits seen.</summary>
+    /// <summary>
+    /// Feeds the controller completions from the backend, keeping in flight what it allows and completing the oldest
+    /// request first (FIFO); returns the limit after each completion.
+    /// </summary>
     private List<int> Drive(AdaptiveConcurrencyController controller, SyntheticBackend backend, int completions)
     {
         var limits = new List<int>();
         for (var i = 0; i < completions; i++)
         {
-            var generation = backend.Complete(inFlight: controller.Limit, outputTokens: 3 + (i % 7));
-            _time.Advance(generation.TotalDuration / controller.Limit);
-            controller.OnSuccess(generation, generation.TotalDuration);
+            while (_inFlight.Count < controller.InFlightAllowed)
+            {
+                var ticket = controller.OnSent(_inFlight.Count);
+                _inFlight.Enqueue((ticket, _inFlight.Count + 1));
+            }
+
+            var (sent, inFlightAtSend) = _inFlight.Dequeue();
+            var generation = backend.Complete(inFlightAtSend, outputTokens: 3 + (i % 7));
+            if (generation.QueueWait > TimeSpan.Zero)
+            {
+                Queued++;
+            }
+
+            _time.Advance(generation.TotalDuration / Math.Max(1, _inFlight.Count + 1));
+            controller.OnSuccess(sent, generation, generation.TotalDuration);
             limits.Add(controller.Limit);
         }
 

@@ -45,6 +45,9 @@ public sealed record BenchmarkOptions
 
     public TimeSpan TimeoutSlack { get; init; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>Items per overhead run (D at time scale 0 through one silo and two); 0 skips them.</summary>
+    public int OverheadItems { get; init; }
+
     /// <summary>Seed of the random load balancer, so A and B pick the same backends run after run.</summary>
     public int Seed { get; init; } = 42;
 
@@ -77,10 +80,11 @@ public sealed record BenchmarkOptions
         var bPerConsumer = new Option<int?>("--b-per-consumer") { Description = "fixed parallelism of each of B's consumers (default: per-consumer)" };
         var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos (default 16)" };
         var seed = new Option<int?>("--seed") { Description = "seed of the random load balancer (default 42)" };
+        var overhead = new Option<int?>("--overhead") { Description = "also measure per-item overhead: D at time scale 0 through 1 and 2 silos, this many items each (default: none)" };
 
         var root = new RootCommand("Compares four designs for feeding Ollama backends from a Redis list: makespan, utilisation, queue waits, losses.")
         {
-            smoke, items, scenario, designs, output, timeScale, perConsumer, aParallelism, bPerConsumer, dMax, seed,
+            smoke, items, scenario, designs, output, timeScale, perConsumer, aParallelism, bPerConsumer, dMax, seed, overhead,
         };
         root.SetAction((parse, ct) =>
         {
@@ -98,6 +102,7 @@ public sealed record BenchmarkOptions
                 BPerConsumer = parse.GetValue(bPerConsumer),
                 DMaxConcurrency = parse.GetValue(dMax) ?? defaults.DMaxConcurrency,
                 Seed = parse.GetValue(seed) ?? defaults.Seed,
+                OverheadItems = parse.GetValue(overhead) ?? 0,
                 Command = CommandLine(parse.Tokens.Select(t => t.Value)),
             };
             if (options.Validate() is { } error)
@@ -132,6 +137,11 @@ public sealed record BenchmarkOptions
         if (!(TimeScale > 0 && double.IsFinite(TimeScale)))
         {
             return "--time-scale must be > 0 (0 would make the simulated work vanish)";
+        }
+
+        if (OverheadItems < 0)
+        {
+            return "--overhead must not be negative";
         }
 
         if (PerConsumer < 1 || AParallelism is < 1 || BPerConsumer is < 1 || DMaxConcurrency < 1)

@@ -3,7 +3,7 @@ using OrleansLlm.Benchmarks;
 using OrleansLlm.Benchmarks.Designs;
 using OrleansLlm.Benchmarks.Infrastructure;
 
-// dotnet run -c Release --project tests/OrleansLlm.Benchmarks -- [--smoke] [--items N] [--scenario NAME] [--designs A,B,C,D] [--out docs/benchmarks.md]
+// dotnet run -c Release --project tests/OrleansLlm.Benchmarks -- [--smoke] [--items N] [--scenario NAME] [--designs A,B,C,D] [--overhead N] [--out docs/benchmarks.md]
 // Tables go to stdout, progress and per-run details to stderr.
 // On Ctrl+C the run is cancelled and cleans up (cluster, simulators, redis-server); give it time to do so before the process is ended.
 return await BenchmarkOptions.BuildCommand(RunAsync).Parse(args).InvokeAsync(
@@ -31,6 +31,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
         $"scenarios {string.Join(",", options.Scenarios)}, designs {string.Join(",", options.Designs)}");
 
     var results = new List<RunResult>();
+    var overheads = new List<OverheadResult>();
     try
     {
         await using var redis = await RedisProcess.StartAsync(cancellationToken);
@@ -40,6 +41,17 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
             foreach (var design in options.Designs.Select(DesignCatalog.Create))
             {
                 results.Add(await runner.RunAsync(scenario, design, cancellationToken));
+            }
+        }
+
+        if (options.OverheadItems > 0)
+        {
+            var overhead = new Overhead(redis, options, log);
+            // A first pass only warms the JIT up (it ran 35% slower than the same pass repeated); its figures are dropped.
+            await overhead.RunAsync(2, options.OverheadItems, cancellationToken);
+            foreach (var silos in new[] { 1, 2 })
+            {
+                overheads.Add(await overhead.RunAsync(silos, options.OverheadItems, cancellationToken));
             }
         }
     }
@@ -52,6 +64,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
 
     var elapsed = clock.Elapsed;
     stdout.WriteLine(Report.Tables(results, workload, options));
+    stdout.WriteLine(Report.OverheadTable(overheads));
     stdout.WriteLine($"Total time: {elapsed.TotalMinutes:0.0} min. Command: {options.Command}");
 
     if (options.Out is { } outFile)
@@ -60,7 +73,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
         var svgPath = Path.ChangeExtension(mdPath, ".svg");
         Directory.CreateDirectory(Path.GetDirectoryName(mdPath)!);
         await File.WriteAllTextAsync(svgPath, SvgChart.Render(results), CancellationToken.None);
-        await File.WriteAllTextAsync(mdPath, Report.Document(results, workload, options, elapsed, Path.GetFileName(svgPath)), CancellationToken.None);
+        await File.WriteAllTextAsync(mdPath, Report.Document(results, overheads, workload, options, elapsed, Path.GetFileName(svgPath)), CancellationToken.None);
         log.WriteLine($"wrote {mdPath} and {svgPath}");
     }
 

@@ -51,7 +51,26 @@ public static class Report
         return md.ToString();
     }
 
-    public static string Document(IReadOnlyList<RunResult> results, Workload workload, BenchmarkOptions options, TimeSpan elapsed, string chartFile)
+    /// <summary>The per-item overhead table, or nothing when no overhead run was made.</summary>
+    public static string OverheadTable(IReadOnlyList<OverheadResult> overheads)
+    {
+        if (overheads.Count == 0)
+        {
+            return "";
+        }
+
+        var md = new StringBuilder();
+        md.AppendLine("| silos | items | time | items/s | script calls per item | Redis commands per item | CPU used (all cores) |");
+        md.AppendLine("|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var o in overheads)
+        {
+            md.AppendLine(Inv, $"| {o.Silos} | {o.Items:N0} | {o.Seconds:0.00} s | **{o.ItemsPerSecond:N0}** | {o.ScriptCallsPerItem:0.00} | {o.RedisCommandsPerItem:0.0} | {Percent(o.CpuShare)} |");
+        }
+
+        return md.ToString();
+    }
+
+    public static string Document(IReadOnlyList<RunResult> results, IReadOnlyList<OverheadResult> overheads, Workload workload, BenchmarkOptions options, TimeSpan elapsed, string chartFile)
     {
         var md = new StringBuilder();
         md.AppendLine("# Benchmarks: keeping Ollama busy");
@@ -78,6 +97,22 @@ public static class Report
             "**extra calls** = Ollama calls served beyond one per result (Σ served − results); **dup. results** = results written twice for one item; " +
             "**served (utilisation) per backend** = calls each backend served, and its own busy-slot seconds ÷ (slots × makespan).");
         md.AppendLine();
+        if (overheads.Count > 0)
+        {
+            md.AppendLine("## Per-item overhead");
+            md.AppendLine();
+            md.AppendLine(string.Create(Inv, $"Design D with Ollama costing nothing: simulators at time scale 0 ({Overhead.Slots} slots each, every answer instant), ") +
+                string.Create(Inv, $"one silo per simulator, the silos' defaults but for `Worker:MaxConcurrency` = {Overhead.Slots}. ") +
+                "A warm-up batch goes first; then the items are pushed at once and timed to the last result. Everything but redis-server runs in this one process.");
+            md.AppendLine();
+            md.Append(OverheadTable(overheads));
+            md.AppendLine();
+            md.AppendLine("**script calls per item** = EVALSHA round trips (lease, complete, renew) ÷ items: each queue transition is one atomic Lua script; " +
+                "**Redis commands per item** = every command Redis executed ÷ items, those inside the scripts included (heartbeats and membership too); " +
+                "**CPU used** = this process's CPU time plus redis-server's ÷ (wall time × cores). Near 100% means the run is limited by CPU, not by waiting.");
+            md.AppendLine();
+        }
+
         md.AppendLine("## How the ideal is computed");
         md.AppendLine();
         md.AppendLine("From the simulator's own capacity model (`SlotScheduler`): with k slots computing, each progresses at speed × k^(e−1) ÷ timeScale " +

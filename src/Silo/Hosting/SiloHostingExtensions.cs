@@ -87,13 +87,14 @@ public static class SiloHostingExtensions
     /// </summary>
     private static void UseKubernetesInPod(this ISiloBuilder orleans, OrleansSiloOptions silo, KubernetesOptions kubernetes)
     {
-        // Kubernetes hosting fills in what is left unset after this (the advertised address from POD_IP, or else the
-        // pod name's DNS address, and listening on any address), so nothing here fights it.
+        // The address is set here, as Kubernetes hosting would (POD_IP), because Orleans' own default, the first
+        // address of the machine's interfaces, runs first and Kubernetes hosting only fills in an unset address. Without
+        // POD_IP that default stays, which in a pod is the pod's address. Kubernetes hosting listens on any address.
         orleans.Configure<EndpointOptions>(o =>
         {
             o.SiloPort = silo.SiloPort;
             o.GatewayPort = silo.GatewayPort;
-            if (silo.AdvertisedIPAddress is { } ip)
+            if ((silo.AdvertisedIPAddress ?? Environment.GetEnvironmentVariable("POD_IP")) is { Length: > 0 } ip)
             {
                 o.AdvertisedIPAddress = IPAddress.Parse(ip);
             }

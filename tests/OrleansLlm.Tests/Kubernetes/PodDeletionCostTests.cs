@@ -171,11 +171,12 @@ public sealed class PodDeletionCostTests(RedisServer redis)
     }
 
     /// <summary>Every patch is the JSON merge patch Kubernetes accepts for one annotation, sent with its token to a known pod.</summary>
-    internal static void AssertValidCostPatches(FakeKubernetesApi api, IEnumerable<string> pods)
+    internal static void AssertValidCostPatches(FakeKubernetesApi api, IEnumerable<string> pods, IEnumerable<ApiRequest>? patches = null)
     {
         var paths = pods.Select(api.PodPath).ToHashSet();
-        Assert.NotEmpty(api.Patches);
-        foreach (var patch in api.Patches)
+        var all = (patches ?? api.Patches).ToArray();
+        Assert.NotEmpty(all);
+        foreach (var patch in all)
         {
             Assert.Contains(patch.Path, paths);
             Assert.Equal("application/merge-patch+json", patch.ContentType?.Split(';')[0]);

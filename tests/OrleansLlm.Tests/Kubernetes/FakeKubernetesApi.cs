@@ -29,6 +29,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
     private readonly List<ApiRequest> _requests = [];
     private readonly List<(string Selector, Channel<string> Events)> _watchers = [];
     private readonly CancellationTokenSource _stopping = new();
+    private readonly List<string> _files = [];
     private long _resourceVersion = 1;
     private int _failNextPatches;
 
@@ -59,10 +60,11 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         return api;
     }
 
-    /// <summary>Writes a kubeconfig that reaches this API with its bearer token (for <c>Kubernetes:ConfigFile</c>).</summary>
+    /// <summary>Writes a kubeconfig that reaches this API with its bearer token (for <c>Kubernetes:ConfigFile</c>); deleted with the API.</summary>
     public string WriteKubeConfig()
     {
         var path = Path.Combine(Path.GetTempPath(), $"orleansllm-kubeconfig-{Guid.NewGuid():N}.yaml");
+        _files.Add(path);
         File.WriteAllText(path, $"""
             apiVersion: v1
             kind: Config
@@ -174,6 +176,10 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         _stopping.Dispose();
+        foreach (var file in _files)
+        {
+            File.Delete(file);
+        }
     }
 
     private async Task HandleAsync(HttpContext context)

@@ -87,7 +87,6 @@ public sealed class KubernetesHostingTests(RedisServer redis) : IAsyncLifetime
         }
 
         await _api.DisposeAsync();
-        File.Delete(_kubeconfig);
     }
 
     private async Task<SiloProcess> StartSiloInPodAsync(string pod)

@@ -1,8 +1,10 @@
+using System.Net;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
 using OrleansLlm.Hosting;
+using OrleansLlm.Kubernetes;
 using OrleansLlm.Options;
 using OrleansLlm.Worker;
 
@@ -24,6 +26,13 @@ public static class SiloHostingExtensions
         builder.Services.AddOptions<OrleansSiloOptions>().BindConfiguration(OrleansSiloOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<OrleansSiloOptions>, OrleansSiloOptionsValidator>();
 
+        var kubernetes = Bind<KubernetesOptions>(config, KubernetesOptions.Section, new KubernetesOptionsValidator());
+        var inKubernetes = kubernetes.IsEnabled(Environment.GetEnvironmentVariable);
+        if (inKubernetes)
+        {
+            CheckClusterIdentity(silo);
+        }
+
         builder.UseOrleans(orleans =>
         {
             orleans.Configure<ClusterOptions>(o =>
@@ -32,7 +41,15 @@ public static class SiloHostingExtensions
                 o.ServiceId = silo.ServiceId;
             });
             orleans.UseRedisClustering(redis.ConnectionString);
-            orleans.ConfigureEndpoints(silo.ResolveAdvertisedAddress(), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
+            if (inKubernetes)
+            {
+                orleans.UseKubernetesInPod(silo, kubernetes);
+            }
+            else
+            {
+                orleans.ConfigureEndpoints(silo.ResolveAdvertisedAddress(), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
+            }
+
             orleans.AddOrleansLlm();
             orleans.AddDashboard();
         });
@@ -61,6 +78,53 @@ public static class SiloHostingExtensions
             : Results.Text(worker.State?.ToString().ToLowerInvariant() ?? "not started", statusCode: StatusCodes.Status503ServiceUnavailable));
         app.MapGet("/", () => Results.Redirect("/dashboard/"));
         return app;
+    }
+
+    /// <summary>
+    /// Orleans' Kubernetes hosting: the silo is named after its pod (<c>POD_NAME</c>), advertises <c>POD_IP</c>,
+    /// takes its cluster and service ids from <c>ORLEANS_CLUSTER_ID</c> and <c>ORLEANS_SERVICE_ID</c>, labels its pod
+    /// with them, and declares dead the silos whose pods are deleted. Membership itself stays in Redis.
+    /// </summary>
+    private static void UseKubernetesInPod(this ISiloBuilder orleans, OrleansSiloOptions silo, KubernetesOptions kubernetes)
+    {
+        // The address is set here, as Kubernetes hosting would (POD_IP), because Orleans' own default, the first
+        // address of the machine's interfaces, runs first and Kubernetes hosting only fills in an unset address. Without
+        // POD_IP that default stays, which in a pod is the pod's address. Kubernetes hosting listens on any address.
+        orleans.Configure<EndpointOptions>(o =>
+        {
+            o.SiloPort = silo.SiloPort;
+            o.GatewayPort = silo.GatewayPort;
+            if ((silo.AdvertisedIPAddress ?? Environment.GetEnvironmentVariable("POD_IP")) is { Length: > 0 } ip)
+            {
+                o.AdvertisedIPAddress = IPAddress.Parse(ip);
+            }
+        });
+        orleans.UseKubernetesHosting(hosting => hosting.Configure(o => o.GetClientConfiguration = kubernetes.CreateClientConfiguration));
+        if (kubernetes.PodDeletionCost)
+        {
+            orleans.AddKubernetesPodDeletionCost();
+        }
+    }
+
+    // Kubernetes hosting sets the ids from ORLEANS_CLUSTER_ID and ORLEANS_SERVICE_ID (the pod's orleans/* labels).
+    // Clients only know Orleans:ClusterId and Orleans:ServiceId, so the two must agree, or clients find no gateway.
+    private static void CheckClusterIdentity(OrleansSiloOptions silo)
+    {
+        var failures = new List<string>();
+        Check("ORLEANS_CLUSTER_ID", $"{OrleansSiloOptions.Section}:{nameof(silo.ClusterId)}", silo.ClusterId);
+        Check("ORLEANS_SERVICE_ID", $"{OrleansSiloOptions.Section}:{nameof(silo.ServiceId)}", silo.ServiceId);
+        if (failures.Count > 0)
+        {
+            throw new OptionsValidationException(OrleansSiloOptions.Section, typeof(OrleansSiloOptions), failures);
+        }
+
+        void Check(string variable, string key, string configured)
+        {
+            if (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } value && !string.Equals(value, configured, StringComparison.Ordinal))
+            {
+                failures.Add($"{variable} is '{value}' but {key} is '{configured}': set both to the same value, clients use {key}.");
+            }
+        }
     }
 
     // These few settings are needed before the host is built, so they are validated here with the same validators.

@@ -25,6 +25,6 @@ public static class Eventually
         }
     }
 
-    public static Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null) =>
-        TrueAsync(() => Task.FromResult(condition()), what, timeout);
+    public static Task TrueAsync(Func<bool> condition, string what, TimeSpan? timeout = null, Func<Task<string>>? describe = null) =>
+        TrueAsync(() => Task.FromResult(condition()), what, timeout, describe);
 }

@@ -25,6 +25,9 @@ public sealed class LlmClusterOptions
     /// <summary>Declare a killed silo dead within seconds rather than the production default of about a minute.</summary>
     public bool FastFailureDetection { get; set; } = true;
 
+    /// <summary>More silo configuration, after the OrleansLlm services (e.g. features a test turns on).</summary>
+    public Action<InProcessTestSiloSpecificOptions, ISiloBuilder>? ConfigureSilo { get; set; }
+
     /// <summary>Configuration every silo gets, on top of the defaults below.</summary>
     public Dictionary<string, string?> Settings { get; } = new()
     {
@@ -106,9 +109,10 @@ public sealed class LlmCluster : IAsyncDisposable
             };
             host.Configuration.AddInMemoryCollection(settings);
         });
-        builder.ConfigureSilo((_, silo) =>
+        builder.ConfigureSilo((siloOptions, silo) =>
         {
             silo.AddOrleansLlm();
+            options.ConfigureSilo?.Invoke(siloOptions, silo);
             if (options.FastFailureDetection)
             {
                 silo.Configure<ClusterMembershipOptions>(o =>

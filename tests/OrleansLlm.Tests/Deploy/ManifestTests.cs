@@ -342,6 +342,42 @@ public sealed partial class ManifestTests
         Assert.Contains(dockerfile, line => Regex.IsMatch(line, @"^COPY .*\bdata/worldcities\.csv\b.* /data/$"));
     }
 
+    [Fact]
+    public async Task Walkthrough_NamesOnlyKustomizationsAndObjectsThatExist()
+    {
+        var doc = File.ReadAllText(Path.Combine(Kustomize.RepoRoot, "docs", "kubernetes.md"));
+        var applied = KustomizeDirectory().Matches(doc).Select(x => x.Groups[1].Value).Distinct().ToArray();
+        Assert.Contains("overlays/cpu", applied);
+        Assert.Contains("jobs/submit-cities", applied);
+
+        var objects = new List<object>();
+        foreach (var dir in applied)
+        {
+            objects.AddRange((await RenderedManifests.RenderAsync(dir)).Objects);
+        }
+
+        var rendered = new RenderedManifests(objects);
+        var named = ObjectReference().Matches(doc).Select(x => (Kind: x.Groups[1].Value, Name: x.Groups[2].Value)).Distinct().ToArray();
+        Assert.NotEmpty(named);
+        foreach (var (kind, name) in named)
+        {
+            object found = kind switch
+            {
+                "deploy" or "deployment" => rendered.Single<V1Deployment>(name),
+                "svc" => rendered.Single<V1Service>(name),
+                "job" => rendered.Single<V1Job>(name),
+                "secret" => rendered.Single<V1Secret>(name),
+                "scaledobject" => rendered.Single<ScaledObject>(name),
+                _ => throw new Xunit.Sdk.XunitException($"unexpected kind {kind}"),
+            };
+            Assert.NotNull(found);
+        }
+
+        // The batch the walkthrough follows is the one the submit Job creates.
+        var submitArgs = rendered.Single<V1Job>("orleansllm-submit-cities").Spec.Template.Spec.Containers.Single().Args;
+        Assert.Contains($"status {submitArgs[submitArgs.IndexOf("--batch") + 1]}", doc, StringComparison.Ordinal);
+    }
+
     private static List<string> JobClient(
         RenderedManifests overlay, RenderedManifests jobs, string name, IReadOnlyDictionary<string, string> siloEnv, out System.CommandLine.ParseResult parse)
     {
@@ -394,6 +430,12 @@ public sealed partial class ManifestTests
         Assert.NotEmpty(selector);
         Assert.All(selector, kv => Assert.Equal(kv.Value, podLabels.TryGetValue(kv.Key, out var v) ? v : null));
     }
+
+    [GeneratedRegex(@"-k deploy/([a-z0-9/-]+[a-z0-9])")]
+    private static partial Regex KustomizeDirectory();
+
+    [GeneratedRegex(@"\b(deploy|deployment|svc|job|secret|scaledobject)[/ ](?:-n orleansllm )?(orleansllm-[a-z0-9-]*[a-z0-9])\b")]
+    private static partial Regex ObjectReference();
 
     [GeneratedRegex("[A-Za-z_][A-Za-z0-9_]*")]
     private static partial Regex Identifier();

@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Diagnostics;
+
+namespace OrleansLlm.Tests.Deploy;
+
+/// <summary>Renders the kustomizations under <c>deploy/</c> with <c>kubectl kustomize</c>, once per directory per test run.</summary>
+public static class Kustomize
+{
+    private static readonly ConcurrentDictionary<string, Lazy<Task<string>>> Rendered = new();
+
+    public static string RepoRoot { get; } = FindRepoRoot();
+
+    /// <summary>The YAML stream of <c>kubectl kustomize deploy/<paramref name="relativeDir"/></c>.</summary>
+    public static Task<string> RenderAsync(string relativeDir) =>
+        Rendered.GetOrAdd(relativeDir, dir => new Lazy<Task<string>>(() => RunAsync(dir))).Value;
+
+    private static async Task<string> RunAsync(string relativeDir)
+    {
+        var dir = Path.Combine(RepoRoot, "deploy", relativeDir);
+        var kubectl = Environment.GetEnvironmentVariable("KUBECTL") ?? "kubectl";
+        var start = new ProcessStartInfo(kubectl)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add("kustomize");
+        start.ArgumentList.Add(dir);
+
+        Process process;
+        try
+        {
+            process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {kubectl}");
+        }
+        catch (Win32Exception ex)
+        {
+            throw new InvalidOperationException(
+                $"'{kubectl}' is needed to render deploy/{relativeDir} (kubectl >= 1.27, with kustomize v5) and could not be run: {ex.Message}", ex);
+        }
+
+        using (process)
+        {
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            try
+            {
+                await process.WaitForExitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                process.Kill(entireProcessTree: true);
+                throw new TimeoutException($"kubectl kustomize deploy/{relativeDir} did not finish within 2 minutes");
+            }
+
+            return process.ExitCode == 0
+                ? await stdout
+                : throw new InvalidOperationException($"kubectl kustomize deploy/{relativeDir} failed ({process.ExitCode}): {await stderr}");
+        }
+    }
+
+    private static string FindRepoRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansLlm.sln")))
+        {
+            dir = dir.Parent;
+        }
+
+        return dir?.FullName ?? throw new InvalidOperationException("can't find the repository root (OrleansLlm.sln)");
+    }
+}

@@ -1,0 +1,442 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using k8s.Models;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+using OrleansLlm.Client;
+using OrleansLlm.Options;
+using OrleansLlm.Queue;
+
+namespace OrleansLlm.Tests.Deploy;
+
+/// <summary>
+/// Checks the rendered kustomize overlays against the silo's real configuration: its appsettings.json, its options
+/// classes and validators, the queue's Redis key names and the CLI's parser. No cluster is needed, only kubectl.
+/// </summary>
+public sealed partial class ManifestTests
+{
+    public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };
+
+    private static readonly string[] RequiredSiloSettings =
+    [
+        "Redis__ConnectionString", "Ollama__Url", "Ollama__Model", "Queue__Name", "Worker__DrainTimeout",
+        "Worker__DrainedMarkerPath", "POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID",
+        "Orleans__ClusterId", "Orleans__ServiceId", "Kubernetes__PodDeletionCost",
+    ];
+
+    // The silo's host waits DrainTimeout plus this for the rest of the silo to stop (SiloHostingExtensions).
+    private static readonly TimeSpan SiloShutdownMargin = TimeSpan.FromSeconds(15);
+
+    // Time left after the silo's shutdown for the ollama sidecar to stop before the kubelet kills the pod.
+    private static readonly TimeSpan SidecarStopMargin = TimeSpan.FromSeconds(30);
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Overlay_RendersEveryObjectIntoATypedModel(string overlay)
+    {
+        var manifests = await RenderedManifests.RenderAsync(overlay);
+
+        var kinds = manifests.Objects.Select(o => o.GetType().Name).Order().ToArray();
+        Assert.Equal(
+            new[]
+            {
+                "ScaledObject", "TriggerAuthentication", nameof(V1ConfigMap), nameof(V1Deployment), nameof(V1Deployment),
+                nameof(V1Namespace), nameof(V1PersistentVolumeClaim), nameof(V1PodDisruptionBudget), nameof(V1Role),
+                nameof(V1RoleBinding), nameof(V1Secret), nameof(V1Service), nameof(V1Service), nameof(V1ServiceAccount),
+            }.Order(),
+            kinds);
+        Assert.All(manifests.All<IMetadata<V1ObjectMeta>>().Where(o => o is not V1Namespace),
+            o => Assert.Equal("orleansllm", o.Metadata.NamespaceProperty));
+    }
+
+    [Fact]
+    public async Task StrictParsing_RejectsAnUnknownField()
+    {
+        var yaml = await Kustomize.RenderAsync("overlays/cpu");
+        Assert.NotNull(RenderedManifests.Parse(yaml));
+
+        // A misspelt field in a built-in object (KubernetesClient's model) and in a KEDA object (our classes).
+        var badDeployment = yaml.Replace("terminationGracePeriodSeconds:", "terminationGracePeriodSecond:", StringComparison.Ordinal);
+        var badScaledObject = yaml.Replace("scalingModifiers:", "scalingModifier:", StringComparison.Ordinal);
+        Assert.NotEqual(yaml, badDeployment);
+        Assert.NotEqual(yaml, badScaledObject);
+
+        var deploymentError = Assert.ThrowsAny<Exception>(() => RenderedManifests.Parse(badDeployment));
+        Assert.Contains("terminationGracePeriodSecond", deploymentError.ToString(), StringComparison.Ordinal);
+        var scaledObjectError = Assert.ThrowsAny<Exception>(() => RenderedManifests.Parse(badScaledObject));
+        Assert.Contains("scalingModifier", scaledObjectError.ToString(), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task SiloContainer_PortsAndProbesMatchTheSiloConfiguration(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var config = SiloConfiguration(m);
+        var ports = m.SiloContainer.Ports.ToDictionary(p => p.Name, p => p.ContainerPort);
+
+        Assert.Equal(int.Parse(config["ASPNETCORE_HTTP_PORTS"]!, CultureInfo.InvariantCulture), ports["http"]);
+        Assert.Equal(config.GetValue<int>("Orleans:SiloPort"), ports["silo"]);
+        Assert.Equal(config.GetValue<int>("Orleans:GatewayPort"), ports["gateway"]);
+        Assert.Equal([8080, 11111, 30000], ports.Values.Order());
+
+        Assert.Equal(("/readyz", "http"), (m.SiloContainer.ReadinessProbe.HttpGet.Path, m.SiloContainer.ReadinessProbe.HttpGet.Port.Value));
+        Assert.Equal(("/healthz", "http"), (m.SiloContainer.LivenessProbe.HttpGet.Path, m.SiloContainer.LivenessProbe.HttpGet.Port.Value));
+
+        // The dashboard Service reaches the silo's http port on the silo pods.
+        var dashboard = m.Single<V1Service>("orleansllm-dashboard");
+        Assert.Equal("ClusterIP", dashboard.Spec.Type);
+        Assert.Equal("http", dashboard.Spec.Ports.Single().TargetPort.Value);
+        AssertSelects(dashboard.Spec.Selector, m.SiloDeployment.Spec.Template.Metadata.Labels);
+        AssertSelects(m.Single<V1PodDisruptionBudget>("orleansllm-silo").Spec.Selector.MatchLabels, m.SiloDeployment.Spec.Template.Metadata.Labels);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task SiloContainer_SetsEverySettingTheSiloRequires(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var env = SiloEnvironment(m);
+        Assert.All(RequiredSiloSettings, key => Assert.False(string.IsNullOrWhiteSpace(env.GetValueOrDefault(key)), $"{key} is not set"));
+
+        // The silo's own validators accept what the pod configures.
+        var config = SiloConfiguration(m);
+        AssertValid(Bind<RedisOptions>(config, RedisOptions.Section), new RedisOptionsValidator());
+        AssertValid(Bind<OllamaOptions>(config, OllamaOptions.Section), new OllamaOptionsValidator());
+        AssertValid(Bind<QueueOptions>(config, QueueOptions.Section), new QueueOptionsValidator());
+        AssertValid(Bind<WorkerOptions>(config, WorkerOptions.Section), new WorkerOptionsValidator());
+        Assert.True(config.GetValue<bool>("Kubernetes:PodDeletionCost"));
+
+        // Redis: the Service of the rendered Redis, with the password of its Secret.
+        var redis = StackExchange.Redis.ConfigurationOptions.Parse(env["Redis__ConnectionString"]);
+        var endpoint = Assert.IsType<System.Net.DnsEndPoint>(Assert.Single(redis.EndPoints));
+        var redisService = m.Single<V1Service>(endpoint.Host);
+        Assert.Equal(redisService.Spec.Ports.Single().Port, endpoint.Port);
+        Assert.Equal(m.SecretValue("orleansllm-redis", "password"), redis.Password);
+        Assert.False(redis.AbortOnConnectFail);
+        AssertSelects(redisService.Spec.Selector, m.Single<V1Deployment>("orleansllm-redis").Spec.Template.Metadata.Labels);
+
+        // Ollama: the sidecar in the same pod, on its port, with the model the init container pulled.
+        var ollama = new Uri(env["Ollama__Url"]);
+        Assert.Equal("localhost", ollama.Host);
+        Assert.Equal(m.OllamaSidecar.Ports.Single(p => p.Name == "ollama").ContainerPort, ollama.Port);
+        Assert.Equal(env["Ollama__Model"], PodEnvironment(m, m.PullModel)["OLLAMA_MODEL"]);
+
+        // The drained marker lives on a volume the ollama sidecar mounts too.
+        var marker = env["Worker__DrainedMarkerPath"];
+        var siloMount = m.SiloContainer.VolumeMounts.Single(v => marker.StartsWith(v.MountPath + "/", StringComparison.Ordinal));
+        Assert.Contains(m.OllamaSidecar.VolumeMounts, v => v.Name == siloMount.Name && v.MountPath == siloMount.MountPath);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task SiloContainer_GetsPodIdentityAndOrleansIdsFromTheDownwardApi(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var fieldPaths = m.SiloContainer.Env.Where(e => e.ValueFrom?.FieldRef is not null).ToDictionary(e => e.Name, e => e.ValueFrom.FieldRef.FieldPath);
+
+        Assert.Equal("metadata.name", fieldPaths["POD_NAME"]);
+        Assert.Equal("metadata.namespace", fieldPaths["POD_NAMESPACE"]);
+        Assert.Equal("status.podIP", fieldPaths["POD_IP"]);
+        Assert.Equal("metadata.labels['orleans/serviceId']", fieldPaths["ORLEANS_SERVICE_ID"]);
+        Assert.Equal("metadata.labels['orleans/clusterId']", fieldPaths["ORLEANS_CLUSTER_ID"]);
+
+        var labels = m.SiloDeployment.Spec.Template.Metadata.Labels;
+        var env = SiloEnvironment(m);
+        Assert.Equal(labels["orleans/clusterId"], env["Orleans__ClusterId"]);
+        Assert.Equal(labels["orleans/serviceId"], env["Orleans__ServiceId"]);
+        Assert.Equal("orleansllm", env["POD_NAMESPACE"]);
+        Assert.Equal("orleansllm-silo", m.SiloPod.ServiceAccountName);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task OllamaSidecar_StartsWithTheModelBeforeTheSiloAndWaitsForItsDrain(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var init = m.SiloPod.InitContainers.Select(c => c.Name).ToArray();
+
+        // pull-model runs to completion first; ollama is a native sidecar (restartPolicy Always), started before the silo.
+        Assert.Equal(["pull-model", "ollama"], init);
+        Assert.Null(m.PullModel.RestartPolicy);
+        Assert.Equal("Always", m.OllamaSidecar.RestartPolicy);
+        Assert.Equal("ollama", m.OllamaSidecar.StartupProbe.HttpGet.Port.Value);
+        var models = m.OllamaSidecar.VolumeMounts.Single(v => v.MountPath == "/root/.ollama").Name;
+        Assert.Contains(m.PullModel.VolumeMounts, v => v.Name == models && v.MountPath == "/root/.ollama");
+        Assert.Contains(m.SiloPod.Volumes, v => v.Name == models && v.EmptyDir is not null);
+
+        var ollamaEnv = PodEnvironment(m, m.OllamaSidecar);
+        Assert.Equal("-1", ollamaEnv["OLLAMA_KEEP_ALIVE"]);
+        Assert.True(int.Parse(ollamaEnv["OLLAMA_NUM_PARALLEL"], CultureInfo.InvariantCulture) >= 1);
+
+        // preStop waits for the silo's marker file or its /drained endpoint on the silo's http port.
+        var siloEnv = SiloEnvironment(m);
+        var preStop = string.Join(' ', m.OllamaSidecar.Lifecycle.PreStop.Exec.Command);
+        Assert.Contains(siloEnv["Worker__DrainedMarkerPath"], preStop, StringComparison.Ordinal);
+        Assert.Contains("GET /drained ", preStop, StringComparison.Ordinal);
+        var httpPort = m.SiloContainer.Ports.Single(p => p.Name == "http").ContainerPort;
+        Assert.Contains($"/dev/tcp/127.0.0.1/{httpPort}", preStop, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task GracePeriod_ExceedsTheSilosDrainAndShutdown(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var drain = Bind<WorkerOptions>(SiloConfiguration(m), WorkerOptions.Section).DrainTimeout;
+        var grace = TimeSpan.FromSeconds(m.SiloPod.TerminationGracePeriodSeconds ?? 30);
+
+        Assert.True(drain > TimeSpan.Zero, "Worker__DrainTimeout must let in-flight calls finish");
+        Assert.True(grace >= drain + SiloShutdownMargin + SidecarStopMargin,
+            $"terminationGracePeriodSeconds {grace.TotalSeconds} must be at least DrainTimeout {drain.TotalSeconds} s + {SiloShutdownMargin.TotalSeconds} s (silo shutdown) + {SidecarStopMargin.TotalSeconds} s (ollama stops after it)");
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Rbac_GrantsPodsGetListWatchPatchInTheNamespaceOnly(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        Assert.Empty(m.All<V1ClusterRole>());
+        Assert.Empty(m.All<V1ClusterRoleBinding>());
+
+        var role = Assert.Single(m.All<V1Role>());
+        var rule = Assert.Single(role.Rules);
+        Assert.Equal([""], rule.ApiGroups);
+        Assert.Equal(["pods"], rule.Resources);
+        Assert.Equal(["get", "list", "patch", "watch"], rule.Verbs.Order());
+        Assert.Null(rule.ResourceNames);
+
+        var binding = Assert.Single(m.All<V1RoleBinding>());
+        Assert.Equal(("Role", role.Metadata.Name), (binding.RoleRef.Kind, binding.RoleRef.Name));
+        var subject = Assert.Single(binding.Subjects);
+        Assert.Equal(("ServiceAccount", m.SiloPod.ServiceAccountName, "orleansllm"), (subject.Kind, subject.Name, subject.NamespaceProperty));
+        Assert.NotNull(m.Single<V1ServiceAccount>(m.SiloPod.ServiceAccountName));
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task ScaledObject_ScalesOnTheQueuesReadyListPlusInFlightHash(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var config = SiloConfiguration(m);
+        var queue = Bind<QueueOptions>(config, QueueOptions.Section);
+        Assert.Equal("cities", queue.Name);
+        var keys = new QueueKeys(queue.Name);
+
+        var scaled = m.Single<ScaledObject>("orleansllm-silo");
+        Assert.Equal(m.SiloDeployment.Metadata.Name, scaled.Spec.ScaleTargetRef.Name);
+        Assert.Null(m.SiloDeployment.Spec.Replicas); // KEDA owns the count; re-applying must not reset it.
+        Assert.All(scaled.Spec.Triggers, t => Assert.Equal("redis", t.Type));
+        Assert.Equal(
+            new[] { keys.Ready, keys.InFlight }.Order(),
+            scaled.Spec.Triggers.Select(t => t.Metadata["listName"]).Order());
+
+        // The formula adds up exactly the two triggers, and per-replica target = listLength of both.
+        var modifiers = scaled.Spec.Advanced?.ScalingModifiers ?? throw new Xunit.Sdk.XunitException("no scalingModifiers");
+        var terms = Identifier().Matches(modifiers.Formula ?? "").Select(x => x.Value).Order().ToArray();
+        Assert.Equal(scaled.Spec.Triggers.Select(t => t.Name!).Order(), terms);
+        Assert.Equal(string.Empty, Identifier().Replace(modifiers.Formula!, "").Replace("+", "", StringComparison.Ordinal).Trim());
+        Assert.Equal("AverageValue", modifiers.MetricType);
+        var target = double.Parse(modifiers.Target!, CultureInfo.InvariantCulture);
+        Assert.True(target > 0);
+        Assert.All(scaled.Spec.Triggers, t => Assert.Equal(target, double.Parse(t.Metadata["listLength"], CultureInfo.InvariantCulture)));
+        Assert.True(scaled.Spec.MinReplicaCount >= 1, "a silo must stay up for the client's gateway");
+        Assert.True(scaled.Spec.MaxReplicaCount >= scaled.Spec.MinReplicaCount);
+
+        // Scale-down waits longer than a whole Ollama request.
+        var requestTimeout = Bind<OllamaOptions>(config, OllamaOptions.Section).RequestTimeout;
+        var window = scaled.Spec.Advanced.HorizontalPodAutoscalerConfig?.Behavior?.ScaleDown?.StabilizationWindowSeconds;
+        Assert.True(window >= requestTimeout.TotalSeconds, $"scale-down stabilization {window} s is shorter than a request ({requestTimeout})");
+
+        // Both triggers read the rendered Redis, authenticated with its Secret's password.
+        var redisService = m.Single<V1Service>("orleansllm-redis");
+        var expectedAddress = $"{redisService.Metadata.Name}.{redisService.Metadata.NamespaceProperty}.svc:{redisService.Spec.Ports.Single().Port}";
+        foreach (var trigger in scaled.Spec.Triggers)
+        {
+            Assert.Equal(expectedAddress, trigger.Metadata["address"]);
+            var auth = m.Single<TriggerAuthentication>(trigger.AuthenticationRef!.Name);
+            var password = Assert.Single(auth.Spec.SecretTargetRef!);
+            Assert.Equal("password", password.Parameter);
+            Assert.Equal(m.SecretValue("orleansllm-redis", "password"), m.SecretValue(password.Name, password.Key));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task Redis_PersistsWithAofAndRequiresThePassword(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var redis = m.Single<V1Deployment>("orleansllm-redis");
+        var container = redis.Spec.Template.Spec.Containers.Single();
+        var args = string.Join(' ', container.Args);
+
+        Assert.Contains("--appendonly yes", args, StringComparison.Ordinal);
+        Assert.Contains("--requirepass $(REDIS_PASSWORD)", args, StringComparison.Ordinal);
+        Assert.Equal(m.SecretValue("orleansllm-redis", "password"), PodEnvironment(m, container, redis.Spec.Template.Metadata)["REDIS_PASSWORD"]);
+        var data = container.VolumeMounts.Single(v => v.MountPath == "/data");
+        var claim = redis.Spec.Template.Spec.Volumes.Single(v => v.Name == data.Name).PersistentVolumeClaim.ClaimName;
+        Assert.NotNull(m.Single<V1PersistentVolumeClaim>(claim));
+        Assert.Equal("Recreate", redis.Spec.Strategy.Type);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
+    public async Task EveryContainer_HasRequestsAndLimits(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var containers = m.All<V1Deployment>().SelectMany(d => d.Spec.Template.Spec.Containers.Concat(d.Spec.Template.Spec.InitContainers ?? []));
+        Assert.All(containers, c =>
+        {
+            Assert.True(c.Resources?.Requests?.ContainsKey("cpu") == true && c.Resources.Requests.ContainsKey("memory"), $"{c.Name} requests cpu and memory");
+            Assert.True(c.Resources.Limits?.ContainsKey("memory") == true, $"{c.Name} has a memory limit");
+        });
+    }
+
+    [Fact]
+    public async Task CpuOverlay_SizesOllamaAsTheWorkshop()
+    {
+        var m = await RenderedManifests.RenderAsync("overlays/cpu");
+        var resources = m.OllamaSidecar.Resources;
+
+        Assert.Equal(1.5m, resources.Requests["cpu"].ToDecimal());
+        Assert.Equal(3m, resources.Limits["cpu"].ToDecimal());
+        Assert.Equal(2_000_000_000m, resources.Requests["memory"].ToDecimal());
+        Assert.Equal(2_000_000_000m, resources.Limits["memory"].ToDecimal());
+        Assert.False(resources.Limits.ContainsKey("nvidia.com/gpu"));
+        Assert.Equal("qwen2:1.5b", SiloEnvironment(m)["Ollama__Model"]);
+    }
+
+    [Fact]
+    public async Task GpuOverlay_GivesOllamaOneGpuAndMoreParallelRequests()
+    {
+        var cpu = await RenderedManifests.RenderAsync("overlays/cpu");
+        var gpu = await RenderedManifests.RenderAsync("overlays/gpu");
+
+        Assert.Equal(1m, gpu.OllamaSidecar.Resources.Limits["nvidia.com/gpu"].ToDecimal());
+        Assert.Contains(gpu.SiloPod.Tolerations, t => t.Key == "nvidia.com/gpu" && t.Effect == "NoSchedule");
+        static int Parallel(RenderedManifests m) =>
+            int.Parse(m.OllamaSidecar.Env.Single(e => e.Name == "OLLAMA_NUM_PARALLEL").Value, CultureInfo.InvariantCulture);
+        Assert.True(Parallel(gpu) > Parallel(cpu), $"gpu OLLAMA_NUM_PARALLEL {Parallel(gpu)} should exceed cpu's {Parallel(cpu)}");
+        Assert.Null(cpu.SiloPod.Tolerations);
+    }
+
+    [Fact]
+    public async Task ClientJobs_RunRealCliCommandsAgainstTheSilosRedisAndCluster()
+    {
+        var overlay = await RenderedManifests.RenderAsync("overlays/cpu");
+        var submit = await RenderedManifests.RenderAsync("jobs/submit-cities");
+        var results = await RenderedManifests.RenderAsync("jobs/results");
+        var siloEnv = SiloEnvironment(overlay);
+
+        var submitArgs = JobClient(overlay, submit, "orleansllm-submit-cities", siloEnv, out var submitParse);
+        Assert.Equal("submit", submitParse.CommandResult.Command.Name);
+        Assert.Equal("/data/worldcities.csv", submitArgs[1]);
+        var batch = submitArgs[submitArgs.IndexOf("--batch") + 1];
+
+        var resultArgs = JobClient(overlay, results, "orleansllm-results", siloEnv, out var resultsParse);
+        Assert.Equal("results", resultsParse.CommandResult.Command.Name);
+        Assert.Equal(batch, resultArgs[1]);
+
+        // The submit Job's CSV is the one the client image ships.
+        var dockerfile = File.ReadAllLines(Path.Combine(Kustomize.RepoRoot, "src", "Client", "Dockerfile"));
+        Assert.Contains(dockerfile, line => Regex.IsMatch(line, @"^COPY .*\bdata/worldcities\.csv\b.* /data/$"));
+    }
+
+    [Fact]
+    public async Task Walkthrough_NamesOnlyKustomizationsAndObjectsThatExist()
+    {
+        var doc = File.ReadAllText(Path.Combine(Kustomize.RepoRoot, "docs", "kubernetes.md"));
+        var applied = KustomizeDirectory().Matches(doc).Select(x => x.Groups[1].Value).Distinct().ToArray();
+        Assert.Contains("overlays/cpu", applied);
+        Assert.Contains("jobs/submit-cities", applied);
+
+        var objects = new List<object>();
+        foreach (var dir in applied)
+        {
+            objects.AddRange((await RenderedManifests.RenderAsync(dir)).Objects);
+        }
+
+        var rendered = new RenderedManifests(objects);
+        var named = ObjectReference().Matches(doc).Select(x => (Kind: x.Groups[1].Value, Name: x.Groups[2].Value)).Distinct().ToArray();
+        Assert.NotEmpty(named);
+        foreach (var (kind, name) in named)
+        {
+            object found = kind switch
+            {
+                "deploy" or "deployment" => rendered.Single<V1Deployment>(name),
+                "svc" => rendered.Single<V1Service>(name),
+                "job" => rendered.Single<V1Job>(name),
+                "secret" => rendered.Single<V1Secret>(name),
+                "scaledobject" => rendered.Single<ScaledObject>(name),
+                _ => throw new Xunit.Sdk.XunitException($"unexpected kind {kind}"),
+            };
+            Assert.NotNull(found);
+        }
+
+        // The batch the walkthrough follows is the one the submit Job creates.
+        var submitArgs = rendered.Single<V1Job>("orleansllm-submit-cities").Spec.Template.Spec.Containers.Single().Args;
+        Assert.Contains($"status {submitArgs[submitArgs.IndexOf("--batch") + 1]}", doc, StringComparison.Ordinal);
+    }
+
+    private static List<string> JobClient(
+        RenderedManifests overlay, RenderedManifests jobs, string name, IReadOnlyDictionary<string, string> siloEnv, out System.CommandLine.ParseResult parse)
+    {
+        var job = jobs.Single<V1Job>(name);
+        Assert.Equal("orleansllm", job.Metadata.NamespaceProperty);
+        var container = Assert.Single(job.Spec.Template.Spec.Containers);
+        Assert.Equal("Never", job.Spec.Template.Spec.RestartPolicy);
+        Assert.StartsWith("registry.example.com/orleansllm/client:", container.Image, StringComparison.Ordinal);
+
+        // The Secret comes from the overlay: the Job runs in the namespace the overlay set up.
+        var both = new RenderedManifests([.. overlay.Objects, .. jobs.Objects]);
+        var env = both.Environment(container, job.Spec.Template.Metadata, "orleansllm");
+        var client = ClientSettings.From(new ConfigurationBuilder().AddInMemoryCollection(
+            env.Select(kv => KeyValuePair.Create(kv.Key.Replace("__", ":", StringComparison.Ordinal), (string?)kv.Value))).Build(), redisOverride: null);
+        Assert.Equal(siloEnv["Redis__ConnectionString"], client.RedisConnectionString);
+        Assert.Equal(siloEnv["Orleans__ClusterId"], client.ClusterId);
+        Assert.Equal(siloEnv["Orleans__ServiceId"], client.ServiceId);
+
+        parse = Cli.Build().Parse(container.Args.ToArray());
+        Assert.Empty(parse.Errors);
+        return [.. container.Args];
+    }
+
+    private static IReadOnlyDictionary<string, string> SiloEnvironment(RenderedManifests m) =>
+        PodEnvironment(m, m.SiloContainer);
+
+    private static IReadOnlyDictionary<string, string> PodEnvironment(RenderedManifests m, V1Container container, V1ObjectMeta? pod = null) =>
+        m.Environment(container, pod ?? m.SiloDeployment.Spec.Template.Metadata, m.SiloDeployment.Metadata.NamespaceProperty);
+
+    /// <summary>What the silo process would read: its appsettings.json overlaid with the container's environment.</summary>
+    private static IConfiguration SiloConfiguration(RenderedManifests m) =>
+        new ConfigurationBuilder()
+            .AddJsonFile(Path.Combine(Kustomize.RepoRoot, "src", "Silo", "appsettings.json"), optional: false, reloadOnChange: false)
+            .AddInMemoryCollection(SiloEnvironment(m).Select(kv => KeyValuePair.Create(kv.Key.Replace("__", ":", StringComparison.Ordinal), (string?)kv.Value)))
+            .Build();
+
+    private static T Bind<T>(IConfiguration config, string section)
+        where T : class, new() =>
+        config.GetSection(section).Get<T>() ?? new T();
+
+    private static void AssertValid<T>(T options, IValidateOptions<T> validator)
+        where T : class
+    {
+        var result = validator.Validate(null, options);
+        Assert.False(result.Failed, $"{typeof(T).Name}: {result.FailureMessage}");
+    }
+
+    private static void AssertSelects(IDictionary<string, string> selector, IDictionary<string, string> podLabels)
+    {
+        Assert.NotEmpty(selector);
+        Assert.All(selector, kv => Assert.Equal(kv.Value, podLabels.TryGetValue(kv.Key, out var v) ? v : null));
+    }
+
+    [GeneratedRegex(@"-k deploy/([a-z0-9/-]+[a-z0-9])")]
+    private static partial Regex KustomizeDirectory();
+
+    [GeneratedRegex(@"\b(deploy|deployment|svc|job|secret|scaledobject)[/ ](?:-n orleansllm )?(orleansllm-[a-z0-9-]*[a-z0-9])\b")]
+    private static partial Regex ObjectReference();
+
+    [GeneratedRegex("[A-Za-z_][A-Za-z0-9_]*")]
+    private static partial Regex Identifier();
+}

@@ -1,0 +1,112 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using k8s;
+using k8s.Models;
+
+namespace OrleansLlm.Tests.Deploy;
+
+/// <summary>
+/// The objects of one rendered kustomization, parsed strictly: every document must map onto KubernetesClient's
+/// typed model (or the KEDA classes here) with no unknown or duplicate fields.
+/// </summary>
+public sealed partial class RenderedManifests(IReadOnlyList<object> objects)
+{
+    public const string SiloDeploymentName = "orleansllm-silo";
+
+    public static readonly IReadOnlyDictionary<string, Type> CustomTypes = new Dictionary<string, Type>
+    {
+        [$"{ScaledObject.ApiGroupVersion}/{nameof(ScaledObject)}"] = typeof(ScaledObject),
+        [$"{ScaledObject.ApiGroupVersion}/{nameof(TriggerAuthentication)}"] = typeof(TriggerAuthentication),
+    };
+
+    public IReadOnlyList<object> Objects { get; } = objects;
+
+    public static async Task<RenderedManifests> RenderAsync(string relativeDir) => Parse(await Kustomize.RenderAsync(relativeDir));
+
+    public static RenderedManifests Parse(string yaml) =>
+        new(KubernetesYaml.LoadAllFromString(yaml, CustomTypes.ToDictionary(), strict: true));
+
+    public IEnumerable<T> All<T>() => Objects.OfType<T>();
+
+    public T Single<T>(string name)
+        where T : IMetadata<V1ObjectMeta> =>
+        All<T>().SingleOrDefault(o => o.Metadata.Name == name)
+        ?? throw new Xunit.Sdk.XunitException($"no {typeof(T).Name} named '{name}' in the rendered manifests");
+
+    public V1Deployment SiloDeployment => Single<V1Deployment>(SiloDeploymentName);
+
+    public V1PodSpec SiloPod => SiloDeployment.Spec.Template.Spec;
+
+    public V1Container SiloContainer => SiloPod.Containers.Single(c => c.Name == "silo");
+
+    public V1Container OllamaSidecar => SiloPod.InitContainers.Single(c => c.Name == "ollama");
+
+    public V1Container PullModel => SiloPod.InitContainers.Single(c => c.Name == "pull-model");
+
+    /// <summary>
+    /// The environment a container would see: literal values with <c>$(VAR)</c> expanded as the kubelet does,
+    /// Secret and ConfigMap keys looked up in the rendered objects, and the downward API resolved against the pod
+    /// template (with stand-ins for the pod's name and IP).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Environment(V1Container container, V1ObjectMeta podMetadata, string @namespace)
+    {
+        var env = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var variable in container.Env ?? [])
+        {
+            env[variable.Name] = variable switch
+            {
+                { Value: { } value } => Expand(value, env),
+                { ValueFrom.FieldRef.FieldPath: { } path } => FieldRef(path, podMetadata, @namespace),
+                { ValueFrom.SecretKeyRef: { } secret } => SecretValue(secret.Name, secret.Key),
+                { ValueFrom.ConfigMapKeyRef: { } map } => ConfigMapValue(map.Name, map.Key),
+                _ => throw new Xunit.Sdk.XunitException($"env {variable.Name} of {container.Name} has no value this test understands"),
+            };
+        }
+
+        return env;
+    }
+
+    public string SecretValue(string name, string key)
+    {
+        var secret = Single<V1Secret>(name);
+        return secret.Data?.TryGetValue(key, out var bytes) == true
+            ? Encoding.UTF8.GetString(bytes)
+            : throw new Xunit.Sdk.XunitException($"Secret {name} has no key '{key}'");
+    }
+
+    public string ConfigMapValue(string name, string key)
+    {
+        var map = Single<V1ConfigMap>(name);
+        return map.Data?.TryGetValue(key, out var value) == true
+            ? value
+            : throw new Xunit.Sdk.XunitException($"ConfigMap {name} has no key '{key}'");
+    }
+
+    // The kubelet expands $(NAME) from variables defined earlier in the list; $$ escapes.
+    private static string Expand(string value, IReadOnlyDictionary<string, string> earlier) =>
+        VariableReference().Replace(value, m => m.Value == "$$" ? "$" : earlier.TryGetValue(m.Groups[1].Value, out var v) ? v : m.Value);
+
+    private static string FieldRef(string path, V1ObjectMeta pod, string @namespace)
+    {
+        if (LabelFieldPath().Match(path) is { Success: true } label)
+        {
+            return pod.Labels?.TryGetValue(label.Groups[1].Value, out var value) == true
+                ? value
+                : throw new Xunit.Sdk.XunitException($"fieldRef {path} names a label the pod template does not have");
+        }
+
+        return path switch
+        {
+            "metadata.name" => "orleansllm-silo-7d9c8b6f5-abcde",
+            "metadata.namespace" => @namespace,
+            "status.podIP" => "10.244.1.23",
+            _ => throw new Xunit.Sdk.XunitException($"fieldRef {path} is not one this test understands"),
+        };
+    }
+
+    [GeneratedRegex(@"\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)")]
+    private static partial Regex VariableReference();
+
+    [GeneratedRegex(@"^metadata\.labels\['([^']+)'\]$")]
+    private static partial Regex LabelFieldPath();
+}

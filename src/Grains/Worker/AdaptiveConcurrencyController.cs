@@ -43,6 +43,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     // the wait, up to this many windows and the probe interval. Probes are cheap: one request waits, at most until a
     // slot frees.
     private const int FirstProbeAfterWindows = 1;
+
+    // A knee that a second probe confirms with a wait of half a service time or more met a real queue, not noise
+    // (a cold start, say): it is trusted, and re-probed much later. That matters beside a one-slot Ollama, where
+    // every probe waits up to a whole service time.
+    private const double ClearQueueShare = 0.5;
+    private const int TrustedKneeProbeAfterWindows = 8;
     private const int MaxWindowsBetweenProbes = 32;
 
     private readonly TimeProvider _time;
@@ -51,6 +57,11 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private readonly List<Sample> _window = [];
     private long _epoch;
     private ProbeState _probe;
+    private long _rounds;
+    private long _round;
+    private int _roundOutstanding;
+    private double _roundMaxShare;
+    private Sample _probeSample;
     private int? _knee;
     private double? _throughput;
     private double? _throughputBelow;
@@ -74,6 +85,9 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         None,
         Wanted,
         Outstanding,
+
+        /// <summary>The probe answered; the rest of its round has not.</summary>
+        Answered,
     }
 
     public int Limit { get; private set; }
@@ -83,19 +97,31 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// <summary>The highest limit found to serve without queueing, once one is known.</summary>
     public int? Knee => _knee;
 
+    // Above the knee (or with none yet) after a probe found room: keep probing and deciding on small windows. The old
+    // knee stays known, so a step that a window then refutes falls back to it as a confirmed knee, not a new one.
+    private bool Climbing => _knee is null || Limit > _knee;
+
     /// <summary>Probes sent so far.</summary>
     public int Probes { get; private set; }
 
     public ConcurrencyTicket OnSent(int inFlight)
     {
+        if (_probe != ProbeState.Wanted)
+        {
+            return new ConcurrencyTicket(_epoch, Probe: false);
+        }
+
+        // Every request sent while a probe is wanted, the probe last, belongs to its round: one sent just before the
+        // probe may reach Ollama after it and wait in its place, so the round's answers decide together.
+        _roundOutstanding++;
         if (_probe == ProbeState.Wanted && inFlight >= Limit)
         {
             _probe = ProbeState.Outstanding;
             Probes++;
-            return new ConcurrencyTicket(_epoch, Probe: true);
+            return new ConcurrencyTicket(_epoch, Probe: true, _round);
         }
 
-        return new ConcurrencyTicket(_epoch, Probe: false);
+        return new ConcurrencyTicket(_epoch, Probe: false, _round);
     }
 
     public void OnSuccess(ConcurrencyTicket ticket, Generation generation, TimeSpan latency)
@@ -107,15 +133,32 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         var sample = Sample.Of(generation);
-        if (ticket.Probe)
+        if (ticket.Round == _round && ticket.Round != 0)
         {
-            _probe = ProbeState.None;
-            OnProbeAnswered(sample);
-            return;
+            _roundOutstanding--;
+            _roundMaxShare = Math.Max(_roundMaxShare, sample.QueueShare);
+            if (ticket.Probe)
+            {
+                _probe = ProbeState.Answered;
+                _probeSample = sample;
+            }
+
+            if (_probe == ProbeState.Answered && _roundOutstanding == 0)
+            {
+                var (probe, maxShare) = (_probeSample, _roundMaxShare);
+                EndRound();
+                OnProbeAnswered(probe, maxShare);
+                return;
+            }
+
+            if (ticket.Probe)
+            {
+                return;
+            }
         }
 
         _window.Add(sample);
-        if (_window.Count >= (_knee is null ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)))
+        if (_window.Count >= (Climbing ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)))
         {
             Evaluate();
         }
@@ -129,19 +172,35 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     public void OnAbandoned(ConcurrencyTicket ticket)
     {
-        if (ticket.Probe && ticket.Epoch == _epoch && _probe == ProbeState.Outstanding)
+        if (ticket.Epoch == _epoch && ticket.Round == _round && ticket.Round != 0)
         {
-            // Try again with the next request.
+            // The round can't be judged without all its answers: start another with the next requests.
+            EndRound();
             _probe = ProbeState.Wanted;
+            _round = ++_rounds;
         }
     }
 
-    private void OnProbeAnswered(Sample probe)
+    private void EndRound()
     {
-        if (probe.QueueShare > QueueTolerance)
+        _probe = ProbeState.None;
+        _round = 0;
+        _roundOutstanding = 0;
+        _roundMaxShare = 0;
+    }
+
+    private void WantProbe()
+    {
+        _probe = ProbeState.Wanted;
+        _round = ++_rounds;
+    }
+
+    private void OnProbeAnswered(Sample probe, double roundMaxShare)
+    {
+        if (roundMaxShare > QueueTolerance)
         {
             // No free slot: the limit is the knee.
-            SetKnee(Limit);
+            SetKnee(Limit, trusted: roundMaxShare >= ClearQueueShare);
             return;
         }
 
@@ -161,15 +220,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _limitBelow = Limit;
         _throughputBelow = _throughput;
         _throughput = double.IsFinite(gain) ? _throughput * gain : null;
-        if (Limit >= _knee)
-        {
-            _knee = null;
-        }
-
         SetLimit(Limit + 1);
-        if (_knee is null && Limit < _cap && _throughput is not null)
+        if (Climbing && Limit < _cap && _throughput is not null)
         {
-            _probe = ProbeState.Wanted;
+            WantProbe();
         }
     }
 
@@ -185,7 +239,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         {
             // Answers at this limit wait: the backend serves fewer in parallel than before. Drop to the slots it kept busy.
             var busy = total > 0 ? (int)Math.Round(Limit * service / total) : Limit - 1;
-            SetKnee(Math.Clamp(busy, 1, Math.Max(1, Limit - 1)));
+            SetKnee(Math.Clamp(busy, 1, Math.Max(1, Limit - 1)), trusted: queueShare >= ClearQueueShare);
             return;
         }
 
@@ -220,12 +274,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        var probeDue = _knee is null
+        var probeDue = Climbing
             || (_windowsHeld >= _windowsBetweenProbes
                 && (_windowsBetweenProbes < MaxWindowsBetweenProbes || _time.GetElapsedTime(_lastProbe) >= _probeInterval));
         if (probeDue)
         {
-            _probe = ProbeState.Wanted;
+            WantProbe();
             _lastProbe = _time.GetTimestamp();
             _windowsHeld = 0;
             return;
@@ -234,12 +288,13 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _windowsHeld++;
     }
 
-    private void SetKnee(int knee)
+    private void SetKnee(int knee, bool trusted = false)
     {
-        // A knee confirmed again waits longer for its next probe; a new one is re-checked soon.
-        _windowsBetweenProbes = knee == _knee
-            ? Math.Min(2 * _windowsBetweenProbes, MaxWindowsBetweenProbes)
-            : FirstProbeAfterWindows;
+        // A knee confirmed again waits longer for its next probe, much longer if the probe clearly queued; a new one
+        // is re-checked soon.
+        _windowsBetweenProbes = knee != _knee
+            ? FirstProbeAfterWindows
+            : Math.Min(Math.Max(2 * _windowsBetweenProbes, trusted ? TrustedKneeProbeAfterWindows : 0), MaxWindowsBetweenProbes);
         _noGainOnce = false;
         _windowsHeld = 0;
         _knee = knee;
@@ -255,7 +310,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private void SetLimit(int limit)
     {
         _epoch++;
-        _probe = ProbeState.None;
+        EndRound();
         _window.Clear();
         Limit = Math.Clamp(limit, 1, _cap);
     }

@@ -31,7 +31,8 @@ public interface IConcurrencyController
 
 /// <param name="Epoch">Which limit the request was sent under; any change of limit starts a new epoch.</param>
 /// <param name="Probe">The one request sent beyond the limit to see whether Ollama has a free slot.</param>
-public readonly record struct ConcurrencyTicket(long Epoch, bool Probe);
+/// <param name="Round">The probe round the request was sent in, or 0.</param>
+public readonly record struct ConcurrencyTicket(long Epoch, bool Probe, long Round = 0);
 
 /// <summary>A fixed limit: <see cref="WorkerOptions.MaxConcurrency"/>.</summary>
 public sealed class FixedConcurrencyController(IOptions<WorkerOptions> options) : IConcurrencyController

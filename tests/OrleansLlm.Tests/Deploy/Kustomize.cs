@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.ComponentModel;
 using System.Diagnostics;
+using Xunit;
 
 namespace OrleansLlm.Tests.Deploy;
 
@@ -35,8 +36,10 @@ public static class Kustomize
         }
         catch (Win32Exception ex)
         {
-            throw new InvalidOperationException(
-                $"'{kubectl}' is needed to render deploy/{relativeDir} (kubectl >= 1.27, with kustomize v5) and could not be run: {ex.Message}", ex);
+            // A laptop with only the .NET SDK has no kubectl (Debian ships none recent enough): these tests report
+            // skipped there, and .ci/run says so loudly. The project's machine image and CI have it.
+            throw new SkipException(
+                $"'{kubectl}' is needed to render deploy/{relativeDir} (kubectl >= 1.27, with kustomize v5) and could not be run: {ex.Message}");
         }
 
         using (process)

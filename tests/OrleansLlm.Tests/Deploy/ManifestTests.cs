@@ -30,7 +30,7 @@ public sealed partial class ManifestTests
     // Time left after the silo's shutdown for the ollama sidecar to stop before the kubelet kills the pod.
     private static readonly TimeSpan SidecarStopMargin = TimeSpan.FromSeconds(30);
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task Overlay_RendersEveryObjectIntoATypedModel(string overlay)
     {
@@ -49,7 +49,7 @@ public sealed partial class ManifestTests
             o => Assert.Equal("orleansllm", o.Metadata.NamespaceProperty));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task StrictParsing_RejectsAnUnknownField()
     {
         var yaml = await Kustomize.RenderAsync("overlays/cpu");
@@ -67,7 +67,7 @@ public sealed partial class ManifestTests
         Assert.Contains("scalingModifier", scaledObjectError.ToString(), StringComparison.Ordinal);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task SiloContainer_PortsAndProbesMatchTheSiloConfiguration(string overlay)
     {
@@ -91,7 +91,7 @@ public sealed partial class ManifestTests
         AssertSelects(m.Single<V1PodDisruptionBudget>("orleansllm-silo").Spec.Selector.MatchLabels, m.SiloDeployment.Spec.Template.Metadata.Labels);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task SiloContainer_SetsEverySettingTheSiloRequires(string overlay)
     {
@@ -128,7 +128,7 @@ public sealed partial class ManifestTests
         Assert.Contains(m.OllamaSidecar.VolumeMounts, v => v.Name == siloMount.Name && v.MountPath == siloMount.MountPath);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task SiloContainer_GetsPodIdentityAndOrleansIdsFromTheDownwardApi(string overlay)
     {
@@ -149,7 +149,7 @@ public sealed partial class ManifestTests
         Assert.Equal("orleansllm-silo", m.SiloPod.ServiceAccountName);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task OllamaSidecar_StartsWithTheModelBeforeTheSiloAndWaitsForItsDrain(string overlay)
     {
@@ -178,7 +178,7 @@ public sealed partial class ManifestTests
         Assert.Contains($"/dev/tcp/127.0.0.1/{httpPort}", preStop, StringComparison.Ordinal);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task GracePeriod_ExceedsTheSilosDrainAndShutdown(string overlay)
     {
@@ -191,7 +191,7 @@ public sealed partial class ManifestTests
             $"terminationGracePeriodSeconds {grace.TotalSeconds} must be at least DrainTimeout {drain.TotalSeconds} s + {SiloShutdownMargin.TotalSeconds} s (silo shutdown) + {SidecarStopMargin.TotalSeconds} s (ollama stops after it)");
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task Rbac_GrantsPodsGetListWatchPatchInTheNamespaceOnly(string overlay)
     {
@@ -213,7 +213,7 @@ public sealed partial class ManifestTests
         Assert.NotNull(m.Single<V1ServiceAccount>(m.SiloPod.ServiceAccountName));
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task ScaledObject_ScalesOnTheQueuesReadyListPlusInFlightHash(string overlay)
     {
@@ -261,7 +261,7 @@ public sealed partial class ManifestTests
         }
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task Redis_PersistsWithAofAndRequiresThePassword(string overlay)
     {
@@ -279,7 +279,7 @@ public sealed partial class ManifestTests
         Assert.Equal("Recreate", redis.Spec.Strategy.Type);
     }
 
-    [Theory]
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task EveryContainer_HasRequestsAndLimits(string overlay)
     {
@@ -292,7 +292,7 @@ public sealed partial class ManifestTests
         });
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task CpuOverlay_SizesOllamaAsTheWorkshop()
     {
         var m = await RenderedManifests.RenderAsync("overlays/cpu");
@@ -306,7 +306,7 @@ public sealed partial class ManifestTests
         Assert.Equal("qwen2:1.5b", SiloEnvironment(m)["Ollama__Model"]);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task GpuOverlay_GivesOllamaOneGpuAndMoreParallelRequests()
     {
         var cpu = await RenderedManifests.RenderAsync("overlays/cpu");
@@ -320,7 +320,7 @@ public sealed partial class ManifestTests
         Assert.Null(cpu.SiloPod.Tolerations);
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task ClientJobs_RunRealCliCommandsAgainstTheSilosRedisAndCluster()
     {
         var overlay = await RenderedManifests.RenderAsync("overlays/cpu");
@@ -342,7 +342,7 @@ public sealed partial class ManifestTests
         Assert.Contains(dockerfile, line => Regex.IsMatch(line, @"^COPY .*\bdata/worldcities\.csv\b.* /data/$"));
     }
 
-    [Fact]
+    [SkippableFact]
     public async Task Walkthrough_NamesOnlyKustomizationsAndObjectsThatExist()
     {
         var doc = File.ReadAllText(Path.Combine(Kustomize.RepoRoot, "docs", "kubernetes.md"));

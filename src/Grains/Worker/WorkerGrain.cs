@@ -41,9 +41,6 @@ public sealed partial class WorkerGrain(
     // Every started item until Redis has its outcome; of those, the ones whose Ollama call still runs (what the limit bounds).
     private readonly Dictionary<string, Task> _items = new(StringComparer.Ordinal);
     private readonly HashSet<string> _calling = new(StringComparer.Ordinal);
-
-    // Leased and waiting for a slot: the next request goes out the moment an answer frees one, not a Redis round trip later.
-    private readonly Queue<Lease> _ready = new();
     private readonly CancellationTokenSource _stopLeasing = new();
     private readonly CancellationTokenSource _abortCalls = new();
     private TaskCompletionSource _slotFreed = NewSignal();
@@ -118,9 +115,8 @@ public sealed partial class WorkerGrain(
                 await DelayAsync(TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(_unreachableStreak, 10)))), stop);
             }
 
-            StartReady();
-            var wanted = concurrency.InFlightAllowed - _calling.Count + ReadyDepth - _ready.Count;
-            if (wanted <= 0)
+            var free = concurrency.InFlightAllowed - _calling.Count;
+            if (free <= 0)
             {
                 // Bounded, so a missed signal or a lowered limit can never park the pump for good.
                 await WaitAsync(_slotFreed.Task, _options.PollMaxDelay, stop);
@@ -130,7 +126,7 @@ public sealed partial class WorkerGrain(
             IReadOnlyList<Lease> leases;
             try
             {
-                leases = await queue.LeaseAsync(Owner, wanted, _queue.LeaseDuration, stop);
+                leases = await queue.LeaseAsync(Owner, free, _queue.LeaseDuration, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -153,25 +149,8 @@ public sealed partial class WorkerGrain(
             idleDelay = _options.PollMinDelay;
             foreach (var lease in leases)
             {
-                _ready.Enqueue(lease);
+                Start(lease);
             }
-
-            StartReady();
-        }
-    }
-
-    /// <summary>
-    /// One item kept ready when Ollama serves several at once: a slot frees every service time ÷ limit, so it waits
-    /// little. Beside a one-slot Ollama it would wait a whole service time, and at the end of a batch keep its item
-    /// from a silo standing idle.
-    /// </summary>
-    private int ReadyDepth => concurrency.Limit >= 2 ? 1 : 0;
-
-    private void StartReady()
-    {
-        while (_calling.Count < concurrency.InFlightAllowed && !_stopLeasing.IsCancellationRequested && _ready.TryDequeue(out var lease))
-        {
-            Start(lease);
         }
     }
 
@@ -238,12 +217,6 @@ public sealed partial class WorkerGrain(
     {
         if (_calling.Remove(leaseId))
         {
-            // While Ollama is unreachable the pump backs off first, and then starts what is ready.
-            if (_unreachableStreak == 0)
-            {
-                StartReady();
-            }
-
             var freed = _slotFreed;
             _slotFreed = NewSignal();
             freed.TrySetResult();
@@ -258,13 +231,6 @@ public sealed partial class WorkerGrain(
         _stopLeasing.Cancel();
         await ReportAsync(CancellationToken.None);
         await _pump;
-        if (_ready.Count > 0)
-        {
-            // Never started: back to the head of the queue at once, for the other silos.
-            var ready = _ready.Select(l => l.Id).ToArray();
-            _ready.Clear();
-            await queue.ReleaseAsync(Owner, ready, CancellationToken.None);
-        }
 
         var pending = Task.WhenAll(_items.Values);
         await Task.WhenAny(pending, Task.Delay(timeout, time, cancellationToken));
@@ -307,14 +273,14 @@ public sealed partial class WorkerGrain(
             _pump = PumpAsync(_stopLeasing.Token);
         }
 
-        if (_items.Count == 0 && _ready.Count == 0)
+        if (_items.Count == 0)
         {
             return;
         }
 
         try
         {
-            await queue.RenewAsync(Owner, [.. _items.Keys, .. _ready.Select(l => l.Id)], _queue.LeaseDuration, cancellationToken);
+            await queue.RenewAsync(Owner, _items.Keys.ToArray(), _queue.LeaseDuration, cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -31,18 +31,9 @@ internal static class OllamaEndpoints
         var request = await ReadBodyAsync(http, Json.ModelRequest, ct);
         if (request is null)
             return;
-        var name = request.Model ?? request.Name;
-        if (string.IsNullOrWhiteSpace(name))
-        {
-            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, "model is required", ct);
+        var model = await FindModelAsync(http, sim, request.Model ?? request.Name, ct);
+        if (model is null)
             return;
-        }
-
-        if (sim.Models.Find(name) is not { } model)
-        {
-            await WriteErrorAsync(http, StatusCodes.Status404NotFound, NotFound(name), ct);
-            return;
-        }
 
         var response = new ShowResponse(
             License: "Simulated model, no license.",

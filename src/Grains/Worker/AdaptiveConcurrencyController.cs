@@ -124,7 +124,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         return new ConcurrencyTicket(_epoch, Probe: false, _round);
     }
 
-    public void OnSuccess(ConcurrencyTicket ticket, Generation generation, TimeSpan latency)
+    public void OnSuccess(ConcurrencyTicket ticket, Generation generation)
     {
         // Requests sent under another limit say nothing about this one.
         if (ticket.Epoch != _epoch)
@@ -204,11 +204,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
+        // Throughput one step up, from the probe's own time per token; null when the answer can't tell.
+        double? above = probe.SecondsPerToken > 0 ? (Limit + 1) / probe.SecondsPerToken : null;
         var climbing = _knee is null || Limit >= _knee;
-        var gain = probe.SecondsPerToken > 0 && _throughput is { } current
-            ? (Limit + 1) / probe.SecondsPerToken / current
-            : double.PositiveInfinity;
-        if (climbing && gain < 1 + MinGain)
+        if (climbing && above < _throughput * (1 + MinGain))
         {
             // A free slot that adds no throughput would only add latency.
             SetKnee(Limit);
@@ -219,7 +218,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         // known, the next probe goes out at once, so the climb takes about one service time a step.
         _limitBelow = Limit;
         _throughputBelow = _throughput;
-        _throughput = double.IsFinite(gain) ? _throughput * gain : null;
+        _throughput = _throughput is null ? null : above;
         SetLimit(Limit + 1);
         if (Climbing && Limit < _cap && _throughput is not null)
         {

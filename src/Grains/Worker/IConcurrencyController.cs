@@ -20,7 +20,7 @@ public interface IConcurrencyController
     /// <summary>A request is about to go to Ollama, with <paramref name="inFlight"/> others already there.</summary>
     ConcurrencyTicket OnSent(int inFlight);
 
-    void OnSuccess(ConcurrencyTicket ticket, Generation generation, TimeSpan latency);
+    void OnSuccess(ConcurrencyTicket ticket, Generation generation);
 
     /// <summary>An error or a timeout: Ollama could not serve the request.</summary>
     void OnFailure(ConcurrencyTicket ticket);
@@ -43,7 +43,7 @@ public sealed class FixedConcurrencyController(IOptions<WorkerOptions> options) 
 
     public ConcurrencyTicket OnSent(int inFlight) => default;
 
-    public void OnSuccess(ConcurrencyTicket ticket, Generation generation, TimeSpan latency)
+    public void OnSuccess(ConcurrencyTicket ticket, Generation generation)
     {
     }
 

@@ -14,8 +14,6 @@ public enum ItemOutcome
 {
     /// <summary>Ollama answered; the result still has to be recorded with <see cref="ItemProcessor.RecordAsync"/>.</summary>
     Answered,
-    Completed,
-    Duplicate,
     Failed,
     DeadLettered,
 
@@ -24,7 +22,7 @@ public enum ItemOutcome
 }
 
 /// <summary>What became of one item's Ollama call; <see cref="Result"/> is set when Ollama answered.</summary>
-public sealed record ItemCall(ItemOutcome Outcome, Generation? Generation, TimeSpan Latency, ItemResult? Result = null);
+public sealed record ItemCall(ItemOutcome Outcome, Generation? Generation, ItemResult? Result = null);
 
 /// <summary>A result ready to be recorded for its item.</summary>
 public sealed record ItemResult(string BatchId, string ItemId, string Json);
@@ -68,7 +66,6 @@ public sealed partial class ItemProcessor(
             return await DeadLetterAsync(lease, item.BatchId, owner, $"malformed item: missing field '{missing}' required by the prompt template", cancellationToken).ConfigureAwait(false);
         }
 
-        var started = time.GetTimestamp();
         Generation generation;
         try
         {
@@ -83,7 +80,7 @@ public sealed partial class ItemProcessor(
             // Not the item's fault (Ollama restarting, say): hand it back without spending one of its attempts.
             LogOllamaUnreachable(logger, ollama.Url, ex.Message);
             await queue.ReleaseAsync(owner, [lease.Id], cancellationToken).ConfigureAwait(false);
-            return new ItemCall(ItemOutcome.OllamaUnreachable, null, time.GetElapsedTime(started));
+            return new ItemCall(ItemOutcome.OllamaUnreachable, null);
         }
         catch (Exception ex)
         {
@@ -91,26 +88,22 @@ public sealed partial class ItemProcessor(
             var retryAfter = _queue.RetryDelay(lease.FailedAttempts);
             LogOllamaFailed(logger, item.Id, lease.FailedAttempts + 1, retryAfter, error);
             await queue.FailAsync(lease, owner, error, retryAfter, cancellationToken).ConfigureAwait(false);
-            return new ItemCall(ItemOutcome.Failed, null, time.GetElapsedTime(started));
+            return new ItemCall(ItemOutcome.Failed, null);
         }
 
-        var latency = time.GetElapsedTime(started);
         var result = BuildResult(item, spec.AnswerField, generation, lease.FailedAttempts + 1, owner);
-        return new ItemCall(ItemOutcome.Answered, generation, latency, new ItemResult(item.BatchId, item.Id, result));
+        return new ItemCall(ItemOutcome.Answered, generation, new ItemResult(item.BatchId, item.Id, result));
     }
 
-    /// <summary>Completes the lease with its result: <see cref="ItemOutcome.Duplicate"/> when the item already had one.</summary>
-    public async Task<ItemOutcome> RecordAsync(Lease lease, ItemResult result, CancellationToken cancellationToken)
-    {
-        var first = await queue.CompleteAsync(lease, result.BatchId, result.ItemId, result.Json, cancellationToken).ConfigureAwait(false);
-        return first ? ItemOutcome.Completed : ItemOutcome.Duplicate;
-    }
+    /// <summary>Completes the lease with its result. A second result for an item is discarded, and counted in Redis (<see cref="QueueKeys.Duplicates"/>).</summary>
+    public Task RecordAsync(Lease lease, ItemResult result, CancellationToken cancellationToken) =>
+        queue.CompleteAsync(lease, result.BatchId, result.ItemId, result.Json, cancellationToken);
 
     private async Task<ItemCall> DeadLetterAsync(Lease lease, string batchId, string owner, string reason, CancellationToken cancellationToken)
     {
         LogDeadLettered(logger, lease.Id, reason);
         await queue.DeadLetterAsync(lease, batchId, owner, reason, cancellationToken).ConfigureAwait(false);
-        return new ItemCall(ItemOutcome.DeadLettered, null, TimeSpan.Zero);
+        return new ItemCall(ItemOutcome.DeadLettered, null);
     }
 
     private async ValueTask<ResolvedSpec> ResolveSpecAsync(string batchId, CancellationToken cancellationToken)

@@ -177,7 +177,7 @@ public sealed partial class WorkerGrain(
             {
                 case ItemOutcome.Answered:
                     _unreachableStreak = 0;
-                    concurrency.OnSuccess(ticket, call.Generation!, call.Latency);
+                    concurrency.OnSuccess(ticket, call.Generation!);
                     await processor.RecordAsync(lease, call.Result!, CancellationToken.None);
                     _completed++;
                     break;

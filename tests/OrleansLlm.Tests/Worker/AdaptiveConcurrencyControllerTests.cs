@@ -181,7 +181,7 @@ public sealed class AdaptiveConcurrencyControllerTests
             }
 
             _time.Advance(generation.TotalDuration / Math.Max(1, _inFlight.Count + 1));
-            controller.OnSuccess(sent, generation, generation.TotalDuration);
+            controller.OnSuccess(sent, generation);
             limits.Add(controller.Limit);
         }
 

@@ -27,16 +27,15 @@ public sealed record OverheadResult(
 /// Per-item overhead: design D on simulators at time scale 0 (every answer instant, 16 slots each), one silo and then
 /// two, with the Redis commands and the CPU they cost. Whatever limits items per second here is OrleansLlm itself.
 /// </summary>
-public sealed class Overhead(RedisProcess redis, BenchmarkOptions options, TextWriter log)
+public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOptions options, TextWriter log)
 {
     public const int Slots = 16;
     private const int WarmUpItems = 1000;
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
 
-    public async Task<OverheadResult> RunAsync(int silos, int items, CancellationToken cancellationToken)
+    public async Task<OverheadResult> RunAsync(int silos, CancellationToken cancellationToken)
     {
-        var workload = await Workload.LoadAsync(items, cancellationToken);
-        var warmUp = await Workload.LoadAsync(WarmUpItems, cancellationToken);
+        var warmUp = new Workload(workload.Items.Take(WarmUpItems).ToArray());
         var instant = options with { TimeScale = 0, DMaxConcurrency = Slots };
         var scenario = new Scenario($"overhead-{silos}", $"{silos} silo(s)", Enumerable.Repeat(new BackendSpec(Slots, 1), silos).ToArray());
         var keys = new QueueKeys($"overhead-{silos}-{Guid.NewGuid():N}"[..30]);
@@ -68,7 +67,7 @@ public sealed class Overhead(RedisProcess redis, BenchmarkOptions options, TextW
             var result = new OverheadResult(
                 silos, workload.Count, seconds, scriptsAfter - scriptsBefore, commandsAfter - commandsBefore - polls - 1, cpu, redisCpu);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[overhead/{silos} silo(s)] {items} items in {seconds:0.00} s: {result.ItemsPerSecond:0} items/s, " +
+                $"[overhead/{silos} silo(s)] {workload.Count} items in {seconds:0.00} s: {result.ItemsPerSecond:0} items/s, " +
                 $"{result.ScriptCallsPerItem:0.00} script calls and {result.RedisCommandsPerItem:0.0} Redis commands per item, CPU {result.CpuShare:P0} of {Environment.ProcessorCount} cores"));
             return result;
         }

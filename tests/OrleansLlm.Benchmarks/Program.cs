@@ -46,12 +46,12 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
 
         if (options.OverheadItems > 0)
         {
-            var overhead = new Overhead(redis, options, log);
+            var overhead = new Overhead(redis, await Workload.LoadAsync(options.OverheadItems, cancellationToken), options, log);
             // A first pass only warms the JIT up (it ran 35% slower than the same pass repeated); its figures are dropped.
-            await overhead.RunAsync(2, options.OverheadItems, cancellationToken);
+            await overhead.RunAsync(2, cancellationToken);
             foreach (var silos in new[] { 1, 2 })
             {
-                overheads.Add(await overhead.RunAsync(silos, options.OverheadItems, cancellationToken));
+                overheads.Add(await overhead.RunAsync(silos, cancellationToken));
             }
         }
     }

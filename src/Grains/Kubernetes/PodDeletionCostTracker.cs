@@ -48,8 +48,7 @@ public sealed partial class PodDeletionCostTracker(
 
             // A restarted container keeps its pod's name under a new silo address: both count until the old one is dead.
             var leases = leasesByOwner.GetValueOrDefault(member.SiloAddress.ToParsableString());
-            var cost = costs.GetValueOrDefault(member.Name) + Math.Min(leases, int.MaxValue);
-            costs[member.Name] = (int)Math.Min(cost, int.MaxValue);
+            costs[member.Name] = (int)Math.Min(costs.GetValueOrDefault(member.Name) + leases, int.MaxValue);
         }
 
         return costs;

@@ -43,7 +43,7 @@ fi
 log "building"
 dotnet build OrleansLlm.sln -c Release -nologo -v quiet -clp:ErrorsOnly >/dev/null
 bin() { echo "$root/src/$1/bin/Release/net10.0/$2"; }
-client=(dotnet "$(bin Client orleansllm.dll)")
+client=(dotnet "$(bin Cli orleansllm.dll)")
 
 # 3. Ollama: a real one if it answers, else one simulator per silo.
 if curl -fsS -m 2 http://localhost:11434/api/version >/dev/null 2>&1 && ! curl -fsS -m 2 http://localhost:11434/sim/stats >/dev/null 2>&1; then
@@ -89,8 +89,8 @@ cat >&2 <<EOT
 
 The cluster keeps running. Try, in another terminal:
   redis-cli RPUSH cities '{"city":"Lyon","country":"France","id":"demo-lyon"}'
-  dotnet src/Client/bin/Release/net10.0/orleansllm.dll results default --format table
-  dotnet src/Client/bin/Release/net10.0/orleansllm.dll status
+  dotnet src/Cli/bin/Release/net10.0/orleansllm.dll results default --format table
+  dotnet src/Cli/bin/Release/net10.0/orleansllm.dll status
 Dashboard: http://127.0.0.1:5001/dashboard    Press Ctrl-C to stop.
 EOT
 # Waiting on a background sleep keeps the script interruptible: the trap runs at once on Ctrl-C or SIGTERM.

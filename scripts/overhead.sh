@@ -23,7 +23,7 @@ for i in $(seq 0 $((silos - 1))); do
   for _ in $(seq 120); do curl -fsS -m 2 "http://127.0.0.1:$((5200 + i))/readyz" >/dev/null 2>&1 && break; sleep 0.5; done
 done
 start=$(date +%s%N)
-dotnet src/Client/bin/Release/net10.0/orleansllm.dll submit data/worldcities.csv --limit "$items" --wait 2>&1 >/dev/null | grep -v -e "^   at" -e "End of stack" | tail -5
+dotnet src/Cli/bin/Release/net10.0/orleansllm.dll submit data/worldcities.csv --limit "$items" --wait 2>&1 >/dev/null | grep -v -e "^   at" -e "End of stack" | tail -5
 end=$(date +%s%N)
 ms=$(( (end - start) / 1000000 ))
 echo "silos=$silos items=$items concurrency=$conc: ${ms} ms, $(( items * 1000 / ms )) items/s (submit + process + wait)"

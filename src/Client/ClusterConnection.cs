@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -7,25 +6,7 @@ using StackExchange.Redis;
 
 namespace OrleansLlm.Client;
 
-/// <summary>A problem the user can fix, reported as one line without a stack trace.</summary>
-public sealed class CliException(string message, int exitCode = 1) : Exception(message)
-{
-    public int ExitCode { get; } = exitCode;
-}
-
-/// <summary>Settings the client shares with the silos: the same <c>Redis:ConnectionString</c> finds the cluster.</summary>
-public sealed record ClientSettings(string RedisConnectionString, string ClusterId, string ServiceId)
-{
-    public static ClientSettings From(IConfiguration config, string? redisOverride) => new(
-        redisOverride ?? config["Redis:ConnectionString"] ?? "localhost:6379",
-        config["Orleans:ClusterId"] ?? "orleansllm",
-        config["Orleans:ServiceId"] ?? "orleansllm");
-
-    /// <summary>The connection string without its password, fit for messages.</summary>
-    public string RedisForDisplay => ConfigurationOptions.Parse(RedisConnectionString).ToString(includePassword: false);
-}
-
-/// <summary>Connects the CLI to the cluster as an Orleans client, turning the usual failures into clear messages.</summary>
+/// <summary>Connects to the cluster as an Orleans client, turning the usual failures into clear one-line messages.</summary>
 public static class ClusterConnection
 {
     public static async Task<IHost> ConnectAsync(ClientSettings settings, CancellationToken cancellationToken)
@@ -38,7 +19,7 @@ public static class ClusterConnection
         }
         catch (ArgumentException ex)
         {
-            throw new CliException($"error: Redis:ConnectionString is not valid: {ex.Message}");
+            throw new ClusterUnavailableException($"Redis:ConnectionString is not valid: {ex.Message}");
         }
 
         redis.ConnectTimeout = 3000;
@@ -49,7 +30,7 @@ public static class ClusterConnection
         }
         catch (RedisConnectionException)
         {
-            throw new CliException($"error: cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)");
+            throw new ClusterUnavailableException($"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)");
         }
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -73,8 +54,8 @@ public static class ClusterConnection
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             host.Dispose();
-            throw new CliException(
-                $"error: no OrleansLlm silo is running in cluster '{settings.ClusterId}' (Redis at {settings.RedisForDisplay}); start one with 'dotnet run --project src/Silo'");
+            throw new ClusterUnavailableException(
+                $"no OrleansLlm silo is running in cluster '{settings.ClusterId}' (Redis at {settings.RedisForDisplay}); start one with 'dotnet run --project src/Silo'");
         }
 
         return host;

@@ -61,9 +61,15 @@ public static class CommandLine
             string Value()
             {
                 if (inlineValue is not null)
+                {
                     return inlineValue;
+                }
+
                 if (i + 1 >= args.Count)
+                {
                     throw new ArgumentException($"{name} needs a value");
+                }
+
                 return args[++i];
             }
 
@@ -90,7 +96,10 @@ public static class CommandLine
 
         options.Faults = faults;
         if (!showHelp)
+        {
             options.Validate();
+        }
+
         return new ParsedCommandLine(options, hostArgs.ToArray(), showHelp);
     }
 
@@ -118,9 +127,15 @@ public static class Durations
             s.EndsWith('h') ? (s[..^1], 3600.0) :
             (s, 1.0);
         if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        {
             throw new ArgumentException($"{what}: '{text}' is not a duration (try 2s, 500ms or 1.5)");
+        }
+
         if (value < 0)
+        {
             throw new ArgumentException($"{what} must not be negative (got '{text}')");
+        }
+
         return TimeSpan.FromSeconds(value * unitSeconds);
     }
 }

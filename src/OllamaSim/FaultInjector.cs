@@ -30,7 +30,9 @@ internal sealed class FaultInjector(FaultOptions initial, int? seed)
     public FaultOptions Update(Func<FaultOptions, FaultOptions> change)
     {
         lock (_gate)
+        {
             return Set(change(Current));
+        }
     }
 
     /// <summary>Decides the fate of one request. <paramref name="faults"/> is the snapshot the request uses.</summary>
@@ -38,7 +40,9 @@ internal sealed class FaultInjector(FaultOptions initial, int? seed)
     {
         if (!string.IsNullOrEmpty(faults.FailPromptContains)
             && promptText.Contains(faults.FailPromptContains, StringComparison.OrdinalIgnoreCase))
+        {
             return Fault.FailPrompt;
+        }
 
         // Always draw one number per kind so that, with a fixed seed, changing one rate does not
         // reshuffle which requests hit the other faults.

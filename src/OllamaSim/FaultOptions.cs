@@ -37,7 +37,9 @@ public sealed record FaultOptions
         CheckRate(MidStreamErrorRate, "midstream-error-rate");
         CheckRate(NoDoneRate, "no-done-rate");
         if (LoadDelay < TimeSpan.Zero)
+        {
             throw new ArgumentException($"load-delay must not be negative (got {LoadDelay})");
+        }
     }
 
     public override string ToString() =>
@@ -49,6 +51,8 @@ public sealed record FaultOptions
     private static void CheckRate(double value, string name)
     {
         if (!double.IsFinite(value) || value < 0 || value > 1)
+        {
             throw new ArgumentException($"{name} must be a probability between 0 and 1 (got {value})");
+        }
     }
 }

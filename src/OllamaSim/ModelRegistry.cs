@@ -62,20 +62,26 @@ internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initi
     public ModelEntry? Find(string name)
     {
         lock (_gate)
+        {
             return _models.GetValueOrDefault(ModelName.Normalize(name));
+        }
     }
 
     public IReadOnlyList<ModelEntry> List()
     {
         lock (_gate)
+        {
             return _models.Values.OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+        }
     }
 
     public IReadOnlyList<ModelEntry> Loaded()
     {
         lock (_gate)
+        {
             return _loads.Where(kv => kv.Value.IsCompletedSuccessfully)
                 .Select(kv => _models[kv.Key]).OrderBy(m => m.Name, StringComparer.Ordinal).ToList();
+        }
     }
 
     public ModelEntry Add(string name)
@@ -84,7 +90,10 @@ internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initi
         lock (_gate)
         {
             if (!_models.TryGetValue(normalized, out var entry))
+            {
                 _models[normalized] = entry = new ModelEntry(normalized, time.GetUtcNow().UtcDateTime);
+            }
+
             return entry;
         }
     }
@@ -115,9 +124,13 @@ internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initi
         lock (_gate)
         {
             if (name is null)
+            {
                 _loads.Clear();
+            }
             else
+            {
                 _loads.Remove(ModelName.Normalize(name));
+            }
         }
     }
 }

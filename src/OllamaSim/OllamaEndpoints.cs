@@ -30,10 +30,15 @@ internal static class OllamaEndpoints
         var ct = http.RequestAborted;
         var request = await ReadBodyAsync(http, Json.ModelRequest, ct);
         if (request is null)
+        {
             return;
+        }
+
         var model = await FindModelAsync(http, sim, request.Model ?? request.Name, ct);
         if (model is null)
+        {
             return;
+        }
 
         var response = new ShowResponse(
             License: "Simulated model, no license.",
@@ -52,7 +57,10 @@ internal static class OllamaEndpoints
         var ct = http.RequestAborted;
         var request = await ReadBodyAsync(http, Json.ModelRequest, ct);
         if (request is null)
+        {
             return;
+        }
+
         var name = request.Model ?? request.Name;
         if (string.IsNullOrWhiteSpace(name))
         {
@@ -76,9 +84,14 @@ internal static class OllamaEndpoints
         async Task Report(PullProgress progress)
         {
             if (stepDelay > TimeSpan.Zero)
+            {
                 await Task.Delay(stepDelay, sim.Time, ct);
+            }
+
             if (stream)
+            {
                 await WriteLineAsync(http, progress, Json.PullProgress, ct);
+            }
         }
 
         await Report(new PullProgress("pulling manifest"));
@@ -87,16 +100,22 @@ internal static class OllamaEndpoints
             var digest = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{normalized}#{i}")));
             var status = $"pulling {digest[..12]}";
             for (var part = 0; part <= 4; part++)
+            {
                 await Report(new PullProgress(status, "sha256:" + digest, layers[i], layers[i] * part / 4));
+            }
         }
 
         await Report(new PullProgress("verifying sha256 digest"));
         await Report(new PullProgress("writing manifest"));
         sim.Models.Add(normalized);
         if (stream)
+        {
             await WriteLineAsync(http, new PullProgress("success"), Json.PullProgress, ct);
+        }
         else
+        {
             await WriteJsonAsync(http, StatusCodes.Status200OK, new PullProgress("success"), Json.PullProgress, ct);
+        }
     }
 
     /// <summary>A generate or chat request reduced to what the simulation needs.</summary>
@@ -119,9 +138,13 @@ internal static class OllamaEndpoints
         finally
         {
             if (served)
+            {
                 sim.Counters.Served();
+            }
             else
+            {
                 sim.Counters.Failed();
+            }
         }
     }
 
@@ -133,7 +156,9 @@ internal static class OllamaEndpoints
 
         var call = chat ? await ReadChatAsync(http, sim, ct) : await ReadGenerateAsync(http, sim, ct);
         if (call is null)
+        {
             return false;
+        }
 
         var faults = sim.Faults.Current;
         switch (sim.Faults.Decide(faults, call.TokenText))
@@ -162,7 +187,10 @@ internal static class OllamaEndpoints
         {
             // Ollama's "load the model" request (empty prompt / no messages): no generation, no slot.
             if (call.UnloadAfter)
+            {
                 sim.Models.Unload(call.Model.Name);
+            }
+
             var loaded = Create(call, "", done: true, time);
             loaded.DoneReason = call.UnloadAfter ? "unload" : "load";
             await WriteFinalAsync(http, call, loaded, ct);
@@ -191,7 +219,9 @@ internal static class OllamaEndpoints
             var evalNs = Nanoseconds(time, evalStart);
             lease.Dispose(); // writing the answer out is not model time
             if (call.UnloadAfter)
+            {
                 sim.Models.Unload(call.Model.Name);
+            }
 
             switch (fault)
             {
@@ -237,9 +267,14 @@ internal static class OllamaEndpoints
         var streamEvalNs = Nanoseconds(time, evalStart);
         lease.Dispose();
         if (call.UnloadAfter)
+        {
             sim.Models.Unload(call.Model.Name);
+        }
+
         if (fault == Fault.NoDone)
+        {
             return false; // the stream just stops: no final "done":true object
+        }
 
         var final = Create(call, "", done: true, time);
         SetStats(final, Nanoseconds(time, started), loadNs, promptTokens, promptNs, outputTokens, streamEvalNs);
@@ -251,10 +286,16 @@ internal static class OllamaEndpoints
     {
         var request = await ReadBodyAsync(http, Json.GenerateRequest, ct);
         if (request is null)
+        {
             return null;
+        }
+
         var model = await FindModelAsync(http, sim, request.Model, ct);
         if (model is null)
+        {
             return null;
+        }
+
         var prompt = request.Prompt ?? "";
         var tokenText = string.IsNullOrEmpty(request.System) || prompt.Length == 0 ? prompt : request.System + "\n" + prompt;
         return new Call(model, request.Model!, prompt, tokenText, request.Stream ?? true, IsZero(request.KeepAlive), Chat: false);
@@ -264,10 +305,16 @@ internal static class OllamaEndpoints
     {
         var request = await ReadBodyAsync(http, Json.ChatRequest, ct);
         if (request is null)
+        {
             return null;
+        }
+
         var model = await FindModelAsync(http, sim, request.Model, ct);
         if (model is null)
+        {
             return null;
+        }
+
         var messages = request.Messages ?? [];
         // The answer depends on the last user message; the cost on the whole conversation.
         var question = messages.LastOrDefault(m => string.Equals(m.Role, "user", StringComparison.OrdinalIgnoreCase))?.Content ?? "";
@@ -285,7 +332,10 @@ internal static class OllamaEndpoints
 
         var model = sim.Models.Find(name);
         if (model is null)
+        {
             await WriteErrorAsync(http, StatusCodes.Status404NotFound, NotFound(name), ct);
+        }
+
         return model;
     }
 
@@ -352,7 +402,9 @@ internal static class OllamaEndpoints
         {
             var value = await JsonSerializer.DeserializeAsync(http.Request.Body, info, ct);
             if (value is not null)
+            {
                 return value;
+            }
         }
         catch (JsonException ex)
         {

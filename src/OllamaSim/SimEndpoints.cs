@@ -24,7 +24,10 @@ internal static class SimEndpoints
         {
             var patch = await ReadAsync(http, Json.FaultsPatch);
             if (patch is null)
+            {
                 return BadRequest("expected a JSON object like {\"errorRate\":0.1}");
+            }
+
             try
             {
                 var faults = sim.Faults.Update(patch.ApplyTo);
@@ -40,7 +43,10 @@ internal static class SimEndpoints
         {
             var body = await ReadAsync(http, Json.SpeedBody);
             if (body is null || !(body.Speed > 0 && double.IsFinite(body.Speed)))
+            {
                 return BadRequest("expected {\"speed\": F} with F > 0, e.g. 0.333 for three times slower");
+            }
+
             sim.Scheduler.SetSpeed(body.Speed);
             return Results.Json(new SpeedBody(sim.Scheduler.Speed), Json.SpeedBody);
         });

@@ -68,7 +68,10 @@ public static partial class SimulatedModel
         {
             var h = Hash(city.ToUpperInvariant());
             if (ReadUInt16(h, 0) % 1000 < UnknownCityShare * 1000)
+            {
                 return "";
+            }
+
             return $"{FirstNames[ReadUInt16(h, 2) % FirstNames.Length]} {LastNames[ReadUInt16(h, 4) % LastNames.Length]}";
         }
 

@@ -40,15 +40,30 @@ public sealed class SimulatorOptions
     public void Validate()
     {
         if (Parallel < 1)
+        {
             throw new ArgumentException($"parallel must be at least 1 (got {Parallel})");
+        }
+
         if (!double.IsFinite(TimeScale) || TimeScale < 0)
+        {
             throw new ArgumentException($"time-scale must be a finite number >= 0 (got {TimeScale})");
+        }
+
         if (!double.IsFinite(Speed) || Speed <= 0)
+        {
             throw new ArgumentException($"speed must be a finite number > 0 (got {Speed})");
+        }
+
         if (!double.IsFinite(ScalingExponent) || ScalingExponent <= 0 || ScalingExponent > 1)
+        {
             throw new ArgumentException($"scaling-exponent must be in (0, 1] (got {ScalingExponent})");
+        }
+
         if (Models.Any(string.IsNullOrWhiteSpace))
+        {
             throw new ArgumentException("model names must not be empty");
+        }
+
         Faults.Validate();
     }
 

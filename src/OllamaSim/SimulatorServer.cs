@@ -113,7 +113,9 @@ public sealed partial class SimulatorServer : IAsyncDisposable
             ContentRootPath = AppContext.BaseDirectory,
         });
         if (url is not null)
+        {
             builder.WebHost.UseUrls(url);
+        }
 
         // Per-request logs would flood the console under load; keep the framework to warnings.
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
@@ -133,7 +135,10 @@ public sealed partial class SimulatorServer : IAsyncDisposable
         var uri = new UriBuilder(addresses.First());
         // Kestrel reports wildcard listeners as +, * or [::]; clients need an address they can connect to.
         if (uri.Host is "+" or "*" or "[::]" or "0.0.0.0")
+        {
             uri.Host = "127.0.0.1";
+        }
+
         return uri.Uri;
     }
 

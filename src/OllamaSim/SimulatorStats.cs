@@ -11,7 +11,10 @@ public sealed record QueueWaitStats
     public static QueueWaitStats From(double[] samples)
     {
         if (samples.Length == 0)
+        {
             return new QueueWaitStats();
+        }
+
         Array.Sort(samples);
         return new QueueWaitStats
         {

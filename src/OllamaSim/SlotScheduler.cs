@@ -40,9 +40,15 @@ public sealed class SlotScheduler : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1);
         if (!(scalingExponent > 0 && scalingExponent <= 1))
+        {
             throw new ArgumentOutOfRangeException(nameof(scalingExponent), scalingExponent, "must be in (0, 1]");
+        }
+
         if (!(timeScale >= 0 && double.IsFinite(timeScale)))
+        {
             throw new ArgumentOutOfRangeException(nameof(timeScale), timeScale, "must be finite and >= 0");
+        }
+
         CheckSpeed(speed);
 
         Parallel = parallel;
@@ -62,7 +68,11 @@ public sealed class SlotScheduler : IDisposable
 
     public double Speed
     {
-        get { lock (_gate) return _speed; }
+        get { lock (_gate)
+            {
+                return _speed;
+            }
+        }
     }
 
     /// <summary>
@@ -72,7 +82,9 @@ public sealed class SlotScheduler : IDisposable
     public Task<SlotLease> AcquireAsync(CancellationToken cancellationToken)
     {
         if (cancellationToken.IsCancellationRequested)
+        {
             return Task.FromCanceled<SlotLease>(cancellationToken);
+        }
 
         Waiter waiter;
         lock (_gate)
@@ -117,7 +129,9 @@ public sealed class SlotScheduler : IDisposable
     {
         cancellationToken.ThrowIfCancellationRequested();
         if (!double.IsFinite(soloSeconds) || soloSeconds < 0)
+        {
             throw new ArgumentOutOfRangeException(nameof(soloSeconds), soloSeconds, "must be finite and >= 0");
+        }
 
         var job = new Job(soloSeconds);
         if (soloSeconds == 0 || _timeScale == 0)
@@ -151,13 +165,20 @@ public sealed class SlotScheduler : IDisposable
         lock (_gate)
         {
             if (!job.Completion.Task.IsCompleted)
+            {
                 Advance(_time.GetTimestamp());
+            }
             // Finished (or cancelled) work answers every milestone with its own outcome.
             if (job.Completion.Task.IsCompleted)
+            {
                 return job.Completion.Task;
+            }
+
             var threshold = Math.Min(soloSeconds, job.Total);
             if (threshold <= job.Done)
+            {
                 return Task.CompletedTask;
+            }
 
             var milestone = new Milestone(threshold);
             var index = job.Milestones.FindIndex(m => m.Threshold > threshold);
@@ -223,15 +244,24 @@ public sealed class SlotScheduler : IDisposable
         lock (_gate)
         {
             if (_disposed)
+            {
                 return;
+            }
+
             _disposed = true;
             foreach (var waiter in _queue)
+            {
                 waiter.Completion.TrySetCanceled();
+            }
+
             _queue.Clear();
             foreach (var job in _computing)
             {
                 foreach (var milestone in job.Milestones)
+                {
                     milestone.Reached.TrySetCanceled();
+                }
+
                 job.Completion.TrySetCanceled();
             }
             _computing.Clear();
@@ -245,7 +275,10 @@ public sealed class SlotScheduler : IDisposable
         lock (_gate)
         {
             if (_disposed)
+            {
                 return;
+            }
+
             var now = _time.GetTimestamp();
             if (_queue.First is { } head)
             {
@@ -268,7 +301,10 @@ public sealed class SlotScheduler : IDisposable
         {
             // Not in the list any more means the slot was already handed over; the caller owns a lease.
             if (waiter.Node?.List is null)
+            {
                 return;
+            }
+
             _queue.Remove(waiter.Node);
             waiter.Completion.TrySetCanceled(cancellationToken);
         }
@@ -281,10 +317,16 @@ public sealed class SlotScheduler : IDisposable
             // Credit everyone for the time up to now at the old rate before the job count changes.
             Advance(_time.GetTimestamp());
             if (!_computing.Remove(job))
+            {
                 return;
+            }
+
             Reschedule();
             foreach (var milestone in job.Milestones)
+            {
                 milestone.Reached.TrySetCanceled(cancellationToken);
+            }
+
             job.Milestones.Clear();
             job.Completion.TrySetCanceled(cancellationToken);
         }
@@ -295,7 +337,10 @@ public sealed class SlotScheduler : IDisposable
         lock (_gate)
         {
             if (_disposed)
+            {
                 return;
+            }
+
             Advance(_time.GetTimestamp());
             Reschedule();
         }
@@ -317,11 +362,16 @@ public sealed class SlotScheduler : IDisposable
             var firstEvent = _computing.Min(j => j.WorkToNextEvent) / rate;
             var step = Math.Min(firstEvent, elapsed);
             foreach (var job in _computing)
+            {
                 job.Done += step * rate;
+            }
+
             elapsed -= step;
 
             if (firstEvent > step + ToleranceSeconds)
+            {
                 return; // no milestone or finish within the elapsed time
+            }
 
             var slack = rate * ToleranceSeconds;
             for (var i = _computing.Count - 1; i >= 0; i--)
@@ -339,7 +389,10 @@ public sealed class SlotScheduler : IDisposable
                     job.Done = job.Total;
                     _computing.RemoveAt(i);
                     foreach (var milestone in job.Milestones)
+                    {
                         milestone.Reached.TrySetResult();
+                    }
+
                     job.Milestones.Clear();
                     job.Completion.TrySetResult();
                 }
@@ -374,7 +427,9 @@ public sealed class SlotScheduler : IDisposable
     private static void CheckSpeed(double speed)
     {
         if (!(speed > 0 && double.IsFinite(speed)))
+        {
             throw new ArgumentOutOfRangeException(nameof(speed), speed, "must be finite and > 0");
+        }
     }
 
     private sealed class Waiter(long enqueuedAt)
@@ -440,7 +495,9 @@ public sealed class SlotLease : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
             _scheduler.Release();
+        }
     }
 }
 

@@ -161,7 +161,9 @@ public sealed class FaultTests
 
         var failures = 0;
         for (var i = 0; i < 100; i++)
+        {
             failures += (await Generate(http, $"question {i}", stream: false)).Status == HttpStatusCode.InternalServerError ? 1 : 0;
+        }
 
         Assert.InRange(failures, 15, 45);
         Assert.Equal(failures, server.GetStats().Failed);

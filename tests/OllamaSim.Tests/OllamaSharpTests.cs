@@ -191,7 +191,9 @@ public sealed class OllamaSharpTests : IAsyncLifetime
         var last = JsonDocument.Parse(lines[^1]).RootElement;
         Assert.True(last.GetProperty("done").GetBoolean());
         foreach (var field in new[] { "total_duration", "load_duration", "prompt_eval_count", "prompt_eval_duration", "eval_count", "eval_duration" })
+        {
             Assert.True(last.GetProperty(field).GetInt64() >= 0, field);
+        }
     }
 
     internal static StringContent Json(string json) => new(json, Encoding.UTF8, "application/json");
@@ -200,7 +202,10 @@ public sealed class OllamaSharpTests : IAsyncLifetime
     {
         var list = new List<T>();
         await foreach (var item in source)
+        {
             list.Add(item);
+        }
+
         return list;
     }
 }

@@ -39,7 +39,10 @@ public sealed class ServerTests
         }
 
         using (var speed = await http.PostAsync("/sim/speed", OllamaSharpTests.Json("""{"speed":1000}""")))
+        {
             Assert.Equal(HttpStatusCode.OK, speed.StatusCode);
+        }
+
         var results = await Task.WhenAll(first, second, third);
 
         var finished = results.Select(r => r.GetProperty("created_at").GetDateTime()).ToArray();
@@ -86,9 +89,15 @@ public sealed class ServerTests
         var json = JsonDocument.Parse(await http.GetStringAsync("/sim/stats")).RootElement;
 
         foreach (var name in new[] { "parallel", "busySlots", "queueDepth", "received", "served", "failed", "busySlotSeconds", "queueWaitSeconds", "modelTimeScale", "speed" })
+        {
             Assert.True(json.TryGetProperty(name, out _), $"stats has {name}");
+        }
+
         foreach (var name in new[] { "count", "sum", "p50", "p99" })
+        {
             Assert.True(json.GetProperty("queueWaitSeconds").TryGetProperty(name, out _), $"queueWaitSeconds has {name}");
+        }
+
         Assert.Equal(3, json.GetProperty("parallel").GetInt32());
         Assert.Equal(0.5, json.GetProperty("modelTimeScale").GetDouble());
         Assert.Equal(2, json.GetProperty("speed").GetDouble());

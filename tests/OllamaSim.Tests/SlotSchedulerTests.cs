@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Time.Testing;
 
 namespace OllamaSim.Tests;
@@ -89,9 +90,14 @@ public sealed class SlotSchedulerTests
         Assert.Equal(expectedRatio, throughput / soloThroughput, precision: 2);
 
         foreach (var item in items)
+        {
             item.Dispose();
+        }
+
         foreach (var lease in leases)
+        {
             lease.Dispose();
+        }
     }
 
     [Fact]
@@ -301,17 +307,25 @@ public sealed class SlotSchedulerTests
         var requests = Enumerable.Range(0, count).Select(Request).ToList();
         Assert.Equal(count - 4, scheduler.GetStats().QueueDepth);
 
+        // Drive the fake clock in small steps until every request is served: a tight loop of its own, since the
+        // steps must be small and frequent for the FIFO order to show, and bounded by a real deadline.
         var all = Task.WhenAll(requests);
-        await Eventually.TrueAsync(() =>
+        var deadline = Stopwatch.StartNew();
+        while (!all.IsCompleted)
         {
-            _time.Advance(TimeSpan.FromMilliseconds(5)); // drive the fake clock while polling
-            return all.IsCompleted;
-        }, TimeSpan.FromSeconds(20), $"all {count} requests to finish as fake time advances");
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(20), $"all {count} requests to finish as fake time advances: {scheduler.GetStats().QueueDepth} still queued");
+            _time.Advance(TimeSpan.FromMilliseconds(5));
+            await Task.Delay(1);
+        }
+
         await all;
 
         // FIFO: everyone arrived at the same instant, so a later arrival never waited less.
         for (var i = 1; i < count; i++)
+        {
             Assert.True(waited[i] >= waited[i - 1], $"request {i} waited {waited[i]} < request {i - 1}'s {waited[i - 1]}");
+        }
+
         Assert.True(waited[^1] > waited[4], "the queue drained over time");
 
         var stats = scheduler.GetStats();

@@ -34,7 +34,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     var overheads = new List<OverheadResult>();
     try
     {
-        await using var redis = await RedisProcess.StartAsync(cancellationToken);
+        await using var redis = await RedisProcess.StartAsync(cancellationToken: cancellationToken);
         var runner = new Runner(redis, workload, options, log);
         foreach (var scenario in options.Scenarios.Select(Scenario.Named))
         {

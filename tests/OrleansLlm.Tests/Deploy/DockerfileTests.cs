@@ -10,7 +10,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// </summary>
 public sealed partial class DockerfileTests
 {
-    public static TheoryData<string> Projects => new() { "src/Silo/Silo.csproj", "src/Client/Client.csproj" };
+    public static TheoryData<string> Projects => new() { "src/Silo/Silo.csproj", "src/Cli/Cli.csproj" };
 
     [Theory]
     [MemberData(nameof(Projects))]

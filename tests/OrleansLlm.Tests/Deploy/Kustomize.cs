@@ -10,7 +10,7 @@ public static class Kustomize
 {
     private static readonly ConcurrentDictionary<string, Lazy<Task<string>>> Rendered = new();
 
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => RepoPaths.Root;
 
     /// <summary>The YAML stream of <c>kubectl kustomize deploy/<paramref name="relativeDir"/></c>.</summary>
     public static Task<string> RenderAsync(string relativeDir) =>
@@ -61,16 +61,5 @@ public static class Kustomize
                 ? await stdout
                 : throw new InvalidOperationException($"kubectl kustomize deploy/{relativeDir} failed ({process.ExitCode}): {await stderr}");
         }
-    }
-
-    private static string FindRepoRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansLlm.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("can't find the repository root (OrleansLlm.sln)");
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.Options;
 using OrleansLlm.Client;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
+using OrleansLlm.Tests.Infrastructure;
 
 namespace OrleansLlm.Tests.Deploy;
 
@@ -328,17 +329,17 @@ public sealed partial class ManifestTests
         var results = await RenderedManifests.RenderAsync("jobs/results");
         var siloEnv = SiloEnvironment(overlay);
 
-        var submitArgs = JobClient(overlay, submit, "orleansllm-submit-cities", siloEnv, out var submitParse);
-        Assert.Equal("submit", submitParse.CommandResult.Command.Name);
+        var (submitArgs, submitParse) = await JobClientAsync(overlay, submit, "orleansllm-submit-cities", siloEnv);
+        Assert.StartsWith("[ orleansllm [ submit ", submitParse, StringComparison.Ordinal);
         Assert.Equal("/data/worldcities.csv", submitArgs[1]);
         var batch = submitArgs[submitArgs.IndexOf("--batch") + 1];
 
-        var resultArgs = JobClient(overlay, results, "orleansllm-results", siloEnv, out var resultsParse);
-        Assert.Equal("results", resultsParse.CommandResult.Command.Name);
+        var (resultArgs, resultsParse) = await JobClientAsync(overlay, results, "orleansllm-results", siloEnv);
+        Assert.StartsWith("[ orleansllm [ results ", resultsParse, StringComparison.Ordinal);
         Assert.Equal(batch, resultArgs[1]);
 
         // The submit Job's CSV is the one the client image ships.
-        var dockerfile = File.ReadAllLines(Path.Combine(Kustomize.RepoRoot, "src", "Client", "Dockerfile"));
+        var dockerfile = File.ReadAllLines(Path.Combine(Kustomize.RepoRoot, "src", "Cli", "Dockerfile"));
         Assert.Contains(dockerfile, line => Regex.IsMatch(line, @"^COPY .*\bdata/worldcities\.csv\b.* /data/$"));
     }
 
@@ -378,8 +379,9 @@ public sealed partial class ManifestTests
         Assert.Contains($"status {submitArgs[submitArgs.IndexOf("--batch") + 1]}", doc, StringComparison.Ordinal);
     }
 
-    private static List<string> JobClient(
-        RenderedManifests overlay, RenderedManifests jobs, string name, IReadOnlyDictionary<string, string> siloEnv, out System.CommandLine.ParseResult parse)
+    /// <returns>The Job's arguments, and how the real CLI parses them (its <c>[diagram]</c> directive).</returns>
+    private static async Task<(List<string> Args, string Parse)> JobClientAsync(
+        RenderedManifests overlay, RenderedManifests jobs, string name, IReadOnlyDictionary<string, string> siloEnv)
     {
         var job = jobs.Single<V1Job>(name);
         Assert.Equal("orleansllm", job.Metadata.NamespaceProperty);
@@ -396,9 +398,9 @@ public sealed partial class ManifestTests
         Assert.Equal(siloEnv["Orleans__ClusterId"], client.ClusterId);
         Assert.Equal(siloEnv["Orleans__ServiceId"], client.ServiceId);
 
-        parse = Cli.Build().Parse(container.Args.ToArray());
-        Assert.Empty(parse.Errors);
-        return [.. container.Args];
+        var diagram = await CliProcess.RunAsync(["[diagram]", .. container.Args]);
+        Assert.True(diagram.ExitCode == 0, $"the CLI does not accept the Job's arguments: {diagram}");
+        return ([.. container.Args], diagram.Stdout.Trim());
     }
 
     private static IReadOnlyDictionary<string, string> SiloEnvironment(RenderedManifests m) =>

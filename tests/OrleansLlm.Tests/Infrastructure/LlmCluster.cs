@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
+using OllamaSim;
 using Orleans.Configuration;
 using Orleans.TestingHost;
-using OllamaSim;
 using OrleansLlm.Hosting;
 using OrleansLlm.Queue;
 using StackExchange.Redis;

@@ -1,76 +1,22 @@
-using System.Diagnostics;
+using OrleansLlm.Testing;
 using StackExchange.Redis;
 
 namespace OrleansLlm.Tests.Infrastructure;
 
-/// <summary>A real redis-server on a free loopback port, with no persistence, for the lifetime of the test run.</summary>
+/// <summary>The test run's real redis-server on a free loopback port, without persistence; tests keep apart by queue name.</summary>
 public sealed class RedisServer : IAsyncLifetime
 {
-    private Process? _process;
-    private readonly string _dir = Path.Combine(Path.GetTempPath(), "orleansllm-redis-" + Guid.NewGuid().ToString("N")[..8]);
+    private RedisProcess _process = null!;
 
-    public int Port { get; private set; }
+    public int Port => _process.Port;
 
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    public string ConnectionString => _process.ConnectionString;
 
-    public IConnectionMultiplexer Connection { get; private set; } = null!;
+    public IConnectionMultiplexer Connection => _process.Connection;
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(_dir);
-        Port = FreePorts.Next();
-        var start = new ProcessStartInfo("redis-server", ["--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", _dir])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        try
-        {
-            _process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start");
-        }
-        catch (System.ComponentModel.Win32Exception ex)
-        {
-            throw new InvalidOperationException("redis-server is not installed: run 'apt-get install -y redis-server' (bash .ci/run does it)", ex);
-        }
+    public async Task InitializeAsync() => _process = await RedisProcess.StartAsync();
 
-        _process.OutputDataReceived += (_, _) => { };
-        _process.BeginOutputReadLine();
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                Connection = await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},abortConnect=true,connectTimeout=500");
-                return true;
-            }
-            catch (RedisConnectionException)
-            {
-                return false;
-            }
-        }, $"redis-server to answer on port {Port}", TimeSpan.FromSeconds(20));
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Connection is not null)
-        {
-            await Connection.DisposeAsync();
-        }
-
-        if (_process is { HasExited: false })
-        {
-            _process.Kill();
-            await _process.WaitForExitAsync();
-        }
-
-        _process?.Dispose();
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public async Task DisposeAsync() => await _process.DisposeAsync();
 }
 
 [CollectionDefinition(Name)]

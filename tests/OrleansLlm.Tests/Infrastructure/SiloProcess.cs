@@ -36,7 +36,7 @@ public sealed partial class SiloProcess : IAsyncDisposable
     {
         var (httpPort, siloPort, gatewayPort) = (FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-silo-{siloPort}.log");
-        var start = new ProcessStartInfo("dotnet", [SiloDll()])
+        var start = new ProcessStartInfo("dotnet", [RepoPaths.BuiltProgram("Silo", "OrleansLlm.Silo")])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -120,19 +120,4 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
     private static partial int SysKill(int pid, int signal);
-
-    // The silo built alongside these tests, in the same configuration (Debug or Release).
-    private static string SiloDll()
-    {
-        var testDir = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        var configuration = testDir.Parent!.Name;
-        var root = testDir;
-        while (root is not null && !File.Exists(Path.Combine(root.FullName, "OrleansLlm.sln")))
-        {
-            root = root.Parent;
-        }
-
-        var dll = Path.Combine(root!.FullName, "src", "Silo", "bin", configuration, testDir.Name, "OrleansLlm.Silo.dll");
-        return File.Exists(dll) ? dll : throw new FileNotFoundException($"build the silo first: {dll} is missing", dll);
-    }
 }

@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
+using OrleansLlm.Cli.Output;
+using OrleansLlm.Client;
 using OrleansLlm.Client.Input;
 using OrleansLlm.Client.Output;
 
-namespace OrleansLlm.Client;
+namespace OrleansLlm.Cli;
 
 /// <summary>The <c>orleansllm</c> commands.</summary>
 public static class Cli
@@ -19,6 +21,8 @@ public static class Cli
     {
         var root = new RootCommand("orleansllm: submit batches to an OrleansLlm cluster and follow them");
         root.Options.Add(RedisOption);
+        // "orleansllm [diagram] ARGS" shows how ARGS parse without running anything (the deploy tests check the Jobs' arguments so).
+        root.Directives.Add(new DiagramDirective());
         root.Subcommands.Add(SubmitCommand());
         root.Subcommands.Add(StatusCommand());
         root.Subcommands.Add(ResultsCommand());
@@ -216,6 +220,11 @@ public static class Cli
         {
             Console.Error.WriteLine(ex.Message);
             return ex.ExitCode;
+        }
+        catch (ClusterUnavailableException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 1;
         }
         catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or TimeoutException)
         {

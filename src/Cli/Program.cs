@@ -1,3 +1,3 @@
-using OrleansLlm.Client;
+using OrleansLlm.Cli;
 
 return await Cli.Build().Parse(args).InvokeAsync();

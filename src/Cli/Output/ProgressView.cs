@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace OrleansLlm.Client.Output;
+namespace OrleansLlm.Cli.Output;
 
 /// <summary>Shows a batch's progress: a bar redrawn in place on a terminal, a line every few seconds otherwise.</summary>
 public sealed class ProgressView(TextWriter output, bool interactive)

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace OrleansLlm.Tests.Infrastructure;
+namespace OrleansLlm.Testing;
 
 public static class FreePorts
 {

@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace OrleansLlm.Tests.Infrastructure;
+namespace OrleansLlm.Testing;
 
 /// <summary>Polls a condition until it holds or a deadline passes, then fails naming what it waited for.</summary>
 public static class Eventually

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Configuration;
 using OrleansLlm.Cli.Output;
 using OrleansLlm.Client;
@@ -49,7 +48,12 @@ public static class Cli
             var path = parse.GetValue(file)!.FullName;
             if (parse.GetValue(limit) is < 1)
             {
-                throw new CliException("error: --limit must be at least 1");
+                throw new CliException("error: --limit must be at least 1", exitCode: 2);
+            }
+
+            if (parse.GetValue(field) is { } answerField && AnswerFields.Check(answerField) is { } fieldError)
+            {
+                throw new CliException($"error: --field {fieldError}", exitCode: 2);
             }
 
             ItemSourceResult source;
@@ -77,8 +81,8 @@ public static class Cli
                 throw new CliException($"error: no rows of {path} pass the filters; nothing was submitted");
             }
 
-            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var submitter = new BatchSubmitter(host.Client());
+            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var submitter = new BatchSubmitter(cluster.Client);
             var id = parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System);
             var summary = await submitter.SubmitAsync(id, new BatchSpec(parse.GetValue(prompt), parse.GetValue(field)), source.Items, ct);
             Console.Out.WriteLine(summary.BatchId);
@@ -101,8 +105,8 @@ public static class Cli
         var command = new Command("status", "Show the progress of a batch, or of the whole queue") { batch };
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
-            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var client = host.Client();
+            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var client = cluster.Client;
             if (parse.GetValue(batch) is { } id)
             {
                 Print(await client.GetGrain<IBatchGrain>(id).GetProgressAsync());
@@ -136,16 +140,16 @@ public static class Cli
     {
         var batch = new Argument<string>("BATCH") { Description = "batch id; 'default' for raw items pushed straight into Redis" };
         var format = new Option<string>("--format") { Description = "jsonl, csv or table", DefaultValueFactory = _ => "jsonl" };
-        format.AcceptOnlyFromAmong("jsonl", "csv", "table");
+        format.AcceptOnlyFromAmong([.. ResultWriter.Formats]);
         var outFile = new Option<FileInfo?>("--out") { Description = "write to this file instead of standard output" };
         var command = new Command("results", "Write a batch's results") { batch, format, outFile };
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
-            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var grain = host.Client().GetGrain<IBatchGrain>(parse.GetValue(batch)!);
+            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var grain = cluster.Client.GetGrain<IBatchGrain>(parse.GetValue(batch)!);
             var path = parse.GetValue(outFile)?.FullName;
             await using var output = path is null ? Console.Out : new StreamWriter(path);
-            var count = await ResultWriter.WriteAsync(Pages(grain, ct), parse.GetValue(format)!, output, ct);
+            var count = await ResultWriter.WriteAsync(BatchResults.ReadAsync(grain, ct), parse.GetValue(format)!, output, ct);
             if (path is not null)
             {
                 Console.Error.WriteLine($"wrote {count} results to {path}");
@@ -159,8 +163,8 @@ public static class Cli
         var command = new Command("cluster", "List the silos: state, in flight, concurrency limit, done, throughput");
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
-            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var view = await host.Client().GetGrain<ICoordinatorGrain>(0).GetClusterAsync();
+            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var view = await cluster.Client.GetCoordinator().GetClusterAsync();
             Console.WriteLine($"{"SILO",-32} {"MEMBERSHIP",-12} {"WORKER",-9} {"IN FLIGHT",9} {"LIMIT",5} {"DONE",8} {"ITEMS/S",8} {"LAST SEEN",9}");
             foreach (var w in view.Workers)
             {
@@ -182,28 +186,11 @@ public static class Cli
         var command = new Command("drain", "Drain a silo: it stops leasing, finishes or hands back its items, and stops being ready") { silo };
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
-            using var host = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var target = await host.Client().GetGrain<ICoordinatorGrain>(0).DrainAsync(parse.GetValue(silo)!);
+            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
+            var target = await cluster.Client.GetCoordinator().DrainAsync(parse.GetValue(silo)!);
             Console.WriteLine($"draining {target}; follow it with 'orleansllm cluster'");
         }));
         return command;
-    }
-
-    private static async IAsyncEnumerable<string> Pages(IBatchGrain grain, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        string? cursor = null;
-        do
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var page = await grain.GetResultsAsync(cursor, 1000);
-            foreach (var result in page.Results)
-            {
-                yield return result;
-            }
-
-            cursor = page.NextCursor;
-        }
-        while (cursor is not null);
     }
 
     private static ClientSettings Settings(ParseResult parse) =>

@@ -3,14 +3,28 @@ using StackExchange.Redis;
 
 namespace OrleansLlm.Client;
 
-/// <summary>Settings the client shares with the silos: the same <c>Redis:ConnectionString</c> finds the cluster.</summary>
-public sealed record ClientSettings(string RedisConnectionString, string ClusterId, string ServiceId)
+/// <summary>Settings the client shares with the silos: the same <c>Redis:*</c> and <c>Orleans:*</c> keys find the cluster.</summary>
+/// <param name="RedisTrustedCaFile">Like the silo's <c>Redis:TrustedCaFile</c>: the CA of Redis' TLS certificate, if the system does not trust it.</param>
+public sealed record ClientSettings(string RedisConnectionString, string ClusterId, string ServiceId, string? RedisTrustedCaFile = null)
 {
     public static ClientSettings From(IConfiguration config, string? redisOverride) => new(
         redisOverride ?? config["Redis:ConnectionString"] ?? "localhost:6379",
         config["Orleans:ClusterId"] ?? "orleansllm",
-        config["Orleans:ServiceId"] ?? "orleansllm");
+        config["Orleans:ServiceId"] ?? "orleansllm",
+        config["Redis:TrustedCaFile"] is { Length: > 0 } ca ? ca : null);
 
-    /// <summary>The connection string without its password, fit for messages.</summary>
-    public string RedisForDisplay => ConfigurationOptions.Parse(RedisConnectionString).ToString(includePassword: false);
+    /// <summary>The endpoints, without the password: fit for messages.</summary>
+    public string RedisForDisplay => string.Join(",", ConfigurationOptions.Parse(RedisConnectionString).EndPoints.Select(e => e.ToString()));
+
+    /// <exception cref="ArgumentException">The connection string is not valid.</exception>
+    public ConfigurationOptions CreateRedisConfiguration()
+    {
+        var config = ConfigurationOptions.Parse(RedisConnectionString);
+        if (RedisTrustedCaFile is { } ca)
+        {
+            config.TrustIssuer(ca);
+        }
+
+        return config;
+    }
 }

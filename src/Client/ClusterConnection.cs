@@ -1,36 +1,55 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Orleans.Clustering.Redis;
 using Orleans.Configuration;
 using StackExchange.Redis;
 
 namespace OrleansLlm.Client;
 
-/// <summary>Connects to the cluster as an Orleans client, turning the usual failures into clear one-line messages.</summary>
-public static class ClusterConnection
+/// <summary>A connected Orleans client and the one Redis connection it finds the cluster's gateways with.</summary>
+public sealed class ClusterConnection : IAsyncDisposable, IDisposable
 {
-    public static async Task<IHost> ConnectAsync(ClientSettings settings, CancellationToken cancellationToken)
+    private readonly IHost _host;
+    private readonly IConnectionMultiplexer _redis;
+
+    private ClusterConnection(IHost host, IConnectionMultiplexer redis)
     {
-        // Check Redis on its own first: Orleans' own error for an unreachable Redis is far from obvious.
-        ConfigurationOptions redis;
+        _host = host;
+        _redis = redis;
+    }
+
+    public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
+
+    /// <summary>Connects to Redis, then to a silo's gateway, turning the usual failures into one-line messages.</summary>
+    /// <exception cref="ClusterUnavailableException">Redis or every gateway could not be reached.</exception>
+    public static async Task<ClusterConnection> ConnectAsync(ClientSettings settings, CancellationToken cancellationToken)
+    {
+        ConfigurationOptions redisConfig;
         try
         {
-            redis = ConfigurationOptions.Parse(settings.RedisConnectionString);
+            redisConfig = settings.CreateRedisConfiguration();
         }
         catch (ArgumentException ex)
         {
             throw new ClusterUnavailableException($"Redis:ConnectionString is not valid: {ex.Message}");
         }
 
-        redis.ConnectTimeout = 3000;
-        redis.AbortOnConnectFail = true;
+        // Redis first, on its own: Orleans' own error for an unreachable Redis is far from obvious.
+        redisConfig.ConnectTimeout = 3000;
+        redisConfig.AbortOnConnectFail = true;
+        redisConfig.ClientName ??= "orleansllm-cli";
+        IConnectionMultiplexer redis;
         try
         {
-            await using var probe = await ConnectionMultiplexer.ConnectAsync(redis);
+            redis = await ConnectionMultiplexer.ConnectAsync(redisConfig);
         }
-        catch (RedisConnectionException)
+        catch (RedisConnectionException ex)
         {
-            throw new ClusterUnavailableException($"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)");
+            throw new ClusterUnavailableException(
+                ex.FailureType == ConnectionFailureType.AuthenticationFailure
+                    ? $"Redis at {settings.RedisForDisplay} refused the credentials (set Redis__ConnectionString or --redis)"
+                    : $"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)");
         }
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
@@ -42,7 +61,11 @@ public static class ClusterConnection
                 o.ClusterId = settings.ClusterId;
                 o.ServiceId = settings.ServiceId;
             });
-            client.UseRedisClustering(settings.RedisConnectionString);
+            client.UseRedisClustering(o =>
+            {
+                o.ConfigurationOptions = redisConfig;
+                o.CreateMultiplexer = _ => Task.FromResult((redis, IsShared: true));
+            });
         });
         builder.Services.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
 
@@ -54,12 +77,26 @@ public static class ClusterConnection
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             host.Dispose();
+            await redis.DisposeAsync();
             throw new ClusterUnavailableException(
                 $"no OrleansLlm silo is running in cluster '{settings.ClusterId}' (Redis at {settings.RedisForDisplay}); start one with 'dotnet run --project src/Silo'");
         }
+        catch
+        {
+            host.Dispose();
+            await redis.DisposeAsync();
+            throw;
+        }
 
-        return host;
+        return new ClusterConnection(host, redis);
     }
 
-    public static IClusterClient Client(this IHost host) => host.Services.GetRequiredService<IClusterClient>();
+    public async ValueTask DisposeAsync()
+    {
+        await _host.StopAsync();
+        _host.Dispose();
+        await _redis.DisposeAsync();
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 }

@@ -24,7 +24,10 @@ public interface IBatchGrain : IGrainWithStringKey
     [Alias("GetProgress")]
     Task<BatchProgress> GetProgressAsync();
 
-    /// <summary>Pages through the results; start with a null cursor and stop when the returned cursor is null.</summary>
+    /// <summary>
+    /// Pages through the results, each exactly once, in submission order (completion order for raw items). Start with
+    /// a null cursor and pass back each page's cursor; a page without results (and a null cursor) ends the listing.
+    /// </summary>
     [Alias("GetResults")]
     Task<ResultPage> GetResultsAsync(string? cursor, int pageSize);
 }

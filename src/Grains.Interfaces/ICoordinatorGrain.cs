@@ -1,12 +1,13 @@
 namespace OrleansLlm;
 
 /// <summary>
-/// The cluster's one coordinator (key 0): it hears every worker's heartbeat, knows what is queued and in flight and
-/// where, and is the one place that hands back leases of dead silos and expired leases.
+/// The cluster's one coordinator (reach it with <see cref="CoordinatorGrainFactoryExtensions.GetCoordinator"/>): it
+/// hears every worker's heartbeat, shows the cluster (silos, workers, the queue), and routes drains.
 /// </summary>
 /// <remarks>
 /// It keeps nothing that matters only in memory: workers report every few seconds and the queue lives in Redis,
-/// so a coordinator re-activated after its silo died rebuilds its view within one heartbeat.
+/// so a coordinator re-activated after its silo died rebuilds its view within one heartbeat. Recovering the leases
+/// of dead silos is not its job: every silo does that (<c>LeaseRecovery</c>), so it never waits for the coordinator.
 /// </remarks>
 [Alias("OrleansLlm.ICoordinatorGrain")]
 public interface ICoordinatorGrain : IGrainWithIntegerKey

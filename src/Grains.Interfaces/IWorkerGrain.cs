@@ -10,7 +10,10 @@ namespace OrleansLlm;
 [Alias("OrleansLlm.IWorkerGrain")]
 public interface IWorkerGrain : IGrainWithStringKey
 {
-    /// <summary>Ensures the worker is running. Idempotent.</summary>
+    /// <summary>
+    /// Ensures the worker is running: the call activates it, and restarts its pump if the pump ever stopped while
+    /// the worker is active. Idempotent; the silo lifecycle calls it at start and on every heartbeat.
+    /// </summary>
     [Alias("Start")]
     Task StartAsync();
 

@@ -23,7 +23,7 @@ public sealed record RedisProcessOptions
 /// A private redis-server on a loopback port, killed on dispose, also when a test fails. Tests and the benchmarks
 /// use this one launcher. It can be stopped and started again on the same port and directory, to test outages.
 /// </summary>
-public sealed class RedisProcess : IAsyncDisposable
+public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 

@@ -1,64 +1,55 @@
-using System.Text;
-using System.Text.Json;
-
 namespace OrleansLlm.Client.Output;
 
-/// <summary>Writes result documents as JSON Lines, CSV, or a table for people.</summary>
+/// <summary>Writes result documents (<see cref="ResultDocument"/>) as JSON Lines, CSV, or a table for people, one at a time.</summary>
 public static class ResultWriter
 {
-    private static readonly HashSet<string> EnvelopeFields = ["id", "batch", "input", "meta"];
+    public const string JsonLines = "jsonl";
+    public const string Csv = "csv";
+    public const string Table = "table";
 
+    private const int TableColumnWidth = 24;
+
+    public static IReadOnlyList<string> Formats { get; } = [JsonLines, Csv, Table];
+
+    /// <returns>How many results were written.</returns>
     public static async Task<int> WriteAsync(IAsyncEnumerable<string> results, string format, TextWriter output, CancellationToken cancellationToken)
     {
         var count = 0;
-        string[]? inputColumns = null;
-        string? answerField = null;
+        string[]? columns = null;
         await foreach (var json in results.WithCancellation(cancellationToken))
         {
-            if (format == "jsonl")
+            count++;
+            if (format == JsonLines)
             {
+                // Stored as written: one document per line, UTF-8 text unescaped.
                 await output.WriteLineAsync(json);
-                count++;
                 continue;
             }
 
-            using var doc = JsonDocument.Parse(json);
-            var root = doc.RootElement;
-            var input = root.GetProperty("input");
-            if (inputColumns is null)
+            var result = ResultDocument.Read(json);
+            var input = result.Input.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
+            if (columns is null)
             {
-                answerField = root.EnumerateObject().Select(p => p.Name).FirstOrDefault(n => !EnvelopeFields.Contains(n)) ?? "answer";
-                inputColumns = format == "csv"
-                    ? input.EnumerateObject().Select(p => p.Name).ToArray()
-                    : new[] { "city", "country" }.Where(c => input.TryGetProperty(c, out _)).DefaultIfEmpty("id").ToArray();
-                await output.WriteLineAsync(format == "csv"
-                    ? string.Join(',', new[] { "id" }.Concat(inputColumns).Concat([answerField, "attempts", "silo"]).Select(Csv))
-                    : $"{string.Join(" | ", inputColumns.Select(c => c.PadRight(24)))} | {answerField}");
+                // The first document sets the columns: the item's own fields (its id once, first), then the answer under its own name.
+                columns = format == Csv
+                    ? [.. result.Input.Select(kv => kv.Key).Where(c => c != ResultDocument.IdField)]
+                    : [.. new[] { "city", "country" }.Where(input.ContainsKey).DefaultIfEmpty(ResultDocument.IdField)];
+                await output.WriteLineAsync(format == Csv
+                    ? string.Join(',', new[] { ResultDocument.IdField }.Concat(columns).Concat([result.AnswerField, "attempts", "silo"]).Select(CsvField))
+                    : $"{string.Join(" | ", columns.Select(c => c.PadRight(TableColumnWidth)))} | {result.AnswerField}");
             }
 
-            var answer = root.TryGetProperty(answerField!, out var a) ? a.GetString() ?? string.Empty : string.Empty;
-            var values = inputColumns.Select(c => input.TryGetProperty(c, out var v) ? Text(v) : root.GetProperty("id").GetString() ?? string.Empty);
-            if (format == "csv")
-            {
-                var meta = root.GetProperty("meta");
-                await output.WriteLineAsync(string.Join(',',
-                    new[] { root.GetProperty("id").GetString()! }.Concat(values).Concat([answer, meta.GetProperty("attempts").GetRawText(), meta.GetProperty("silo").GetString()!]).Select(Csv)));
-            }
-            else
-            {
-                await output.WriteLineAsync($"{string.Join(" | ", values.Select(v => Truncate(v, 24).PadRight(24)))} | {(answer.Length == 0 ? "(no answer)" : answer)}");
-            }
-
-            count++;
+            var values = columns.Select(c => input.TryGetValue(c, out var v) ? v : c == ResultDocument.IdField ? result.Id : string.Empty);
+            await output.WriteLineAsync(format == Csv
+                ? string.Join(',', new[] { result.Id }.Concat(values).Concat([result.Answer, result.Attempts.ToString(System.Globalization.CultureInfo.InvariantCulture), result.Silo]).Select(CsvField))
+                : $"{string.Join(" | ", values.Select(v => Truncate(v, TableColumnWidth).PadRight(TableColumnWidth)))} | {(result.Answer.Length == 0 ? "(no answer)" : result.Answer)}");
         }
 
         return count;
     }
 
-    private static string Text(JsonElement v) => v.ValueKind == JsonValueKind.String ? v.GetString()! : v.GetRawText();
-
     private static string Truncate(string s, int max) => s.Length <= max ? s : s[..(max - 1)] + "…";
 
-    private static string Csv(string value) =>
+    private static string CsvField(string value) =>
         value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? $"\"{value.Replace("\"", "\"\"")}\"" : value;
 }

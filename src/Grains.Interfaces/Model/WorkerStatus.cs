@@ -1,13 +1,5 @@
 namespace OrleansLlm;
 
-[GenerateSerializer, Alias("OrleansLlm.WorkerState")]
-public enum WorkerState
-{
-    Active = 0,
-    Draining = 1,
-    Drained = 2,
-}
-
 /// <param name="Silo">The silo this worker runs on.</param>
 /// <param name="ConcurrencyLimit">How many Ollama requests it allows in flight now.</param>
 [GenerateSerializer, Immutable, Alias("OrleansLlm.WorkerStatus")]

@@ -1,14 +1,13 @@
 using System.Text.Json;
-using OrleansLlm.Queue;
 using OrleansLlm.Worker;
 
 namespace OrleansLlm.Batches;
 
 /// <summary>
-/// A batch submitted by a client: it enqueues the items chunk by chunk and reports progress from Redis.
-/// Holds no state of its own, so any silo can host it and a restart loses nothing.
+/// A batch submitted by a client: it checks the batch's spec, enqueues the items chunk by chunk, and reports
+/// progress and results from Redis. Holds no state of its own, so any silo can host it and a restart loses nothing.
 /// </summary>
-public sealed class BatchGrain(RedisWorkQueue queue) : Grain, IBatchGrain
+public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
 {
     private const int MaxChunk = 10_000;
 
@@ -18,7 +17,7 @@ public sealed class BatchGrain(RedisWorkQueue queue) : Grain, IBatchGrain
     {
         if (BatchId == BatchIds.Default || !BatchIds.IsValid(BatchId))
         {
-            throw new ArgumentException($"'{BatchId}' can't be a batch id: use letters, digits, '.', '_' or '-' (at most 64), and not '{BatchIds.Default}'.");
+            throw new ArgumentException($"'{BatchId}' can't be a batch id: use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit), and not '{BatchIds.Default}'.");
         }
 
         if (spec.PromptTemplate is { } template && PromptTemplate.TryParse(template, out _) is { } error)
@@ -26,13 +25,14 @@ public sealed class BatchGrain(RedisWorkQueue queue) : Grain, IBatchGrain
             throw new ArgumentException($"The prompt template {error}");
         }
 
-        if (spec.AnswerField is { } field && !PromptTemplate.IsValidFieldName(field))
+        if (spec.AnswerField is { } field && AnswerFields.Check(field) is { } fieldError)
         {
-            throw new ArgumentException($"'{field}' can't be an answer field: use letters, digits and '_'.");
+            throw new ArgumentException(fieldError);
         }
 
-        var existing = await queue.CreateBatchAsync(BatchId, spec, CancellationToken.None);
-        if (existing is not null && existing != spec)
+        var definition = new BatchDefinition(spec.PromptTemplate, spec.AnswerField);
+        var existing = await store.CreateAsync(BatchId, definition, CancellationToken.None);
+        if (existing is not null && existing != definition)
         {
             throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt or answer field.");
         }
@@ -45,7 +45,7 @@ public sealed class BatchGrain(RedisWorkQueue queue) : Grain, IBatchGrain
             throw new ArgumentException($"Send at most {MaxChunk} items per call, not {items.Count}.");
         }
 
-        if (await queue.GetBatchSpecAsync(BatchId, CancellationToken.None) is null)
+        if (await store.GetAsync(BatchId, CancellationToken.None) is null)
         {
             throw new InvalidOperationException($"Batch {BatchId} does not exist; create it first.");
         }
@@ -58,15 +58,34 @@ public sealed class BatchGrain(RedisWorkQueue queue) : Grain, IBatchGrain
             }
         }
 
-        return await queue.EnqueueAsync(BatchId, items, CancellationToken.None);
+        return await store.AddItemsAsync(BatchId, items, CancellationToken.None);
     }
 
-    public Task SealAsync() => queue.SealBatchAsync(BatchId, CancellationToken.None);
+    public Task SealAsync() => store.SealAsync(BatchId, CancellationToken.None);
 
-    public Task<BatchProgress> GetProgressAsync() => queue.GetProgressAsync(BatchId, CancellationToken.None);
+    public async Task<BatchProgress> GetProgressAsync()
+    {
+        var c = await store.GetCountsAsync(BatchId, CancellationToken.None);
+        if (BatchId == BatchIds.Default)
+        {
+            // Raw items come from producers outside the cluster, so there is no known total.
+            return new BatchProgress(BatchId, Exists: true, Total: null, Queued: null, c.InFlight, c.Done, c.DeadLettered, Sealed: false);
+        }
 
-    public Task<ResultPage> GetResultsAsync(string? cursor, int pageSize) =>
-        queue.GetResultsAsync(BatchId, cursor, pageSize, CancellationToken.None);
+        var queued = Math.Max(0, c.Total - c.Done - c.DeadLettered - c.InFlight);
+        return new BatchProgress(BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed);
+    }
+
+    public async Task<ResultPage> GetResultsAsync(string? cursor, int pageSize)
+    {
+        var after = cursor is null ? 0 : long.TryParse(cursor, out var ordinal) && ordinal >= 0
+            ? ordinal
+            : throw new ArgumentException($"'{cursor}' is not a cursor this batch gave out.");
+        var page = await store.GetResultsAsync(BatchId, after, Math.Clamp(pageSize, 1, 10_000), CancellationToken.None);
+        // An empty page ends the listing; results completed later come after the last cursor, so a live batch can be followed.
+        var next = page.Documents.Count == 0 ? null : page.LastOrdinal?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new ResultPage(page.Documents, next);
+    }
 
     private static bool IsJsonObject(string json)
     {

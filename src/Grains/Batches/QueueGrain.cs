@@ -1,11 +1,14 @@
 using Orleans.Concurrency;
-using OrleansLlm.Queue;
 
 namespace OrleansLlm.Batches;
 
 /// <summary>Reads the queue's overall figures from Redis; stateless, so every silo may run one.</summary>
 [StatelessWorker]
-public sealed class QueueGrain(RedisWorkQueue queue) : Grain, IQueueGrain
+public sealed class QueueGrain(RedisBatchStore store) : Grain, IQueueGrain
 {
-    public Task<QueueOverview> GetOverviewAsync() => queue.GetOverviewAsync(recentBatches: 10, CancellationToken.None);
+    public async Task<QueueOverview> GetOverviewAsync()
+    {
+        var c = await store.GetQueueCountsAsync(recentBatches: 10, CancellationToken.None);
+        return new QueueOverview(c.QueueName, c.Ready, c.InFlight, c.DeadLettered, c.RecentBatches);
+    }
 }

@@ -1,27 +1,25 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using OrleansLlm.Batches;
 using OrleansLlm.Kubernetes;
-using OrleansLlm.Options;
 using OrleansLlm.Queue;
 
 namespace OrleansLlm.Coordinator;
 
 /// <summary>
-/// One per cluster. Tracks every worker from its heartbeats, and recovers orphaned work: leases of silos that
-/// membership declares dead go back at once, and leases past their deadline (a frozen process) on every sweep.
+/// One per cluster: hears every worker's heartbeat, shows the cluster (silos, workers, the queue) and routes drains.
 /// In Kubernetes it also keeps each silo's pod deletion cost equal to the leases the silo holds.
 /// </summary>
 /// <remarks>
-/// Nothing here must survive a crash: the workers' next heartbeats rebuild the table, Redis holds the queue, and
-/// a fresh activation starts by recovering the leases of every silo already dead and writing every pod's cost.
+/// Nothing here must survive a crash: the workers' next heartbeats rebuild the table and Redis holds the queue.
+/// Orphaned leases are not its job: <see cref="Recovery.LeaseRecovery"/> on every silo hands them back.
 /// </remarks>
 [Reentrant]
 public sealed partial class CoordinatorGrain(
-    RedisWorkQueue queue,
+    RedisLeaseQueue queue,
+    RedisBatchStore batches,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
-    IOptions<QueueOptions> queueOptions,
     PodDeletionCostTracker podCosts,
     TimeProvider time,
     ILogger<CoordinatorGrain> logger) : Grain, ICoordinatorGrain
@@ -30,29 +28,24 @@ public sealed partial class CoordinatorGrain(
     private static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(10);
 
     private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _deactivating = new();
-    private Task _watch = Task.CompletedTask;
-    private long _recovered;
+    private IGrainTimer? _podCostTimer;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        var sweep = queueOptions.Value.SweepInterval;
-        this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions(sweep, sweep) { Interleave = true, KeepAlive = true });
         if (podCosts.IsEnabled)
         {
             // At once: a fresh activation does not know what an earlier one wrote.
-            this.RegisterGrainTimer(PublishPodCostsAsync, new GrainTimerCreationOptions(TimeSpan.Zero, podCosts.Interval) { Interleave = true, KeepAlive = true });
+            _podCostTimer = this.RegisterGrainTimer(PublishPodCostsAsync, new GrainTimerCreationOptions(TimeSpan.Zero, podCosts.Interval) { Interleave = true, KeepAlive = true });
         }
 
-        _watch = WatchMembershipAsync(_deactivating.Token);
         LogActivated(logger, localSilo.SiloAddress.ToString());
         return Task.CompletedTask;
     }
 
-    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        _deactivating.Cancel();
-        await _watch;
+        _podCostTimer?.Dispose();
+        return Task.CompletedTask;
     }
 
     public Task ReportAsync(WorkerStatus status)
@@ -90,8 +83,9 @@ public sealed partial class CoordinatorGrain(
                 w.LastReport,
                 leases.GetValueOrDefault(w.Status.Silo)))
             .ToArray();
-        var overview = await queue.GetOverviewAsync(recentBatches: 10, CancellationToken.None);
-        return new ClusterView(workers, overview, localSilo.SiloAddress.ToParsableString(), _recovered);
+        var c = await batches.GetQueueCountsAsync(recentBatches: 10, CancellationToken.None);
+        var overview = new QueueOverview(c.QueueName, c.Ready, c.InFlight, c.DeadLettered, c.RecentBatches);
+        return new ClusterView(workers, overview, localSilo.SiloAddress.ToParsableString(), await queue.RecoveredAsync(CancellationToken.None));
     }
 
     public async Task<string> DrainAsync(string silo)
@@ -111,43 +105,6 @@ public sealed partial class CoordinatorGrain(
         return target;
     }
 
-    private async Task WatchMembershipAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await foreach (var snapshot in membership.MembershipUpdates.WithCancellation(cancellationToken))
-            {
-                await RecoverDeadAsync(snapshot, cancellationToken);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        catch (Exception ex)
-        {
-            // The sweep timer still recovers dead silos' leases, so one broken watch loses no work.
-            LogWatchFailed(logger, ex);
-        }
-    }
-
-    private async Task SweepAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await RecoverDeadAsync(membership.CurrentSnapshot, cancellationToken);
-            var (requeued, dead) = await queue.RequeueExpiredAsync(cancellationToken);
-            if (requeued + dead > 0)
-            {
-                _recovered += requeued + dead;
-                LogExpired(logger, requeued, dead);
-            }
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogSweepFailed(logger, ex);
-        }
-    }
-
     private async Task PublishPodCostsAsync(CancellationToken cancellationToken)
     {
         try
@@ -160,20 +117,6 @@ public sealed partial class CoordinatorGrain(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogPodCostsFailed(logger, ex);
-        }
-    }
-
-    private async Task RecoverDeadAsync(ClusterMembershipSnapshot snapshot, CancellationToken cancellationToken)
-    {
-        var dead = snapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Dead)
-            .Select(m => m.SiloAddress.ToParsableString())
-            .ToArray();
-        var recovered = await queue.RecoverOwnersAsync(dead, "silo declared dead", cancellationToken);
-        if (recovered > 0)
-        {
-            _recovered += recovered;
-            LogRecovered(logger, recovered);
         }
     }
 
@@ -205,18 +148,6 @@ public sealed partial class CoordinatorGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Silo} is {State} with {InFlight} in flight")]
     private static partial void LogWorkerState(ILogger logger, string silo, WorkerState state, int inFlight);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Handed back {Count} leases of silos declared dead")]
-    private static partial void LogRecovered(ILogger logger, int count);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Expired leases: {Requeued} items back in the ready list, {DeadLettered} dead-lettered")]
-    private static partial void LogExpired(ILogger logger, int requeued, int deadLettered);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping expired leases failed")]
-    private static partial void LogSweepFailed(ILogger logger, Exception ex);
-
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the leases for the pods' deletion costs failed; tried again on the next round")]
     private static partial void LogPodCostsFailed(ILogger logger, Exception ex);
-
-    [LoggerMessage(Level = LogLevel.Error, Message = "Watching cluster membership failed; the sweep still recovers dead silos' leases")]
-    private static partial void LogWatchFailed(ILogger logger, Exception ex);
 }

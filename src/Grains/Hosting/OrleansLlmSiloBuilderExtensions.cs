@@ -1,13 +1,15 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using OrleansLlm.Batches;
 using OrleansLlm.Kubernetes;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Placement;
 using OrleansLlm.Queue;
+using OrleansLlm.Recovery;
+using OrleansLlm.Redis;
 using OrleansLlm.Worker;
-using StackExchange.Redis;
 
 namespace OrleansLlm.Hosting;
 
@@ -15,15 +17,16 @@ public static class OrleansLlmSiloBuilderExtensions
 {
     /// <summary>
     /// Adds the OrleansLlm grains' services to a silo: options bound from configuration and validated at start-up,
-    /// the Redis queue, the Ollama client, silo-local placement and the worker's lifecycle.
+    /// the one Redis connection, the queue and the batch store, the Ollama client, silo-local placement, the
+    /// worker's lifecycle and lease recovery.
     /// </summary>
     public static ISiloBuilder AddOrleansLlm(this ISiloBuilder builder)
     {
         builder.Services.AddOrleansLlm();
-        builder.AddRedisGrainDirectory(WorkerGrain.DirectoryName, directory => directory.Configure<IOptions<RedisOptions>>((o, redis) =>
+        builder.AddRedisGrainDirectory(WorkerGrain.DirectoryName, directory => directory.Configure<IOptions<RedisOptions>, RedisConnection>((o, redis, connection) =>
         {
-            o.ConfigurationOptions = ConfigurationOptions.Parse(redis.Value.ConnectionString);
-            o.ConfigurationOptions.AbortOnConnectFail = false;
+            o.ConfigurationOptions = redis.Value.CreateConfiguration();
+            o.CreateMultiplexer = async _ => (await connection.ConnectAsync(), IsShared: true);
         }));
         return builder;
     }
@@ -37,8 +40,10 @@ public static class OrleansLlmSiloBuilderExtensions
         services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(WorkerOptions.Section);
 
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton<IConnectionMultiplexer>(sp => ConnectRedis(sp.GetRequiredService<IOptions<RedisOptions>>().Value));
-        services.TryAddSingleton<RedisWorkQueue>();
+        services.TryAddSingleton<RedisConnection>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RedisConnectionLifecycle>();
+        services.TryAddSingleton<RedisLeaseQueue>();
+        services.TryAddSingleton<RedisBatchStore>();
 
         services.AddHttpClient<OllamaGenerator>((sp, http) =>
         {
@@ -60,15 +65,8 @@ public static class OrleansLlmSiloBuilderExtensions
         services.TryAddSingleton<LocalWorkerState>();
         services.TryAddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LeaseRecovery>();
         return services;
-    }
-
-    /// <summary>Connects without failing start-up when Redis is briefly away; calls fail and are retried until it answers.</summary>
-    public static IConnectionMultiplexer ConnectRedis(RedisOptions options)
-    {
-        var config = ConfigurationOptions.Parse(options.ConnectionString);
-        config.AbortOnConnectFail = false;
-        return ConnectionMultiplexer.Connect(config);
     }
 
     private static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)

@@ -12,8 +12,15 @@ namespace OrleansLlm.Ollama;
 /// <param name="EvalDuration">Ollama's <c>eval_duration</c>.</param>
 /// <param name="LoadDuration">Ollama's <c>load_duration</c>.</param>
 /// <param name="PromptEvalDuration">Ollama's <c>prompt_eval_duration</c>.</param>
+/// <param name="PromptEvalCount">Ollama's <c>prompt_eval_count</c>: prompt tokens.</param>
 public sealed record Generation(
-    string Text, TimeSpan TotalDuration, int EvalCount, TimeSpan EvalDuration, TimeSpan LoadDuration = default, TimeSpan PromptEvalDuration = default)
+    string Text,
+    TimeSpan TotalDuration,
+    int EvalCount,
+    TimeSpan EvalDuration,
+    TimeSpan LoadDuration = default,
+    TimeSpan PromptEvalDuration = default,
+    int PromptEvalCount = 0)
 {
     /// <summary>
     /// Time the request spent waiting inside Ollama for a free slot. Ollama counts that wait in
@@ -63,7 +70,8 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             done.EvalCount,
             FromNanoseconds(done.EvalDuration),
             FromNanoseconds(done.LoadDuration),
-            FromNanoseconds(done.PromptEvalDuration));
+            FromNanoseconds(done.PromptEvalDuration),
+            done.PromptEvalCount);
     }
 
     private static TimeSpan FromNanoseconds(long ns) => TimeSpan.FromTicks(ns / 100);

@@ -29,9 +29,9 @@ public sealed class PromptOptionsValidator : IValidateOptions<PromptOptions>
             failures.Add($"{PromptOptions.Section}:{nameof(o.Template)} {error}");
         }
 
-        if (!PromptTemplate.IsValidFieldName(o.AnswerField))
+        if (AnswerFields.Check(o.AnswerField) is { } fieldError)
         {
-            failures.Add($"{PromptOptions.Section}:{nameof(o.AnswerField)} must be a plain field name like 'mayor' (was '{o.AnswerField}').");
+            failures.Add($"{PromptOptions.Section}:{nameof(o.AnswerField)}: {fieldError}");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

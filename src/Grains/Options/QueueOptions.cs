@@ -16,10 +16,19 @@ public sealed class QueueOptions
     /// <summary>How long a lease lasts unless renewed; the worker renews it every third of this while Ollama works. Default: 60 seconds.</summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>How often expired leases are looked for and handed back. Default: 2 seconds.</summary>
+    /// <summary>How often each silo looks for expired leases (a frozen or killed owner) and hands them back. Default: 2 seconds.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Wait before a failed item is retried, doubled on each further attempt. Default: 500 ms.</summary>
+    /// <summary>
+    /// Most expired leases one sweep hands back. Redis runs one script at a time, so a sweep must stay short; what
+    /// is left waits for the next sweep. Default: 500.
+    /// </summary>
+    public int SweepLimit { get; set; } = 500;
+
+    /// <summary>
+    /// Wait before a failed item is retried, doubled on each further attempt. The next lease after it takes the item,
+    /// so an idle silo retries it within <see cref="WorkerOptions.PollMaxDelay"/> of it. Default: 500 ms.
+    /// </summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Upper bound of the retry wait. Default: 30 seconds.</summary>
@@ -54,6 +63,11 @@ public sealed class QueueOptionsValidator : IValidateOptions<QueueOptions>
         if (o.LeaseDuration < TimeSpan.FromSeconds(1))
         {
             failures.Add($"{s}:{nameof(o.LeaseDuration)} must be at least 1 second (was {o.LeaseDuration}).");
+        }
+
+        if (o.SweepLimit < 1)
+        {
+            failures.Add($"{s}:{nameof(o.SweepLimit)} must be at least 1 (was {o.SweepLimit}).");
         }
 
         if (o.SweepInterval <= TimeSpan.Zero)

@@ -8,6 +8,12 @@ public sealed class WorkerOptions
     public const string Section = "Worker";
 
     /// <summary>
+    /// What the host's shutdown timeout adds to <see cref="DrainTimeout"/>: time for the rest of the silo to stop once
+    /// the worker has drained (leaving membership, closing connections). The pod's grace period must cover both.
+    /// </summary>
+    public static readonly TimeSpan ShutdownMargin = TimeSpan.FromSeconds(15);
+
+    /// <summary>
     /// Most Ollama requests in flight from this silo: the cap of the adaptive controller, or the fixed limit when
     /// <see cref="AdaptiveConcurrency"/> is off. Default: 16.
     /// </summary>

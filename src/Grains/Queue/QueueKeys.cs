@@ -1,22 +1,38 @@
+using StackExchange.Redis;
+
 namespace OrleansLlm.Queue;
 
 /// <summary>
-/// Every Redis key of one queue. KEDA reads <see cref="Ready"/> (LLEN) and <see cref="InFlight"/> (HLEN);
-/// the deploy manifests must use these exact names.
+/// Every Redis key of one queue. KEDA reads <see cref="Ready"/> (LLEN) and <see cref="InFlight"/> (HLEN); the
+/// deploy manifests must use these exact names.
 /// </summary>
+/// <remarks>
+/// Every key starts with <see cref="Name"/>. On Redis Cluster, give the name a hash tag (<c>{cities}</c>): then every
+/// key of the queue, the batches' keys included, lands in one slot, which the Lua scripts need, since each one
+/// touches several keys atomically.
+/// </remarks>
 public sealed record QueueKeys(string Name)
 {
+    /// <summary>
+    /// True when <see cref="Name"/> carries a Redis Cluster hash tag: a <c>{</c>, later a <c>}</c>, and something
+    /// between them (Redis' own rule), so every key that starts with the name hashes to the same slot.
+    /// </summary>
+    public bool HasHashTag => Name.IndexOf('{') is >= 0 and var open && Name.IndexOf('}', open + 1) is var close && close > open + 1;
+
     /// <summary>The ready list: producers RPUSH, workers take from the head.</summary>
     public string Ready => Name;
 
-    /// <summary>Hash lease id → item: everything leased and not yet completed.</summary>
+    /// <summary>Hash lease id → item: every item leased and not yet settled, waiting retries included.</summary>
     public string InFlight => $"{Name}:inflight";
 
-    /// <summary>Hash lease id → owner (the silo holding the lease).</summary>
+    /// <summary>Hash lease id → owner (the silo holding the lease). A lease waiting for its retry has no owner.</summary>
     public string Owners => $"{Name}:owners";
 
-    /// <summary>Sorted set lease id → deadline (Unix ms, Redis clock).</summary>
+    /// <summary>Sorted set lease id → deadline (Unix ms, Redis clock) of the leases an owner holds.</summary>
     public string Deadlines => $"{Name}:deadlines";
+
+    /// <summary>Sorted set lease id → when a failed item may be tried again (Unix ms, Redis clock).</summary>
+    public string Retries => $"{Name}:retries";
 
     /// <summary>Hash lease id → error of the attempt that failed under this lease.</summary>
     public string LeaseErrors => $"{Name}:lease-errors";
@@ -29,20 +45,43 @@ public sealed record QueueKeys(string Name)
 
     public string LeaseSequence => $"{Name}:lease-seq";
 
-    /// <summary>Count of results written a second time for the same item id (duplicate processing).</summary>
+    /// <summary>Count of results written a second time for the same item id (an item processed twice).</summary>
     public string Duplicates => $"{Name}:duplicates";
+
+    /// <summary>Count of leases handed back by recovery: expired, or held by a silo declared dead.</summary>
+    public string Recovered => $"{Name}:recovered";
+
+    /// <summary>Hash batch id → items of the batch leased now (waiting retries included).</summary>
+    public string BatchInFlight => $"{Name}:batch-inflight";
+
+    /// <summary>Hash batch id → items of the batch dead-lettered.</summary>
+    public string BatchDead => $"{Name}:batch-dead";
 
     /// <summary>Sorted set of batch ids by creation time.</summary>
     public string Batches => $"{Name}:batches";
 
-    /// <summary>Prefix of the per-batch hash (spec, sealed flag, in-flight and dead counters); the scripts append the batch id.</summary>
-    public string BatchPrefix => $"{Name}:batch:";
+    /// <summary>Hash of one batch: its spec, when it was created, whether it is sealed.</summary>
+    public string Batch(string batchId) => $"{Name}:batch:{batchId}";
 
-    public string Batch(string batchId) => BatchPrefix + batchId;
+    /// <summary>Hash item id → ordinal (1, 2, ... in submission order): the batch's items, and so its total.</summary>
+    public string BatchItems(string batchId) => $"{Name}:batch-items:{batchId}";
 
-    /// <summary>Set of the item ids submitted to a batch: its size is the batch total.</summary>
-    public string BatchIds(string batchId) => $"{Name}:batch-ids:{batchId}";
-
-    /// <summary>Hash item id → result JSON. HSETNX keeps exactly one result per id.</summary>
+    /// <summary>Hash item id → result document. The first result for an id wins.</summary>
     public string Results(string batchId) => $"{Name}:results:{batchId}";
+
+    /// <summary>Sorted set item id → ordinal: results are read in this order, each exactly once.</summary>
+    public string ResultOrder(string batchId) => $"{Name}:result-order:{batchId}";
+
+    /// <summary>
+    /// The keys every queue script receives first, in this order; <see cref="QueueScripts"/> names them in its
+    /// prelude. Declaring them all keeps every script valid on Redis Cluster.
+    /// </summary>
+    internal RedisKey[] Common =>
+    [
+        Ready, InFlight, Owners, Deadlines, Retries, LeaseErrors, Attempts, DeadLetter, LeaseSequence, BatchInFlight, BatchDead,
+        Recovered, Duplicates,
+    ];
+
+    /// <summary><see cref="Common"/>, then the keys of one batch that a script also touches.</summary>
+    internal RedisKey[] With(params string[] batchKeys) => [.. Common, .. batchKeys.Select(k => (RedisKey)k)];
 }

@@ -1,45 +1,23 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Text;
-using System.Text.Json;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrleansLlm.Batches;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
 
 namespace OrleansLlm.Worker;
 
-public enum ItemOutcome
-{
-    /// <summary>Ollama answered; the result still has to be recorded with <see cref="ItemProcessor.RecordAsync"/>.</summary>
-    Answered,
-    Failed,
-    DeadLettered,
-
-    /// <summary>Ollama could not be reached at all: the item went back unharmed, no attempt counted.</summary>
-    OllamaUnreachable,
-}
-
-/// <summary>What became of one item's Ollama call; <see cref="Result"/> is set when Ollama answered.</summary>
-public sealed record ItemCall(ItemOutcome Outcome, Generation? Generation, ItemResult? Result = null);
-
-/// <summary>A result ready to be recorded for its item.</summary>
-public sealed record ItemResult(string BatchId, string ItemId, string Json);
-
 /// <summary>
-/// Takes one leased item through parse → prompt → Ollama (<see cref="CallAsync"/>), then records the result
-/// (<see cref="RecordAsync"/>). Two steps, so the worker can hand Ollama its next request while Redis records this
-/// one. Every exit settles the lease in Redis: completed, failed (retried later through the lease) or
-/// dead-lettered. Only cancellation leaves it as is, for the drain to hand back.
+/// Takes one leased item through parse → prompt → Ollama → result document, and says what it came to. It writes
+/// nothing to Redis: the worker settles the outcome, so an item's path reads top to bottom in
+/// <see cref="WorkerGrain"/>.
 /// </summary>
-public sealed partial class ItemProcessor(
-    RedisWorkQueue queue,
+public sealed class ItemProcessor(
+    RedisBatchStore batches,
     OllamaGenerator ollama,
     IOptions<QueueOptions> queueOptions,
     IOptions<PromptOptions> promptOptions,
-    TimeProvider time,
-    ILogger<ItemProcessor> logger)
+    TimeProvider time)
 {
     private readonly QueueOptions _queue = queueOptions.Value;
     private readonly ResolvedSpec _defaultSpec = new(PromptTemplate.Parse(promptOptions.Value.Template), promptOptions.Value.AnswerField);
@@ -51,11 +29,13 @@ public sealed partial class ItemProcessor(
 
     public Uri OllamaUrl => ollama.Url;
 
-    public async Task<ItemCall> CallAsync(Lease lease, string owner, CancellationToken cancellationToken)
+    /// <param name="owner">The silo processing the item, recorded in the result.</param>
+    /// <exception cref="OperationCanceledException">The call was aborted (a drain ran out of time); the lease is left as it is.</exception>
+    public async Task<ItemOutcome> ProcessAsync(Lease lease, string owner, CancellationToken cancellationToken)
     {
         if (QueueItem.TryParse(lease.Payload, _queue.MaxItemBytes, out var parsed) is { } malformed)
         {
-            return await DeadLetterAsync(lease, QueueItem.BatchOf(lease.Payload), owner, $"malformed item: {malformed}", cancellationToken).ConfigureAwait(false);
+            return new ItemOutcome.Malformed(malformed);
         }
 
         using var item = parsed!;
@@ -63,7 +43,7 @@ public sealed partial class ItemProcessor(
         var prompt = spec.Template.Render(item.Item, out var missing);
         if (prompt is null)
         {
-            return await DeadLetterAsync(lease, item.BatchId, owner, $"malformed item: missing field '{missing}' required by the prompt template", cancellationToken).ConfigureAwait(false);
+            return new ItemOutcome.Malformed($"missing field '{missing}' required by the prompt template");
         }
 
         Generation generation;
@@ -77,33 +57,19 @@ public sealed partial class ItemProcessor(
         }
         catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError)
         {
-            // Not the item's fault (Ollama restarting, say): hand it back without spending one of its attempts.
-            LogOllamaUnreachable(logger, ollama.Url, ex.Message);
-            await queue.ReleaseAsync(owner, [lease.Id], cancellationToken).ConfigureAwait(false);
-            return new ItemCall(ItemOutcome.OllamaUnreachable, null);
+            // Not the item's fault (Ollama restarting, say).
+            return new ItemOutcome.BackendUnavailable($"Ollama at {ollama.Url} is unreachable: {ex.Message}");
         }
         catch (Exception ex)
         {
-            var error = Describe(ex);
-            var retryAfter = _queue.RetryDelay(lease.FailedAttempts);
-            LogOllamaFailed(logger, item.Id, lease.FailedAttempts + 1, retryAfter, error);
-            await queue.FailAsync(lease, owner, error, retryAfter, cancellationToken).ConfigureAwait(false);
-            return new ItemCall(ItemOutcome.Failed, null);
+            return new ItemOutcome.Failed(Describe(ex), _queue.RetryDelay(lease.FailedAttempts));
         }
 
-        var result = BuildResult(item, spec.AnswerField, generation, lease.FailedAttempts + 1, owner);
-        return new ItemCall(ItemOutcome.Answered, generation, new ItemResult(item.BatchId, item.Id, result));
-    }
-
-    /// <summary>Completes the lease with its result. A second result for an item is discarded, and counted in Redis (<see cref="QueueKeys.Duplicates"/>).</summary>
-    public Task RecordAsync(Lease lease, ItemResult result, CancellationToken cancellationToken) =>
-        queue.CompleteAsync(lease, result.BatchId, result.ItemId, result.Json, cancellationToken);
-
-    private async Task<ItemCall> DeadLetterAsync(Lease lease, string batchId, string owner, string reason, CancellationToken cancellationToken)
-    {
-        LogDeadLettered(logger, lease.Id, reason);
-        await queue.DeadLetterAsync(lease, batchId, owner, reason, cancellationToken).ConfigureAwait(false);
-        return new ItemCall(ItemOutcome.DeadLettered, null);
+        var meta = new ResultMeta(
+            spec.AnswerField, ollama.Model, lease.FailedAttempts + 1, owner,
+            generation.TotalDuration.Ticks * 100, generation.PromptEvalCount, generation.EvalCount, time.GetUtcNow());
+        var result = ResultDocument.Build(item.Id, item.BatchId, item.Item, generation.Text.Trim(), meta);
+        return new ItemOutcome.Answered(item.BatchId, item.Id, result, generation);
     }
 
     private async ValueTask<ResolvedSpec> ResolveSpecAsync(string batchId, CancellationToken cancellationToken)
@@ -118,42 +84,17 @@ public sealed partial class ItemProcessor(
             return cached;
         }
 
-        var spec = await queue.GetBatchSpecAsync(batchId, cancellationToken).ConfigureAwait(false);
-        if (spec is null)
+        var definition = await batches.GetAsync(batchId, cancellationToken).ConfigureAwait(false);
+        if (definition is null)
         {
             // An envelope whose batch record is gone still deserves an answer: use the silo's defaults.
             return _defaultSpec;
         }
 
         var resolved = new ResolvedSpec(
-            spec.PromptTemplate is { } t ? PromptTemplate.Parse(t) : _defaultSpec.Template,
-            spec.AnswerField ?? _defaultSpec.AnswerField);
+            definition.PromptTemplate is { } t ? PromptTemplate.Parse(t) : _defaultSpec.Template,
+            definition.AnswerField ?? _defaultSpec.AnswerField);
         return _specs.GetOrAdd(batchId, resolved);
-    }
-
-    private string BuildResult(QueueItem item, string answerField, Generation generation, int attempts, string silo)
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var w = new Utf8JsonWriter(buffer))
-        {
-            w.WriteStartObject();
-            w.WriteString("id", item.Id);
-            w.WriteString("batch", item.BatchId);
-            w.WritePropertyName("input");
-            item.Item.WriteTo(w);
-            w.WriteString(answerField, generation.Text.Trim());
-            w.WriteStartObject("meta");
-            w.WriteString("model", ollama.Model);
-            w.WriteNumber("attempts", attempts);
-            w.WriteString("silo", silo);
-            w.WriteNumber("total_duration", generation.TotalDuration.Ticks * 100);
-            w.WriteNumber("eval_count", generation.EvalCount);
-            w.WriteString("completed_at", time.GetUtcNow());
-            w.WriteEndObject();
-            w.WriteEndObject();
-        }
-
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static string Describe(Exception ex) => ex switch
@@ -164,13 +105,4 @@ public sealed partial class ItemProcessor(
     };
 
     private sealed record ResolvedSpec(PromptTemplate Template, string AnswerField);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Ollama call for item {ItemId} failed (attempt {Attempt}); retrying in {RetryAfter}: {Error}")]
-    private static partial void LogOllamaFailed(ILogger logger, string itemId, int attempt, TimeSpan retryAfter, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Ollama at {OllamaUrl} is unreachable; item handed back: {Error}")]
-    private static partial void LogOllamaUnreachable(ILogger logger, Uri ollamaUrl, string error);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettered lease {LeaseId}: {Reason}")]
-    private static partial void LogDeadLettered(ILogger logger, string leaseId, string reason);
 }

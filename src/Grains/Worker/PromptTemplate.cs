@@ -37,8 +37,6 @@ public sealed partial class PromptTemplate
     public static PromptTemplate Parse(string template) =>
         TryParse(template, out var parsed) is { } error ? throw new ArgumentException($"Prompt template {error}", nameof(template)) : parsed!;
 
-    public static bool IsValidFieldName(string? name) => name is not null && FieldName().IsMatch(name);
-
     /// <summary>Fills the placeholders from <paramref name="item"/>, a JSON object.</summary>
     /// <returns>The prompt, or null with <paramref name="missing"/> naming the first field the item lacks.</returns>
     public string? Render(JsonElement item, out string? missing)
@@ -71,7 +69,4 @@ public sealed partial class PromptTemplate
 
     [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)\}")]
     private static partial Regex Placeholder();
-
-    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]{0,63}$")]
-    private static partial Regex FieldName();
 }

@@ -25,6 +25,21 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leasing from Redis failed; retrying")]
     private static partial void LogLeaseFailed(ILogger logger, Exception ex);
 
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Item {ItemId} of batch {BatchId} done (lease {LeaseId})")]
+    private static partial void LogCompleted(ILogger logger, string itemId, string batchId, string leaseId);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId} failed (attempt {Attempt}); retrying in {RetryAfter}: {Error}")]
+    private static partial void LogFailed(ILogger logger, string leaseId, int attempt, TimeSpan retryAfter, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettered lease {LeaseId}: {Reason}")]
+    private static partial void LogDeadLettered(ILogger logger, string leaseId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Item handed back without spending an attempt: {Error}")]
+    private static partial void LogBackendUnavailable(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording an item's outcome in Redis failed (attempt {Attempt}); trying again in {Delay}: {Error}")]
+    private static partial void LogSettleRetry(ILogger logger, int attempt, TimeSpan delay, string error);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Settling lease {LeaseId} failed; it will expire and be retried")]
     private static partial void LogSettleFailed(ILogger logger, Exception ex, string leaseId);
 

@@ -10,7 +10,9 @@ namespace OrleansLlm.Worker;
 
 /// <summary>
 /// The one worker of a silo: leases items from Redis and keeps up to <see cref="IConcurrencyController.Limit"/>
-/// requests in flight to the silo's own Ollama.
+/// requests in flight to the silo's own Ollama. One item's path: <see cref="PumpAsync"/> leases it,
+/// <see cref="RunAsync"/> has <see cref="ItemProcessor"/> call Ollama, and <see cref="SettleAsync"/> records
+/// what came of it in Redis.
 /// </summary>
 /// <remarks>
 /// Reentrant so that the pump, the per-item calls and the timers interleave on the grain's single thread:
@@ -20,7 +22,7 @@ namespace OrleansLlm.Worker;
 [SiloLocalPlacement]
 [GrainDirectory(GrainDirectoryName = DirectoryName)]
 public sealed partial class WorkerGrain(
-    RedisWorkQueue queue,
+    RedisLeaseQueue queue,
     ItemProcessor processor,
     IConcurrencyController concurrency,
     LocalWorkerState localState,
@@ -36,6 +38,16 @@ public sealed partial class WorkerGrain(
     /// </summary>
     public const string DirectoryName = "orleansllm-workers";
 
+    // While Ollama is unreachable the pump waits before leasing again: from a tenth of a second, doubling per failure,
+    // up to 10 s, so a restarting Ollama is found again within seconds but a dead one costs no busy loop.
+    private static readonly TimeSpan UnreachableFirstBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan UnreachableMaxBackoff = TimeSpan.FromSeconds(10);
+
+    // Settling an answered item is retried while Redis is away (a restart, a failover); past this the lease is left
+    // to expire, and the item is computed again elsewhere rather than waiting for ever.
+    private static readonly TimeSpan SettleFirstBackoff = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan SettleMaxBackoff = TimeSpan.FromSeconds(5);
+
     private readonly WorkerOptions _options = workerOptions.Value;
     private readonly QueueOptions _queue = queueOptions.Value;
     // Every started item until Redis has its outcome; of those, the ones whose Ollama call still runs (what the limit bounds).
@@ -44,6 +56,8 @@ public sealed partial class WorkerGrain(
     private readonly CancellationTokenSource _stopLeasing = new();
     private readonly CancellationTokenSource _abortCalls = new();
     private TaskCompletionSource _slotFreed = NewSignal();
+    private IGrainTimer? _renewTimer;
+    private IGrainTimer? _heartbeatTimer;
     private Task _pump = Task.CompletedTask;
     private Task? _drain;
     private WorkerState _state = WorkerState.Active;
@@ -62,12 +76,12 @@ public sealed partial class WorkerGrain(
         }
 
         // KeepAlive: the worker lives as long as its silo, busy or idle.
-        this.RegisterGrainTimer(RenewLeasesAsync, new GrainTimerCreationOptions(_queue.LeaseDuration / 3, _queue.LeaseDuration / 3)
+        _renewTimer = this.RegisterGrainTimer(RenewLeasesAsync, new GrainTimerCreationOptions(_queue.LeaseDuration / 3, _queue.LeaseDuration / 3)
         {
             Interleave = true,
             KeepAlive = true,
         });
-        this.RegisterGrainTimer(ReportAsync, new GrainTimerCreationOptions(TimeSpan.Zero, _options.HeartbeatInterval)
+        _heartbeatTimer = this.RegisterGrainTimer(ReportAsync, new GrainTimerCreationOptions(TimeSpan.Zero, _options.HeartbeatInterval)
         {
             Interleave = true,
             KeepAlive = true,
@@ -78,7 +92,17 @@ public sealed partial class WorkerGrain(
         return Task.CompletedTask;
     }
 
-    public Task StartAsync() => Task.CompletedTask;
+    public Task StartAsync()
+    {
+        if (_pump.IsCompleted && _drain is null)
+        {
+            // The pump only ends when draining; anything else is a bug, and a stopped pump would idle the silo.
+            LogPumpStopped(logger, _pump.Exception, Owner);
+            _pump = PumpAsync(_stopLeasing.Token);
+        }
+
+        return Task.CompletedTask;
+    }
 
     public Task DrainAsync(TimeSpan? timeout)
     {
@@ -87,9 +111,6 @@ public sealed partial class WorkerGrain(
     }
 
     public Task<WorkerStatus> GetStatusAsync() => Task.FromResult(Status());
-
-    private WorkerStatus Status() => new(
-        Owner, _state, _calling.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString());
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
@@ -102,8 +123,13 @@ public sealed partial class WorkerGrain(
         }
 
         await _drain;
+        _renewTimer?.Dispose();
+        _heartbeatTimer?.Dispose();
+        _stopLeasing.Dispose();
+        _abortCalls.Dispose();
     }
 
+    /// <summary>Leases as many items as there are free slots, and starts each one.</summary>
     private async Task PumpAsync(CancellationToken stop)
     {
         var idleDelay = _options.PollMinDelay;
@@ -112,7 +138,7 @@ public sealed partial class WorkerGrain(
             if (_unreachableStreak > 0)
             {
                 // Ollama is down: wait for it rather than lease items it can't serve.
-                await DelayAsync(TimeSpan.FromMilliseconds(Math.Min(10_000, 100 * Math.Pow(2, Math.Min(_unreachableStreak, 10)))), stop);
+                await DelayAsync(Backoff(UnreachableFirstBackoff, UnreachableMaxBackoff, _unreachableStreak), stop);
             }
 
             var free = concurrency.InFlightAllowed - _calling.Count;
@@ -126,7 +152,7 @@ public sealed partial class WorkerGrain(
             IReadOnlyList<Lease> leases;
             try
             {
-                leases = await queue.LeaseAsync(Owner, free, _queue.LeaseDuration, stop);
+                leases = await queue.LeaseAsync(Owner, free, stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -149,52 +175,27 @@ public sealed partial class WorkerGrain(
             idleDelay = _options.PollMinDelay;
             foreach (var lease in leases)
             {
-                Start(lease);
+                var ticket = concurrency.OnSent(_calling.Count);
+                _calling.Add(lease.Id);
+                var run = RunAsync(lease, ticket);
+                // RunAsync may finish synchronously (a malformed item); only track what is still running.
+                if (!run.IsCompleted)
+                {
+                    _items[lease.Id] = run;
+                }
             }
         }
     }
 
-    private void Start(Lease lease)
-    {
-        var ticket = concurrency.OnSent(_calling.Count);
-        _calling.Add(lease.Id);
-        var run = RunAsync(lease, ticket);
-        // RunAsync may finish synchronously (a malformed item); only track what is still running.
-        if (!run.IsCompleted)
-        {
-            _items[lease.Id] = run;
-        }
-    }
-
+    /// <summary>One item: call Ollama, free the slot, settle.</summary>
     private async Task RunAsync(Lease lease, ConcurrencyTicket ticket)
     {
         try
         {
-            var call = await processor.CallAsync(lease, Owner, _abortCalls.Token);
+            var outcome = await processor.ProcessAsync(lease, Owner, _abortCalls.Token);
             // Ollama is done with it: free the slot now, so its next request does not wait for Redis to record this one.
             FreeSlot(lease.Id);
-            switch (call.Outcome)
-            {
-                case ItemOutcome.Answered:
-                    _unreachableStreak = 0;
-                    concurrency.OnSuccess(ticket, call.Generation!);
-                    await processor.RecordAsync(lease, call.Result!, CancellationToken.None);
-                    _completed++;
-                    break;
-                case ItemOutcome.Failed:
-                    _failed++;
-                    _unreachableStreak = 0;
-                    concurrency.OnFailure(ticket);
-                    break;
-                case ItemOutcome.OllamaUnreachable:
-                    _unreachableStreak++;
-                    concurrency.OnFailure(ticket);
-                    break;
-                case ItemOutcome.DeadLettered:
-                    _deadLettered++;
-                    concurrency.OnAbandoned(ticket);
-                    break;
-            }
+            await SettleAsync(lease, outcome, ticket);
         }
         catch (OperationCanceledException) when (_abortCalls.IsCancellationRequested)
         {
@@ -203,7 +204,7 @@ public sealed partial class WorkerGrain(
         }
         catch (Exception ex)
         {
-            // Redis failed while settling the item: the lease stays and expires, so the item is retried, not lost.
+            // Redis stayed away while settling: the lease stays and expires, so the item is retried, not lost.
             LogSettleFailed(logger, ex, lease.Id);
         }
         finally
@@ -213,13 +214,49 @@ public sealed partial class WorkerGrain(
         }
     }
 
-    private void FreeSlot(string leaseId)
+    /// <summary>Every outcome of an item is recorded here, and only here.</summary>
+    private async Task SettleAsync(Lease lease, ItemOutcome outcome, ConcurrencyTicket ticket)
     {
-        if (_calling.Remove(leaseId))
+        switch (outcome)
         {
-            var freed = _slotFreed;
-            _slotFreed = NewSignal();
-            freed.TrySetResult();
+            case ItemOutcome.Answered answered:
+                _unreachableStreak = 0;
+                concurrency.OnSuccess(ticket, answered.Generation);
+                await WithRetriesAsync(() => queue.CompleteAsync(lease, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
+                _completed++;
+                LogCompleted(logger, answered.ItemId, answered.BatchId, lease.Id);
+                break;
+
+            case ItemOutcome.Failed failed:
+                _unreachableStreak = 0;
+                concurrency.OnFailure(ticket);
+                var fate = await WithRetriesAsync(() => queue.FailAsync(lease, Owner, failed.Error, failed.RetryAfter, CancellationToken.None));
+                if (fate == FailOutcome.DeadLettered)
+                {
+                    _deadLettered++;
+                    LogDeadLettered(logger, lease.Id, $"failed {lease.FailedAttempts + 1} attempts: {failed.Error}");
+                }
+                else
+                {
+                    _failed++;
+                    LogFailed(logger, lease.Id, lease.FailedAttempts + 1, failed.RetryAfter, failed.Error);
+                }
+
+                break;
+
+            case ItemOutcome.Malformed malformed:
+                concurrency.OnAbandoned(ticket);
+                await WithRetriesAsync(() => queue.DeadLetterAsync(lease, Owner, $"malformed item: {malformed.Reason}", CancellationToken.None));
+                _deadLettered++;
+                LogDeadLettered(logger, lease.Id, malformed.Reason);
+                break;
+
+            case ItemOutcome.BackendUnavailable unavailable:
+                _unreachableStreak++;
+                concurrency.OnFailure(ticket);
+                await WithRetriesAsync(() => queue.ReleaseAsync(Owner, [lease.Id], CancellationToken.None));
+                LogBackendUnavailable(logger, unavailable.Error);
+                break;
         }
     }
 
@@ -251,12 +288,15 @@ public sealed partial class WorkerGrain(
         await ReportAsync(CancellationToken.None);
     }
 
+    private WorkerStatus Status() => new(
+        Owner, _state, _calling.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString());
+
     // The heartbeat also re-creates the coordinator after its silo died, since calling it activates it again.
     private async Task ReportAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await GrainFactory.GetGrain<ICoordinatorGrain>(0).ReportAsync(Status());
+            await GrainFactory.GetCoordinator().ReportAsync(Status());
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -266,13 +306,6 @@ public sealed partial class WorkerGrain(
 
     private async Task RenewLeasesAsync(CancellationToken cancellationToken)
     {
-        if (_pump.IsCompleted && _drain is null)
-        {
-            // The pump only ends when draining; anything else is a bug, and a stopped pump would idle the silo.
-            LogPumpStopped(logger, _pump.Exception, Owner);
-            _pump = PumpAsync(_stopLeasing.Token);
-        }
-
         if (_items.Count == 0)
         {
             return;
@@ -280,13 +313,54 @@ public sealed partial class WorkerGrain(
 
         try
         {
-            await queue.RenewAsync(Owner, _items.Keys.ToArray(), _queue.LeaseDuration, cancellationToken);
+            await queue.RenewAsync(Owner, _items.Keys.ToArray(), cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogRenewFailed(logger, ex);
         }
     }
+
+    private void FreeSlot(string leaseId)
+    {
+        if (_calling.Remove(leaseId))
+        {
+            var freed = _slotFreed;
+            _slotFreed = NewSignal();
+            freed.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// Runs a Redis write that settles an item until it succeeds, backing off, for at most one lease duration: the
+    /// lease is renewed meanwhile, so a short Redis outage costs a wait, not the item's Ollama call.
+    /// </summary>
+    private async Task<T> WithRetriesAsync<T>(Func<Task<T>> write)
+    {
+        var deadline = time.GetUtcNow() + _queue.LeaseDuration;
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await write();
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException && time.GetUtcNow() < deadline)
+            {
+                var delay = Backoff(SettleFirstBackoff, SettleMaxBackoff, attempt);
+                LogSettleRetry(logger, attempt, delay, ex.Message);
+                await Task.Delay(delay, time);
+            }
+        }
+    }
+
+    private Task WithRetriesAsync(Func<Task> write) => WithRetriesAsync(async () =>
+    {
+        await write();
+        return true;
+    });
+
+    private static TimeSpan Backoff(TimeSpan first, TimeSpan max, int attempt) =>
+        TimeSpan.FromTicks(Math.Min(max.Ticks, first.Ticks << Math.Min(attempt - 1, 16)));
 
     private async Task DelayAsync(TimeSpan delay, CancellationToken cancellationToken)
     {

@@ -19,6 +19,11 @@ public sealed partial class WorkerLifecycle(
     ILogger<WorkerLifecycle> logger) : ILifecycleParticipant<ISiloLifecycle>
 {
     private static readonly TimeSpan StatusPollInterval = TimeSpan.FromMilliseconds(100);
+
+    // The worker bounds its own drain by the drain timeout; waiting this much longer only guards against a grain that
+    // stopped answering, and stays within the margin the host's shutdown timeout leaves (WorkerOptions.ShutdownMargin).
+    private static readonly TimeSpan StuckWorkerMargin = TimeSpan.FromSeconds(10);
+
     private readonly CancellationTokenSource _stopWatching = new();
     private Task _watch = Task.CompletedTask;
 
@@ -58,13 +63,13 @@ public sealed partial class WorkerLifecycle(
     {
         _stopWatching.Cancel();
         await _watch;
+        _stopWatching.Dispose();
         var drainTimeout = options.Value.DrainTimeout;
         try
         {
             await Worker.DrainAsync(drainTimeout);
 
-            // The drain itself is bounded by the drain timeout; this deadline only guards against a stuck grain.
-            var deadline = time.GetTimestamp() + (long)((drainTimeout + TimeSpan.FromSeconds(30)).TotalSeconds * time.TimestampFrequency);
+            var deadline = time.GetTimestamp() + (long)((drainTimeout + StuckWorkerMargin).TotalSeconds * time.TimestampFrequency);
             while ((await Worker.GetStatusAsync()).State != WorkerState.Drained)
             {
                 if (time.GetTimestamp() > deadline || cancellationToken.IsCancellationRequested)

@@ -6,7 +6,9 @@ using Orleans.Dashboard;
 using OrleansLlm.Hosting;
 using OrleansLlm.Kubernetes;
 using OrleansLlm.Options;
+using OrleansLlm.Redis;
 using OrleansLlm.Worker;
+using Orleans.Clustering.Redis;
 
 namespace OrleansLlm.Silo.Hosting;
 
@@ -40,7 +42,10 @@ public static class SiloHostingExtensions
                 o.ClusterId = silo.ClusterId;
                 o.ServiceId = silo.ServiceId;
             });
-            orleans.UseRedisClustering(redis.ConnectionString);
+            // Membership shares the silo's one Redis connection with the queue and the grain directory.
+            orleans.UseRedisClustering(o => o.ConfigurationOptions = redis.CreateConfiguration());
+            orleans.Services.AddOptions<RedisClusteringOptions>().Configure<RedisConnection>(
+                (o, connection) => o.CreateMultiplexer = async _ => (await connection.ConnectAsync(), IsShared: true));
             if (inKubernetes)
             {
                 orleans.UseKubernetesInPod(silo, kubernetes);
@@ -58,7 +63,7 @@ public static class SiloHostingExtensions
         builder.Services.Configure<ClusterMembershipOptions>(config.GetSection($"{OrleansSiloOptions.Section}:Membership"));
 
         // The host must wait for the drain, plus a little for the rest of the silo to stop.
-        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = worker.DrainTimeout + TimeSpan.FromSeconds(15));
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = worker.DrainTimeout + WorkerOptions.ShutdownMargin);
 
         builder.Services.AddHttpClient(ReadinessHealthCheck.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(3));
         builder.Services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: ["ready"]);
@@ -79,6 +84,13 @@ public static class SiloHostingExtensions
         app.MapGet("/", () => Results.Redirect("/dashboard/"));
         return app;
     }
+
+    /// <summary>
+    /// Connects the silo's one Redis connection before the silo starts, so an unreachable Redis or a refused password
+    /// stops it with a clear <see cref="RedisUnavailableException"/> rather than deep inside Orleans' start-up.
+    /// </summary>
+    public static async Task ConnectRedisAsync(this WebApplication app) =>
+        await app.Services.GetRequiredService<RedisConnection>().ConnectAsync();
 
     /// <summary>
     /// Orleans' Kubernetes hosting: the silo is named after its pod (<c>POD_NAME</c>), advertises <c>POD_IP</c>,

@@ -6,7 +6,7 @@ namespace OrleansLlm.Tests.Infrastructure;
 /// <summary>Real cities from <c>data/worldcities.csv</c>, shaped as Bento's csv → redis_list pipeline pushes them.</summary>
 public static class Cities
 {
-    public static string DataFile => Path.Combine(RepoRoot(), "data", "worldcities.csv");
+    public static string DataFile => Path.Combine(RepoPaths.Root, "data", "worldcities.csv");
 
     /// <summary>The first <paramref name="count"/> rows as raw JSON objects with every field a string.</summary>
     public static async Task<IReadOnlyList<BatchItem>> LoadAsync(int count)
@@ -17,14 +17,10 @@ public static class Cities
 
     public static string Name(JsonElement item) => item.GetProperty("city").GetString()!;
 
-    private static string RepoRoot()
+    /// <summary>The id of a raw city item: its own <c>id</c> field.</summary>
+    public static string IdOf(string payload)
     {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "OrleansLlm.sln")))
-        {
-            dir = dir.Parent;
-        }
-
-        return dir?.FullName ?? throw new InvalidOperationException("can't find the repository root (OrleansLlm.sln)");
+        using var doc = JsonDocument.Parse(payload);
+        return doc.RootElement.GetProperty("id").GetString()!;
     }
 }

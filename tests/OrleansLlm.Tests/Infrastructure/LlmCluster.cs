@@ -55,7 +55,7 @@ public sealed class LlmCluster : IAsyncDisposable
     private readonly List<SimulatorServer> _simulators = [];
     private readonly Func<int, SimulatorOptions> _simulatorOptions;
 
-    private LlmCluster(RedisServer redis, string queueName, Func<int, SimulatorOptions> simulatorOptions)
+    private LlmCluster(IRedisEndpoint redis, string queueName, Func<int, SimulatorOptions> simulatorOptions)
     {
         Redis = redis;
         QueueName = queueName;
@@ -63,7 +63,7 @@ public sealed class LlmCluster : IAsyncDisposable
         _simulatorOptions = simulatorOptions;
     }
 
-    public RedisServer Redis { get; }
+    public IRedisEndpoint Redis { get; }
 
     public string QueueName { get; }
 
@@ -87,7 +87,7 @@ public sealed class LlmCluster : IAsyncDisposable
 
     public IDatabase Db => Redis.Connection.GetDatabase();
 
-    public static async Task<LlmCluster> StartAsync(RedisServer redis, Action<LlmClusterOptions>? configure = null)
+    public static async Task<LlmCluster> StartAsync(IRedisEndpoint redis, Action<LlmClusterOptions>? configure = null)
     {
         var options = new LlmClusterOptions();
         configure?.Invoke(options);

@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace OrleansLlm.Tests.Infrastructure;
 
 /// <summary>The test run's real redis-server on a free loopback port, without persistence; tests keep apart by queue name.</summary>
-public sealed class RedisServer : IAsyncLifetime
+public sealed class RedisServer : IRedisEndpoint, IAsyncLifetime
 {
     private RedisProcess _process = null!;
 

@@ -130,9 +130,9 @@ public sealed class PipelineTests(RedisServer redis)
         // starts, so no real worker can take the item first.
         var queueName = LlmClusterOptions.NewQueueName();
         var city = (await Cities.LoadAsync(1)).Single();
-        var ghost = new RedisWorkQueue(redis.Connection, Microsoft.Extensions.Options.Options.Create(new QueueOptions { Name = queueName }));
-        await redis.Connection.GetDatabase().ListRightPushAsync(ghost.Keys.Ready, city.Json);
-        var leased = await ghost.LeaseAsync("ghost-silo", 1, TimeSpan.FromSeconds(1), CancellationToken.None);
+        await using var ghost = await QueueHandle.ConnectAsync(redis.ConnectionString, new QueueOptions { Name = queueName, LeaseDuration = TimeSpan.FromSeconds(1) });
+        await ghost.Db.ListRightPushAsync(ghost.Keys.Ready, city.Json);
+        var leased = await ghost.Queue.LeaseAsync("ghost-silo", 1, CancellationToken.None);
         Assert.Single(leased);
 
         await using var cluster = await LlmCluster.StartAsync(redis, o => o.QueueName = queueName);

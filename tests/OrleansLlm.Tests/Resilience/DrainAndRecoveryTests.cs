@@ -29,13 +29,12 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         clock.Stop();
 
         output.WriteLine($"graceful stop with 2 items in flight took {clock.Elapsed.TotalSeconds:F2} s");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2.4 + 3), $"stop took {clock.Elapsed}");
         await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 8, "8 results", describe: cluster.DescribeQueueAsync);
         var results = await cluster.ResultsAsync();
         foreach (var payload in held)
         {
             // What the leaving silo held, it finished itself, on the first attempt.
-            var result = results.Values.Single(r => r.GetProperty("input").GetRawText().Replace(" ", "") == payload.Replace(" ", ""));
+            var result = results[Cities.IdOf(payload)];
             Assert.Equal(cluster.OwnerOf(leaving), result.GetProperty("meta").GetProperty("silo").GetString());
             Assert.Equal(1, result.GetProperty("meta").GetProperty("attempts").GetInt32());
         }
@@ -76,7 +75,12 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
     [Fact]
     public async Task KilledSilo_LeasesRecoveredOnceDeclaredDead_SurvivorsFinishEverything()
     {
-        await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = SlowOllama);
+        await using var cluster = await LlmCluster.StartAsync(redis, o =>
+        {
+            o.Simulator = SlowOllama;
+            // Leases outlive the test: only membership declaring the silo dead can hand them back.
+            o.Settings["Queue:LeaseDuration"] = "00:10:00";
+        });
         var cities = await Cities.LoadAsync(6);
         var victim = cluster.SiloAt(1);
         await cluster.PushRawAsync(cities.Select(c => c.Json));
@@ -88,14 +92,12 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 0, "the victim's leases to be recovered");
         clock.Stop();
 
-        // Leases last 60 s: recovery this fast came from membership declaring the silo dead, not from expiry.
-        output.WriteLine($"leases of the killed silo recovered {clock.Elapsed.TotalSeconds:F1} s after the kill");
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(30), $"recovery took {clock.Elapsed}");
+        output.WriteLine($"leases of the killed silo recovered {clock.Elapsed.TotalSeconds:F1} s after the kill (leases last 10 minutes)");
         await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 6, "6 results", describe: cluster.DescribeQueueAsync);
         var results = await cluster.ResultsAsync();
         foreach (var payload in held)
         {
-            var result = results.Values.Single(r => r.GetProperty("input").GetRawText().Replace(" ", "") == payload.Replace(" ", ""));
+            var result = results[Cities.IdOf(payload)];
             Assert.Equal(cluster.OwnerOf(cluster.SiloAt(0)), result.GetProperty("meta").GetProperty("silo").GetString());
             Assert.Equal(2, result.GetProperty("meta").GetProperty("attempts").GetInt32());
         }
@@ -104,12 +106,14 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
     }
 
     [Fact]
-    public async Task CoordinatorSiloKilled_CoordinatorComesBackWithWorkersAndRecovery()
+    public async Task CoordinatorSiloKilled_ItsLeasesRecoveredByTheOthers_CoordinatorComesBackWithWorkers()
     {
         await using var cluster = await LlmCluster.StartAsync(redis, o =>
         {
             o.Silos = 3;
             o.Simulator = SlowOllama;
+            // Leases outlive the test: only the surviving silos seeing membership declare it dead can hand them back.
+            o.Settings["Queue:LeaseDuration"] = "00:10:00";
         });
         await Eventually.TrueAsync(async () => (await cluster.Coordinator.GetClusterAsync()).Workers.Count == 3, "3 workers to report");
         var before = await cluster.Coordinator.GetClusterAsync();
@@ -120,6 +124,7 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
 
         await cluster.Cluster.KillSiloAsync(victim);
 
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 0, "the dead coordinator silo's leases to be recovered");
         await Eventually.TrueAsync(async () =>
         {
             var view = await cluster.Coordinator.GetClusterAsync();
@@ -128,7 +133,7 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         }, "a new coordinator that knows the 2 surviving workers");
         await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 12, "12 results", describe: cluster.DescribeQueueAsync);
         var after = await cluster.Coordinator.GetClusterAsync();
-        Assert.True(after.RecoveredLeases >= 2, $"the new coordinator recovered {after.RecoveredLeases} leases");
+        Assert.True(after.RecoveredLeases >= 2, $"recovery counted {after.RecoveredLeases} leases");
         Assert.Empty(await cluster.DeadLettersAsync());
     }
 

@@ -1,0 +1,98 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+
+namespace OrleansLlm;
+
+/// <summary>
+/// The result of one item, as stored in Redis and written by <c>orleansllm results</c>: built here and read here,
+/// nowhere else.
+/// </summary>
+/// <remarks>
+/// <code>
+/// {"id": ITEM ID, "batch": BATCH ID, "input": {the item}, ANSWER FIELD: "the answer",
+///  "meta": {"answer_field", "model", "attempts", "silo", "total_duration", "prompt_eval_count", "eval_count", "completed_at"}}
+/// </code>
+/// The answer's field is the batch's (or the silo's <c>Prompt:AnswerField</c>, <c>mayor</c> by default), so the
+/// document reads like the workshop's; it may not be one of <see cref="ReservedFields"/>, and <c>meta.answer_field</c>
+/// names it, so readers never guess.
+/// </remarks>
+public static class ResultDocument
+{
+    public const string IdField = "id";
+    public const string BatchField = "batch";
+    public const string InputField = "input";
+    public const string MetaField = "meta";
+
+    /// <summary>Top-level fields an answer field may not take.</summary>
+    public static IReadOnlySet<string> ReservedFields { get; } = new HashSet<string>(StringComparer.Ordinal) { IdField, BatchField, InputField, MetaField };
+
+    public static bool IsReserved(string field) => ReservedFields.Contains(field);
+
+    public static string Build(string itemId, string batchId, JsonElement input, string answer, ResultMeta meta)
+    {
+        if (IsReserved(meta.AnswerField))
+        {
+            throw new ArgumentException($"'{meta.AnswerField}' is reserved in result documents and can't hold the answer.", nameof(meta));
+        }
+
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, JsonText.WriterOptions))
+        {
+            w.WriteStartObject();
+            w.WriteString(IdField, itemId);
+            w.WriteString(BatchField, batchId);
+            w.WritePropertyName(InputField);
+            input.WriteTo(w);
+            w.WriteString(meta.AnswerField, answer);
+            w.WriteStartObject(MetaField);
+            w.WriteString("answer_field", meta.AnswerField);
+            w.WriteString("model", meta.Model);
+            w.WriteNumber("attempts", meta.Attempts);
+            w.WriteString("silo", meta.Silo);
+            w.WriteNumber("total_duration", meta.TotalDurationNs);
+            w.WriteNumber("prompt_eval_count", meta.PromptEvalCount);
+            w.WriteNumber("eval_count", meta.EvalCount);
+            w.WriteString("completed_at", meta.CompletedAt);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Reads a result document.</summary>
+    /// <exception cref="FormatException">The text is not a result document.</exception>
+    public static ResultView Read(string json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            var meta = root.GetProperty(MetaField);
+            // Documents from before meta.answer_field have one field that is not reserved: the answer.
+            var answerField = meta.TryGetProperty("answer_field", out var named) ? named.GetString()!
+                : root.EnumerateObject().Select(p => p.Name).First(n => !IsReserved(n));
+            var input = root.GetProperty(InputField).EnumerateObject().Select(p => KeyValuePair.Create(p.Name, Text(p.Value))).ToArray();
+            return new ResultView(
+                root.GetProperty(IdField).GetString()!,
+                root.GetProperty(BatchField).GetString()!,
+                input,
+                answerField,
+                root.TryGetProperty(answerField, out var answer) ? Text(answer) : string.Empty,
+                meta.TryGetProperty("attempts", out var attempts) ? attempts.GetInt32() : 0,
+                meta.TryGetProperty("silo", out var silo) ? silo.GetString() ?? string.Empty : string.Empty);
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            throw new FormatException($"not a result document: {ex.Message}", ex);
+        }
+    }
+
+    private static string Text(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString()!,
+        JsonValueKind.Null => string.Empty,
+        _ => value.GetRawText(),
+    };
+}

@@ -1,0 +1,8 @@
+namespace OrleansLlm.Batches;
+
+/// <summary>A consistent snapshot of one batch's figures, read in one script.</summary>
+/// <param name="Exists">A client created the batch (raw items' batch <c>default</c> never is).</param>
+/// <param name="Total">Distinct items submitted.</param>
+/// <param name="InFlight">Items leased now, waiting retries included.</param>
+/// <param name="Done">Items with a result.</param>
+public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFlight, long Done, long DeadLettered);

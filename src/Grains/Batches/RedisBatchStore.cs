@@ -1,0 +1,131 @@
+using Microsoft.Extensions.Options;
+using OrleansLlm.Options;
+using OrleansLlm.Queue;
+using OrleansLlm.Redis;
+using StackExchange.Redis;
+
+namespace OrleansLlm.Batches;
+
+/// <summary>
+/// What Redis knows of batches: their definitions, their items (numbered in submission order), their figures and
+/// their results. Items enter the queue here; they leave it through <see cref="RedisLeaseQueue"/>.
+/// </summary>
+public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions> options, TimeProvider time)
+{
+    private const string PromptField = "prompt";
+    private const string AnswerField = "field";
+    private const string SealedField = "sealed";
+
+    public QueueKeys Keys { get; } = new(options.Value.Name);
+
+    private IDatabase Db => redis.Database;
+
+    /// <summary>Stores a new batch's definition, unless the batch exists.</summary>
+    /// <returns>The definition already stored when the batch existed, else null.</returns>
+    public async Task<BatchDefinition?> CreateAsync(string batchId, BatchDefinition definition, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var existing = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            QueueScripts.CreateBatch,
+            Keys.With(Keys.Batch(batchId), Keys.Batches),
+            [batchId, time.GetUtcNow().ToUnixTimeMilliseconds(),
+             PromptField, definition.PromptTemplate ?? string.Empty, AnswerField, definition.AnswerField ?? string.Empty]).ConfigureAwait(false))!;
+        if (existing.Length == 0)
+        {
+            return null;
+        }
+
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < existing.Length; i += 2)
+        {
+            fields[(string)existing[i]!] = (string)existing[i + 1]!;
+        }
+
+        return ToDefinition(fields.GetValueOrDefault(PromptField), fields.GetValueOrDefault(AnswerField));
+    }
+
+    /// <summary>The definition of a batch a client created; null for an unknown batch.</summary>
+    public async Task<BatchDefinition?> GetAsync(string batchId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var values = await Db.HashGetAsync(Keys.Batch(batchId), ["created", PromptField, AnswerField]).ConfigureAwait(false);
+        return values[0].IsNull ? null : ToDefinition((string?)values[1], (string?)values[2]);
+    }
+
+    /// <summary>Marks the submission complete, so the batch is complete once its items are done.</summary>
+    public async Task SealAsync(string batchId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        await Db.HashSetAsync(Keys.Batch(batchId), SealedField, 1).ConfigureAwait(false);
+    }
+
+    /// <summary>Appends a batch's items to the ready list in their envelopes, skipping ids the batch already has.</summary>
+    /// <returns>How many were new.</returns>
+    public async Task<int> AddItemsAsync(string batchId, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var args = new RedisValue[items.Count * 2];
+        for (var i = 0; i < items.Count; i++)
+        {
+            args[2 * i] = items[i].Id;
+            args[(2 * i) + 1] = Envelope.Encode(batchId, items[i].Id, items[i].Json);
+        }
+
+        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Enqueue, Keys.With(Keys.BatchItems(batchId)), args).ConfigureAwait(false);
+    }
+
+    public async Task<BatchCounts> GetCountsAsync(string batchId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            QueueScripts.Progress,
+            Keys.With(Keys.Batch(batchId), Keys.BatchItems(batchId), Keys.Results(batchId)),
+            [batchId]).ConfigureAwait(false))!;
+        return new BatchCounts(
+            Exists: !string.IsNullOrEmpty((string?)r[0]),
+            Sealed: (string?)r[1] == "1",
+            Total: (long)r[4],
+            InFlight: Math.Max(0, (long)r[2]),
+            Done: (long)r[5],
+            DeadLettered: (long)r[3]);
+    }
+
+    /// <summary>Up to <paramref name="count"/> results after the one numbered <paramref name="afterOrdinal"/> (0: from the start).</summary>
+    public async Task<StoredResults> GetResultsAsync(string batchId, long afterOrdinal, int count, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(
+            QueueScripts.Results,
+            Keys.With(Keys.ResultOrder(batchId), Keys.Results(batchId)),
+            [afterOrdinal, count]).ConfigureAwait(false))!;
+        var documents = new List<string>(r.Length / 2);
+        long? last = null;
+        for (var i = 0; i + 1 < r.Length; i += 2)
+        {
+            documents.Add((string)r[i]!);
+            last = (long)r[i + 1];
+        }
+
+        return new StoredResults(documents, last);
+    }
+
+    public async Task<QueueCounts> GetQueueCountsAsync(int recentBatches, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var batch = Db.CreateBatch();
+        var ready = batch.ListLengthAsync(Keys.Ready);
+        var inFlight = batch.HashLengthAsync(Keys.InFlight);
+        var dead = batch.ListLengthAsync(Keys.DeadLetter);
+        var batches = batch.SortedSetRangeByRankAsync(Keys.Batches, 0, recentBatches - 1, Order.Descending);
+        batch.Execute();
+        return new QueueCounts(
+            Keys.Name,
+            await ready.ConfigureAwait(false),
+            await inFlight.ConfigureAwait(false),
+            await dead.ConfigureAwait(false),
+            (await batches.ConfigureAwait(false)).Select(v => (string)v!).ToArray());
+    }
+
+    private static BatchDefinition ToDefinition(string? prompt, string? field) =>
+        new(string.IsNullOrEmpty(prompt) ? null : prompt, string.IsNullOrEmpty(field) ? null : field);
+}

@@ -1,0 +1,73 @@
+using System.Text;
+using System.Text.Json;
+
+namespace OrleansLlm.Queue;
+
+/// <summary>
+/// The envelope the batch grain wraps each submitted item in: <c>{"olm":{"b":BATCH,"id":ID},"item":{...}}</c>.
+/// Raw items (pushed straight into Redis, e.g. by Bento) have none and belong to <see cref="BatchIds.Default"/>.
+/// </summary>
+/// <remarks>
+/// The envelope always starts with the same bytes, so the Lua scripts find an item's batch with one
+/// <c>string.match</c> instead of decoding JSON: <c>batch_of</c> in <see cref="QueueScripts"/> is this type's twin,
+/// and both accept exactly the ids <see cref="BatchIds.IsValid"/> accepts (the tests run both on the same cases).
+/// </remarks>
+public static class Envelope
+{
+    public const string Prefix = "{\"olm\":{\"b\":\"";
+
+    public static string Encode(string batchId, string itemId, string itemJson)
+    {
+        if (!BatchIds.IsValid(batchId))
+        {
+            throw new ArgumentException($"'{batchId}' is not a valid batch id.", nameof(batchId));
+        }
+
+        var sb = new StringBuilder(itemJson.Length + batchId.Length + itemId.Length + 32);
+        sb.Append(Prefix).Append(batchId).Append("\",\"id\":")
+          .Append(JsonText.Quote(itemId))
+          .Append("},\"item\":").Append(itemJson).Append('}');
+        return sb.ToString();
+    }
+
+    /// <summary>True when the payload is shaped like an envelope, valid or not.</summary>
+    public static bool IsEnveloped(string payload) => payload.StartsWith(Prefix, StringComparison.Ordinal);
+
+    /// <summary>The batch a payload counts for, read the way the Lua scripts read it; works on malformed payloads too.</summary>
+    public static string BatchOf(string payload)
+    {
+        if (!IsEnveloped(payload))
+        {
+            return BatchIds.Default;
+        }
+
+        var rest = payload.AsSpan(Prefix.Length);
+        var end = rest.IndexOf('"');
+        return end > 0 && BatchIds.IsValid(rest[..end].ToString()) ? rest[..end].ToString() : BatchIds.Default;
+    }
+
+    /// <summary>Reads an envelope's batch, item id and item.</summary>
+    /// <returns>Null when it is a usable envelope, else why not.</returns>
+    public static string? TryDecode(JsonElement root, out string batchId, out string itemId, out JsonElement item)
+    {
+        (batchId, itemId, item) = (BatchIds.Default, string.Empty, default);
+        if (!root.TryGetProperty("olm", out var meta) || meta.ValueKind != JsonValueKind.Object
+            || !meta.TryGetProperty("b", out var b) || b.ValueKind != JsonValueKind.String || !BatchIds.IsValid(b.GetString()))
+        {
+            return "envelope without a valid batch id";
+        }
+
+        if (!meta.TryGetProperty("id", out var id) || id.ValueKind != JsonValueKind.String || id.GetString() is not { Length: > 0 } idText)
+        {
+            return "envelope without a string \"id\"";
+        }
+
+        if (!root.TryGetProperty("item", out item) || item.ValueKind != JsonValueKind.Object)
+        {
+            return "envelope without an \"item\" object";
+        }
+
+        (batchId, itemId) = (b.GetString()!, idText);
+        return null;
+    }
+}

@@ -1,0 +1,16 @@
+using OrleansLlm.Options;
+
+namespace OrleansLlm.Queue;
+
+/// <summary>What became of a failed attempt.</summary>
+public enum FailOutcome
+{
+    /// <summary>The item waits out its retry delay, then the next lease takes it.</summary>
+    Retrying,
+
+    /// <summary>It failed <see cref="QueueOptions.MaxAttempts"/> times and went to the dead-letter list.</summary>
+    DeadLettered,
+
+    /// <summary>The lease was no longer the caller's (it expired and was handed back); nothing changed.</summary>
+    LeaseLost,
+}

@@ -35,7 +35,8 @@ internal static class EmbeddingEndpoints
         }
         catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or IOException)
         {
-            // The client gave up (or the server is stopping): nothing left to answer.
+            // The client gave up (nothing left to answer) or the server is stopping.
+            DropIfStopping(http);
         }
         finally
         {

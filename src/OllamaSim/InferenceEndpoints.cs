@@ -40,7 +40,8 @@ internal static class InferenceEndpoints
         }
         catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or IOException)
         {
-            // The client gave up (or the server is stopping): nothing left to answer.
+            // The client gave up (nothing left to answer) or the server is stopping.
+            DropIfStopping(http);
         }
         finally
         {

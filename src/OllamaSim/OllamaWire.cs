@@ -74,6 +74,18 @@ internal static class OllamaWire
             http.RequestServices.GetRequiredService<IHostApplicationLifetime>().ApplicationStopping,
             sim.Stopping);
 
+    /// <summary>
+    /// When a request was cut off by the server stopping rather than by its client, drops the connection, as a dying
+    /// Ollama would: ending the response normally would pass an unfinished answer off as a complete empty one.
+    /// </summary>
+    public static void DropIfStopping(HttpContext http)
+    {
+        if (!http.RequestAborted.IsCancellationRequested)
+        {
+            http.Abort();
+        }
+    }
+
     public static Task WriteErrorAsync(HttpContext http, int status, string message, CancellationToken ct) =>
         WriteJsonAsync(http, status, new ErrorResponse(message), Json.ErrorResponse, ct);
 

@@ -1,141 +1,223 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Parsing;
 using System.Globalization;
 
 namespace OllamaSim;
 
-/// <summary>The result of parsing the command line: simulator settings plus the arguments left for ASP.NET Core.</summary>
-public sealed record ParsedCommandLine(SimulatorOptions Options, string[] HostArgs, bool ShowHelp);
-
 /// <summary>
-/// A small hand-written parser. The configuration command-line provider can't express a repeatable
-/// <c>--model</c> and gives no error for typos in values, so the simulator's own flags are parsed here
-/// and everything else (e.g. <c>--urls</c>) is passed through to the web host.
+/// The simulator's flags, on System.CommandLine. Arguments it does not know (e.g. <c>--urls</c>) are passed
+/// through to the web host, so ASP.NET Core's own configuration keeps working.
 /// </summary>
 public static class CommandLine
 {
-    public const string Usage = """
-        Usage: OllamaSim [options] [--urls http://127.0.0.1:11434]
+    private const string Description =
+        "An Ollama-compatible HTTP server that simulates a model's capacity instead of running one. " +
+        "Arguments it does not know, such as --urls http://127.0.0.1:11434, go to ASP.NET Core.";
 
-          --parallel N               request slots, like OLLAMA_NUM_PARALLEL (default 1)
-          --time-scale F             1 = real CPU speed, 0.01 = 100x faster, 0 = no delay (default 1)
-          --speed F                  hardware speed multiplier, 2 = twice as fast (default 1)
-          --scaling-exponent E       aggregate throughput = busy^E; 1 = perfectly parallel (default 0.32)
-          --model NAME               pre-pulled model, repeatable (default qwen2:1.5b)
-          --seed N                   seed for fault injection (default random)
-          --error-rate P             probability of HTTP 500 {"error":"simulated failure"}
-          --unavailable-rate P       probability of HTTP 503 {"error":"server busy"}
-          --hang-rate P              probability a request holds a slot until the client gives up
-          --midstream-error-rate P   probability a response breaks half way
-          --no-done-rate P           probability the final object lacks "done":true
-          --load-delay D             model load time on first use, e.g. 2s, 500ms, 1.5 (seconds)
-          --fail-prompt-contains S   fail every request whose prompt contains S
-          --help                     show this text
-        """;
+    private static readonly Lazy<string> UsageText = new(RenderUsage);
 
-    /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> with a readable message on bad input.</summary>
+    /// <summary>The help text, generated from the flags' definitions.</summary>
+    public static string Usage => UsageText.Value;
+
+    /// <summary>Parses <paramref name="args"/>; throws <see cref="ArgumentException"/> with a one-line message on bad input.</summary>
     public static ParsedCommandLine Parse(IReadOnlyList<string> args)
     {
-        var options = new SimulatorOptions();
-        var faults = new FaultOptions();
-        var hostArgs = new List<string>();
-        var showHelp = false;
-
-        for (var i = 0; i < args.Count; i++)
+        ArgumentNullException.ThrowIfNull(args);
+        var flags = new Flags();
+        var result = flags.Command.Parse(flags.NormalizeNames(args));
+        if (result.Action is HelpAction)
         {
-            var arg = args[i];
-            if (arg is "--help" or "-h" or "-?")
-            {
-                showHelp = true;
-                continue;
-            }
-
-            // Accept both "--flag value" and "--flag=value".
-            string name = arg;
-            string? inlineValue = null;
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && eq > 0)
-            {
-                name = arg[..eq];
-                inlineValue = arg[(eq + 1)..];
-            }
-
-            string Value()
-            {
-                if (inlineValue is not null)
-                {
-                    return inlineValue;
-                }
-
-                if (i + 1 >= args.Count)
-                {
-                    throw new ArgumentException($"{name} needs a value");
-                }
-
-                return args[++i];
-            }
-
-            switch (name.ToLowerInvariant())
-            {
-                case "--parallel": options.Parallel = ParseInt(name, Value()); break;
-                case "--time-scale": options.TimeScale = ParseDouble(name, Value()); break;
-                case "--speed": options.Speed = ParseDouble(name, Value()); break;
-                case "--scaling-exponent": options.ScalingExponent = ParseDouble(name, Value()); break;
-                case "--model": options.Models.Add(Value()); break;
-                case "--seed": options.Seed = ParseInt(name, Value()); break;
-                case "--error-rate": faults = faults with { ErrorRate = ParseDouble(name, Value()) }; break;
-                case "--unavailable-rate": faults = faults with { UnavailableRate = ParseDouble(name, Value()) }; break;
-                case "--hang-rate": faults = faults with { HangRate = ParseDouble(name, Value()) }; break;
-                case "--midstream-error-rate": faults = faults with { MidStreamErrorRate = ParseDouble(name, Value()) }; break;
-                case "--no-done-rate": faults = faults with { NoDoneRate = ParseDouble(name, Value()) }; break;
-                case "--load-delay": faults = faults with { LoadDelay = Durations.Parse(Value(), name) }; break;
-                case "--fail-prompt-contains": faults = faults with { FailPromptContains = Value() }; break;
-                default:
-                    hostArgs.Add(arg);
-                    break;
-            }
+            return new ParsedCommandLine(new SimulatorOptions(), [], ShowHelp: true);
         }
 
-        options.Faults = faults;
-        if (!showHelp)
+        if (result.Errors.Count > 0)
         {
-            options.Validate();
+            throw new ArgumentException(Describe(result.Errors[0]));
         }
 
-        return new ParsedCommandLine(options, hostArgs.ToArray(), showHelp);
+        var options = flags.ToOptions(result);
+        options.Validate();
+        return new ParsedCommandLine(options, result.UnmatchedTokens.ToArray(), ShowHelp: false);
     }
 
-    private static int ParseInt(string name, string value) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out var result)
-            ? result
-            : throw new ArgumentException($"{name}: '{value}' is not a whole number");
-
-    private static double ParseDouble(string name, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var result) && double.IsFinite(result)
-            ? result
-            : throw new ArgumentException($"{name}: '{value}' is not a number");
-}
-
-/// <summary>Parses durations written like Ollama's keep_alive: "500ms", "2s", "1.5m", "1h" or plain seconds.</summary>
-public static class Durations
-{
-    public static TimeSpan Parse(string text, string what = "duration")
+    /// <summary>
+    /// Runs the command line: help gives exit code 0, bad input a one-line error and the usage on
+    /// <paramref name="error"/> with exit code 2; otherwise the simulator runs until stopped.
+    /// </summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken cancellationToken = default)
     {
-        var s = text.Trim().ToLowerInvariant();
-        var (number, unitSeconds) =
-            s.EndsWith("ms", StringComparison.Ordinal) ? (s[..^2], 0.001) :
-            s.EndsWith('s') ? (s[..^1], 1.0) :
-            s.EndsWith('m') ? (s[..^1], 60.0) :
-            s.EndsWith('h') ? (s[..^1], 3600.0) :
-            (s, 1.0);
-        if (!double.TryParse(number, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) || !double.IsFinite(value))
+        ParsedCommandLine parsed;
+        try
         {
-            throw new ArgumentException($"{what}: '{text}' is not a duration (try 2s, 500ms or 1.5)");
+            parsed = Parse(args);
+        }
+        catch (ArgumentException ex)
+        {
+            await error.WriteLineAsync($"OllamaSim: {ex.Message}\n\n{Usage}");
+            return 2;
         }
 
-        if (value < 0)
+        if (parsed.ShowHelp)
         {
-            throw new ArgumentException($"{what} must not be negative (got '{text}')");
+            await output.WriteLineAsync(Usage);
+            return 0;
         }
 
-        return TimeSpan.FromSeconds(value * unitSeconds);
+        await SimulatorServer.RunAsync(parsed.Options, parsed.HostArgs, cancellationToken);
+        return 0;
+    }
+
+    private static string Describe(ParseError error) =>
+        // System.CommandLine words a missing value as "Required argument missing for option"; say which flag.
+        error.SymbolResult is OptionResult { Tokens.Count: 0 } option
+            ? $"{option.Option.Name} needs a value"
+            : error.Message;
+
+    private static string RenderUsage()
+    {
+        var flags = new Flags();
+        using var writer = new StringWriter(CultureInfo.InvariantCulture);
+        flags.Command.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = writer });
+        return writer.ToString().TrimEnd();
+    }
+
+    /// <summary>One set of option definitions; built per parse because System.CommandLine symbols remember their parents.</summary>
+    private sealed class Flags
+    {
+        public Option<int?> Parallel { get; } = Int("--parallel", "N", "request slots, like OLLAMA_NUM_PARALLEL; more requests wait in a FIFO queue (default 1)");
+        public Option<double?> TimeScale { get; } = Number("--time-scale", "F", "1 = real CPU speed, 0.01 = 100x faster, 0 = no delay (default 1)");
+        public Option<double?> Speed { get; } = Number("--speed", "F", "hardware speed multiplier, 2 = twice as fast (default 1)");
+        public Option<double?> ScalingExponent { get; } = Number("--scaling-exponent", "E", "aggregate throughput with k busy slots = k^E; 1 = perfectly parallel (default 0.32)");
+        public Option<int?> CliffAt { get; } = Int("--cliff-at", "K", "past K computing slots aggregate throughput falls instead of growing (default: no cliff)");
+        public Option<double?> CliffSlope { get; } = Number("--cliff-slope", "S", "share of aggregate(K) lost per slot past K (default 0: flat)");
+        public Option<double?> CliffFloor { get; } = Number("--cliff-floor", "F", "least share of aggregate(K) left past the cliff (default 0.1)");
+        public Option<List<string>> Model { get; } = new("--model")
+        {
+            HelpName = "NAME",
+            Description = "pre-pulled model, repeatable (default qwen2:1.5b)",
+            AllowMultipleArgumentsPerToken = false,
+        };
+
+        public Option<int?> Seed { get; } = Int("--seed", "N", "seed for fault injection (default random)");
+        public Option<int?> RequestLogSize { get; } = Int("--request-log-size", "N", "recent requests kept for GET /sim/requests (default 1000)");
+        public Option<double?> ErrorRate { get; } = Number("--error-rate", "P", "probability of HTTP 500 {\"error\":\"simulated failure\"}");
+        public Option<double?> UnavailableRate { get; } = Number("--unavailable-rate", "P", "probability of HTTP 503 {\"error\":\"server busy\"}");
+        public Option<double?> HangRate { get; } = Number("--hang-rate", "P", "probability a request holds a slot until the client gives up");
+        public Option<double?> MidStreamErrorRate { get; } = Number("--midstream-error-rate", "P", "probability a response breaks half way");
+        public Option<double?> NoDoneRate { get; } = Number("--no-done-rate", "P", "probability the final object lacks \"done\":true");
+        public Option<double?> SchemaViolationRate { get; } = Number("--schema-violation-rate", "P", "probability a format-constrained answer breaks its JSON schema");
+        public Option<TimeSpan?> LoadDelay { get; } = new("--load-delay")
+        {
+            HelpName = "D",
+            Description = "model load time on first use, e.g. 2s, 500ms, 1.5 (seconds)",
+            CustomParser = r => Single<TimeSpan?>(r, text => Durations.Parse(text, "--load-delay")),
+        };
+
+        public Option<string?> FailPromptContains { get; } = new("--fail-prompt-contains")
+        {
+            HelpName = "S",
+            Description = "fail every request whose prompt contains S",
+        };
+
+        public Command Command { get; }
+
+        public Flags()
+        {
+            // A plain Command rather than RootCommand: a stable name in the usage (not "testhost"), and no --version.
+            Command = new Command("OllamaSim", Description)
+            {
+                Parallel, TimeScale, Speed, ScalingExponent, CliffAt, CliffSlope, CliffFloor, Model, Seed, RequestLogSize,
+                ErrorRate, UnavailableRate, HangRate, MidStreamErrorRate, NoDoneRate, SchemaViolationRate, LoadDelay, FailPromptContains,
+                new HelpOption(),
+            };
+            Command.TreatUnmatchedTokensAsErrors = false;
+        }
+
+        /// <summary>Lower-cases the simulator's own flags, which were always case-insensitive; host arguments keep their case.</summary>
+        public string[] NormalizeNames(IReadOnlyList<string> args)
+        {
+            var known = Command.Options.Select(o => o.Name).ToHashSet(StringComparer.OrdinalIgnoreCase);
+            return args.Select(arg =>
+            {
+                if (!arg.StartsWith("--", StringComparison.Ordinal))
+                {
+                    return arg;
+                }
+
+                var end = arg.IndexOfAny(['=', ':']);
+                var name = end < 0 ? arg : arg[..end];
+                return known.Contains(name) ? name.ToLowerInvariant() + arg[name.Length..] : arg;
+            }).ToArray();
+        }
+
+        public SimulatorOptions ToOptions(ParseResult r)
+        {
+            var defaults = new SimulatorOptions();
+            var f = new FaultOptions();
+            return new SimulatorOptions
+            {
+                Parallel = r.GetValue(Parallel) ?? defaults.Parallel,
+                TimeScale = r.GetValue(TimeScale) ?? defaults.TimeScale,
+                Speed = r.GetValue(Speed) ?? defaults.Speed,
+                ScalingExponent = r.GetValue(ScalingExponent) ?? defaults.ScalingExponent,
+                CliffAt = r.GetValue(CliffAt),
+                CliffSlope = r.GetValue(CliffSlope) ?? defaults.CliffSlope,
+                CliffFloor = r.GetValue(CliffFloor) ?? defaults.CliffFloor,
+                Models = r.GetValue(Model) ?? [],
+                Seed = r.GetValue(Seed),
+                RequestLogCapacity = r.GetValue(RequestLogSize) ?? defaults.RequestLogCapacity,
+                Faults = new FaultOptions
+                {
+                    ErrorRate = r.GetValue(ErrorRate) ?? f.ErrorRate,
+                    UnavailableRate = r.GetValue(UnavailableRate) ?? f.UnavailableRate,
+                    HangRate = r.GetValue(HangRate) ?? f.HangRate,
+                    MidStreamErrorRate = r.GetValue(MidStreamErrorRate) ?? f.MidStreamErrorRate,
+                    NoDoneRate = r.GetValue(NoDoneRate) ?? f.NoDoneRate,
+                    SchemaViolationRate = r.GetValue(SchemaViolationRate) ?? f.SchemaViolationRate,
+                    LoadDelay = r.GetValue(LoadDelay) ?? f.LoadDelay,
+                    FailPromptContains = r.GetValue(FailPromptContains),
+                },
+            };
+        }
+
+        private static Option<int?> Int(string name, string helpName, string description) => new(name)
+        {
+            HelpName = helpName,
+            Description = description,
+            CustomParser = r => Single<int?>(r, text =>
+                int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+                    ? value
+                    : throw new ArgumentException($"{name}: '{text}' is not a whole number")),
+        };
+
+        private static Option<double?> Number(string name, string helpName, string description) => new(name)
+        {
+            HelpName = helpName,
+            Description = description,
+            CustomParser = r => Single<double?>(r, text =>
+                double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+                    ? value
+                    : throw new ArgumentException($"{name}: '{text}' is not a number")),
+        };
+
+        /// <summary>Converts the option's one token, turning a conversion's ArgumentException into a parse error.</summary>
+        private static T? Single<T>(ArgumentResult result, Func<string, T> convert)
+        {
+            if (result.Tokens.Count == 0)
+            {
+                return default;
+            }
+
+            try
+            {
+                return convert(result.Tokens[^1].Value);
+            }
+            catch (ArgumentException ex)
+            {
+                result.AddError(ex.Message);
+                return default;
+            }
+        }
     }
 }

@@ -1,16 +1,5 @@
 namespace OllamaSim;
 
-internal enum Fault
-{
-    None,
-    FailPrompt,
-    Unavailable,
-    Error,
-    Hang,
-    MidStream,
-    NoDone,
-}
-
 /// <summary>Holds the current <see cref="FaultOptions"/> and rolls the dice for each request, thread-safely.</summary>
 internal sealed class FaultInjector(FaultOptions initial, int? seed)
 {
@@ -36,17 +25,11 @@ internal sealed class FaultInjector(FaultOptions initial, int? seed)
     }
 
     /// <summary>Decides the fate of one request. <paramref name="faults"/> is the snapshot the request uses.</summary>
-    public Fault Decide(FaultOptions faults, string promptText)
+    public FaultDecision Decide(FaultOptions faults, string promptText)
     {
-        if (!string.IsNullOrEmpty(faults.FailPromptContains)
-            && promptText.Contains(faults.FailPromptContains, StringComparison.OrdinalIgnoreCase))
-        {
-            return Fault.FailPrompt;
-        }
-
         // Always draw one number per kind so that, with a fixed seed, changing one rate does not
         // reshuffle which requests hit the other faults.
-        double unavailable, error, hang, midStream, noDone;
+        double unavailable, error, hang, midStream, noDone, schema;
         lock (_gate)
         {
             unavailable = _random.NextDouble();
@@ -54,13 +37,22 @@ internal sealed class FaultInjector(FaultOptions initial, int? seed)
             hang = _random.NextDouble();
             midStream = _random.NextDouble();
             noDone = _random.NextDouble();
+            schema = _random.NextDouble();
         }
 
-        return unavailable < faults.UnavailableRate ? Fault.Unavailable
+        var violateSchema = schema < faults.SchemaViolationRate;
+        if (!string.IsNullOrEmpty(faults.FailPromptContains)
+            && promptText.Contains(faults.FailPromptContains, StringComparison.OrdinalIgnoreCase))
+        {
+            return new FaultDecision(Fault.FailPrompt, violateSchema);
+        }
+
+        var fault = unavailable < faults.UnavailableRate ? Fault.Unavailable
             : error < faults.ErrorRate ? Fault.Error
             : hang < faults.HangRate ? Fault.Hang
             : midStream < faults.MidStreamErrorRate ? Fault.MidStream
             : noDone < faults.NoDoneRate ? Fault.NoDone
             : Fault.None;
+        return new FaultDecision(fault, violateSchema);
     }
 }

@@ -23,6 +23,12 @@ public sealed record FaultOptions
     /// <summary>Probability of a 200 response whose final object lacks <c>"done":true</c>.</summary>
     public double NoDoneRate { get; init; }
 
+    /// <summary>
+    /// Probability that a format-constrained answer (<c>"format":"json"</c> or a JSON schema) breaks its format:
+    /// a required property missing or a property of the wrong type for a schema, cut-off JSON for "json".
+    /// </summary>
+    public double SchemaViolationRate { get; init; }
+
     /// <summary>Wall time the first request waits for a model load (after start or unload). Not time-scaled.</summary>
     public TimeSpan LoadDelay { get; init; }
 
@@ -36,6 +42,7 @@ public sealed record FaultOptions
         CheckRate(HangRate, "hang-rate");
         CheckRate(MidStreamErrorRate, "midstream-error-rate");
         CheckRate(NoDoneRate, "no-done-rate");
+        CheckRate(SchemaViolationRate, "schema-violation-rate");
         if (LoadDelay < TimeSpan.Zero)
         {
             throw new ArgumentException($"load-delay must not be negative (got {LoadDelay})");
@@ -45,7 +52,7 @@ public sealed record FaultOptions
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture,
             $"error-rate={ErrorRate} unavailable-rate={UnavailableRate} hang-rate={HangRate} " +
-            $"midstream-error-rate={MidStreamErrorRate} no-done-rate={NoDoneRate} " +
+            $"midstream-error-rate={MidStreamErrorRate} no-done-rate={NoDoneRate} schema-violation-rate={SchemaViolationRate} " +
             $"load-delay={LoadDelay.TotalSeconds}s fail-prompt-contains={FailPromptContains ?? "(none)"}");
 
     private static void CheckRate(double value, string name)

@@ -98,6 +98,17 @@ internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initi
         }
     }
 
+    /// <summary>Forgets <paramref name="name"/> and unloads it, as Ollama's delete does; false if it was not known.</summary>
+    public bool Remove(string name)
+    {
+        var normalized = ModelName.Normalize(name);
+        lock (_gate)
+        {
+            _loads.Remove(normalized);
+            return _models.Remove(normalized);
+        }
+    }
+
     /// <summary>
     /// Waits until <paramref name="model"/> is loaded. The first caller after start or unload starts a load
     /// taking <paramref name="loadDelay"/>; everyone arriving meanwhile waits for that same load.

@@ -4,8 +4,9 @@ using System.Text.Json.Serialization;
 
 namespace OllamaSim;
 
-// Wire shapes of the Ollama API (docs/api.md in ollama/ollama). Names become snake_case through
-// OllamaJsonContext; unknown request fields (options, format, images, tools, ...) are ignored.
+// Wire shapes of the Ollama API (docs/api.md and api/types.go in ollama/ollama). Names become snake_case
+// through OllamaJsonContext; request fields the simulation has no use for (images, tools, think, ...) are ignored.
+// Options, format and keep_alive stay raw JSON: they are recorded as sent and checked the way Ollama checks them.
 
 internal sealed class GenerateRequest
 {
@@ -16,6 +17,18 @@ internal sealed class GenerateRequest
 
     /// <summary>A duration string ("5m") or a number of seconds; 0 unloads the model after the request.</summary>
     public JsonElement? KeepAlive { get; set; }
+
+    /// <summary>"json" or a JSON schema object.</summary>
+    public JsonElement? Format { get; set; }
+
+    /// <summary>Model parameters such as num_ctx, temperature, num_predict and stop.</summary>
+    public JsonElement? Options { get; set; }
+
+    /// <summary>The context returned by an earlier generate (deprecated in Ollama, still honoured).</summary>
+    public List<int>? Context { get; set; }
+
+    /// <summary>No prompt template: Ollama then returns no context.</summary>
+    public bool? Raw { get; set; }
 }
 
 internal sealed class ChatRequest
@@ -24,6 +37,34 @@ internal sealed class ChatRequest
     public List<ChatMessage>? Messages { get; set; }
     public bool? Stream { get; set; }
     public JsonElement? KeepAlive { get; set; }
+    public JsonElement? Format { get; set; }
+    public JsonElement? Options { get; set; }
+}
+
+/// <summary>Body of /api/embed: input is a string or an array of strings.</summary>
+internal sealed class EmbedRequest
+{
+    public string? Model { get; set; }
+    public JsonElement? Input { get; set; }
+    public bool? Truncate { get; set; }
+    public int? Dimensions { get; set; }
+    public JsonElement? KeepAlive { get; set; }
+    public JsonElement? Options { get; set; }
+}
+
+/// <summary>Body of the older /api/embeddings.</summary>
+internal sealed class EmbeddingRequest
+{
+    public string? Model { get; set; }
+    public string? Prompt { get; set; }
+    public JsonElement? KeepAlive { get; set; }
+    public JsonElement? Options { get; set; }
+}
+
+internal sealed class CopyRequest
+{
+    public string? Source { get; set; }
+    public string? Destination { get; set; }
 }
 
 internal sealed class ChatMessage
@@ -32,7 +73,7 @@ internal sealed class ChatMessage
     public string? Content { get; set; }
 }
 
-/// <summary>Body of show and pull: Ollama accepts "model" and the older "name".</summary>
+/// <summary>Body of show, pull and delete: Ollama accepts "model" and the older "name".</summary>
 internal sealed class ModelRequest
 {
     public string? Model { get; set; }
@@ -63,6 +104,10 @@ internal sealed class GenerateResponse : CompletionResponse
 {
     [JsonPropertyOrder(-1)]
     public required string Response { get; init; }
+
+    /// <summary>Token ids of the prompt and the answer, on the final object only; see <see cref="SimulatedModel.ContextFor"/>.</summary>
+    [JsonPropertyOrder(1)]
+    public IReadOnlyList<int>? Context { get; set; }
 }
 
 internal sealed class ChatResponse : CompletionResponse
@@ -99,6 +144,10 @@ internal sealed record ShowResponse(
 
 internal sealed record PullProgress(string Status, string? Digest = null, long? Total = null, long? Completed = null);
 
+internal sealed record EmbedResponse(string Model, float[][] Embeddings, long? TotalDuration = null, long? LoadDuration = null, int? PromptEvalCount = null);
+
+internal sealed record EmbeddingResponse(double[] Embedding);
+
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
@@ -113,6 +162,11 @@ internal sealed record PullProgress(string Status, string? Digest = null, long? 
 [JsonSerializable(typeof(PsResponse))]
 [JsonSerializable(typeof(ShowResponse))]
 [JsonSerializable(typeof(PullProgress))]
+[JsonSerializable(typeof(EmbedRequest))]
+[JsonSerializable(typeof(EmbeddingRequest))]
+[JsonSerializable(typeof(CopyRequest))]
+[JsonSerializable(typeof(EmbedResponse))]
+[JsonSerializable(typeof(EmbeddingResponse))]
 internal sealed partial class OllamaJsonContext : JsonSerializerContext
 {
     /// <summary>

@@ -1,11 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
+using static OllamaSim.OllamaWire;
 
 namespace OllamaSim;
 
-/// <summary>The Ollama-compatible API: /, /api/version, /api/tags, /api/ps, /api/show, /api/pull, /api/generate, /api/chat.</summary>
+/// <summary>
+/// The Ollama-compatible API: /, /api/version, /api/tags, /api/ps, /api/show, /api/pull, /api/delete, /api/copy
+/// here; generate and chat in <see cref="InferenceEndpoints"/>, embeddings in <see cref="EmbeddingEndpoints"/>,
+/// and the rest of Ollama's routes, and unknown ones, in <see cref="UnsupportedEndpoints"/>.
+/// </summary>
 internal static class OllamaEndpoints
 {
     public const string Version = "0.0.0-sim";
@@ -15,15 +18,43 @@ internal static class OllamaEndpoints
     public static void Map(WebApplication app, Simulator sim)
     {
         app.MapMethods("/", ["GET", "HEAD"], () => Results.Text("Ollama is running"));
-        app.MapGet("/api/version", () => Results.Json(new VersionResponse(Version), Json.VersionResponse));
-        app.MapGet("/api/tags", () => Results.Json(new TagsResponse(sim.Models.List().Select(ToTag).ToList()), Json.TagsResponse));
+        app.MapMethods("/api/version", ["GET", "HEAD"], () => Results.Json(new VersionResponse(Version), Json.VersionResponse));
+        app.MapMethods("/api/tags", ["GET", "HEAD"], () => Results.Json(new TagsResponse(sim.Models.List().Select(ToTag).ToList()), Json.TagsResponse));
         app.MapGet("/api/ps", () => Results.Json(
             new PsResponse(sim.Models.Loaded().Select(m => ToRunning(m, sim.Time)).ToList()), Json.PsResponse));
         app.MapPost("/api/show", (HttpContext http) => ShowAsync(http, sim));
         app.MapPost("/api/pull", (HttpContext http) => PullAsync(http, sim));
-        app.MapPost("/api/generate", (HttpContext http) => InferenceAsync(http, sim, chat: false));
-        app.MapPost("/api/chat", (HttpContext http) => InferenceAsync(http, sim, chat: true));
+        app.MapDelete("/api/delete", (HttpContext http) => DeleteAsync(http, sim));
+        app.MapPost("/api/copy", (HttpContext http) => CopyAsync(http, sim));
+        InferenceEndpoints.Map(app, sim);
+        EmbeddingEndpoints.Map(app, sim);
+        UnsupportedEndpoints.Map(app);
     }
+
+    /// <summary>Finds a model for generate, chat and show; writes Ollama's 400 or 404 and returns null when there is none.</summary>
+    public static async Task<ModelEntry?> FindModelAsync(HttpContext http, Simulator sim, string? name, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(name))
+        {
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, "model is required", ct);
+            return null;
+        }
+
+        var model = sim.Models.Find(name);
+        if (model is null)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status404NotFound, NotFound(name), ct);
+        }
+
+        return model;
+    }
+
+    /// <summary>
+    /// The simulator's message for a missing model on generate, chat, show and /api/embeddings. Ollama's scheduler says
+    /// this (server/routes.go handleScheduleError); its newer handlers say <c>model 'x' not found</c> before scheduling.
+    /// Clients should go by the 404, not the wording.
+    /// </summary>
+    public static string NotFound(string name) => $"model \"{name}\" not found, try pulling it first";
 
     private static async Task ShowAsync(HttpContext http, Simulator sim)
     {
@@ -118,269 +149,63 @@ internal static class OllamaEndpoints
         }
     }
 
-    /// <summary>A generate or chat request reduced to what the simulation needs.</summary>
-    private sealed record Call(ModelEntry Model, string RequestedName, string Question, string TokenText, bool Stream, bool UnloadAfter, bool Chat);
-
-    private static async Task InferenceAsync(HttpContext http, Simulator sim, bool chat)
+    /// <summary>DELETE /api/delete: 200 with no body, or 404 <c>model 'x' not found</c> (server/routes.go DeleteHandler).</summary>
+    private static async Task DeleteAsync(HttpContext http, Simulator sim)
     {
-        sim.Counters.Received();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(http.RequestAborted, sim.Stopping);
-        var ct = linked.Token;
-        var served = false;
-        try
-        {
-            served = await ServeAsync(http, sim, chat, ct);
-        }
-        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or IOException)
-        {
-            // The client gave up (or the server is stopping): nothing left to answer.
-        }
-        finally
-        {
-            if (served)
-            {
-                sim.Counters.Served();
-            }
-            else
-            {
-                sim.Counters.Failed();
-            }
-        }
-    }
-
-    /// <summary>Answers one generate/chat request; true when it ended with a complete "done" response.</summary>
-    private static async Task<bool> ServeAsync(HttpContext http, Simulator sim, bool chat, CancellationToken ct)
-    {
-        var time = sim.Time;
-        var started = time.GetTimestamp();
-
-        var call = chat ? await ReadChatAsync(http, sim, ct) : await ReadGenerateAsync(http, sim, ct);
-        if (call is null)
-        {
-            return false;
-        }
-
-        var faults = sim.Faults.Current;
-        switch (sim.Faults.Decide(faults, call.TokenText))
-        {
-            case Fault.FailPrompt or Fault.Error:
-                await WriteErrorAsync(http, StatusCodes.Status500InternalServerError, "simulated failure", ct);
-                return false;
-            case Fault.Unavailable:
-                // Ollama's answer when its queue is full; rejected before queueing, so it costs no capacity.
-                await WriteErrorAsync(http, StatusCodes.Status503ServiceUnavailable, "server busy", ct);
-                return false;
-            case var fault:
-                return await RunAsync(http, sim, call, fault, faults, started, ct);
-        }
-    }
-
-    private static async Task<bool> RunAsync(
-        HttpContext http, Simulator sim, Call call, Fault fault, FaultOptions faults, long started, CancellationToken ct)
-    {
-        var time = sim.Time;
-        var loadStart = time.GetTimestamp();
-        await sim.Models.EnsureLoadedAsync(call.Model, faults.LoadDelay, sim.Stopping, ct);
-        var loadNs = Nanoseconds(time, loadStart);
-
-        if (call.Question.Length == 0 && call.TokenText.Length == 0)
-        {
-            // Ollama's "load the model" request (empty prompt / no messages): no generation, no slot.
-            if (call.UnloadAfter)
-            {
-                sim.Models.Unload(call.Model.Name);
-            }
-
-            var loaded = Create(call, "", done: true, time);
-            loaded.DoneReason = call.UnloadAfter ? "unload" : "load";
-            await WriteFinalAsync(http, call, loaded, ct);
-            return true;
-        }
-
-        var answer = SimulatedModel.AnswerFor(call.Question);
-        var promptTokens = SimulatedModel.PromptTokens(call.TokenText);
-        var outputTokens = SimulatedModel.OutputTokens(answer);
-
-        using var lease = await sim.Scheduler.AcquireAsync(ct);
-        if (fault == Fault.Hang)
-        {
-            // A hung runner: keeps its slot, never answers, until the client disconnects.
-            await Task.Delay(Timeout.InfiniteTimeSpan, time, ct);
-        }
-
-        var promptStart = time.GetTimestamp();
-        await lease.ProcessAsync(promptTokens * SimulatedModel.PromptTokenSeconds, ct);
-        var promptNs = Nanoseconds(time, promptStart);
-        var evalStart = time.GetTimestamp();
-
-        if (!call.Stream)
-        {
-            await lease.ProcessAsync(outputTokens * SimulatedModel.OutputTokenSeconds, ct);
-            var evalNs = Nanoseconds(time, evalStart);
-            lease.Dispose(); // writing the answer out is not model time
-            if (call.UnloadAfter)
-            {
-                sim.Models.Unload(call.Model.Name);
-            }
-
-            switch (fault)
-            {
-                case Fault.MidStream:
-                    await WriteErrorAsync(http, StatusCodes.Status500InternalServerError, "simulated mid-stream failure", ct);
-                    return false;
-                case Fault.NoDone:
-                    var truncated = Create(call, answer[..(answer.Length / 2)], done: false, time);
-                    await WriteFinalAsync(http, call, truncated, ct);
-                    return false;
-            }
-
-            var response = Create(call, answer, done: true, time);
-            SetStats(response, Nanoseconds(time, started), loadNs, promptTokens, promptNs, outputTokens, evalNs);
-            await WriteFinalAsync(http, call, response, ct);
-            return true;
-        }
-
-        // Streaming: generation runs as one piece of work, and each token's chunk is sent as soon as the
-        // work has progressed past it; sending doesn't pause generation, as in a real runner.
-        http.Response.StatusCode = StatusCodes.Status200OK;
-        http.Response.ContentType = "application/x-ndjson";
-        var pieces = SimulatedModel.TokenPieces(answer);
-        var breakAt = fault == Fault.MidStream ? pieces.Count / 2 : pieces.Count;
-        using (var generation = lease.StartWork(outputTokens * SimulatedModel.OutputTokenSeconds, ct))
-        {
-            for (var i = 0; i < breakAt; i++)
-            {
-                await generation.WhenDoneAsync((i + 1) * SimulatedModel.OutputTokenSeconds);
-                await WriteChunkAsync(http, Create(call, pieces[i], done: false, time), ct);
-            }
-
-            if (fault == Fault.MidStream)
-            {
-                await WriteLineAsync(http, new ErrorResponse("simulated mid-stream failure"), Json.ErrorResponse, ct);
-                return false;
-            }
-
-            // The end-of-sequence token costs a step too, but produces no text.
-            await generation.Completion;
-        }
-
-        var streamEvalNs = Nanoseconds(time, evalStart);
-        lease.Dispose();
-        if (call.UnloadAfter)
-        {
-            sim.Models.Unload(call.Model.Name);
-        }
-
-        if (fault == Fault.NoDone)
-        {
-            return false; // the stream just stops: no final "done":true object
-        }
-
-        var final = Create(call, "", done: true, time);
-        SetStats(final, Nanoseconds(time, started), loadNs, promptTokens, promptNs, outputTokens, streamEvalNs);
-        await WriteChunkAsync(http, final, ct);
-        return true;
-    }
-
-    private static async Task<Call?> ReadGenerateAsync(HttpContext http, Simulator sim, CancellationToken ct)
-    {
-        var request = await ReadBodyAsync(http, Json.GenerateRequest, ct);
+        var ct = http.RequestAborted;
+        var request = await ReadBodyAsync(http, Json.ModelRequest, ct);
         if (request is null)
         {
-            return null;
+            return;
         }
 
-        var model = await FindModelAsync(http, sim, request.Model, ct);
-        if (model is null)
-        {
-            return null;
-        }
-
-        var prompt = request.Prompt ?? "";
-        var tokenText = string.IsNullOrEmpty(request.System) || prompt.Length == 0 ? prompt : request.System + "\n" + prompt;
-        return new Call(model, request.Model!, prompt, tokenText, request.Stream ?? true, IsZero(request.KeepAlive), Chat: false);
-    }
-
-    private static async Task<Call?> ReadChatAsync(HttpContext http, Simulator sim, CancellationToken ct)
-    {
-        var request = await ReadBodyAsync(http, Json.ChatRequest, ct);
-        if (request is null)
-        {
-            return null;
-        }
-
-        var model = await FindModelAsync(http, sim, request.Model, ct);
-        if (model is null)
-        {
-            return null;
-        }
-
-        var messages = request.Messages ?? [];
-        // The answer depends on the last user message; the cost on the whole conversation.
-        var question = messages.LastOrDefault(m => string.Equals(m.Role, "user", StringComparison.OrdinalIgnoreCase))?.Content ?? "";
-        var tokenText = string.Join("\n", messages.Select(m => m.Content ?? ""));
-        return new Call(model, request.Model!, question, tokenText, request.Stream ?? true, IsZero(request.KeepAlive), Chat: true);
-    }
-
-    private static async Task<ModelEntry?> FindModelAsync(HttpContext http, Simulator sim, string? name, CancellationToken ct)
-    {
+        var name = string.IsNullOrEmpty(request.Model) ? request.Name : request.Model;
         if (string.IsNullOrWhiteSpace(name))
         {
-            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, "model is required", ct);
-            return null;
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, $"name {GoQuote(name ?? "")} is invalid", ct);
+            return;
         }
 
-        var model = sim.Models.Find(name);
-        if (model is null)
+        if (!sim.Models.Remove(name))
         {
-            await WriteErrorAsync(http, StatusCodes.Status404NotFound, NotFound(name), ct);
+            await WriteErrorAsync(http, StatusCodes.Status404NotFound, $"model '{name}' not found", ct);
+            return;
         }
 
-        return model;
+        http.Response.StatusCode = StatusCodes.Status200OK;
     }
 
-    private static string NotFound(string name) => $"model \"{name}\" not found, try pulling it first";
-
-    /// <summary>keep_alive of 0 (number or "0", "0s", ...) asks Ollama to unload the model after the request.</summary>
-    private static bool IsZero(JsonElement? keepAlive) => keepAlive switch
+    /// <summary>POST /api/copy: 200 with no body, or 404 <c>model "x" not found</c> (server/routes.go CopyHandler).</summary>
+    private static async Task CopyAsync(HttpContext http, Simulator sim)
     {
-        { ValueKind: JsonValueKind.Number } n => n.GetDouble() == 0,
-        { ValueKind: JsonValueKind.String } s => TryParseDuration(s.GetString()) == TimeSpan.Zero,
-        _ => false,
-    };
-
-    private static TimeSpan? TryParseDuration(string? text)
-    {
-        try
+        var ct = http.RequestAborted;
+        var request = await ReadBodyAsync(http, Json.CopyRequest, ct);
+        if (request is null)
         {
-            return text is null ? null : Durations.Parse(text);
+            return;
         }
-        catch (ArgumentException)
+
+        if (string.IsNullOrWhiteSpace(request.Source))
         {
-            return null;
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, $"source {GoQuote(request.Source ?? "")} is invalid", ct);
+            return;
         }
-    }
 
-    private static CompletionResponse Create(Call call, string text, bool done, TimeProvider time)
-    {
-        var createdAt = time.GetUtcNow().UtcDateTime;
-        return call.Chat
-            ? new ChatResponse { Model = call.RequestedName, CreatedAt = createdAt, Message = new ChatMessage { Role = "assistant", Content = text }, Done = done }
-            : new GenerateResponse { Model = call.RequestedName, CreatedAt = createdAt, Response = text, Done = done };
-    }
+        if (string.IsNullOrWhiteSpace(request.Destination))
+        {
+            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, $"destination {GoQuote(request.Destination ?? "")} is invalid", ct);
+            return;
+        }
 
-    private static void SetStats(CompletionResponse r, long totalNs, long loadNs, int promptTokens, long promptNs, int evalTokens, long evalNs)
-    {
-        r.DoneReason = "stop";
-        r.TotalDuration = totalNs;
-        r.LoadDuration = loadNs;
-        r.PromptEvalCount = promptTokens;
-        r.PromptEvalDuration = promptNs;
-        r.EvalCount = evalTokens;
-        r.EvalDuration = evalNs;
-    }
+        if (sim.Models.Find(request.Source) is null)
+        {
+            await WriteErrorAsync(http, StatusCodes.Status404NotFound, $"model {GoQuote(request.Source)} not found", ct);
+            return;
+        }
 
-    private static long Nanoseconds(TimeProvider time, long since) => time.GetElapsedTime(since).Ticks * 100;
+        sim.Models.Add(request.Destination);
+        http.Response.StatusCode = StatusCodes.Status200OK;
+    }
 
     private static ModelDetails DetailsOf(ModelEntry m) =>
         new(ParentModel: "", Format: "gguf", Family: m.Family, Families: [m.Family], ParameterSize: m.ParameterSize, QuantizationLevel: "Q4_0");
@@ -389,80 +214,4 @@ internal static class OllamaEndpoints
 
     private static RunningModel ToRunning(ModelEntry m, TimeProvider time) =>
         new(m.Name, m.Name, m.Size, m.Digest, DetailsOf(m), time.GetUtcNow().UtcDateTime.AddMinutes(5), SizeVram: 0, ContextLength: 4096);
-
-    // --- wire helpers -------------------------------------------------------------------------------
-
-    /// <summary>
-    /// Reads the JSON body regardless of Content-Type (curl -d sends form encoding), answering 400 like
-    /// Ollama when it isn't valid JSON. Returns null when an error was written.
-    /// </summary>
-    private static async Task<T?> ReadBodyAsync<T>(HttpContext http, JsonTypeInfo<T> info, CancellationToken ct) where T : class
-    {
-        try
-        {
-            var value = await JsonSerializer.DeserializeAsync(http.Request.Body, info, ct);
-            if (value is not null)
-            {
-                return value;
-            }
-        }
-        catch (JsonException ex)
-        {
-            await WriteErrorAsync(http, StatusCodes.Status400BadRequest, "invalid request body: " + ex.Message, ct);
-            return null;
-        }
-
-        await WriteErrorAsync(http, StatusCodes.Status400BadRequest, "missing request body", ct);
-        return null;
-    }
-
-    private static Task WriteFinalAsync(HttpContext http, Call call, CompletionResponse response, CancellationToken ct) =>
-        call.Stream
-            ? WriteChunkAsync(http, response, ct)
-            : WriteJsonAsync(http, StatusCodes.Status200OK, Serialize(response), ct);
-
-    private static Task WriteChunkAsync(HttpContext http, CompletionResponse response, CancellationToken ct)
-    {
-        if (!http.Response.HasStarted)
-        {
-            http.Response.StatusCode = StatusCodes.Status200OK;
-            http.Response.ContentType = "application/x-ndjson";
-        }
-
-        return WriteRawLineAsync(http, Serialize(response), ct);
-    }
-
-    private static byte[] Serialize(CompletionResponse response) => response switch
-    {
-        ChatResponse c => JsonSerializer.SerializeToUtf8Bytes(c, Json.ChatResponse),
-        GenerateResponse g => JsonSerializer.SerializeToUtf8Bytes(g, Json.GenerateResponse),
-        _ => throw new ArgumentOutOfRangeException(nameof(response)),
-    };
-
-    internal static Task WriteErrorAsync(HttpContext http, int status, string message, CancellationToken ct) =>
-        WriteJsonAsync(http, status, new ErrorResponse(message), Json.ErrorResponse, ct);
-
-    private static Task WriteJsonAsync<T>(HttpContext http, int status, T value, JsonTypeInfo<T> info, CancellationToken ct) =>
-        WriteJsonAsync(http, status, JsonSerializer.SerializeToUtf8Bytes(value, info), ct);
-
-    private static async Task WriteJsonAsync(HttpContext http, int status, byte[] json, CancellationToken ct)
-    {
-        http.Response.StatusCode = status;
-        http.Response.ContentType = "application/json; charset=utf-8";
-        http.Response.ContentLength = json.Length;
-        await http.Response.Body.WriteAsync(json, ct);
-    }
-
-    private static Task WriteLineAsync<T>(HttpContext http, T value, JsonTypeInfo<T> info, CancellationToken ct) =>
-        WriteRawLineAsync(http, JsonSerializer.SerializeToUtf8Bytes(value, info), ct);
-
-    /// <summary>One NDJSON line, flushed at once so the client sees it as it happens.</summary>
-    private static async Task WriteRawLineAsync(HttpContext http, byte[] json, CancellationToken ct)
-    {
-        var line = new byte[json.Length + 1];
-        json.CopyTo(line, 0);
-        line[^1] = (byte)'\n';
-        await http.Response.Body.WriteAsync(line, ct);
-        await http.Response.Body.FlushAsync(ct);
-    }
 }

@@ -20,6 +20,7 @@ internal sealed class FaultsPatch
     public double? MidStreamErrorRate { get; set; }
 
     public double? NoDoneRate { get; set; }
+    public double? SchemaViolationRate { get; set; }
     public JsonElement? LoadDelay { get; set; }
     public string? FailPromptContains { get; set; }
 
@@ -30,6 +31,7 @@ internal sealed class FaultsPatch
         HangRate = HangRate ?? current.HangRate,
         MidStreamErrorRate = MidStreamErrorRate ?? current.MidStreamErrorRate,
         NoDoneRate = NoDoneRate ?? current.NoDoneRate,
+        SchemaViolationRate = SchemaViolationRate ?? current.SchemaViolationRate,
         LoadDelay = LoadDelay is { } d ? ParseDelay(d) : current.LoadDelay,
         FailPromptContains = FailPromptContains is null ? current.FailPromptContains
             : FailPromptContains.Length == 0 ? null : FailPromptContains,
@@ -50,11 +52,13 @@ internal sealed record FaultsView(
     double HangRate,
     [property: JsonPropertyName("midstreamErrorRate")] double MidStreamErrorRate,
     double NoDoneRate,
+    double SchemaViolationRate,
     double LoadDelay,
     string? FailPromptContains)
 {
     public static FaultsView From(FaultOptions f) => new(
-        f.ErrorRate, f.UnavailableRate, f.HangRate, f.MidStreamErrorRate, f.NoDoneRate, f.LoadDelay.TotalSeconds, f.FailPromptContains);
+        f.ErrorRate, f.UnavailableRate, f.HangRate, f.MidStreamErrorRate, f.NoDoneRate, f.SchemaViolationRate,
+        f.LoadDelay.TotalSeconds, f.FailPromptContains);
 }
 
 internal sealed record SpeedBody(double Speed);
@@ -70,6 +74,7 @@ internal sealed record SimError(string Error);
 [JsonSerializable(typeof(FaultsView))]
 [JsonSerializable(typeof(SpeedBody))]
 [JsonSerializable(typeof(SimError))]
+[JsonSerializable(typeof(RecordedRequests))]
 internal sealed partial class SimJsonContext : JsonSerializerContext
 {
     /// <summary>Default plus relaxed escaping, so messages keep their quotes readable.</summary>

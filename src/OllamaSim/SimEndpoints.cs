@@ -1,5 +1,7 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Primitives;
 
 namespace OllamaSim;
 
@@ -50,6 +52,26 @@ internal static class SimEndpoints
             sim.Scheduler.SetSpeed(body.Speed);
             return Results.Json(new SpeedBody(sim.Scheduler.Speed), Json.SpeedBody);
         });
+        app.MapGet("/sim/requests", (HttpContext http) =>
+        {
+            var query = http.Request.Query;
+            if (!TryParseQuery(query["limit"], out int? limit) || limit < 0)
+            {
+                return BadRequest("limit must be a whole number >= 0");
+            }
+
+            if (!TryParseQuery(query["since"], out long? since))
+            {
+                return BadRequest("since must be a whole number (a request's sequence)");
+            }
+
+            return Results.Json(sim.Requests.Read(limit, since), Json.RecordedRequests);
+        });
+        app.MapDelete("/sim/requests", () =>
+        {
+            sim.Requests.Clear();
+            return Results.NoContent();
+        });
         app.MapPost("/sim/unload", () =>
         {
             // The next request pays the load delay again, as after Ollama unloads an idle model.
@@ -60,6 +82,23 @@ internal static class SimEndpoints
 
     private static IResult BadRequest(string message) =>
         Results.Json(new SimError(message), Json.SimError, statusCode: StatusCodes.Status400BadRequest);
+
+    private static bool TryParseQuery<T>(StringValues values, out T? value) where T : struct, IParsable<T>
+    {
+        value = null;
+        if (StringValues.IsNullOrEmpty(values))
+        {
+            return true;
+        }
+
+        if (!T.TryParse(values.ToString(), CultureInfo.InvariantCulture, out var parsed))
+        {
+            return false;
+        }
+
+        value = parsed;
+        return true;
+    }
 
     private static async Task<T?> ReadAsync<T>(HttpContext http, JsonTypeInfo<T> info) where T : class
     {

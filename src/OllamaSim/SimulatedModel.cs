@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -96,11 +97,31 @@ public static partial class SimulatedModel
     public static IReadOnlyList<string> TokenPieces(string answer) =>
         answer.Chunk(4).Select(c => new string(c)).ToList();
 
+    /// <summary>
+    /// The <c>context</c> of a final generate response: token ids of the templated prompt and of the answer, as Ollama
+    /// returns <c>Tokenize(prompt + answer)</c>. There are <see cref="PromptTokens"/>(<paramref name="promptText"/>)
+    /// + one per answer piece of them (the end-of-sequence token is not part of it). Ids are qwen2's chat-template
+    /// tokens around a SHA-256 id below the vocabulary size for each four-character piece.
+    /// </summary>
+    public static int[] ContextFor(string promptText, string answer)
+    {
+        ArgumentNullException.ThrowIfNull(promptText);
+        ArgumentNullException.ThrowIfNull(answer);
+        // <|im_start|>user\n … <|im_end|>\n<|im_start|>assistant\n: TemplateTokens in all.
+        int[] before = [151644, 872, 198];
+        int[] after = [151645, 198, 151644, 77091, 198];
+        return [.. before, .. PieceIds(promptText), .. after, .. PieceIds(answer)];
+    }
+
     /// <summary>Seconds one request for <paramref name="prompt"/> takes alone at time-scale 1 and speed 1.</summary>
     public static double SoloSecondsFor(string prompt) =>
         PromptTokens(prompt) * PromptTokenSeconds + OutputTokens(AnswerFor(prompt)) * OutputTokenSeconds;
 
     private static int CeilDiv(int a, int b) => (a + b - 1) / b;
+
+    // Below qwen2's 151,643 ordinary tokens, so no piece collides with a template token.
+    private static IEnumerable<int> PieceIds(string text) =>
+        text.Chunk(4).Select(c => (int)(BinaryPrimitives.ReadUInt32BigEndian(Hash(new string(c))) % 151_643));
 
     private static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
 

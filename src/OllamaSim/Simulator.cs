@@ -10,9 +10,10 @@ internal sealed class Simulator : IDisposable
         options.Validate();
         Options = options;
         Time = options.TimeProvider;
-        Scheduler = new SlotScheduler(options.Parallel, options.ScalingExponent, options.TimeScale, options.Speed, Time);
+        Scheduler = new SlotScheduler(options.Parallel, options.Curve, options.TimeScale, options.Speed, Time);
         Models = new ModelRegistry(Time, options.EffectiveModels);
         Faults = new FaultInjector(options.Faults, options.Seed);
+        Requests = new RequestLog(options.RequestLogCapacity, Time);
     }
 
     public SimulatorOptions Options { get; }
@@ -27,7 +28,12 @@ internal sealed class Simulator : IDisposable
 
     public RequestCounters Counters { get; } = new();
 
-    /// <summary>Cancelled when the server stops, so hung or queued requests don't delay shutdown.</summary>
+    public RequestLog Requests { get; }
+
+    /// <summary>
+    /// Cancelled when the simulator is disposed. Requests also stop with the web host serving them
+    /// (<see cref="IHostApplicationLifetime.ApplicationStopping"/>), which can stop and start again while this lives on.
+    /// </summary>
     public CancellationToken Stopping => _stopping.Token;
 
     public SimulatorStats GetStats()
@@ -50,6 +56,9 @@ internal sealed class Simulator : IDisposable
             ModelTimeScale = s.TimeScale,
             Speed = s.Speed,
             ScalingExponent = s.ScalingExponent,
+            CliffAt = s.CliffAt,
+            CliffSlope = s.CliffSlope,
+            CliffFloor = s.CliffFloor,
         };
     }
 

@@ -12,18 +12,30 @@ public sealed partial class SimulatorServer : IAsyncDisposable
 {
     public const string DefaultUrl = "http://127.0.0.1:11434";
 
-    private readonly WebApplication _app;
     private readonly Simulator _sim;
 
-    private SimulatorServer(WebApplication app, Simulator sim, Uri url)
+    // Serialises stop, restart and dispose; requests never wait on it.
+    private readonly SemaphoreSlim _lifecycle = new(1, 1);
+
+    /// <summary>The address Kestrel bound (port 0 resolved), to listen on again after a stop.</summary>
+    private readonly string _boundAddress;
+
+    private WebApplication? _app;
+    private bool _disposed;
+
+    private SimulatorServer(WebApplication app, Simulator sim, string boundAddress)
     {
         _app = app;
         _sim = sim;
-        Url = url;
+        _boundAddress = boundAddress;
+        Url = ClientUrl(boundAddress);
     }
 
-    /// <summary>The real bound address (port 0 resolved), e.g. http://127.0.0.1:41234/.</summary>
+    /// <summary>The real bound address (port 0 resolved), e.g. http://127.0.0.1:41234/; the same after a restart.</summary>
     public Uri Url { get; }
+
+    /// <summary>False between <see cref="StopAsync"/> and <see cref="RestartAsync"/>: connections to <see cref="Url"/> are refused.</summary>
+    public bool IsListening => Volatile.Read(ref _app) is not null;
 
     public SimulatorOptions Options => _sim.Options;
 
@@ -32,22 +44,32 @@ public sealed partial class SimulatorServer : IAsyncDisposable
 
     public double Speed => _sim.Scheduler.Speed;
 
+    /// <summary>The models the simulator has (as /api/tags lists them), normalised to name:tag.</summary>
+    public IReadOnlyList<string> Models => _sim.Models.List().Select(m => m.Name).ToList();
+
     /// <summary>Starts a simulator listening on <paramref name="url"/> (port 0 picks a free port).</summary>
     public static async Task<SimulatorServer> StartAsync(SimulatorOptions options, string url = "http://127.0.0.1:0", CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var (app, sim) = Build(options, [], url);
+        options.Validate();
+        var sim = new Simulator(options);
+        WebApplication? app = null;
         try
         {
+            app = Build(sim, [], url);
             await app.StartAsync(cancellationToken);
-            var server = new SimulatorServer(app, sim, BoundUrl(app));
+            var server = new SimulatorServer(app, sim, BoundAddress(app));
             Log.Started(app.Logger, server.Url, options);
             return server;
         }
         catch
         {
+            if (app is not null)
+            {
+                await app.DisposeAsync();
+            }
+
             sim.Dispose();
-            await app.DisposeAsync();
             throw;
         }
     }
@@ -58,16 +80,64 @@ public sealed partial class SimulatorServer : IAsyncDisposable
     /// </summary>
     public static async Task RunAsync(SimulatorOptions options, string[] hostArgs, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         var urlGiven = hostArgs.Any(a => a.StartsWith("--urls", StringComparison.OrdinalIgnoreCase))
             || !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("ASPNETCORE_URLS"));
-        var (app, sim) = Build(options, hostArgs, urlGiven ? null : DefaultUrl);
-        using (sim)
+        using var sim = new Simulator(options);
+        await using var app = Build(sim, hostArgs, urlGiven ? null : DefaultUrl);
+        app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, ClientUrl(BoundAddress(app)), options));
+        await app.RunAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Stops listening, like an Ollama process that died: connections to <see cref="Url"/> are refused, requests in
+    /// flight or queued are cut off (and counted as failed), and loaded models are unloaded. Everything else (models
+    /// pulled or deleted, faults, speed, statistics, the request log) is kept for <see cref="RestartAsync"/>.
+    /// Does nothing when already stopped.
+    /// </summary>
+    public async Task StopAsync(CancellationToken cancellationToken = default)
+    {
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
         {
-            await using (app)
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await StopListeningAsync();
+        }
+        finally
+        {
+            _lifecycle.Release();
+        }
+    }
+
+    /// <summary>
+    /// Listens again on the same address and port, stopping first if still listening, like a restarted Ollama:
+    /// the first request pays the load delay again. Throws if the port was taken meanwhile.
+    /// </summary>
+    public async Task RestartAsync(CancellationToken cancellationToken = default)
+    {
+        await _lifecycle.WaitAsync(cancellationToken);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            await StopListeningAsync();
+            var app = Build(_sim, [], _boundAddress);
+            try
             {
-                app.Lifetime.ApplicationStarted.Register(() => Log.Started(app.Logger, BoundUrl(app), options));
-                await app.RunAsync(cancellationToken);
+                await app.StartAsync(cancellationToken);
             }
+            catch
+            {
+                await app.DisposeAsync();
+                throw;
+            }
+
+            Volatile.Write(ref _app, app);
+            Log.Started(app.Logger, Url, _sim.Options);
+        }
+        finally
+        {
+            _lifecycle.Release();
         }
     }
 
@@ -88,24 +158,82 @@ public sealed partial class SimulatorServer : IAsyncDisposable
     /// <summary>Unloads every model, so the next request waits for the load delay again.</summary>
     public void UnloadModels() => _sim.Models.Unload();
 
+    /// <summary>
+    /// Removes a model, as <c>DELETE /api/delete</c> does: generate and chat then answer 404 and /api/tags no longer
+    /// lists it. False when the simulator did not have it.
+    /// </summary>
+    public bool DeleteModel(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        return _sim.Models.Remove(name);
+    }
+
+    /// <summary>Adds a model at once, as a finished <c>POST /api/pull</c> does.</summary>
+    public void PullModel(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        _sim.Models.Add(name);
+    }
+
+    /// <summary>
+    /// The recent generate, chat and embedding requests as the clients sent them (GET /sim/requests): the last
+    /// <paramref name="limit"/> of them (all kept when null) with a sequence above <paramref name="since"/>, oldest first.
+    /// </summary>
+    public RecordedRequests GetRequests(int? limit = null, long? since = null) => _sim.Requests.Read(limit, since);
+
+    /// <summary>Empties the request log and zeroes its counts (DELETE /sim/requests); sequences keep counting up.</summary>
+    public void ClearRequests() => _sim.Requests.Clear();
+
     public async ValueTask DisposeAsync()
     {
-        // Cancel hung and queued requests first so the host's graceful shutdown doesn't wait for them.
-        _sim.Stop();
+        await _lifecycle.WaitAsync();
         try
         {
-            await _app.StopAsync();
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            // Cancel hung and queued requests first so the host's graceful shutdown doesn't wait for them.
+            _sim.Stop();
+            try
+            {
+                await StopListeningAsync();
+            }
+            finally
+            {
+                _sim.Dispose();
+            }
         }
         finally
         {
-            await _app.DisposeAsync();
-            _sim.Dispose();
+            _lifecycle.Release();
         }
     }
 
-    private static (WebApplication App, Simulator Sim) Build(SimulatorOptions options, string[] hostArgs, string? url)
+    private async Task StopListeningAsync()
     {
-        options.Validate();
+        if (Interlocked.Exchange(ref _app, null) is not { } app)
+        {
+            return;
+        }
+
+        try
+        {
+            // Stopping the host cancels ApplicationStopping, which every request is linked to (OllamaWire.LinkedAbort).
+            await app.StopAsync();
+        }
+        finally
+        {
+            await app.DisposeAsync();
+            // A dead process loses what it had in memory: the next one loads the model again.
+            _sim.Models.Unload();
+        }
+    }
+
+    private static WebApplication Build(Simulator sim, string[] hostArgs, string? url)
+    {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
         {
             Args = hostArgs,
@@ -122,17 +250,17 @@ public sealed partial class SimulatorServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
         var app = builder.Build();
-        var sim = new Simulator(options);
-        app.Lifetime.ApplicationStopping.Register(sim.Stop);
         OllamaEndpoints.Map(app, sim);
         SimEndpoints.Map(app, sim);
-        return (app, sim);
+        return app;
     }
 
-    private static Uri BoundUrl(WebApplication app)
+    private static string BoundAddress(WebApplication app) =>
+        app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
+
+    private static Uri ClientUrl(string boundAddress)
     {
-        var addresses = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses;
-        var uri = new UriBuilder(addresses.First());
+        var uri = new UriBuilder(boundAddress);
         // Kestrel reports wildcard listeners as +, * or [::]; clients need an address they can connect to.
         if (uri.Host is "+" or "*" or "[::]" or "0.0.0.0")
         {

@@ -49,6 +49,12 @@ public sealed record SchedulerStats
     public double Speed { get; init; }
     public double TimeScale { get; init; }
     public double ScalingExponent { get; init; }
+
+    /// <summary>See <see cref="CapacityCurve.CliffAt"/>; null without a cliff.</summary>
+    public int? CliffAt { get; init; }
+
+    public double CliffSlope { get; init; }
+    public double CliffFloor { get; init; }
     public QueueWaitStats QueueWaitSeconds { get; init; } = new();
 }
 
@@ -80,6 +86,12 @@ public sealed record SimulatorStats
     public double ModelTimeScale { get; init; }
     public double Speed { get; init; }
     public double ScalingExponent { get; init; }
+
+    /// <summary>K of the capacity curve's cliff; null without a cliff. See <see cref="CapacityCurve"/>.</summary>
+    public int? CliffAt { get; init; }
+
+    public double CliffSlope { get; init; }
+    public double CliffFloor { get; init; }
 }
 
 /// <summary>Thread-safe request counters behind <see cref="SimulatorStats"/>.</summary>

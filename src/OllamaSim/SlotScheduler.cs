@@ -5,8 +5,9 @@ namespace OllamaSim;
 /// processor sharing between the slots that are computing.
 /// <para>
 /// Work is measured in "solo seconds": how long the work takes alone at speed 1 and time-scale 1.
-/// With k jobs computing, each progresses at <c>speed × k^(e−1) / timeScale</c> solo seconds per wall
-/// second, so the aggregate is k^e times one job's rate. The model is event driven and exact: on every
+/// With k jobs computing, each progresses at <c>speed × aggregate(k) / k / timeScale</c> solo seconds per
+/// wall second, where <see cref="CapacityCurve.Aggregate"/> is k^e up to an optional cliff and falls past it.
+/// The model is event driven and exact: on every
 /// start, finish, cancellation or speed change each job's progress is advanced by the elapsed time × the
 /// rate that held since the last event, and one timer is set for the next event (a finish, or a progress
 /// milestone such as a streamed token). A late timer does not distort the result because
@@ -23,7 +24,7 @@ public sealed class SlotScheduler : IDisposable
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly ITimer _timer;
-    private readonly double _exponent;
+    private readonly CapacityCurve _curve;
     private readonly double _timeScale;
     private readonly LinkedList<Waiter> _queue = new();
     private readonly List<Job> _computing = [];
@@ -37,11 +38,21 @@ public sealed class SlotScheduler : IDisposable
     private bool _disposed;
 
     public SlotScheduler(int parallel, double scalingExponent = 0.32, double timeScale = 1, double speed = 1, TimeProvider? timeProvider = null)
+        : this(parallel, CurveWith(scalingExponent), timeScale, speed, timeProvider)
+    {
+    }
+
+    public SlotScheduler(int parallel, CapacityCurve curve, double timeScale = 1, double speed = 1, TimeProvider? timeProvider = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1);
-        if (!(scalingExponent > 0 && scalingExponent <= 1))
+        ArgumentNullException.ThrowIfNull(curve);
+        try
         {
-            throw new ArgumentOutOfRangeException(nameof(scalingExponent), scalingExponent, "must be in (0, 1]");
+            curve.Validate();
+        }
+        catch (ArgumentException ex)
+        {
+            throw new ArgumentOutOfRangeException(nameof(curve), curve, ex.Message);
         }
 
         if (!(timeScale >= 0 && double.IsFinite(timeScale)))
@@ -52,7 +63,7 @@ public sealed class SlotScheduler : IDisposable
         CheckSpeed(speed);
 
         Parallel = parallel;
-        _exponent = scalingExponent;
+        _curve = curve;
         _timeScale = timeScale;
         _speed = speed;
         _time = timeProvider ?? TimeProvider.System;
@@ -64,7 +75,10 @@ public sealed class SlotScheduler : IDisposable
 
     public double TimeScale => _timeScale;
 
-    public double ScalingExponent => _exponent;
+    public double ScalingExponent => _curve.ScalingExponent;
+
+    /// <summary>Aggregate throughput against the number of computing slots.</summary>
+    public CapacityCurve Curve => _curve;
 
     public double Speed
     {
@@ -218,7 +232,10 @@ public sealed class SlotScheduler : IDisposable
                 ElapsedSeconds = Seconds(_statsSince, now),
                 Speed = _speed,
                 TimeScale = _timeScale,
-                ScalingExponent = _exponent,
+                ScalingExponent = _curve.ScalingExponent,
+                CliffAt = _curve.CliffAt,
+                CliffSlope = _curve.CliffSlope,
+                CliffFloor = _curve.CliffFloor,
             };
         }
 
@@ -346,7 +363,13 @@ public sealed class SlotScheduler : IDisposable
         }
     }
 
-    private double Rate(int computing) => _speed * Math.Pow(computing, _exponent - 1) / _timeScale;
+    /// <summary>Solo seconds per wall second for each of <paramref name="computing"/> jobs: they share the aggregate equally.</summary>
+    private double Rate(int computing) => _speed * _curve.Aggregate(computing) / computing / _timeScale;
+
+    private static CapacityCurve CurveWith(double scalingExponent) =>
+        !(scalingExponent > 0 && scalingExponent <= 1)
+            ? throw new ArgumentOutOfRangeException(nameof(scalingExponent), scalingExponent, "must be in (0, 1]")
+            : new CapacityCurve { ScalingExponent = scalingExponent };
 
     /// <summary>
     /// Brings every computing job's progress up to <paramref name="now"/>, event by event: at each job

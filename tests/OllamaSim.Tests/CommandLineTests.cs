@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace OllamaSim.Tests;
 
 public sealed class CommandLineTests
@@ -22,6 +24,83 @@ public sealed class CommandLineTests
         Assert.Equal("Lyon", f.FailPromptContains);
         Assert.Equal(["--urls", "http://127.0.0.1:5000"], parsed.HostArgs);
         Assert.False(parsed.ShowHelp);
+    }
+
+    [Fact]
+    public void Parses_the_capacity_cliff_schema_fault_and_request_log_flags()
+    {
+        var o = CommandLine.Parse([
+            "--cliff-at", "4", "--cliff-slope=0.2", "--cliff-floor", "0.25", "--schema-violation-rate", "0.3", "--request-log-size", "10",
+        ]).Options;
+
+        Assert.Equal((4, 0.2, 0.25), (o.CliffAt, o.CliffSlope, o.CliffFloor));
+        Assert.Equal(new CapacityCurve { ScalingExponent = 0.32, CliffAt = 4, CliffSlope = 0.2, CliffFloor = 0.25 }, o.Curve);
+        Assert.Equal(0.3, o.Faults.SchemaViolationRate);
+        Assert.Equal(10, o.RequestLogCapacity);
+    }
+
+    [Fact]
+    public void Flags_stay_case_insensitive_and_host_arguments_keep_their_case()
+    {
+        var parsed = CommandLine.Parse(["--Parallel", "3", "--TIME-SCALE=0.5", "--Logging:LogLevel:Default=Debug", "--urls=http://127.0.0.1:5000"]);
+
+        Assert.Equal((3, 0.5), (parsed.Options.Parallel, parsed.Options.TimeScale));
+        Assert.Equal(["--Logging:LogLevel:Default=Debug", "--urls=http://127.0.0.1:5000"], parsed.HostArgs);
+    }
+
+    [Fact]
+    public void Help_is_recognised_and_the_usage_lists_every_flag()
+    {
+        Assert.True(CommandLine.Parse(["--help"]).ShowHelp);
+        Assert.True(CommandLine.Parse(["-h"]).ShowHelp);
+
+        foreach (var flag in new[]
+        {
+            "--parallel", "--time-scale", "--speed", "--scaling-exponent", "--cliff-at", "--cliff-slope", "--cliff-floor", "--model",
+            "--seed", "--request-log-size", "--error-rate", "--unavailable-rate", "--hang-rate", "--midstream-error-rate",
+            "--no-done-rate", "--schema-violation-rate", "--load-delay", "--fail-prompt-contains", "--help",
+        })
+        {
+            Assert.Contains(flag, CommandLine.Usage, StringComparison.Ordinal);
+        }
+    }
+
+    [Theory]
+    [InlineData("cliff-at", "--cliff-at", "0")]
+    [InlineData("cliff-slope", "--cliff-slope", "-0.1")]
+    [InlineData("cliff-floor", "--cliff-floor", "0")]
+    [InlineData("schema-violation-rate", "--schema-violation-rate", "2")]
+    [InlineData("request-log-size", "--request-log-size", "-1")]
+    [InlineData("not a number", "--speed", "fast")]
+    [InlineData("--seed needs a value", "--seed")]
+    [InlineData("expects a single argument", "--parallel", "2", "--parallel", "3")]
+    public void Bad_new_values_give_a_clear_error(string expectedFragment, params string[] args)
+    {
+        var ex = Assert.Throws<ArgumentException>(() => CommandLine.Parse(args));
+        Assert.Contains(expectedFragment, ex.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Fact]
+    public async Task The_program_prints_a_one_line_error_and_the_usage_and_exits_2()
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            ArgumentList = { RepoPaths.BuiltProgram("OllamaSim", "OllamaSim"), "--parallel", "0" },
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+
+        Assert.Equal(2, process.ExitCode);
+        var lines = (await stderr).Split('\n');
+        Assert.Equal("OllamaSim: parallel must be at least 1 (got 0)", lines[0]);
+        Assert.Equal("", lines[1]);
+        Assert.Contains("--cliff-at", await stderr, StringComparison.Ordinal);
+        Assert.Equal("", await stdout);
     }
 
     [Fact]

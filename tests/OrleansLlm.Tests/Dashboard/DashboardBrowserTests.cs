@@ -37,7 +37,7 @@ public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper o
             ["Worker:AdaptiveConcurrency"] = "false",
             ["Worker:MaxConcurrency"] = "2",
         };
-        // About half a second per answer: the workers stay busy for the whole test on a few hundred items.
+        // Answers slow enough (about a second with two in flight) that 400 items keep both workers busy throughout.
         _silos = new ProcessReplicaSet(() => new SimulatorOptions { Parallel = 2, TimeScale = 0.05 }, settings);
         return Task.CompletedTask;
     }

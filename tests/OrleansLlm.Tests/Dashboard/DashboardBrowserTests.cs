@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.Playwright;
+using OllamaSim;
+using OrleansLlm.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static Microsoft.Playwright.Assertions;
+
+namespace OrleansLlm.Tests.Dashboard;
+
+/// <summary>
+/// The Orleans Dashboard of two real silo processes, each beside its own simulator, looked at in a real browser
+/// (Debian's chromium through Playwright) while both workers are busy.
+/// </summary>
+[Collection(RedisCollection.Name)]
+public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
+{
+    private const string WorkerGrain = "OrleansLlm.Worker.WorkerGrain";
+    private const string CoordinatorGrain = "OrleansLlm.Coordinator.CoordinatorGrain";
+
+    // The dashboard polls its silos every second; rendering a fresh value can take a few rounds on a loaded machine.
+    private const float RenderTimeoutMs = 30_000;
+
+    private readonly string _queue = LlmClusterOptions.NewQueueName();
+    private readonly List<string> _scriptErrors = [];
+    private ProcessReplicaSet _silos = null!;
+
+    private OrleansLlm.Queue.QueueKeys Keys => new(_queue);
+
+    public Task InitializeAsync()
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Redis:ConnectionString"] = redis.ConnectionString,
+            ["Orleans:ClusterId"] = _queue,
+            ["Queue:Name"] = _queue,
+            ["Worker:AdaptiveConcurrency"] = "false",
+            ["Worker:MaxConcurrency"] = "2",
+        };
+        // Answers slow enough (about a second with two in flight) that 400 items keep both workers busy throughout.
+        _silos = new ProcessReplicaSet(() => new SimulatorOptions { Parallel = 2, TimeScale = 0.05 }, settings);
+        return Task.CompletedTask;
+    }
+
+    [Fact]
+    public async Task ShowsBothSilosTheirWorkersAndTheCoordinator_WhileTwoSilosAreBusy()
+    {
+        var total = Stopwatch.StartNew();
+        await Task.WhenAll(_silos.ScaleUpAsync(), _silos.ScaleUpAsync());
+        var silos = _silos.Running;
+        output.WriteLine($"two silo processes ready in {total.Elapsed.TotalSeconds:F1} s");
+
+        var cities = await Cities.LoadAsync(400);
+        await redis.Connection.GetDatabase().ListRightPushAsync(Keys.Ready, cities.Select(c => (StackExchange.Redis.RedisValue)c.Json).ToArray());
+        var addresses = new string[silos.Count];
+        for (var i = 0; i < silos.Count; i++)
+        {
+            var silo = silos[i];
+            string? owner = null;
+            await Eventually.TrueAsync(async () => (owner = await LeaseOwnerAsync(silo)) is not null, $"the silo on port {silo.SiloPort} to lease items");
+            addresses[i] = owner!;
+        }
+
+        var browserClock = Stopwatch.StartNew();
+        await using var chromium = await Chromium.LaunchAsync();
+        var page = await chromium.NewPageAsync(_scriptErrors);
+        output.WriteLine($"chromium launched in {browserClock.Elapsed.TotalSeconds:F1} s");
+
+        // Every silo serves the dashboard, and each one shows the whole cluster.
+        foreach (var silo in silos)
+        {
+            await page.GotoAsync(DashboardUrl(silo, "silos"));
+            foreach (var address in addresses)
+            {
+                await Expect(HostRow(page, $"='#/host/{address}'")).ToContainTextAsync("Active", new() { Timeout = RenderTimeoutMs });
+            }
+
+            await Expect(HostRow(page, "^='#/host/'")).ToHaveCountAsync(addresses.Length, new() { Timeout = RenderTimeoutMs });
+        }
+
+        output.WriteLine($"both silos listed on both dashboards {browserClock.Elapsed.TotalSeconds:F1} s after the launch");
+
+        var dashboard = silos[^1];
+        await page.GotoAsync(DashboardUrl(dashboard, "grains"));
+        await Expect(ActivationsOf(page, WorkerGrain)).ToHaveTextAsync("2", new() { Timeout = RenderTimeoutMs });
+        await Expect(ActivationsOf(page, CoordinatorGrain)).ToHaveTextAsync("1", new() { Timeout = RenderTimeoutMs });
+
+        // The worker's own placement, as the dashboard sees it: one on each silo.
+        foreach (var address in addresses)
+        {
+            await page.GotoAsync(DashboardUrl(dashboard, $"host/{address}"));
+            await Expect(ActivationsOf(page, WorkerGrain)).ToHaveTextAsync("1", new() { Timeout = RenderTimeoutMs });
+        }
+
+        // What the dashboard shows about a worker itself, through IWorkerDashboardGrain.GetState.
+        await page.GotoAsync(DashboardUrl(dashboard, "grainDetails"));
+        await page.Locator("select").SelectOptionAsync(WorkerGrain, new() { Timeout = RenderTimeoutMs });
+        foreach (var address in addresses)
+        {
+            await page.GetByPlaceholder("Grain Id").FillAsync(address);
+            var state = await BusyWorkerStateAsync(page, address);
+            output.WriteLine($"Grain Details of the worker on {address}: {state}");
+            Assert.Equal("active", state.GetProperty("State").GetString());
+            Assert.Equal(2, state.GetProperty("ConcurrencyLimit").GetInt32());
+            Assert.InRange(state.GetProperty("InFlight").GetInt32(), 1, 2);
+            Assert.Equal(address, state.GetProperty("Silo").GetString());
+        }
+
+        // The picture README shows: every grain type, with the two workers and the coordinator among them.
+        await page.GotoAsync(DashboardUrl(dashboard, "grains"));
+        await Expect(ActivationsOf(page, WorkerGrain)).ToHaveTextAsync("2", new() { Timeout = RenderTimeoutMs });
+        var screenshot = Path.Combine(RepoPaths.Root, "docs", "images", "dashboard.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+        await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
+        output.WriteLine($"screenshot: {screenshot}");
+
+        Assert.Empty(_scriptErrors);
+        output.WriteLine($"browser part {browserClock.Elapsed.TotalSeconds:F1} s, whole test {total.Elapsed.TotalSeconds:F1} s");
+    }
+
+    public async Task DisposeAsync() => await _silos.DisposeAsync();
+
+    private static string DashboardUrl(SiloProcess silo, string route) => $"http://127.0.0.1:{silo.HttpPort}/dashboard/#/{route}";
+
+    // A row of the silos table (the zone grid above it links to the silos too, outside any table cell of its own).
+    private static ILocator HostRow(IPage page, string hrefMatch) => page.Locator($"tr:has(> td > a[href{hrefMatch}])");
+
+    // The "Activations" cell of a grain type's row in an "Activations by Type" table.
+    private static ILocator ActivationsOf(IPage page, string grainType) =>
+        page.Locator($"tr:has(> td > a[href='#/grain/{grainType}'])").Locator("td").Nth(2);
+
+    private async Task<string?> LeaseOwnerAsync(SiloProcess silo) =>
+        (await redis.Connection.GetDatabase().HashValuesAsync(Keys.Owners)).Select(o => (string?)o).FirstOrDefault(o => o is not null && silo.Owns(o));
+
+    // Grain Details shows one snapshot per click; between two answers a worker can have nothing in flight for a moment.
+    private static async Task<JsonElement> BusyWorkerStateAsync(IPage page, string address)
+    {
+        var shown = page.Locator("pre");
+        JsonElement state = default;
+        var last = "nothing";
+        await Eventually.TrueAsync(async () =>
+        {
+            await page.Locator("input[value='Show Details']").ClickAsync();
+            await Expect(shown).ToContainTextAsync(address, new() { Timeout = RenderTimeoutMs });
+            last = await shown.InnerTextAsync();
+            using var shownJson = JsonDocument.Parse(last);
+            state = shownJson.RootElement.TryGetProperty("GetState", out var found)
+                ? found.Clone()
+                : throw new Xunit.Sdk.XunitException($"Grain Details showed no GetState for the worker on {address}: {last}");
+            return state.GetProperty("InFlight").GetInt32() > 0;
+        }, $"Grain Details to show the worker on {address} with items in flight", TimeSpan.FromSeconds(30), () => Task.FromResult(last));
+        return state;
+    }
+}

@@ -46,10 +46,14 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         }
         catch (RedisConnectionException ex)
         {
-            throw new ClusterUnavailableException(
-                ex.FailureType == ConnectionFailureType.AuthenticationFailure
-                    ? $"Redis at {settings.RedisForDisplay} refused the credentials (set Redis__ConnectionString or --redis)"
-                    : $"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)");
+            throw new ClusterUnavailableException(ex switch
+            {
+                { InnerException: System.Security.Authentication.AuthenticationException } =>
+                    $"Redis at {settings.RedisForDisplay} presented a TLS certificate this machine does not trust (set Redis__TrustedCaFile to its CA's PEM file)",
+                { FailureType: ConnectionFailureType.AuthenticationFailure } =>
+                    $"Redis at {settings.RedisForDisplay} refused the credentials (set Redis__ConnectionString or --redis)",
+                _ => $"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)",
+            });
         }
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });

@@ -17,6 +17,9 @@ public sealed record RedisProcessOptions
 
     /// <summary>Runs as a Redis Cluster node (<c>--cluster-enabled yes</c>).</summary>
     public bool ClusterNode { get; init; }
+
+    /// <summary>Serves TLS only, with this certificate; clients must trust its CA (<see cref="TestCertificates.CaFile"/>).</summary>
+    public TestCertificates? Tls { get; init; }
 }
 
 /// <summary>
@@ -41,8 +44,12 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
     /// <summary>Where the server keeps its files (AOF, cluster config, log).</summary>
     public string Directory { get; }
 
-    /// <summary>What silos and clients are given: host, port and password, no admin rights.</summary>
-    public string ConnectionString => _options.Password is { } password ? $"127.0.0.1:{Port},password={password}" : $"127.0.0.1:{Port}";
+    /// <summary>What silos and clients are given: host, port, password and TLS, no admin rights.</summary>
+    public string ConnectionString =>
+        $"127.0.0.1:{Port}" + (_options.Password is { } password ? $",password={password}" : string.Empty) + (_options.Tls is null ? string.Empty : ",ssl=true");
+
+    /// <summary>The CA silos and clients must trust when Redis serves TLS (<c>Redis:TrustedCaFile</c>), else null.</summary>
+    public string? TrustedCaFile => _options.Tls?.CaFile;
 
     /// <summary>An admin connection for the test itself (FLUSHDB, CLIENT LIST, ...).</summary>
     public IConnectionMultiplexer Connection { get; private set; } = null!;
@@ -59,7 +66,7 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
         try
         {
             await redis.StartServerAsync(cancellationToken);
-            redis.Connection = await ConnectionMultiplexer.ConnectAsync($"{redis.ConnectionString},allowAdmin=true,abortConnect=false,connectTimeout=2000");
+            redis.Connection = await ConnectionMultiplexer.ConnectAsync(redis.Configuration($"{redis.ConnectionString},allowAdmin=true,abortConnect=false,connectTimeout=2000"));
             return redis;
         }
         catch
@@ -131,13 +138,34 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
         }
     }
 
+    private ConfigurationOptions Configuration(string connectionString)
+    {
+        var config = ConfigurationOptions.Parse(connectionString);
+        if (_options.Tls is { } tls)
+        {
+            config.TrustIssuer(tls.CaFile);
+        }
+
+        return config;
+    }
+
     private async Task StartServerAsync(CancellationToken cancellationToken)
     {
-        List<string> args = ["--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--dir", Directory, "--logfile", "redis.log"];
+        List<string> args = ["--bind", "127.0.0.1", "--save", "", "--dir", Directory, "--logfile", "redis.log"];
         args.AddRange(_options.AppendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]);
         if (_options.Password is { } password)
         {
             args.AddRange(["--requirepass", password]);
+        }
+
+        if (_options.Tls is not { } tls)
+        {
+            args.AddRange(["--port", Port.ToString()]);
+        }
+        else
+        {
+            args.AddRange(["--port", "0", "--tls-port", Port.ToString(), "--tls-cert-file", tls.CertFile, "--tls-key-file", tls.KeyFile,
+                "--tls-ca-cert-file", tls.CaFile, "--tls-auth-clients", "no"]);
         }
 
         if (_options.ClusterNode)
@@ -171,7 +199,7 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
 
             try
             {
-                await using var probe = await ConnectionMultiplexer.ConnectAsync($"{ConnectionString},abortConnect=true,connectTimeout=500");
+                await using var probe = await ConnectionMultiplexer.ConnectAsync(Configuration($"{ConnectionString},abortConnect=true,connectTimeout=500"));
                 return await probe.GetDatabase().PingAsync() >= TimeSpan.Zero;
             }
             catch (RedisException)

@@ -68,6 +68,11 @@ public sealed partial class RedisConnection(IOptions<RedisOptions> options, Time
                 LogConnected(logger, Endpoint);
                 return multiplexer;
             }
+            catch (Exception ex) when (IsUntrustedCertificate(ex))
+            {
+                await multiplexer.DisposeAsync();
+                throw new RedisUnavailableException($"Redis at {Endpoint} presented a TLS certificate this silo does not trust (set Redis:TrustedCaFile to its CA's PEM file): {FirstLine(ex)}", ex);
+            }
             catch (Exception ex) when (IsAuthenticationFailure(ex))
             {
                 await multiplexer.DisposeAsync();
@@ -88,6 +93,9 @@ public sealed partial class RedisConnection(IOptions<RedisOptions> options, Time
             }
         }
     }
+
+    private static bool IsUntrustedCertificate(Exception ex) =>
+        ex is System.Security.Authentication.AuthenticationException || (ex.InnerException is { } inner && IsUntrustedCertificate(inner));
 
     private static bool IsAuthenticationFailure(Exception ex) =>
         ex is RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure }

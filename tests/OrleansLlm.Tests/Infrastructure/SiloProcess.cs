@@ -16,6 +16,8 @@ public sealed partial class SiloProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly string _logFile;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
+    private readonly System.Text.StringBuilder _output = new();
+    private readonly System.Text.StringBuilder _stderr = new();
 
     private SiloProcess(Process process, string logFile, int httpPort, int siloPort)
     {
@@ -33,6 +35,14 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     /// <summary>Starts a silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and waits until it is ready.</summary>
     public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var silo = Launch(settings);
+        await silo.WaitReadyAsync();
+        return silo;
+    }
+
+    /// <summary>Starts a silo without waiting for it, e.g. to watch it fail or wait for Redis.</summary>
+    public static SiloProcess Launch(IReadOnlyDictionary<string, string> settings)
     {
         var (httpPort, siloPort, gatewayPort) = (FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-silo-{siloPort}.log");
@@ -52,16 +62,67 @@ public sealed partial class SiloProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("the silo process did not start");
+        var silo = new SiloProcess(process, logFile, httpPort, siloPort);
         var log = new StreamWriter(logFile) { AutoFlush = true };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (log) { log.WriteLine(e.Data); } } };
+        process.OutputDataReceived += (_, e) => silo.Capture(log, e.Data, stderr: false);
+        process.ErrorDataReceived += (_, e) => silo.Capture(log, e.Data, stderr: true);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-
-        var silo = new SiloProcess(process, logFile, httpPort, siloPort);
-        await Eventually.TrueAsync(async () => process.HasExited ? throw new InvalidOperationException($"the silo exited; see {logFile}") : await silo.IsReadyAsync(),
-            $"the silo process on port {siloPort} to be ready (log: {logFile})", TimeSpan.FromSeconds(60));
         return silo;
+    }
+
+    public Task WaitReadyAsync() =>
+        Eventually.TrueAsync(async () => _process.HasExited ? throw new InvalidOperationException($"the silo exited; see {_logFile}") : await IsReadyAsync(),
+            $"the silo process on port {SiloPort} to be ready (log: {_logFile})", TimeSpan.FromSeconds(60));
+
+    /// <summary>Everything the silo wrote so far, stdout and stderr interleaved.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>What the silo wrote to stderr.</summary>
+    public string Stderr
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    /// <returns>The exit code.</returns>
+    public async Task<int> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var deadline = new CancellationTokenSource(timeout);
+        await _process.WaitForExitAsync(deadline.Token);
+        return _process.ExitCode;
+    }
+
+    private void Capture(StreamWriter log, string? line, bool stderr)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            log.WriteLine(line);
+            _output.AppendLine(line);
+            if (stderr)
+            {
+                _stderr.AppendLine(line);
+            }
+        }
     }
 
     /// <summary>The owner id its leases carry: its silo address, whatever generation it has.</summary>

@@ -15,14 +15,16 @@ public sealed class WorkerOptions
 
     /// <summary>
     /// Most Ollama requests in flight from this silo: the cap of the adaptive controller, or the fixed limit when
-    /// <see cref="AdaptiveConcurrency"/> is off. Default: 16.
+    /// <see cref="AdaptiveConcurrency"/> is off. With the adaptive controller, set it at or above the backend's
+    /// <c>OLLAMA_NUM_PARALLEL</c> (a GPU may run 16–32): the controller finds the slots below the cap, never past it.
+    /// Default: 16.
     /// </summary>
     public int MaxConcurrency { get; set; } = 16;
 
     /// <summary>Find the limit from Ollama's own figures (true), or always use <see cref="MaxConcurrency"/>. Default: true.</summary>
     public bool AdaptiveConcurrency { get; set; } = true;
 
-    /// <summary>Where the adaptive controller starts. Default: 1.</summary>
+    /// <summary>Where the adaptive controller starts; it doubles from there until requests wait for a slot or stop paying. Default: 1.</summary>
     public int InitialConcurrency { get; set; } = 1;
 
     /// <summary>How often the adaptive controller tries one more request in flight than its knee. Default: 30 seconds.</summary>

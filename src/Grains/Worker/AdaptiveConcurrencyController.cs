@@ -9,19 +9,28 @@ namespace OrleansLlm.Worker;
 /// queue inside it. Ollama never pushes back (beyond its slots it queues silently), so the controller reads the
 /// durations of each answer:
 /// <list type="bullet">
-/// <item><b>Room</b> is found with one probe request beyond the limit. If it waited for a slot
-/// (<see cref="Generation.QueueWait"/> above <see cref="QueueTolerance"/> of its service time), the limit is the
-/// knee; if not, the limit steps up. A probe costs at most that one request's wait, never a queue.</item>
+/// <item><b>Slow start</b>: until the first knee, each round sends as many probe requests beyond the limit as the
+/// limit itself, and doubles the limit if none of them waited for a slot and throughput grew (like TCP's slow start),
+/// so a 32-slot backend is full after five rounds, about five service times. A round in which requests waited marks
+/// the first knee: Ollama queues in order, so the requests that did not wait are the slots it has. A doubling that
+/// pays less than <see cref="MinGain"/> per request added brackets the knee between half the limit and twice it: the
+/// limit holds, and the step search takes over, looking down as well as up. So does a doubling that pays clearly less
+/// than the one before (the curve bends towards a peak), from the doubled limit.</item>
+/// <item><b>Room</b> is then found with one probe request beyond the limit. If it waited for a slot
+/// (<see cref="Generation.QueueWait"/> above <see cref="QueueTolerance"/> of its service time, or until the next
+/// answer freed one), the limit is the knee; if not, the limit steps up. Probes take the place of the next requests
+/// to answer, so a probe costs at most its own wait, never a queue.</item>
 /// <item><b>Gain</b>: each window of answers at a limit gives a throughput, <c>limit ÷ time per generated token</c>
 /// (per token, so long and short answers compare). A step up that buys less than <see cref="MinGain"/> in two
-/// windows running marks the knee at the limit below: free slots that add no throughput only add latency.</item>
+/// windows running marks the knee at the limit below: free slots that add no throughput only add latency. A step
+/// that <i>loses</i> throughput means the backend is past a peak (a cliff: memory pressure), which may lie lower
+/// still, so the controller steps down while the step below serves as well.</item>
 /// <item><b>Shrinking capacity</b>: if answers at the limit start waiting (the backend serves fewer in parallel),
 /// the slots busy are <c>limit × service ÷ (service + wait)</c> by Little's law, and the limit drops straight there.</item>
-/// <item><b>Pace</b>: until the first knee it probes after every couple of answers, so a big backend fills in a few
-/// service times. At the knee it probes now and then, since the backend may change: soon after a new knee (a noisy
+/// <item><b>Pace</b>: at the knee it probes now and then, since the backend may change: soon after a new knee (a noisy
 /// window may have set it), then less often, up to every 32 windows and
-/// <see cref="WorkerOptions.ConcurrencyProbeInterval"/>. Errors and timeouts halve the limit; below a known knee
-/// it doubles back.</item>
+/// <see cref="WorkerOptions.ConcurrencyProbeInterval"/>. Errors and timeouts halve the limit, once for all the
+/// requests that were in flight together; below a known knee it doubles back.</item>
 /// </list>
 /// </summary>
 /// <remarks>Not thread-safe: each worker owns one, and a grain runs one turn at a time.</remarks>
@@ -35,8 +44,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     private const int MinWindow = 4;
 
-    // While no knee is known, decide on small windows: climbing fast matters more than a noisy step, which the
-    // re-probes of a young knee correct.
+    // While a step up is unconfirmed, decide on small windows: climbing fast matters more than a noisy step, which
+    // the re-probes of a young knee correct.
     private const int ClimbWindow = 2;
 
     // A young knee (maybe set by one noisy answer) is re-checked after a window; each probe that confirms it doubles
@@ -51,21 +60,37 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private const int TrustedKneeProbeAfterWindows = 8;
     private const int MaxWindowsBetweenProbes = 32;
 
+    // Slow start stops doubling once a doubling scales throughput clearly less than the one before: the curve bends,
+    // as it does towards a peak, and one more doubling could land far past it, where a backend with a steep cliff
+    // crawls until the whole round has answered. A backend that scales as k^e never bends, so it doubles to its slots.
+    private const double BendingShare = 0.75;
+
     private readonly TimeProvider _time;
     private readonly int _cap;
     private readonly TimeSpan _probeInterval;
     private readonly List<Sample> _window = [];
+    private readonly List<double> _roundSecondsPerToken = [];
     private long _epoch;
+    private long _cutEpoch;
+    private bool _slowStart;
     private ProbeState _probe;
     private long _rounds;
     private long _round;
+    private int _roundProbes;
+    private int _roundProbesSent;
+    private int _roundProbesAnswered;
     private int _roundOutstanding;
+    private int _roundWaited;
     private double _roundMaxShare;
-    private Sample _probeSample;
+    private long _roundSentAt;
+    private TimeSpan? _roundFirstAnswer;
     private int? _knee;
     private double? _throughput;
+    private double? _lastScaling;
     private double? _throughputBelow;
     private int _limitBelow;
+    private Step? _stepDown;
+    private bool _lookDown;
     private bool _noGainOnce;
     private long _lastProbe;
     private int _windowsHeld;
@@ -78,6 +103,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _probeInterval = options.Value.ConcurrencyProbeInterval;
         Limit = Math.Min(options.Value.InitialConcurrency, _cap);
         _lastProbe = time.GetTimestamp();
+        // The first round goes out with the first requests: one service time sooner than measuring the limit alone.
+        _slowStart = Limit < _cap;
+        if (_slowStart)
+        {
+            WantProbes(SlowStartProbes);
+        }
     }
 
     private enum ProbeState
@@ -86,23 +117,27 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         Wanted,
         Outstanding,
 
-        /// <summary>The probe answered; the rest of its round has not.</summary>
+        /// <summary>The probes answered; the rest of their round has not.</summary>
         Answered,
     }
 
     public int Limit { get; private set; }
 
-    public int InFlightAllowed => _probe == ProbeState.Wanted ? Limit + 1 : Limit;
+    // Once out, probes take the place of the next requests to answer: only they can wait for a slot, never a queue
+    // of requests behind them.
+    public int InFlightAllowed => _probe == ProbeState.Wanted ? Limit + _roundProbes : Limit;
 
     /// <summary>The highest limit found to serve without queueing, once one is known.</summary>
     public int? Knee => _knee;
+
+    /// <summary>Probes sent so far.</summary>
+    public int Probes { get; private set; }
 
     // Above the knee (or with none yet) after a probe found room: keep probing and deciding on small windows. The old
     // knee stays known, so a step that a window then refutes falls back to it as a confirmed knee, not a new one.
     private bool Climbing => _knee is null || Limit > _knee;
 
-    /// <summary>Probes sent so far.</summary>
-    public int Probes { get; private set; }
+    private int SlowStartProbes => Math.Min(Limit, _cap - Limit);
 
     public ConcurrencyTicket OnSent(int inFlight)
     {
@@ -111,13 +146,18 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return new ConcurrencyTicket(_epoch, Probe: false);
         }
 
-        // Every request sent while a probe is wanted, the probe last, belongs to its round: one sent just before the
+        // Every request sent while probes are wanted, the probes last, belongs to their round: one sent just before a
         // probe may reach Ollama after it and wait in its place, so the round's answers decide together.
         _roundOutstanding++;
-        if (_probe == ProbeState.Wanted && inFlight >= Limit)
+        if (inFlight >= Limit)
         {
-            _probe = ProbeState.Outstanding;
             Probes++;
+            if (++_roundProbesSent == _roundProbes)
+            {
+                _probe = ProbeState.Outstanding;
+                _roundSentAt = _time.GetTimestamp();
+            }
+
             return new ConcurrencyTicket(_epoch, Probe: true, _round);
         }
 
@@ -126,6 +166,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     public void OnSuccess(ConcurrencyTicket ticket, Generation generation)
     {
+        NoteSlotFreed();
+
         // Requests sent under another limit say nothing about this one.
         if (ticket.Epoch != _epoch)
         {
@@ -137,17 +179,34 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         {
             _roundOutstanding--;
             _roundMaxShare = Math.Max(_roundMaxShare, sample.QueueShare);
-            if (ticket.Probe)
+            if (WaitedForASlot(sample))
+            {
+                _roundWaited++;
+            }
+
+            if (!double.IsNaN(sample.SecondsPerToken))
+            {
+                _roundSecondsPerToken.Add(sample.SecondsPerToken);
+            }
+
+            if (ticket.Probe && ++_roundProbesAnswered == _roundProbes)
             {
                 _probe = ProbeState.Answered;
-                _probeSample = sample;
             }
 
             if (_probe == ProbeState.Answered && _roundOutstanding == 0)
             {
-                var (probe, maxShare) = (_probeSample, _roundMaxShare);
+                var round = new Round(Limit + _roundProbes, _roundWaited, _roundMaxShare, Median(_roundSecondsPerToken));
                 EndRound();
-                OnProbeAnswered(probe, maxShare);
+                if (_slowStart)
+                {
+                    OnSlowStartRound(round);
+                }
+                else
+                {
+                    OnProbeAnswered(round);
+                }
+
                 return;
             }
 
@@ -155,6 +214,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             {
                 return;
             }
+        }
+
+        // In slow start the rounds decide; answers beside them ran at the round's limit, not this one.
+        if (_slowStart)
+        {
+            return;
         }
 
         _window.Add(sample);
@@ -166,18 +231,48 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     public void OnFailure(ConcurrencyTicket ticket)
     {
+        NoteSlotFreed();
+
+        // A request sent before the last cut had its part in it: N requests that fail together (Ollama restarting,
+        // a timeout hitting everything in flight) halve the limit once, not N times.
+        if (ticket.Epoch < _cutEpoch)
+        {
+            return;
+        }
+
         _throughputBelow = null;
+        _stepDown = null;
+        _lookDown = false;
+        _noGainOnce = false;
         SetLimit(Math.Max(1, Limit / 2));
+        _cutEpoch = _epoch;
+        if (_slowStart)
+        {
+            // Climb again from half, without comparing to a throughput measured before the failure.
+            _throughput = null;
+            _lastScaling = null;
+            WantProbes(SlowStartProbes);
+        }
     }
 
     public void OnAbandoned(ConcurrencyTicket ticket)
     {
+        NoteSlotFreed();
         if (ticket.Epoch == _epoch && ticket.Round == _round && ticket.Round != 0)
         {
             // The round can't be judged without all its answers: start another with the next requests.
+            var probes = _roundProbes;
             EndRound();
-            _probe = ProbeState.Wanted;
-            _round = ++_rounds;
+            WantProbes(probes);
+        }
+    }
+
+    /// <summary>Remembers when the first slot freed after a round went out; see <see cref="WaitedForASlot"/>.</summary>
+    private void NoteSlotFreed()
+    {
+        if (_probe is ProbeState.Outstanding or ProbeState.Answered)
+        {
+            _roundFirstAnswer ??= _time.GetElapsedTime(_roundSentAt);
         }
     }
 
@@ -185,45 +280,90 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     {
         _probe = ProbeState.None;
         _round = 0;
+        _roundProbesSent = 0;
+        _roundProbesAnswered = 0;
         _roundOutstanding = 0;
+        _roundWaited = 0;
         _roundMaxShare = 0;
+        _roundFirstAnswer = null;
+        _roundSecondsPerToken.Clear();
     }
 
-    private void WantProbe()
+    /// <summary>
+    /// Whether a request of the round found every slot busy. A wait above <see cref="QueueTolerance"/> says so; so does
+    /// a shorter one that lasted until the first answer after the round went out: with many slots one frees every few
+    /// hundredths of a service time, so a probe beside full slots often waits only that long, but it waited all the
+    /// same, where a probe that found a free slot does not wait at all.
+    /// </summary>
+    private bool WaitedForASlot(Sample sample) =>
+        sample.QueueShare > QueueTolerance
+        || (sample.Wait > 0 && _roundFirstAnswer is { } firstAnswer && sample.Wait >= firstAnswer.TotalSeconds / 2);
+
+    private void WantProbes(int probes)
     {
         _probe = ProbeState.Wanted;
         _round = ++_rounds;
+        _roundProbes = probes;
     }
 
-    private void OnProbeAnswered(Sample probe, double roundMaxShare)
+    private void OnSlowStartRound(Round round)
     {
-        if (roundMaxShare > QueueTolerance)
+        if (round.Waited > 0)
+        {
+            // Ollama serves in order of arrival: the requests that did not wait are the slots it has.
+            _slowStart = false;
+            SetKnee(Math.Clamp(round.InFlight - round.Waited, 1, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
+            return;
+        }
+
+        var throughput = round.SecondsPerToken > 0 ? round.InFlight / round.SecondsPerToken : double.PositiveInfinity;
+        if (_throughput is { } below && throughput < below * Math.Pow(1 + MinGain, round.InFlight - Limit))
+        {
+            // The added requests bought less than MinGain each: the knee lies between half this limit and the round's
+            // in flight. Hold here; the windows look one step down, and probes one step up.
+            _slowStart = false;
+            SetKnee(Limit);
+            _lookDown = true;
+            return;
+        }
+
+        // The exponent e of throughput ∝ in-flight^e over this round's step.
+        double? scaling = _throughput is { } before ? Math.Log(throughput / before) / Math.Log((double)round.InFlight / Limit) : null;
+        _throughput = throughput;
+        if (scaling < BendingShare * _lastScaling)
+        {
+            // It paid, but less than the step before: hold here as a young knee, and look one step down before
+            // the probes look up.
+            _slowStart = false;
+            SetKnee(round.InFlight);
+            _lookDown = true;
+            return;
+        }
+
+        _lastScaling = scaling;
+        SetLimit(round.InFlight);
+        _slowStart = Limit < _cap;
+        if (_slowStart)
+        {
+            WantProbes(SlowStartProbes);
+        }
+    }
+
+    private void OnProbeAnswered(Round round)
+    {
+        if (round.Waited > 0)
         {
             // No free slot: the limit is the knee.
-            SetKnee(Limit, trusted: roundMaxShare >= ClearQueueShare);
+            SetKnee(Limit, trusted: round.MaxShare >= ClearQueueShare);
             return;
         }
 
-        // Throughput one step up, from the probe's own time per token; null when the answer can't tell.
-        double? above = probe.SecondsPerToken > 0 ? (Limit + 1) / probe.SecondsPerToken : null;
-        var climbing = _knee is null || Limit >= _knee;
-        if (climbing && above < _throughput * (1 + MinGain))
-        {
-            // A free slot that adds no throughput would only add latency.
-            SetKnee(Limit);
-            return;
-        }
-
-        // A free slot that pays: take it. The next windows check the gain over more answers; while no knee is
-        // known, the next probe goes out at once, so the climb takes about one service time a step.
+        // A free slot: take it. The probe's own time per token can't say whether the step pays (its round frees a
+        // slot that is not refilled, so it runs mostly beside the limit's requests), so the next windows check the
+        // gain before anything probes further.
         _limitBelow = Limit;
         _throughputBelow = _throughput;
-        _throughput = _throughput is null ? null : above;
         SetLimit(Limit + 1);
-        if (Climbing && Limit < _cap && _throughput is not null)
-        {
-            WantProbe();
-        }
     }
 
     private void Evaluate()
@@ -243,6 +383,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         var throughput = perToken > 0 ? Limit / perToken : double.PositiveInfinity;
+        if (_stepDown is { } above)
+        {
+            StepDown(above, throughput);
+            return;
+        }
+
         if (_throughputBelow is { } below && throughput < below * (1 + MinGain))
         {
             // The last step up bought (almost) nothing. One window is noisy; two in a row are an answer.
@@ -253,13 +399,28 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             }
 
             SetKnee(_limitBelow);
+            // It lost throughput: past a peak, which may lie below the old knee too.
+            _lookDown = throughput < below * (1 - MinGain);
             return;
         }
 
         _noGainOnce = false;
         _throughputBelow = null;
         _throughput = throughput;
-        if (Limit >= _cap || _probe != ProbeState.None)
+        if (_probe != ProbeState.None)
+        {
+            return;
+        }
+
+        if (_lookDown && Limit > 1)
+        {
+            _lookDown = false;
+            _stepDown = new Step(Limit, throughput);
+            SetLimit(Limit - 1);
+            return;
+        }
+
+        if (Limit >= _cap)
         {
             return;
         }
@@ -278,13 +439,38 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
                 && (_windowsBetweenProbes < MaxWindowsBetweenProbes || _time.GetElapsedTime(_lastProbe) >= _probeInterval));
         if (probeDue)
         {
-            WantProbe();
+            WantProbes(1);
             _lastProbe = _time.GetTimestamp();
             _windowsHeld = 0;
             return;
         }
 
         _windowsHeld++;
+    }
+
+    /// <summary>A window one below <paramref name="above"/>: does the step up to it pay?</summary>
+    private void StepDown(Step above, double throughput)
+    {
+        if (above.Throughput >= throughput * (1 + MinGain))
+        {
+            // It does: the knee above stands, confirmed.
+            SetKnee(above.Limit);
+            return;
+        }
+
+        // Serving as well with one fewer in flight; two windows in a row before settling lower, then look further down.
+        if (!_noGainOnce)
+        {
+            _noGainOnce = true;
+            return;
+        }
+
+        SetKnee(Limit);
+        if (Limit > 1)
+        {
+            _stepDown = new Step(Limit, throughput);
+            SetLimit(Limit - 1);
+        }
     }
 
     private void SetKnee(int knee, bool trusted = false)
@@ -298,6 +484,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _windowsHeld = 0;
         _knee = knee;
         _throughputBelow = null;
+        _stepDown = null;
+        _lookDown = false;
         if (knee != Limit)
         {
             _throughput = null;
@@ -319,6 +507,13 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         var sorted = values.Order().ToArray();
         return sorted.Length == 0 ? 0 : sorted[sorted.Length / 2];
     }
+
+    /// <param name="InFlight">The limit and the round's probes: what the round measured.</param>
+    /// <param name="Waited">Members of the round that waited for a slot.</param>
+    private readonly record struct Round(int InFlight, int Waited, double MaxShare, double SecondsPerToken);
+
+    /// <summary>A limit and the throughput a window measured at it.</summary>
+    private readonly record struct Step(int Limit, double Throughput);
 
     private readonly record struct Sample(double QueueShare, double SecondsPerToken, double Service, double Wait)
     {

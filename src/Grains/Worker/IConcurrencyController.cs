@@ -14,7 +14,7 @@ public interface IConcurrencyController
     /// <summary>The limit in force: what the worker reports and the cluster view shows.</summary>
     int Limit { get; }
 
-    /// <summary>How many requests may be in flight right now: <see cref="Limit"/>, or one more while probing for room.</summary>
+    /// <summary>How many requests may be in flight right now: <see cref="Limit"/>, or more while probing for room.</summary>
     int InFlightAllowed { get; }
 
     /// <summary>A request is about to go to Ollama, with <paramref name="inFlight"/> others already there.</summary>
@@ -30,7 +30,7 @@ public interface IConcurrencyController
 }
 
 /// <param name="Epoch">Which limit the request was sent under; any change of limit starts a new epoch.</param>
-/// <param name="Probe">The one request sent beyond the limit to see whether Ollama has a free slot.</param>
+/// <param name="Probe">A request sent beyond the limit to see whether Ollama has a free slot.</param>
 /// <param name="Round">The probe round the request was sent in, or 0.</param>
 public readonly record struct ConcurrencyTicket(long Epoch, bool Probe, long Round = 0);
 

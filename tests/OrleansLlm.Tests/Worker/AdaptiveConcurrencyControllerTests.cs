@@ -1,18 +1,13 @@
 using Microsoft.Extensions.Time.Testing;
-using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Worker;
 
 namespace OrleansLlm.Tests.Worker;
 
-/// <summary>The adaptive controller against synthetic backends with known knees.</summary>
+/// <summary>The adaptive controller against synthetic backends with known knees, in simulated time.</summary>
 public sealed class AdaptiveConcurrencyControllerTests
 {
     private readonly FakeTimeProvider _time = new();
-    private readonly Queue<(ConcurrencyTicket Ticket, int InFlightAtSend)> _inFlight = new();
-
-    /// <summary>Requests that waited inside the backend for a slot.</summary>
-    private int Queued { get; set; }
 
     [Theory]
     [InlineData(1, 0.32)]
@@ -21,11 +16,10 @@ public sealed class AdaptiveConcurrencyControllerTests
     [InlineData(8, 1.0)]
     public void ConvergesUpFromOne_ToTheKnee(int slots, double exponent)
     {
-        var backend = new SyntheticBackend(slots, exponent);
-        var controller = Controller(cap: 16);
+        var (controller, worker) = Start(new SyntheticBackend(slots, SyntheticBackend.CurveOf(exponent)), cap: 16);
         Assert.Equal(1, controller.Limit);
 
-        var limits = Drive(controller, backend, completions: 400);
+        var limits = worker.Run(400);
 
         Assert.Equal(slots, Settled(limits));
         Assert.Equal(slots, controller.Knee);
@@ -38,14 +32,14 @@ public sealed class AdaptiveConcurrencyControllerTests
     [Fact]
     public void ClimbsToABigKnee_WithinAFewAnswersPerStep()
     {
-        var controller = Controller(cap: 16);
+        var (controller, worker) = Start(new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0)), cap: 16);
 
-        var limits = Drive(controller, new SyntheticBackend(slots: 8, exponent: 1.0), completions: 60);
+        var limits = worker.Run(60);
 
-        // Each step waits for one probe answer, i.e. one service time, in which the limit's requests answer too:
-        // 1 + 2 + … + 7 answers, and a first window of 2. Stepping up by windows of 2 × limit answers took 86.
+        // Slow start doubles once a round: 2, 4 and 8 in flight answer in turn, 14 answers. One step per probe answer
+        // took about 1 + 2 + … + 7 answers and a first window of 2; stepping up by windows of 2 × limit answers, 86.
         var reached = limits.IndexOf(8);
-        Assert.InRange(reached, 0, 40);
+        Assert.InRange(reached, 0, 16);
         Assert.Equal(8, controller.Knee);
     }
 
@@ -54,27 +48,28 @@ public sealed class AdaptiveConcurrencyControllerTests
     [InlineData(4)]
     public void Probing_MakesOnlyTheProbeWait(int slots)
     {
-        var backend = new SyntheticBackend(slots, exponent: 0.32);
-        var controller = Controller(cap: 16);
-        Drive(controller, backend, completions: 200);
-        Queued = 0;
+        var (controller, worker) = Start(new SyntheticBackend(slots, SyntheticBackend.CurveOf(0.32)), cap: 16);
+        worker.Run(200);
         var probesBefore = controller.Probes;
+        var answersBefore = worker.Answers.Count;
 
-        var limits = Drive(controller, backend, completions: 2000);
+        var limits = worker.Run(2000);
 
         var probes = controller.Probes - probesBefore;
+        var waited = worker.Answers.Skip(answersBefore).Where(a => a.QueueWait > TimeSpan.Zero).ToList();
         Assert.All(limits, l => Assert.Equal(slots, l));
         Assert.InRange(probes, 1, 60);
         // Every request that waited for a slot was a probe: one request each, never a queue.
-        Assert.Equal(probes, Queued);
+        Assert.All(waited, a => Assert.True(a.Probe, $"a request that was no probe waited {a.QueueWait.TotalMilliseconds:F0} ms at {a.Time:F1} s"));
+        Assert.Equal(probes, waited.Count);
     }
 
     [Fact]
     public void NeverExceedsTheCap()
     {
-        var controller = Controller(cap: 3);
+        var (controller, worker) = Start(new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0)), cap: 3);
 
-        var limits = Drive(controller, new SyntheticBackend(slots: 8, exponent: 1.0), completions: 300);
+        var limits = worker.Run(300);
 
         Assert.Equal(3, controller.Limit);
         Assert.All(limits, l => Assert.InRange(l, 1, 3));
@@ -84,9 +79,9 @@ public sealed class AdaptiveConcurrencyControllerTests
     public void NoThroughputGain_StopsClimbing()
     {
         // Eight slots that share one compute unit perfectly: more in flight only adds latency.
-        var controller = Controller(cap: 16);
+        var (_, worker) = Start(new SyntheticBackend(8, SyntheticBackend.CurveOf(0.0)), cap: 16);
 
-        var limits = Drive(controller, new SyntheticBackend(slots: 8, exponent: 0.0), completions: 300);
+        var limits = worker.Run(300);
 
         Assert.Equal(1, Settled(limits));
     }
@@ -94,25 +89,25 @@ public sealed class AdaptiveConcurrencyControllerTests
     [Fact]
     public void BacksOff_WhenTheBackendServesFewerInParallel()
     {
-        var backend = new SyntheticBackend(slots: 4, exponent: 0.32);
-        var controller = Controller(cap: 16);
-        Assert.Equal(4, Settled(Drive(controller, backend, completions: 300)));
+        var backend = new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32));
+        var (_, worker) = Start(backend, cap: 16);
+        Assert.Equal(4, Settled(worker.Run(300)));
 
         backend.Slots = 2;
 
-        Assert.Equal(2, Settled(Drive(controller, backend, completions: 300)));
+        Assert.Equal(2, Settled(worker.Run(300)));
     }
 
     [Fact]
     public void HoldsTheKnee_WhenTheBackendSlowsDownUniformly()
     {
         // 3× slower per token, same slots: the right number in flight is unchanged.
-        var backend = new SyntheticBackend(slots: 4, exponent: 0.32);
-        var controller = Controller(cap: 16);
-        Drive(controller, backend, completions: 300);
+        var backend = new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32));
+        var (_, worker) = Start(backend, cap: 16);
+        worker.Run(300);
 
         backend.Slowdown = 3;
-        var limits = Drive(controller, backend, completions: 300);
+        var limits = worker.Run(300);
 
         Assert.Equal(4, Settled(limits));
         Assert.All(limits.Skip(100), l => Assert.InRange(l, 3, 5));
@@ -121,25 +116,24 @@ public sealed class AdaptiveConcurrencyControllerTests
     [Fact]
     public void Probes_AndFindsAKneeThatMovedUp()
     {
-        var backend = new SyntheticBackend(slots: 2, exponent: 0.32);
-        var controller = Controller(cap: 16);
-        Assert.Equal(2, Settled(Drive(controller, backend, completions: 200)));
+        var backend = new SyntheticBackend(2, SyntheticBackend.CurveOf(0.32));
+        var (_, worker) = Start(backend, cap: 16);
+        Assert.Equal(2, Settled(worker.Run(200)));
 
         backend.Slots = 6;
 
-        Assert.Equal(6, Settled(Drive(controller, backend, completions: 1500)));
+        Assert.Equal(6, Settled(worker.Run(1500)));
     }
 
     [Fact]
     public void RecoversAfterErrors()
     {
-        var backend = new SyntheticBackend(slots: 4, exponent: 0.32);
-        var controller = Controller(cap: 16);
-        Drive(controller, backend, completions: 300);
+        var (controller, worker) = Start(new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32)), cap: 16);
+        worker.Run(300);
         while (controller.Limit != 4)
         {
             // Wait out a probe, so the halving below starts from the knee.
-            Drive(controller, backend, completions: 1);
+            worker.Run(1);
         }
 
         controller.OnFailure(controller.OnSent(0));
@@ -148,65 +142,41 @@ public sealed class AdaptiveConcurrencyControllerTests
         controller.OnFailure(controller.OnSent(0));
         Assert.Equal(1, controller.Limit);
 
-        Assert.Equal(4, Settled(Drive(controller, backend, completions: 300)));
+        Assert.Equal(4, Settled(worker.Run(300)));
+    }
+
+    [Fact]
+    public void FailuresTogether_HalveTheLimitOnce()
+    {
+        var backend = new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0));
+        var (controller, worker) = Start(backend, cap: 16);
+        worker.Run(300);
+        while (controller.Limit != 8 || backend.InFlight != 8)
+        {
+            // Wait out a probe, so the failures below hit exactly the limit's requests.
+            worker.Run(1);
+        }
+
+        // Ollama restarts: all eight requests in flight fail at once.
+        worker.FailAll();
+        Assert.Equal(4, controller.Limit);
+
+        // The requests sent since were sent under the halved limit: their failure is news, and halves it again.
+        Assert.Equal(4, backend.InFlight);
+        worker.FailAll();
+        Assert.Equal(2, controller.Limit);
+
+        Assert.Equal(8, Settled(worker.Run(300)));
     }
 
     /// <summary>The limit it held most over the last 100 completions (probes step above the knee briefly).</summary>
     private static int Settled(List<int> limits) =>
         limits.TakeLast(100).GroupBy(l => l).OrderByDescending(g => g.Count()).First().Key;
 
-    private AdaptiveConcurrencyController Controller(int cap) =>
-        new(Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = cap }), _time);
-
-    /// <summary>
-    /// Feeds the controller completions from the backend, keeping in flight what it allows and completing the oldest
-    /// request first (FIFO); returns the limit after each completion.
-    /// </summary>
-    private List<int> Drive(AdaptiveConcurrencyController controller, SyntheticBackend backend, int completions)
+    private (AdaptiveConcurrencyController Controller, SyntheticWorker Worker) Start(SyntheticBackend backend, int cap)
     {
-        var limits = new List<int>();
-        for (var i = 0; i < completions; i++)
-        {
-            while (_inFlight.Count < controller.InFlightAllowed)
-            {
-                var ticket = controller.OnSent(_inFlight.Count);
-                _inFlight.Enqueue((ticket, _inFlight.Count + 1));
-            }
-
-            var (sent, inFlightAtSend) = _inFlight.Dequeue();
-            var generation = backend.Complete(inFlightAtSend, outputTokens: 3 + (i % 7));
-            if (generation.QueueWait > TimeSpan.Zero)
-            {
-                Queued++;
-            }
-
-            _time.Advance(generation.TotalDuration / Math.Max(1, _inFlight.Count + 1));
-            controller.OnSuccess(sent, generation);
-            limits.Add(controller.Limit);
-        }
-
-        return limits;
-    }
-
-    /// <summary>
-    /// A backend like the simulator: <see cref="Slots"/> parallel slots whose aggregate speed grows as
-    /// busy^exponent, and a FIFO queue in front (requests beyond the slots wait about one service time per round).
-    /// </summary>
-    private sealed class SyntheticBackend(int slots, double exponent)
-    {
-        public int Slots { get; set; } = slots;
-
-        public double Slowdown { get; set; } = 1;
-
-        public Generation Complete(int inFlight, int outputTokens)
-        {
-            var busy = Math.Min(inFlight, Slots);
-            var secondsPerToken = 0.1 * Slowdown * Math.Pow(busy, 1 - exponent);
-            var eval = TimeSpan.FromSeconds(outputTokens * secondsPerToken);
-            var prompt = TimeSpan.FromSeconds(10 * secondsPerToken);
-            var waitingRounds = (inFlight - busy) / (double)busy;
-            var queueWait = (prompt + eval) * waitingRounds;
-            return new Generation("x", queueWait + prompt + eval, outputTokens, eval, TimeSpan.Zero, prompt);
-        }
+        var controller = new AdaptiveConcurrencyController(
+            Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = cap }), _time);
+        return (controller, new SyntheticWorker(controller, backend, _time));
     }
 }

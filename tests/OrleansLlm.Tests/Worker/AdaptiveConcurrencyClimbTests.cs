@@ -1,0 +1,112 @@
+using Microsoft.Extensions.Time.Testing;
+using OllamaSim;
+using OrleansLlm.Options;
+using OrleansLlm.Worker;
+using Xunit.Abstractions;
+
+namespace OrleansLlm.Tests.Worker;
+
+/// <summary>
+/// How fast the adaptive controller fills a GPU-sized backend, and where it stops on one whose throughput peaks
+/// before its slots, in simulated time. Each test prints the limit it climbed through.
+/// </summary>
+public sealed class AdaptiveConcurrencyClimbTests(ITestOutputHelper output)
+{
+    private readonly FakeTimeProvider _time = new();
+
+    [Fact]
+    public void SlowStart_ReachesA32SlotKnee_WithinFiveServiceTimesOfTheFirstAnswer()
+    {
+        // A GPU Ollama: 32 slots, nearly perfectly parallel; the silo's cap is set above them.
+        var backend = new SyntheticBackend(32, SyntheticBackend.CurveOf(0.9));
+        var controller = new AdaptiveConcurrencyController(
+            Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = 64 }), _time);
+        var worker = new SyntheticWorker(controller, backend, _time);
+
+        worker.RunUntil(60);
+
+        var answers = worker.Answers;
+        var firstAnswer = answers[0].Time;
+        // The backend's service time where it runs: the median over the last half of the run, at the knee.
+        var service = Median(answers.Skip(answers.Count / 2).Select(a => a.Service.TotalSeconds));
+        var reached = answers.FirstOrDefault(a => a.Limit >= 32);
+        var waits = answers.Select(a => a.QueueWait.TotalSeconds).Order().ToList();
+        var p99Wait = waits[(int)Math.Ceiling(0.99 * waits.Count) - 1];
+        output.WriteLine($"service time at the knee {service:F3} s, first answer at {firstAnswer:F3} s");
+        output.WriteLine($"limit every second:        {string.Join(",", Runs(worker.LimitsEvery(1, 60)))}");
+        output.WriteLine($"limit every service time:  {string.Join(",", Runs(worker.LimitsEvery(service, 60)))}");
+        output.WriteLine(reached is null
+            ? "never reached 32"
+            : $"reached {reached.Limit} at {reached.Time:F3} s: {(reached.Time - firstAnswer) / service:F2} service times after the first answer");
+        output.WriteLine($"queue wait: p99 {p99Wait / service:F2}, max {waits[^1] / service:F2} service times; settled at {controller.Limit}, knee {controller.Knee}");
+
+        Assert.NotNull(reached);
+        Assert.InRange((reached.Time - firstAnswer) / service, 0, 5);
+        Assert.InRange(p99Wait, 0, service);
+        Assert.InRange(controller.Limit, 32, 33);
+    }
+
+    [Theory]
+    [InlineData(6, 0.02)]
+    [InlineData(6, 0.1)]
+    [InlineData(6, 0.25)]
+    [InlineData(7, 0.1)]
+    [InlineData(11, 0.1)]
+    public void PastACliff_SettlesWithinOneStepOfThePeak(int peak, double slope)
+    {
+        // 16 slots, but past `peak` busy, memory pressure takes `slope` of the peak's throughput away per slot.
+        var curve = SyntheticBackend.CurveOf(0.9, peak, slope);
+        var controller = new AdaptiveConcurrencyController(
+            Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = 16 }), _time);
+        var worker = new SyntheticWorker(controller, new SyntheticBackend(16, curve), _time);
+
+        worker.RunUntil(120);
+
+        var settled = Settled(worker.Answers.Where(a => a.Time >= 60).Select(a => a.Limit));
+        var adaptive = worker.Answers.Count(a => a.Time >= 60);
+        var best = Enumerable.Range(1, 16).Max(limit => AnswersInSecondMinute(limit, curve));
+        output.WriteLine($"peak {SyntheticBackend.PeakOf(curve, 16)}, slope {slope}: limit every second {string.Join(",", Runs(worker.LimitsEvery(1, 120)))}");
+        output.WriteLine($"settled at {settled}, knee {controller.Knee}; answers in the second minute: {adaptive}, {(double)adaptive / best:P1} of the best fixed limit's {best}");
+
+        Assert.Equal(peak, SyntheticBackend.PeakOf(curve, 16));
+        Assert.InRange(settled, peak - 1, peak + 1);
+        Assert.InRange(worker.Answers.Max(a => a.Limit), peak, 2 * peak);
+        Assert.True(adaptive >= 0.9 * best, $"{adaptive} answers, the best fixed limit {best}");
+    }
+
+    /// <summary>Answers a fixed limit gets from a fresh backend with this curve between 60 and 120 seconds.</summary>
+    private static int AnswersInSecondMinute(int limit, CapacityCurve curve)
+    {
+        var time = new FakeTimeProvider();
+        var controller = new FixedConcurrencyController(
+            Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = limit, AdaptiveConcurrency = false }));
+        var worker = new SyntheticWorker(controller, new SyntheticBackend(16, curve), time);
+        worker.RunUntil(120);
+        return worker.Answers.Count(a => a.Time >= 60);
+    }
+
+    /// <summary>The limit held for the most answers.</summary>
+    private static int Settled(IEnumerable<int> limits) => limits.GroupBy(l => l).MaxBy(g => g.Count())!.Key;
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted[sorted.Length / 2];
+    }
+
+    /// <summary>Run-length encodes a series, like the benchmark report: 1,2×3,4.</summary>
+    private static IEnumerable<string> Runs(List<int> series)
+    {
+        for (var i = 0; i < series.Count;)
+        {
+            var j = i;
+            while (j < series.Count && series[j] == series[i])
+            {
+                j++;
+            }
+
+            yield return j - i == 1 ? $"{series[i]}" : $"{series[i]}×{j - i}";
+            i = j;
+        }
+    }
+}

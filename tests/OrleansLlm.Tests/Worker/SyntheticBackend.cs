@@ -1,0 +1,130 @@
+using OllamaSim;
+using OrleansLlm.Ollama;
+using OrleansLlm.Worker;
+
+namespace OrleansLlm.Tests.Worker;
+
+/// <summary>
+/// An Ollama in simulated time, modelled like the simulator's slot scheduler: <see cref="Slots"/> request slots behind
+/// a FIFO queue, the busy ones sharing compute so that together they run at <see cref="Curve"/>'s throughput. It is
+/// event driven and exact: time moves from one phase change to the next, so tests count service times, not wall time.
+/// </summary>
+internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
+{
+    private readonly Queue<Request> _queue = new();
+    private readonly List<Request> _busy = [];
+    private int _slots = slots;
+
+    /// <summary>Request slots, like <c>OLLAMA_NUM_PARALLEL</c>. Fewer slots leave busy requests to finish.</summary>
+    public int Slots
+    {
+        get => _slots;
+        set
+        {
+            _slots = value;
+            StartQueued();
+        }
+    }
+
+    public CapacityCurve Curve { get; set; } = curve;
+
+    /// <summary>Divides every slot's speed: 3 is three times slower per token, with the same slots.</summary>
+    public double Slowdown { get; set; } = 1;
+
+    /// <summary>Simulated seconds since the backend started.</summary>
+    public double Now { get; private set; }
+
+    public int InFlight => _queue.Count + _busy.Count;
+
+    public void Submit(ConcurrencyTicket ticket, SyntheticItem item)
+    {
+        _queue.Enqueue(new Request(ticket, item, Now));
+        StartQueued();
+    }
+
+    /// <summary>Runs until the next request is answered, and returns it.</summary>
+    public (ConcurrencyTicket Ticket, Generation Generation) NextAnswer()
+    {
+        if (_busy.Count == 0)
+        {
+            throw new InvalidOperationException("Nothing is in flight, so no answer will come.");
+        }
+
+        while (true)
+        {
+            var rate = Curve.Aggregate(_busy.Count) / _busy.Count / Slowdown;
+            var next = _busy.MinBy(r => r.Remaining)!;
+            var step = next.Remaining / rate;
+            Now += step;
+            foreach (var request in _busy)
+            {
+                request.Remaining = Math.Max(0, request.Remaining - (step * rate));
+            }
+
+            next.Remaining = 0;
+            if (next.PromptEnded is null)
+            {
+                // Prompt evaluated; generation starts. Ties come round again at once with a step of 0.
+                next.PromptEnded = Now;
+                next.Remaining = next.Item.OutputSeconds;
+                continue;
+            }
+
+            _busy.Remove(next);
+            StartQueued();
+            return (next.Ticket, next.Answer(Now));
+        }
+    }
+
+    /// <summary>Fails every request in flight at once, as a crashed Ollama would; returns their tickets.</summary>
+    public IReadOnlyList<ConcurrencyTicket> FailAll()
+    {
+        var failed = _busy.Concat(_queue).Select(r => r.Ticket).ToList();
+        _busy.Clear();
+        _queue.Clear();
+        return failed;
+    }
+
+    private void StartQueued()
+    {
+        while (_busy.Count < _slots && _queue.TryDequeue(out var request))
+        {
+            request.Started = Now;
+            request.Remaining = request.Item.PromptSeconds;
+            _busy.Add(request);
+        }
+    }
+
+    private sealed class Request(ConcurrencyTicket ticket, SyntheticItem item, double arrived)
+    {
+        public ConcurrencyTicket Ticket { get; } = ticket;
+
+        public SyntheticItem Item { get; } = item;
+
+        public double Started { get; set; }
+
+        public double? PromptEnded { get; set; }
+
+        /// <summary>Solo seconds of work left in the current phase (prompt, then generation).</summary>
+        public double Remaining { get; set; }
+
+        public Generation Answer(double now)
+        {
+            var wait = TimeSpan.FromSeconds(Started - arrived);
+            var prompt = TimeSpan.FromSeconds(PromptEnded!.Value - Started);
+            var eval = TimeSpan.FromSeconds(now - PromptEnded.Value);
+            // Summed from the rounded parts, so a request that never waited reports exactly no wait.
+            return new Generation("x", wait + prompt + eval, Item.OutputTokens, eval, TimeSpan.Zero, prompt);
+        }
+    }
+
+    /// <summary>
+    /// The simulator's own capacity model (k^exponent, and past a cliff a share of the peak lost per extra busy slot),
+    /// so the synthetic backend and OllamaSim compute alike; past a steep cliff the backend still crawls at 5%.
+    /// </summary>
+    public static CapacityCurve CurveOf(double exponent, int? cliffAt = null, double cliffSlope = 0) =>
+        new() { ScalingExponent = exponent, CliffAt = cliffAt, CliffSlope = cliffSlope, CliffFloor = 0.05 };
+
+    /// <summary>The busy slots with the most throughput, the fewest of equals.</summary>
+    public static int PeakOf(CapacityCurve curve, int slots) => Enumerable.Range(1, slots).MaxBy(curve.Aggregate);
+}

@@ -89,6 +89,35 @@ public static class ResultDocument
         }
     }
 
+    /// <summary>True when <paramref name="document"/> is the result of exactly this item (same fields, same values, same order).</summary>
+    public static bool IsResultOf(string document, JsonElement item) => InputOf(document) is { } input && input == Canonical(item);
+
+    /// <summary>The document's input, written the way <see cref="Canonical"/> writes any item; null if unreadable.</summary>
+    public static string? InputOf(string document)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(document);
+            return Canonical(doc.RootElement.GetProperty(InputField));
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>An item as JSON text, written the same way whatever its escaping was, so two copies compare equal.</summary>
+    public static string Canonical(JsonElement value)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer, JsonText.WriterOptions))
+        {
+            value.WriteTo(w);
+        }
+
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
     private static string Text(JsonElement value) => value.ValueKind switch
     {
         JsonValueKind.String => value.GetString()!,

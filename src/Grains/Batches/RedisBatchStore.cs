@@ -12,6 +12,8 @@ namespace OrleansLlm.Batches;
 /// </summary>
 public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions> options, TimeProvider time)
 {
+    private readonly QueuePolicy _policy = QueuePolicy.From(options.Value);
+
     private const string PromptField = "prompt";
     private const string AnswerField = "field";
     private const string SealedField = "sealed";
@@ -28,8 +30,8 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         var existing = (RedisResult[])(await Db.ScriptEvaluateAsync(
             QueueScripts.CreateBatch,
             Keys.With(Keys.Batch(batchId), Keys.Batches),
-            [batchId, time.GetUtcNow().ToUnixTimeMilliseconds(),
-             PromptField, definition.PromptTemplate ?? string.Empty, AnswerField, definition.AnswerField ?? string.Empty]).ConfigureAwait(false))!;
+            _policy.With(batchId, time.GetUtcNow().ToUnixTimeMilliseconds(),
+                PromptField, definition.PromptTemplate ?? string.Empty, AnswerField, definition.AnswerField ?? string.Empty)).ConfigureAwait(false))!;
         if (existing.Length == 0)
         {
             return null;
@@ -71,7 +73,14 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             args[(2 * i) + 1] = Envelope.Encode(batchId, items[i].Id, items[i].Json);
         }
 
-        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Enqueue, Keys.With(Keys.BatchItems(batchId)), args).ConfigureAwait(false);
+        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Enqueue, Keys.With(Keys.BatchItems(batchId)), _policy.With(args)).ConfigureAwait(false);
+    }
+
+    /// <summary>The stored result of one item, or null.</summary>
+    public async Task<string?> GetResultAsync(string batchId, string itemId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        return await Db.HashGetAsync(Keys.Results(batchId), itemId).ConfigureAwait(false);
     }
 
     public async Task<BatchCounts> GetCountsAsync(string batchId, CancellationToken cancellationToken)
@@ -80,7 +89,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         var r = (RedisResult[])(await Db.ScriptEvaluateAsync(
             QueueScripts.Progress,
             Keys.With(Keys.Batch(batchId), Keys.BatchItems(batchId), Keys.Results(batchId)),
-            [batchId]).ConfigureAwait(false))!;
+            _policy.With(batchId)).ConfigureAwait(false))!;
         return new BatchCounts(
             Exists: !string.IsNullOrEmpty((string?)r[0]),
             Sealed: (string?)r[1] == "1",
@@ -97,7 +106,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         var r = (RedisResult[])(await Db.ScriptEvaluateAsync(
             QueueScripts.Results,
             Keys.With(Keys.ResultOrder(batchId), Keys.Results(batchId)),
-            [afterOrdinal, count]).ConfigureAwait(false))!;
+            _policy.With(afterOrdinal, count)).ConfigureAwait(false))!;
         var documents = new List<string>(r.Length / 2);
         long? last = null;
         for (var i = 0; i + 1 < r.Length; i += 2)

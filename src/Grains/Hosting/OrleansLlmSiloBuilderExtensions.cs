@@ -52,6 +52,8 @@ public static class OrleansLlmSiloBuilderExtensions
             http.Timeout = ollama.RequestTimeout;
         });
         services.TryAddTransient<ItemProcessor>();
+        // One breaker per worker (transient), like its controller: each guards its own Ollama.
+        services.TryAddTransient<BackendBreaker>();
         // One controller per worker (transient): each tracks its own Ollama.
         services.TryAddTransient<IConcurrencyController>(sp => sp.GetRequiredService<IOptions<WorkerOptions>>().Value.AdaptiveConcurrency
             ? ActivatorUtilities.CreateInstance<AdaptiveConcurrencyController>(sp)

@@ -74,5 +74,44 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             done.PromptEvalCount);
     }
 
+    /// <summary>
+    /// Checks that Ollama lists the model (<c>/api/tags</c>) and answers a one-token request: what a broken backend
+    /// (down, out of memory, without its model) fails, and a working one passes however busy it is.
+    /// </summary>
+    public async Task<BackendProbe> ProbeAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.ProbeTimeout);
+        try
+        {
+            var models = await _client.ListLocalModelsAsync(timeout.Token).ConfigureAwait(false);
+            if (!models.Any(m => ModelNames.Same(m.Name, Model)))
+            {
+                return new BackendProbe($"Ollama at {Url} does not have the model {Model}");
+            }
+
+            var request = new GenerateRequest { Model = Model, Prompt = "Say OK.", Stream = false, Options = new RequestOptions { NumPredict = 1 } };
+            await foreach (var chunk in _client.GenerateAsync(request, timeout.Token).ConfigureAwait(false))
+            {
+                if (chunk is GenerateDoneResponseStream { Done: true })
+                {
+                    return new BackendProbe(null);
+                }
+            }
+
+            return new BackendProbe($"Ollama at {Url} cut its answer off");
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return new BackendProbe($"Ollama at {Url} did not answer within {options.Value.ProbeTimeout.TotalSeconds:0} s");
+        }
+        catch (HttpRequestException ex)
+        {
+            return new BackendProbe(ex.StatusCode is { } status
+                ? $"Ollama at {Url} answered HTTP {(int)status}"
+                : $"Ollama at {Url} is unreachable: {ex.Message}");
+        }
+    }
+
     private static TimeSpan FromNanoseconds(long ns) => TimeSpan.FromTicks(ns / 100);
 }

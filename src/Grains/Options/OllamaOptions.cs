@@ -15,6 +15,12 @@ public sealed class OllamaOptions
 
     /// <summary>Timeout of one generate call. CPU models queue for minutes, so HttpClient's 100 s default is too short. Default: 5 minutes.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long a health probe (the model listed, a one-token answer) may take before Ollama counts as broken. A busy
+    /// CPU Ollama queues the probe behind a whole request, so keep it above one request's time. Default: 1 minute.
+    /// </summary>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }
 
 public sealed class OllamaOptionsValidator : IValidateOptions<OllamaOptions>
@@ -31,6 +37,11 @@ public sealed class OllamaOptionsValidator : IValidateOptions<OllamaOptions>
         if (string.IsNullOrWhiteSpace(o.Model))
         {
             failures.Add($"{s}:{nameof(o.Model)} is required, e.g. 'qwen2:1.5b'.");
+        }
+
+        if (o.ProbeTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(o.ProbeTimeout)} must be positive (was {o.ProbeTimeout}).");
         }
 
         if (o.RequestTimeout <= TimeSpan.Zero)

@@ -37,6 +37,21 @@ public sealed class QueueOptions
     /// <summary>Items larger than this are dead-lettered unread. Default: 64 KiB.</summary>
     public int MaxItemBytes { get; set; } = 64 * 1024;
 
+    /// <summary>
+    /// A dead letter keeps at most this much of its item, plus the item's size and SHA-1, so a flood of huge bad
+    /// items cannot fill Redis. Default: 4 KiB.
+    /// </summary>
+    public int DeadLetterMaxPayloadBytes { get; set; } = 4 * 1024;
+
+    /// <summary>The dead-letter list keeps this many newest entries (0: all); the batches still count every one. Default: 100,000.</summary>
+    public int DeadLetterMaxLength { get; set; } = 100_000;
+
+    /// <summary>
+    /// How long a batch's results are kept after its last result was written, or null to keep them until deleted.
+    /// Default: none.
+    /// </summary>
+    public TimeSpan? ResultTtl { get; set; }
+
     internal TimeSpan RetryDelay(int failedAttempts)
     {
         var delay = RetryBaseDelay * Math.Pow(2, Math.Min(failedAttempts, 16));
@@ -78,6 +93,21 @@ public sealed class QueueOptionsValidator : IValidateOptions<QueueOptions>
         if (o.RetryBaseDelay < TimeSpan.Zero || o.RetryMaxDelay < o.RetryBaseDelay)
         {
             failures.Add($"{s}:{nameof(o.RetryBaseDelay)} must be >= 0 and at most {nameof(o.RetryMaxDelay)}.");
+        }
+
+        if (o.DeadLetterMaxPayloadBytes < 64)
+        {
+            failures.Add($"{s}:{nameof(o.DeadLetterMaxPayloadBytes)} must be at least 64 (was {o.DeadLetterMaxPayloadBytes}).");
+        }
+
+        if (o.DeadLetterMaxLength < 0)
+        {
+            failures.Add($"{s}:{nameof(o.DeadLetterMaxLength)} must be 0 (keep all) or more (was {o.DeadLetterMaxLength}).");
+        }
+
+        if (o.ResultTtl is { } ttl && ttl < TimeSpan.FromSeconds(1))
+        {
+            failures.Add($"{s}:{nameof(o.ResultTtl)} must be at least 1 second, or unset to keep results (was {ttl}).");
         }
 
         if (o.MaxItemBytes < 64)

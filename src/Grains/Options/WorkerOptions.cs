@@ -36,6 +36,15 @@ public sealed class WorkerOptions
     /// <summary>Longest wait between polls of an empty queue. Default: 1 second.</summary>
     public TimeSpan PollMaxDelay { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// First wait before probing an Ollama that failed (its breaker is open); it doubles up to
+    /// <see cref="BackendProbeMaxDelay"/>. Default: 500 ms.
+    /// </summary>
+    public TimeSpan BackendProbeMinDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Longest wait between probes of a failing Ollama. Default: 30 seconds.</summary>
+    public TimeSpan BackendProbeMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How long in-flight calls may run on after the silo is asked to stop; keep it under the pod's grace period. Default: 4 minutes.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(4);
 
@@ -73,6 +82,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         if (o.PollMinDelay <= TimeSpan.Zero || o.PollMaxDelay < o.PollMinDelay)
         {
             failures.Add($"{s}:{nameof(o.PollMinDelay)} must be positive and at most {nameof(o.PollMaxDelay)}.");
+        }
+
+        if (o.BackendProbeMinDelay <= TimeSpan.Zero || o.BackendProbeMaxDelay < o.BackendProbeMinDelay)
+        {
+            failures.Add($"{s}:{nameof(o.BackendProbeMinDelay)} must be positive and at most {nameof(o.BackendProbeMaxDelay)}.");
         }
 
         if (o.HeartbeatInterval <= TimeSpan.Zero)

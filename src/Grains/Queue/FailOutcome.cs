@@ -2,9 +2,12 @@ using OrleansLlm.Options;
 
 namespace OrleansLlm.Queue;
 
-/// <summary>What became of a failed attempt.</summary>
+/// <summary>What became of a failed item.</summary>
 public enum FailOutcome
 {
+    /// <summary>Its backend failed, not the item: back at the head of the ready list, no attempt spent.</summary>
+    Released,
+
     /// <summary>The item waits out its retry delay, then the next lease takes it.</summary>
     Retrying,
 

@@ -1,6 +1,10 @@
 namespace OrleansLlm.Queue;
 
-/// <param name="Id">Lease id, unique for this queue.</param>
+/// <param name="Id">Lease id, unique for this queue, also across a Redis restart from an older AOF.</param>
 /// <param name="Payload">The item exactly as it sits in Redis.</param>
 /// <param name="FailedAttempts">Attempts at this item that already failed.</param>
-public sealed record Lease(string Id, string Payload, int FailedAttempts);
+/// <param name="GenuineEnvelope">
+/// For an item in a batch envelope: whether the batch store enqueued this very envelope. Null for raw items.
+/// A producer can push anything onto the ready list, envelopes included; only genuine ones count for their batch.
+/// </param>
+public sealed record Lease(string Id, string Payload, int FailedAttempts, bool? GenuineEnvelope = null);

@@ -51,6 +51,12 @@ public sealed record QueueKeys(string Name)
     /// <summary>Count of leases handed back by recovery: expired, or held by a silo declared dead.</summary>
     public string Recovered => $"{Name}:recovered";
 
+    /// <summary>Set of the SHA-1s of the envelopes the batch store enqueued: only those count for their batch.</summary>
+    public string Envelopes => $"{Name}:envelopes";
+
+    /// <summary>Hash SHA-1 of the item → JSON list of the silos it failed on.</summary>
+    public string FailedOn => $"{Name}:failed-on";
+
     /// <summary>Hash batch id → items of the batch leased now (waiting retries included).</summary>
     public string BatchInFlight => $"{Name}:batch-inflight";
 
@@ -79,7 +85,7 @@ public sealed record QueueKeys(string Name)
     internal RedisKey[] Common =>
     [
         Ready, InFlight, Owners, Deadlines, Retries, LeaseErrors, Attempts, DeadLetter, LeaseSequence, BatchInFlight, BatchDead,
-        Recovered, Duplicates,
+        Recovered, Duplicates, Envelopes, FailedOn,
     ];
 
     /// <summary><see cref="Common"/>, then the keys of one batch that a script also touches.</summary>

@@ -16,6 +16,7 @@ namespace OrleansLlm.Queue;
 public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions> options)
 {
     private readonly QueueOptions _options = options.Value;
+    private readonly QueuePolicy _policy = QueuePolicy.From(options.Value);
 
     public QueueKeys Keys { get; } = new(options.Value.Name);
 
@@ -26,11 +27,12 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     {
         cancellationToken.ThrowIfCancellationRequested();
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
-            QueueScripts.Lease, Keys.Common, [max, (long)_options.LeaseDuration.TotalMilliseconds, owner]).ConfigureAwait(false))!;
-        var leases = new List<Lease>(result.Length / 3);
-        for (var i = 0; i + 2 < result.Length; i += 3)
+            QueueScripts.Lease, Keys.Common, _policy.With(max, (long)_options.LeaseDuration.TotalMilliseconds, owner)).ConfigureAwait(false))!;
+        var leases = new List<Lease>(result.Length / 4);
+        for (var i = 0; i + 3 < result.Length; i += 4)
         {
-            leases.Add(new Lease((string)result[i]!, (string)result[i + 1]!, (int)result[i + 2]));
+            var mark = (string?)result[i + 3];
+            leases.Add(new Lease((string)result[i]!, (string)result[i + 1]!, (int)result[i + 2], string.IsNullOrEmpty(mark) ? null : mark == "1"));
         }
 
         return leases;
@@ -47,44 +49,48 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
 
         cancellationToken.ThrowIfCancellationRequested();
         RedisValue[] args = [(long)_options.LeaseDuration.TotalMilliseconds, owner, .. leaseIds.Select(id => (RedisValue)id)];
-        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Renew, Keys.Common, args).ConfigureAwait(false);
+        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Renew, Keys.Common, _policy.With(args)).ConfigureAwait(false);
     }
 
     /// <summary>Writes the item's result and drops its lease in one step. The first result for an item id wins.</summary>
     /// <returns>False when the item already had a result (it was processed twice).</returns>
-    public async Task<bool> CompleteAsync(Lease lease, string batchId, string itemId, string resultJson, CancellationToken cancellationToken)
+    public async Task<bool> CompleteAsync(Lease lease, string owner, string batchId, string itemId, string resultJson, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var added = await Db.ScriptEvaluateAsync(
             QueueScripts.Complete,
             Keys.With(Keys.Results(batchId), Keys.ResultOrder(batchId), Keys.BatchItems(batchId)),
-            [lease.Id, itemId, resultJson, lease.Payload]).ConfigureAwait(false);
+            _policy.With(lease.Id, owner, itemId, resultJson, lease.Payload)).ConfigureAwait(false);
         return (int)added == 1;
     }
 
-    /// <summary>
-    /// Counts a failed attempt: after <see cref="QueueOptions.MaxAttempts"/> the item is dead-lettered with
-    /// <paramref name="error"/>, else the next lease after <paramref name="retryAfter"/> takes it again.
-    /// </summary>
-    public async Task<FailOutcome> FailAsync(Lease lease, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken)
+    /// <summary>Drops the lease of an item delivered twice whose result is already stored, counting a duplicate.</summary>
+    public async Task DiscardAsync(Lease lease, string owner, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var outcome = (string?)await Db.ScriptEvaluateAsync(
-            QueueScripts.Fail, Keys.Common,
-            [lease.Id, owner, error, (long)retryAfter.TotalMilliseconds, _options.MaxAttempts]).ConfigureAwait(false);
-        return outcome switch
-        {
-            "retry" => FailOutcome.Retrying,
-            "dead" => FailOutcome.DeadLettered,
-            _ => FailOutcome.LeaseLost,
-        };
+        await Db.ScriptEvaluateAsync(QueueScripts.Discard, Keys.Common, _policy.With(lease.Id, owner)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The item failed on a healthy backend: counts a failed attempt. After <see cref="QueueOptions.MaxAttempts"/>
+    /// the item is dead-lettered with <paramref name="error"/>, else the next lease after <paramref name="retryAfter"/>
+    /// takes it again.
+    /// </summary>
+    public Task<FailOutcome> FailAsync(Lease lease, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken) =>
+        FailAsync(QueueScripts.Fail, lease, owner, error, retryAfter, cancellationToken);
+
+    /// <summary>
+    /// The owner's backend failed on the item: it goes back to the head of the ready list for another silo, without
+    /// spending an attempt, unless it has now failed on two or more silos (then it spends one, as in <see cref="FailAsync"/>).
+    /// </summary>
+    public Task<FailOutcome> ReportBackendFaultAsync(Lease lease, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken) =>
+        FailAsync(QueueScripts.BackendFault, lease, owner, error, retryAfter, cancellationToken);
 
     /// <summary>Moves a leased item straight to the dead-letter list, e.g. because it is malformed.</summary>
     public async Task DeadLetterAsync(Lease lease, string owner, string reason, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await Db.ScriptEvaluateAsync(QueueScripts.DeadLetter, Keys.Common, [lease.Id, owner, reason]).ConfigureAwait(false);
+        await Db.ScriptEvaluateAsync(QueueScripts.DeadLetter, Keys.Common, _policy.With(lease.Id, owner, reason)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -100,7 +106,7 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
 
         cancellationToken.ThrowIfCancellationRequested();
         RedisValue[] args = [owner, .. leaseIds.Select(id => (RedisValue)id)];
-        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Release, Keys.Common, args).ConfigureAwait(false);
+        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Release, Keys.Common, _policy.With(args)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -112,7 +118,7 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     {
         cancellationToken.ThrowIfCancellationRequested();
         var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
-            QueueScripts.Sweep, Keys.Common, [_options.SweepLimit, _options.MaxAttempts]).ConfigureAwait(false))!;
+            QueueScripts.Sweep, Keys.Common, _policy.With(_options.SweepLimit)).ConfigureAwait(false))!;
         return ((int)result[0], (int)result[1]);
     }
 
@@ -125,9 +131,23 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        RedisValue[] args = [reason, _options.MaxAttempts, .. owners.Select(o => (RedisValue)o)];
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(QueueScripts.Recover, Keys.Common, args).ConfigureAwait(false))!;
+        RedisValue[] args = [reason, .. owners.Select(o => (RedisValue)o)];
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(QueueScripts.Recover, Keys.Common, _policy.With(args)).ConfigureAwait(false))!;
         return ((int)result[0], (int)result[1]);
+    }
+
+    private async Task<FailOutcome> FailAsync(string script, Lease lease, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var outcome = (string?)await Db.ScriptEvaluateAsync(
+            script, Keys.Common, _policy.With(lease.Id, owner, error, (long)retryAfter.TotalMilliseconds)).ConfigureAwait(false);
+        return outcome switch
+        {
+            "released" => FailOutcome.Released,
+            "retry" => FailOutcome.Retrying,
+            "dead" => FailOutcome.DeadLettered,
+            _ => FailOutcome.LeaseLost,
+        };
     }
 
     /// <summary>How many leases each owner holds right now.</summary>

@@ -12,12 +12,22 @@ public abstract record ItemOutcome
     /// <summary>Ollama answered: the result document is ready to be stored.</summary>
     public sealed record Answered(string BatchId, string ItemId, string Result, Generation Generation) : ItemOutcome;
 
-    /// <summary>Ollama failed on this item: it is tried again after <paramref name="RetryAfter"/>, up to <c>Queue:MaxAttempts</c>.</summary>
+    /// <summary>Ollama refused this item (e.g. HTTP 400): it is tried again after <paramref name="RetryAfter"/>, up to <c>Queue:MaxAttempts</c>.</summary>
     public sealed record Failed(string Error, TimeSpan RetryAfter) : ItemOutcome;
 
-    /// <summary>The item can't be processed as it is (not JSON, a field the prompt needs is missing, ...): dead-lettered at once.</summary>
+    /// <summary>
+    /// The silo's own Ollama failed: unreachable (<paramref name="Certain"/>: surely the backend's fault), or HTTP
+    /// 5xx, a missing model, a timeout or a cut-off answer (perhaps the item's: the worker checks whether the
+    /// backend serves other requests before it blames either).
+    /// </summary>
+    public sealed record BackendFault(string Error, bool Certain, TimeSpan RetryAfter) : ItemOutcome;
+
+    /// <summary>The item can't be processed as it is (not JSON, a field the prompt needs is missing, a forged envelope, ...): dead-lettered at once.</summary>
     public sealed record Malformed(string Reason) : ItemOutcome;
 
-    /// <summary>The silo's own Ollama could not be reached: the item goes back unharmed, without spending an attempt.</summary>
-    public sealed record BackendUnavailable(string Error) : ItemOutcome;
+    /// <summary>A raw item whose id already has a result from another item: dead-lettered, never sent to Ollama.</summary>
+    public sealed record DuplicateId(string Reason) : ItemOutcome;
+
+    /// <summary>The very same item was delivered again after its result was stored: its lease is dropped, nothing is lost.</summary>
+    public sealed record AlreadyDone(string ItemId) : ItemOutcome;
 }

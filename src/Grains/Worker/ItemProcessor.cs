@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Net;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Batches;
 using OrleansLlm.Ollama;
@@ -39,8 +40,35 @@ public sealed class ItemProcessor(
         }
 
         using var item = parsed!;
+        if (lease.GenuineEnvelope == false)
+        {
+            // Anyone can push onto the ready list; an envelope counts for its batch only if the batch enqueued it.
+            return new ItemOutcome.Malformed($"an envelope for batch '{item.BatchId}' that the batch never enqueued");
+        }
+
+        if (item.BatchId == BatchIds.Default && await batches.GetResultAsync(item.BatchId, item.Id, cancellationToken).ConfigureAwait(false) is { } existing)
+        {
+            // Batches drop repeated ids when they are submitted; raw items can only be checked here, before Ollama.
+            return ResultDocument.IsResultOf(existing, item.Item)
+                ? new ItemOutcome.AlreadyDone(item.Id)
+                : new ItemOutcome.DuplicateId(
+                    $"duplicate id '{item.Id}': another item already has a result under it (this item's SHA-1 {Sha1(ResultDocument.Canonical(item.Item))}, " +
+                    $"the other's {Sha1(ResultDocument.InputOf(existing) ?? existing)})");
+        }
+
         var spec = await ResolveSpecAsync(item.BatchId, cancellationToken).ConfigureAwait(false);
-        var prompt = spec.Template.Render(item.Item, out var missing);
+        string? prompt;
+        string? missing;
+        try
+        {
+            prompt = spec.Template.Render(item.Item, out missing);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // Text that parses as JSON but can't be read as a string (an escaped lone surrogate, say).
+            return new ItemOutcome.Malformed($"unreadable field: {ex.Message}");
+        }
+
         if (prompt is null)
         {
             return new ItemOutcome.Malformed($"missing field '{missing}' required by the prompt template");
@@ -55,14 +83,9 @@ public sealed class ItemProcessor(
         {
             throw;
         }
-        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError)
-        {
-            // Not the item's fault (Ollama restarting, say).
-            return new ItemOutcome.BackendUnavailable($"Ollama at {ollama.Url} is unreachable: {ex.Message}");
-        }
         catch (Exception ex)
         {
-            return new ItemOutcome.Failed(Describe(ex), _queue.RetryDelay(lease.FailedAttempts));
+            return Classify(ex, _queue.RetryDelay(lease.FailedAttempts));
         }
 
         var meta = new ResultMeta(
@@ -71,6 +94,22 @@ public sealed class ItemProcessor(
         var result = ResultDocument.Build(item.Id, item.BatchId, item.Item, generation.Text.Trim(), meta);
         return new ItemOutcome.Answered(item.BatchId, item.Id, result, generation);
     }
+
+    /// <summary>Whose fault a failed call is: the backend's (surely or perhaps), or the item's.</summary>
+    private ItemOutcome Classify(Exception ex, TimeSpan retryAfter) => ex switch
+    {
+        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } =>
+            new ItemOutcome.BackendFault($"Ollama at {ollama.Url} is unreachable: {ex.Message}", Certain: true, retryAfter),
+        HttpRequestException { StatusCode: { } status } when (int)status >= 500 || status == HttpStatusCode.NotFound =>
+            new ItemOutcome.BackendFault($"Ollama returned HTTP {(int)status} ({status})", Certain: false, retryAfter),
+        TaskCanceledException { InnerException: TimeoutException } =>
+            new ItemOutcome.BackendFault("Ollama request timed out", Certain: false, retryAfter),
+        OllamaResponseException or HttpRequestException { StatusCode: null } or IOException =>
+            new ItemOutcome.BackendFault($"Ollama's answer was cut off: {ex.Message}", Certain: false, retryAfter),
+        HttpRequestException { StatusCode: { } status } =>
+            new ItemOutcome.Failed($"Ollama returned HTTP {(int)status} ({status})", retryAfter),
+        _ => new ItemOutcome.Failed($"{ex.GetType().Name}: {ex.Message}", retryAfter),
+    };
 
     private async ValueTask<ResolvedSpec> ResolveSpecAsync(string batchId, CancellationToken cancellationToken)
     {
@@ -87,7 +126,7 @@ public sealed class ItemProcessor(
         var definition = await batches.GetAsync(batchId, cancellationToken).ConfigureAwait(false);
         if (definition is null)
         {
-            // An envelope whose batch record is gone still deserves an answer: use the silo's defaults.
+            // A genuine envelope whose batch record is gone (deleted by hand) still deserves an answer: use the silo's defaults.
             return _defaultSpec;
         }
 
@@ -97,12 +136,8 @@ public sealed class ItemProcessor(
         return _specs.GetOrAdd(batchId, resolved);
     }
 
-    private static string Describe(Exception ex) => ex switch
-    {
-        TaskCanceledException { InnerException: TimeoutException } => "Ollama request timed out",
-        HttpRequestException { StatusCode: { } status } => $"Ollama returned HTTP {(int)status}: {ex.Message}",
-        _ => $"{ex.GetType().Name}: {ex.Message}",
-    };
+    private static string Sha1(string text) =>
+        Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 
     private sealed record ResolvedSpec(PromptTemplate Template, string AnswerField);
 }

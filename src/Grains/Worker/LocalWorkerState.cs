@@ -19,6 +19,11 @@ public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, IL
 
     public bool IsDrained => State == WorkerState.Drained;
 
+    /// <summary>Why the worker's Ollama counts as broken (its breaker is open), or null while it is healthy.</summary>
+    public string? BackendProblem { get; private set; }
+
+    internal void SetBackendProblem(string? problem) => BackendProblem = problem;
+
     internal void Set(WorkerState state)
     {
         _state = new WorkerStateBox(state);

@@ -34,8 +34,11 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Dead-lettered lease {LeaseId}: {Reason}")]
     private static partial void LogDeadLettered(ILogger logger, string leaseId, string reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Item handed back without spending an attempt: {Error}")]
-    private static partial void LogBackendUnavailable(ILogger logger, string error);
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId} handed back for another silo, no attempt spent: {Error}")]
+    private static partial void LogBackendFault(ILogger logger, string leaseId, string error);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Item {ItemId} (lease {LeaseId}) was delivered again after its result was stored; dropped as a duplicate")]
+    private static partial void LogAlreadyDone(ILogger logger, string itemId, string leaseId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording an item's outcome in Redis failed (attempt {Attempt}); trying again in {Delay}: {Error}")]
     private static partial void LogSettleRetry(ILogger logger, int attempt, TimeSpan delay, string error);

@@ -25,6 +25,7 @@ public sealed partial class WorkerGrain(
     RedisLeaseQueue queue,
     ItemProcessor processor,
     IConcurrencyController concurrency,
+    BackendBreaker breaker,
     LocalWorkerState localState,
     IOptions<WorkerOptions> workerOptions,
     IOptions<QueueOptions> queueOptions,
@@ -37,11 +38,6 @@ public sealed partial class WorkerGrain(
     /// of any silo deactivates the activations whose entries it held, which would interrupt healthy workers elsewhere.
     /// </summary>
     public const string DirectoryName = "orleansllm-workers";
-
-    // While Ollama is unreachable the pump waits before leasing again: from a tenth of a second, doubling per failure,
-    // up to 10 s, so a restarting Ollama is found again within seconds but a dead one costs no busy loop.
-    private static readonly TimeSpan UnreachableFirstBackoff = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan UnreachableMaxBackoff = TimeSpan.FromSeconds(10);
 
     // Settling an answered item is retried while Redis is away (a restart, a failover); past this the lease is left
     // to expire, and the item is computed again elsewhere rather than waiting for ever.
@@ -64,7 +60,6 @@ public sealed partial class WorkerGrain(
     private long _completed;
     private long _failed;
     private long _deadLettered;
-    private int _unreachableStreak;
 
     private string Owner => this.GetPrimaryKeyString();
 
@@ -135,10 +130,11 @@ public sealed partial class WorkerGrain(
         var idleDelay = _options.PollMinDelay;
         while (!stop.IsCancellationRequested)
         {
-            if (_unreachableStreak > 0)
+            if (breaker.IsOpen)
             {
-                // Ollama is down: wait for it rather than lease items it can't serve.
-                await DelayAsync(Backoff(UnreachableFirstBackoff, UnreachableMaxBackoff, _unreachableStreak), stop);
+                // Ollama is broken: lease nothing it can't serve, so the healthy silos get the work.
+                await WaitForBackendAsync(stop);
+                continue;
             }
 
             var free = concurrency.InFlightAllowed - _calling.Count;
@@ -190,12 +186,14 @@ public sealed partial class WorkerGrain(
     /// <summary>One item: call Ollama, free the slot, settle.</summary>
     private async Task RunAsync(Lease lease, ConcurrencyTicket ticket)
     {
+        var sentAt = time.GetUtcNow();
+        ItemOutcome? outcome = null;
         try
         {
-            var outcome = await processor.ProcessAsync(lease, Owner, _abortCalls.Token);
+            outcome = await processor.ProcessAsync(lease, Owner, _abortCalls.Token);
             // Ollama is done with it: free the slot now, so its next request does not wait for Redis to record this one.
             FreeSlot(lease.Id);
-            await SettleAsync(lease, outcome, ticket);
+            await SettleAsync(lease, outcome, ticket, sentAt);
         }
         catch (OperationCanceledException) when (_abortCalls.IsCancellationRequested)
         {
@@ -205,6 +203,11 @@ public sealed partial class WorkerGrain(
         catch (Exception ex)
         {
             // Redis stayed away while settling: the lease stays and expires, so the item is retried, not lost.
+            if (outcome is null)
+            {
+                concurrency.OnAbandoned(ticket);
+            }
+
             LogSettleFailed(logger, ex, lease.Id);
         }
         finally
@@ -215,33 +218,34 @@ public sealed partial class WorkerGrain(
     }
 
     /// <summary>Every outcome of an item is recorded here, and only here.</summary>
-    private async Task SettleAsync(Lease lease, ItemOutcome outcome, ConcurrencyTicket ticket)
+    private async Task SettleAsync(Lease lease, ItemOutcome outcome, ConcurrencyTicket ticket, DateTimeOffset sentAt)
     {
         switch (outcome)
         {
             case ItemOutcome.Answered answered:
-                _unreachableStreak = 0;
+                breaker.OnSuccess();
                 concurrency.OnSuccess(ticket, answered.Generation);
-                await WithRetriesAsync(() => queue.CompleteAsync(lease, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
+                await WithRetriesAsync(() => queue.CompleteAsync(lease, Owner, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
                 _completed++;
                 LogCompleted(logger, answered.ItemId, answered.BatchId, lease.Id);
                 break;
 
             case ItemOutcome.Failed failed:
-                _unreachableStreak = 0;
                 concurrency.OnFailure(ticket);
-                var fate = await WithRetriesAsync(() => queue.FailAsync(lease, Owner, failed.Error, failed.RetryAfter, CancellationToken.None));
-                if (fate == FailOutcome.DeadLettered)
-                {
-                    _deadLettered++;
-                    LogDeadLettered(logger, lease.Id, $"failed {lease.FailedAttempts + 1} attempts: {failed.Error}");
-                }
-                else
-                {
-                    _failed++;
-                    LogFailed(logger, lease.Id, lease.FailedAttempts + 1, failed.RetryAfter, failed.Error);
-                }
+                Count(lease, await WithRetriesAsync(() => queue.FailAsync(lease, Owner, failed.Error, failed.RetryAfter, CancellationToken.None)), failed.Error, failed.RetryAfter);
+                break;
 
+            case ItemOutcome.BackendFault fault when !fault.Certain && await breaker.IsHealthyAsync(sentAt, _abortCalls.Token):
+                // The backend serves other requests: this item is what fails, so it spends an attempt.
+                concurrency.OnFailure(ticket);
+                Count(lease, await WithRetriesAsync(() => queue.FailAsync(lease, Owner, fault.Error, fault.RetryAfter, CancellationToken.None)), fault.Error, fault.RetryAfter);
+                break;
+
+            case ItemOutcome.BackendFault fault:
+                // The backend is broken: the item goes back for another silo without spending an attempt.
+                concurrency.OnFailure(ticket);
+                breaker.Trip(fault.Error);
+                Count(lease, await WithRetriesAsync(() => queue.ReportBackendFaultAsync(lease, Owner, fault.Error, fault.RetryAfter, CancellationToken.None)), fault.Error, fault.RetryAfter);
                 break;
 
             case ItemOutcome.Malformed malformed:
@@ -251,12 +255,47 @@ public sealed partial class WorkerGrain(
                 LogDeadLettered(logger, lease.Id, malformed.Reason);
                 break;
 
-            case ItemOutcome.BackendUnavailable unavailable:
-                _unreachableStreak++;
-                concurrency.OnFailure(ticket);
-                await WithRetriesAsync(() => queue.ReleaseAsync(Owner, [lease.Id], CancellationToken.None));
-                LogBackendUnavailable(logger, unavailable.Error);
+            case ItemOutcome.DuplicateId duplicate:
+                concurrency.OnAbandoned(ticket);
+                await WithRetriesAsync(() => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, CancellationToken.None));
+                _deadLettered++;
+                LogDeadLettered(logger, lease.Id, duplicate.Reason);
                 break;
+
+            case ItemOutcome.AlreadyDone done:
+                concurrency.OnAbandoned(ticket);
+                await WithRetriesAsync(() => queue.DiscardAsync(lease, Owner, CancellationToken.None));
+                LogAlreadyDone(logger, done.ItemId, lease.Id);
+                break;
+        }
+    }
+
+    private void Count(Lease lease, FailOutcome fate, string error, TimeSpan retryAfter)
+    {
+        switch (fate)
+        {
+            case FailOutcome.DeadLettered:
+                _deadLettered++;
+                LogDeadLettered(logger, lease.Id, $"failed {lease.FailedAttempts + 1} attempts: {error}");
+                break;
+            case FailOutcome.Retrying:
+                _failed++;
+                LogFailed(logger, lease.Id, lease.FailedAttempts + 1, retryAfter, error);
+                break;
+            case FailOutcome.Released:
+                LogBackendFault(logger, lease.Id, error);
+                break;
+        }
+    }
+
+    private async Task WaitForBackendAsync(CancellationToken stop)
+    {
+        try
+        {
+            await breaker.WaitUntilClosedAsync(stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
         }
     }
 

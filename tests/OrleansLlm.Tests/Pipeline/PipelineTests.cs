@@ -97,8 +97,10 @@ public sealed class PipelineTests(RedisServer redis)
         var attempts = (await cluster.ResultsAsync()).Values.Select(r => r.GetProperty("meta").GetProperty("attempts").GetInt32()).ToArray();
         Assert.Contains(attempts, a => a > 1);
         Assert.Empty(await cluster.DeadLettersAsync());
+        // Every spent attempt is a failed call; a failure with no success around it may be blamed on the backend
+        // instead (the item goes back without spending one), and health probes fail now and then too.
         var failedCalls = cluster.Simulators.Sum(s => s.GetStats().Failed);
-        Assert.Equal(failedCalls, attempts.Sum(a => a - 1));
+        Assert.InRange(attempts.Sum(a => a - 1), 1, failedCalls);
     }
 
     [Fact]

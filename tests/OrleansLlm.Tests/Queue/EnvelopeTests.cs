@@ -36,7 +36,8 @@ public sealed class EnvelopeTests(RedisServer redis)
     {
         Assert.Equal(expected, Envelope.BatchOf(payload));
         var keys = new QueueKeys(LlmClusterOptions.NewQueueName());
-        var lua = (RedisResult[])(await redis.Connection.GetDatabase().ScriptEvaluateAsync(QueueScripts.BatchOf, keys.Common, [payload]))!;
+        var lua = (RedisResult[])(await redis.Connection.GetDatabase().ScriptEvaluateAsync(
+            QueueScripts.BatchOf, keys.Common, QueuePolicy.From(new QueueOptions()).With(payload)))!;
         Assert.Equal(expected, (string?)lua.Single());
     }
 

@@ -61,7 +61,7 @@ public sealed class RedisBatchStoreTests(RedisServer redis) : IAsyncLifetime
             QueueItem.TryParse(lease.Payload, 1024, out var item);
             using (item)
             {
-                await _handle.Queue.CompleteAsync(lease, "b1", item!.Id, $"{{\"id\":\"{item.Id}\"}}", CancellationToken.None);
+                await _handle.Queue.CompleteAsync(lease, "silo-1", "b1", item!.Id, $"{{\"id\":\"{item.Id}\"}}", CancellationToken.None);
             }
         }
 

@@ -45,8 +45,8 @@ public sealed class RedisLeaseQueueTests(RedisServer redis) : IAsyncLifetime
         await Db.ListRightPushAsync(Keys.Ready, ["x", "x"]);
         var leases = await Queue.LeaseAsync("silo-1", 2, CancellationToken.None);
 
-        Assert.True(await Queue.CompleteAsync(leases[0], BatchIds.Default, "id-x", "{\"first\":true}", CancellationToken.None));
-        Assert.False(await Queue.CompleteAsync(leases[1], BatchIds.Default, "id-x", "{\"first\":false}", CancellationToken.None));
+        Assert.True(await Queue.CompleteAsync(leases[0], "silo-1", BatchIds.Default, "id-x", "{\"first\":true}", CancellationToken.None));
+        Assert.False(await Queue.CompleteAsync(leases[1], "silo-1", BatchIds.Default, "id-x", "{\"first\":false}", CancellationToken.None));
 
         Assert.Equal("{\"first\":true}", (string?)await Db.HashGetAsync(Keys.Results(BatchIds.Default), "id-x"));
         Assert.Equal(1, (long)await Db.StringGetAsync(Keys.Duplicates));
@@ -137,7 +137,7 @@ public sealed class RedisLeaseQueueTests(RedisServer redis) : IAsyncLifetime
         var lease = (await shortLeases.Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
         await Eventually.TrueAsync(async () => (await shortLeases.Queue.RequeueExpiredAsync(CancellationToken.None)).Requeued == 1, "the lease to expire");
 
-        Assert.True(await shortLeases.Queue.CompleteAsync(lease, BatchIds.Default, "slow", "{}", CancellationToken.None));
+        Assert.True(await shortLeases.Queue.CompleteAsync(lease, "silo-1", BatchIds.Default, "slow", "{}", CancellationToken.None));
 
         Assert.Equal(["other"], (await shortLeases.Db.ListRangeAsync(shortLeases.Keys.Ready)).Select(v => (string)v!));
         Assert.Equal(0, await shortLeases.Db.HashLengthAsync(shortLeases.Keys.Attempts));

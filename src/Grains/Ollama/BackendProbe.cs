@@ -1,0 +1,8 @@
+namespace OrleansLlm.Ollama;
+
+/// <summary>What a health probe of the silo's Ollama found.</summary>
+/// <param name="Problem">Null when Ollama lists the model and answered a tiny request; else why not, in a few words.</param>
+public sealed record BackendProbe(string? Problem)
+{
+    public bool IsHealthy => Problem is null;
+}

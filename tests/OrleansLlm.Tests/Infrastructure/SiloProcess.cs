@@ -31,8 +31,11 @@ public sealed partial class SiloProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
-    /// <summary>Starts a silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and waits until it is ready.</summary>
-    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    /// <summary>
+    /// Starts a silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and, unless
+    /// <paramref name="waitUntilReady"/> is false, waits until it is ready.
+    /// </summary>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, bool waitUntilReady = true)
     {
         var (httpPort, siloPort, gatewayPort) = (FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-silo-{siloPort}.log");
@@ -59,6 +62,11 @@ public sealed partial class SiloProcess : IAsyncDisposable
         process.BeginErrorReadLine();
 
         var silo = new SiloProcess(process, logFile, httpPort, siloPort);
+        if (!waitUntilReady)
+        {
+            return silo;
+        }
+
         await Eventually.TrueAsync(async () => process.HasExited ? throw new InvalidOperationException($"the silo exited; see {logFile}") : await silo.IsReadyAsync(),
             $"the silo process on port {siloPort} to be ready (log: {logFile})", TimeSpan.FromSeconds(60));
         return silo;
@@ -67,16 +75,19 @@ public sealed partial class SiloProcess : IAsyncDisposable
     /// <summary>The owner id its leases carry: its silo address, whatever generation it has.</summary>
     public bool Owns(string owner) => owner.StartsWith($"127.0.0.1:{SiloPort}@", StringComparison.Ordinal);
 
-    public async Task<bool> IsReadyAsync()
+    public async Task<bool> IsReadyAsync() => (await ReadinessAsync()).Ready;
+
+    /// <summary>What <c>/readyz</c> answers: whether the silo is ready, and its reason when it is not.</summary>
+    public async Task<(bool Ready, string Answer)> ReadinessAsync()
     {
         try
         {
             using var response = await _http.GetAsync($"http://127.0.0.1:{HttpPort}/readyz");
-            return response.IsSuccessStatusCode;
+            return (response.IsSuccessStatusCode, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
-            return false;
+            return (false, ex.Message);
         }
     }
 

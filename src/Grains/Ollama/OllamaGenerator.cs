@@ -42,6 +42,11 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
     public async Task<Generation> GenerateAsync(string prompt, CancellationToken cancellationToken)
     {
         var request = new GenerateRequest { Model = Model, Prompt = prompt, Stream = false };
+        if (options.Value.NumThreads is { } threads)
+        {
+            // The same value on every request: Ollama reloads the model when a request's runner options change.
+            request.Options = new RequestOptions { NumThread = threads };
+        }
 
         var text = new StringBuilder();
         GenerateDoneResponseStream? done = null;

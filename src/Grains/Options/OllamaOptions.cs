@@ -17,6 +17,13 @@ public sealed class OllamaOptions
     public string Model { get; set; } = "qwen2:1.5b";
 
     /// <summary>
+    /// Threads Ollama computes with, sent with every request as <c>options.num_thread</c>. Set it to the Ollama
+    /// container's CPU limit: left out, Ollama counts the node's physical cores, not the container's CPU quota, and
+    /// oversubscribes it. Default: not sent (Ollama decides).
+    /// </summary>
+    public int? NumThreads { get; set; }
+
+    /// <summary>
     /// <see cref="Model"/> the way Ollama names it in <c>/api/tags</c> and everywhere else: <c>llama3.2</c> is
     /// <c>llama3.2:latest</c>; a tagged name is unchanged.
     /// </summary>
@@ -52,6 +59,11 @@ public sealed class OllamaOptionsValidator : IValidateOptions<OllamaOptions>
         if (string.IsNullOrWhiteSpace(o.Model))
         {
             failures.Add($"{s}:{nameof(o.Model)} is required, e.g. 'qwen2:1.5b'.");
+        }
+
+        if (o.NumThreads is < 1)
+        {
+            failures.Add($"{s}:{nameof(o.NumThreads)} must be at least 1, e.g. the Ollama container's CPU limit, or left out (was {o.NumThreads}).");
         }
 
         if (o.RequestTimeout <= TimeSpan.Zero)

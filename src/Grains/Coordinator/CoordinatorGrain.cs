@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
-using OrleansLlm.Kubernetes;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
 
@@ -10,11 +9,10 @@ namespace OrleansLlm.Coordinator;
 /// <summary>
 /// One per cluster. Tracks every worker from its heartbeats, and recovers orphaned work: leases of silos that
 /// membership declares dead go back at once, and leases past their deadline (a frozen process) on every sweep.
-/// In Kubernetes it also keeps each silo's pod deletion cost equal to the leases the silo holds.
 /// </summary>
 /// <remarks>
 /// Nothing here must survive a crash: the workers' next heartbeats rebuild the table, Redis holds the queue, and
-/// a fresh activation starts by recovering the leases of every silo already dead and writing every pod's cost.
+/// a fresh activation starts by recovering the leases of every silo already dead.
 /// </remarks>
 [Reentrant]
 public sealed partial class CoordinatorGrain(
@@ -22,7 +20,6 @@ public sealed partial class CoordinatorGrain(
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
     IOptions<QueueOptions> queueOptions,
-    PodDeletionCostTracker podCosts,
     TimeProvider time,
     ILogger<CoordinatorGrain> logger) : Grain, ICoordinatorGrain
 {
@@ -38,12 +35,6 @@ public sealed partial class CoordinatorGrain(
     {
         var sweep = queueOptions.Value.SweepInterval;
         this.RegisterGrainTimer(SweepAsync, new GrainTimerCreationOptions(sweep, sweep) { Interleave = true, KeepAlive = true });
-        if (podCosts.IsEnabled)
-        {
-            // At once: a fresh activation does not know what an earlier one wrote.
-            this.RegisterGrainTimer(PublishPodCostsAsync, new GrainTimerCreationOptions(TimeSpan.Zero, podCosts.Interval) { Interleave = true, KeepAlive = true });
-        }
-
         _watch = WatchMembershipAsync(_deactivating.Token);
         LogActivated(logger, localSilo.SiloAddress.ToString());
         return Task.CompletedTask;
@@ -148,21 +139,6 @@ public sealed partial class CoordinatorGrain(
         }
     }
 
-    private async Task PublishPodCostsAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            // Leases first, then membership: a silo's leases are handed back only after membership shows it dead, so
-            // a dead silo is never seen as active with no leases, and its pod never gets a cost of 0 on its way out.
-            var leases = await queue.LeasesByOwnerAsync(cancellationToken);
-            await podCosts.PublishAsync(membership.CurrentSnapshot, leases, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogPodCostsFailed(logger, ex);
-        }
-    }
-
     private async Task RecoverDeadAsync(ClusterMembershipSnapshot snapshot, CancellationToken cancellationToken)
     {
         var dead = snapshot.Members.Values
@@ -213,9 +189,6 @@ public sealed partial class CoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Sweeping expired leases failed")]
     private static partial void LogSweepFailed(ILogger logger, Exception ex);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the leases for the pods' deletion costs failed; tried again on the next round")]
-    private static partial void LogPodCostsFailed(ILogger logger, Exception ex);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "Watching cluster membership failed; the sweep still recovers dead silos' leases")]
     private static partial void LogWatchFailed(ILogger logger, Exception ex);

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using OrleansLlm.Kubernetes;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Placement;
@@ -53,9 +52,6 @@ public static class OrleansLlmSiloBuilderExtensions
             : ActivatorUtilities.CreateInstance<FixedConcurrencyController>(sp));
 
         services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
-        // Outside Kubernetes no pod has a deletion cost; AddKubernetesPodDeletionCost replaces this.
-        services.TryAddSingleton<IPodDeletionCostPublisher, DisabledPodDeletionCostPublisher>();
-        services.TryAddTransient<PodDeletionCostTracker>();
 
         services.TryAddSingleton<LocalWorkerState>();
         services.TryAddSingleton<WorkerLifecycle>();

@@ -1,14 +1,12 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using OrleansLlm.Batches;
-using OrleansLlm.Kubernetes;
 using OrleansLlm.Queue;
 
 namespace OrleansLlm.Coordinator;
 
 /// <summary>
 /// One per cluster: hears every worker's heartbeat, shows the cluster (silos, workers, the queue) and routes drains.
-/// In Kubernetes it also keeps each silo's pod deletion cost equal to the leases the silo holds.
 /// </summary>
 /// <remarks>
 /// Nothing here must survive a crash: the workers' next heartbeats rebuild the table and Redis holds the queue.
@@ -20,7 +18,6 @@ public sealed partial class CoordinatorGrain(
     RedisBatchStore batches,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
-    PodDeletionCostTracker podCosts,
     TimeProvider time,
     ILogger<CoordinatorGrain> logger) : Grain, ICoordinatorGrain
 {
@@ -28,23 +25,10 @@ public sealed partial class CoordinatorGrain(
     private static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(10);
 
     private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
-    private IGrainTimer? _podCostTimer;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
-        if (podCosts.IsEnabled)
-        {
-            // At once: a fresh activation does not know what an earlier one wrote.
-            _podCostTimer = this.RegisterGrainTimer(PublishPodCostsAsync, new GrainTimerCreationOptions(TimeSpan.Zero, podCosts.Interval) { Interleave = true, KeepAlive = true });
-        }
-
         LogActivated(logger, localSilo.SiloAddress.ToString());
-        return Task.CompletedTask;
-    }
-
-    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
-    {
-        _podCostTimer?.Dispose();
         return Task.CompletedTask;
     }
 
@@ -105,21 +89,6 @@ public sealed partial class CoordinatorGrain(
         return target;
     }
 
-    private async Task PublishPodCostsAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            // Leases first, then membership: a silo's leases are handed back only after membership shows it dead, so
-            // a dead silo is never seen as active with no leases, and its pod never gets a cost of 0 on its way out.
-            var leases = await queue.LeasesByOwnerAsync(cancellationToken);
-            await podCosts.PublishAsync(membership.CurrentSnapshot, leases, cancellationToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            LogPodCostsFailed(logger, ex);
-        }
-    }
-
     private static string MembershipOf(ClusterMembershipSnapshot snapshot, string silo) =>
         snapshot.Members.Values.FirstOrDefault(m => m.SiloAddress.ToParsableString() == silo)?.Status.ToString() ?? "Unknown";
 
@@ -147,7 +116,4 @@ public sealed partial class CoordinatorGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Silo} is {State} with {InFlight} in flight")]
     private static partial void LogWorkerState(ILogger logger, string silo, WorkerState state, int inFlight);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the leases for the pods' deletion costs failed; tried again on the next round")]
-    private static partial void LogPodCostsFailed(ILogger logger, Exception ex);
 }

@@ -60,9 +60,6 @@ public static class OrleansLlmSiloBuilderExtensions
             : ActivatorUtilities.CreateInstance<FixedConcurrencyController>(sp));
 
         services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
-        // Outside Kubernetes no pod has a deletion cost; AddKubernetesPodDeletionCost replaces this.
-        services.TryAddSingleton<IPodDeletionCostPublisher, DisabledPodDeletionCostPublisher>();
-        services.TryAddTransient<PodDeletionCostTracker>();
 
         services.TryAddSingleton<LocalWorkerState>();
         services.TryAddSingleton<WorkerLifecycle>();

@@ -7,8 +7,8 @@ namespace OrleansLlm.Kubernetes;
 public static class KubernetesExtensions
 {
     /// <summary>
-    /// Has the coordinator keep <c>controller.kubernetes.io/pod-deletion-cost</c> on every silo's pod equal to its
-    /// items in flight (see <see cref="PodDeletionCostTracker"/>). For silos running as Kubernetes pods with
+    /// Has the silo keep <c>controller.kubernetes.io/pod-deletion-cost</c> on its own pod in its worker's bucket:
+    /// draining, idle or busy (see <see cref="PodDeletionCostReporter"/>). For silos running as Kubernetes pods with
     /// Kubernetes hosting, whose silo names are their pods' names; settings under <c>Kubernetes</c>.
     /// </summary>
     public static ISiloBuilder AddKubernetesPodDeletionCost(this ISiloBuilder builder)
@@ -19,6 +19,11 @@ public static class KubernetesExtensions
 
     public static IServiceCollection AddKubernetesPodDeletionCost(this IServiceCollection services)
     {
+        if (services.Any(d => d.ServiceType == typeof(PodDeletionCostReporter)))
+        {
+            return services;
+        }
+
         services.AddOptions<KubernetesOptions>()
             .BindConfiguration(KubernetesOptions.Section)
             .Validate(o => !string.IsNullOrWhiteSpace(o.Namespace),
@@ -27,8 +32,10 @@ public static class KubernetesExtensions
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<KubernetesOptions>, KubernetesOptionsDefaults>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<KubernetesOptions>, KubernetesOptionsValidator>());
-        services.RemoveAll<IPodDeletionCostPublisher>();
-        services.AddSingleton<IPodDeletionCostPublisher, KubernetesPodDeletionCostPublisher>();
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<KubernetesPodDeletionCostPublisher>();
+        services.AddSingleton<PodDeletionCostReporter>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<PodDeletionCostReporter>());
         return services;
     }
 }

@@ -25,14 +25,22 @@ public sealed class KubernetesOptions
     public bool? Enabled { get; set; }
 
     /// <summary>
-    /// Keep the annotation <c>controller.kubernetes.io/pod-deletion-cost</c> of every silo's pod equal to the items it
-    /// has in flight, so a scale-down removes idle pods first. Needs the pods <c>patch</c> permission. Only when
-    /// <see cref="Enabled"/>. Default: true.
+    /// Have each silo keep the annotation <c>controller.kubernetes.io/pod-deletion-cost</c> of its own pod in one of a
+    /// few coarse buckets (draining, idle, busy: <see cref="PodDeletionCostBucket"/>), so a scale-down removes idle
+    /// pods before busy ones. Needs the pods <c>patch</c> and <c>get</c> permissions. Only when <see cref="Enabled"/>.
+    /// Default: true.
     /// </summary>
     public bool PodDeletionCost { get; set; } = true;
 
-    /// <summary>How often the coordinator compares the costs with what it last wrote, and patches the pods that changed. Default: 5 seconds.</summary>
+    /// <summary>How often a silo compares its worker's state with its pod's bucket (a patch follows only a change). Default: 5 seconds.</summary>
     public TimeSpan PodDeletionCostInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// How long a busy silo's worker must have had nothing in flight before its pod counts as idle again. It bridges
+    /// the moments between one item and the next, so a pod working through a queue stays busy instead of flipping.
+    /// Default: 30 seconds.
+    /// </summary>
+    public TimeSpan PodDeletionCostIdleAfter { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The namespace of the silos' pods. Default: <c>POD_NAMESPACE</c>, else the namespace of the pod's service account.</summary>
     public string? Namespace { get; set; }
@@ -80,6 +88,11 @@ public sealed class KubernetesOptionsValidator : IValidateOptions<KubernetesOpti
         if (o.PodDeletionCostInterval <= TimeSpan.Zero)
         {
             failures.Add($"{s}:{nameof(o.PodDeletionCostInterval)} must be positive (was {o.PodDeletionCostInterval}).");
+        }
+
+        if (o.PodDeletionCostIdleAfter < TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(o.PodDeletionCostIdleAfter)} must not be negative (was {o.PodDeletionCostIdleAfter}).");
         }
 
         if (o.ConfigFile is { Length: > 0 } file && !File.Exists(file))

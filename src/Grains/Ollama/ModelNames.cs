@@ -1,13 +1,20 @@
+using OrleansLlm.Options;
+
 namespace OrleansLlm.Ollama;
 
-/// <summary>How Ollama names models: <c>name:tag</c>, where a name without a tag means <c>:latest</c>.</summary>
+/// <summary>How Ollama names models, so a name in <c>/api/tags</c> and <c>Ollama:Model</c> are compared one way everywhere.</summary>
 public static class ModelNames
 {
-    public const string DefaultTag = "latest";
+    // Ollama lists models pulled from its default registry without this prefix.
+    private const string DefaultRegistryPrefix = "registry.ollama.ai/library/";
 
-    /// <summary><c>llama3.2</c> → <c>llama3.2:latest</c>; a name with a tag stays as it is.</summary>
-    public static string Normalize(string name) => name.Contains(':', StringComparison.Ordinal) ? name : $"{name}:{DefaultTag}";
+    /// <summary>
+    /// Whether a model listed by Ollama is the configured one: a missing tag means <c>:latest</c>
+    /// (<see cref="OllamaOptions.WithTag"/>), the default registry's prefix is optional, and case does not matter.
+    /// </summary>
+    public static bool Same(string listed, string configured) =>
+        string.Equals(Short(OllamaOptions.WithTag(listed)), Short(OllamaOptions.WithTag(configured)), StringComparison.OrdinalIgnoreCase);
 
-    /// <summary>Whether two names denote the same model (<c>/api/tags</c> always lists <c>name:tag</c>).</summary>
-    public static bool Same(string a, string b) => string.Equals(Normalize(a), Normalize(b), StringComparison.Ordinal);
+    private static string Short(string name) =>
+        name.StartsWith(DefaultRegistryPrefix, StringComparison.OrdinalIgnoreCase) ? name[DefaultRegistryPrefix.Length..] : name;
 }

@@ -39,15 +39,22 @@ public sealed class OllamaResponseException(string message) : Exception(message)
 /// <summary>Calls the silo's co-located Ollama through OllamaSharp, non-streaming.</summary>
 public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> options)
 {
-    private readonly OllamaApiClient _client = new(http, options.Value.Model);
+    private readonly OllamaApiClient _client = new(http, options.Value.TaggedModel);
 
-    public string Model => options.Value.Model;
+    /// <summary>The model, always with its tag (<c>:latest</c> when configured without one).</summary>
+    public string Model => options.Value.TaggedModel;
 
     public Uri Url => http.BaseAddress!;
 
     public async Task<Generation> GenerateAsync(string prompt, CancellationToken cancellationToken)
     {
         var request = new GenerateRequest { Model = Model, Prompt = prompt, Stream = false };
+        if (options.Value.NumThreads is { } threads)
+        {
+            // The same value on every request: Ollama reloads the model when a request's runner options change.
+            request.Options = new RequestOptions { NumThread = threads };
+        }
+
         var text = new StringBuilder();
         GenerateDoneResponseStream? done = null;
         await foreach (var chunk in _client.GenerateAsync(request, cancellationToken).ConfigureAwait(false))

@@ -10,8 +10,24 @@ public sealed class OllamaOptions
     /// <summary>Base URL of the co-located Ollama. Default: <c>http://localhost:11434</c>.</summary>
     public string Url { get; set; } = "http://localhost:11434";
 
-    /// <summary>Model to generate with. Default: <c>qwen2:1.5b</c>.</summary>
+    /// <summary>
+    /// Model to generate with, as <c>name[:tag]</c>. Without a tag it means <c>name:latest</c>, as in Ollama: see
+    /// <see cref="TaggedModel"/>. Default: <c>qwen2:1.5b</c>.
+    /// </summary>
     public string Model { get; set; } = "qwen2:1.5b";
+
+    /// <summary>
+    /// Threads Ollama computes with, sent with every request as <c>options.num_thread</c>. Set it to the Ollama
+    /// container's CPU limit: left out, Ollama counts the node's physical cores, not the container's CPU quota, and
+    /// oversubscribes it. Default: not sent (Ollama decides).
+    /// </summary>
+    public int? NumThreads { get; set; }
+
+    /// <summary>
+    /// <see cref="Model"/> the way Ollama names it in <c>/api/tags</c> and everywhere else: <c>llama3.2</c> is
+    /// <c>llama3.2:latest</c>; a tagged name is unchanged.
+    /// </summary>
+    public string TaggedModel => WithTag(Model);
 
     /// <summary>Timeout of one generate call. CPU models queue for minutes, so HttpClient's 100 s default is too short. Default: 5 minutes.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
@@ -21,6 +37,17 @@ public sealed class OllamaOptions
     /// CPU Ollama queues the probe behind a whole request, so keep it above one request's time. Default: 1 minute.
     /// </summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromMinutes(1);
+    /// <summary>Adds Ollama's default tag <c>:latest</c> to a model name that has none.</summary>
+    /// <remarks>
+    /// The tag is what follows a colon in the last path segment: <c>registry:5000/ns/model</c> has none, since that
+    /// colon belongs to the registry's port.
+    /// </remarks>
+    public static string WithTag(string model)
+    {
+        var name = model.Trim();
+        var lastSegment = name[(name.LastIndexOf('/') + 1)..];
+        return lastSegment.Contains(':', StringComparison.Ordinal) ? name : name + ":latest";
+    }
 }
 
 public sealed class OllamaOptionsValidator : IValidateOptions<OllamaOptions>
@@ -42,6 +69,11 @@ public sealed class OllamaOptionsValidator : IValidateOptions<OllamaOptions>
         if (o.ProbeTimeout <= TimeSpan.Zero)
         {
             failures.Add($"{s}:{nameof(o.ProbeTimeout)} must be positive (was {o.ProbeTimeout}).");
+        }
+
+        if (o.NumThreads is < 1)
+        {
+            failures.Add($"{s}:{nameof(o.NumThreads)} must be at least 1, e.g. the Ollama container's CPU limit, or left out (was {o.NumThreads}).");
         }
 
         if (o.RequestTimeout <= TimeSpan.Zero)

@@ -41,6 +41,13 @@ internal static class QueueScripts
 
         local function is_enveloped(v) return string.sub(v, 1, 13) == '{"olm":{"b":"' end
 
+        -- The batch an item counts for in the figures: its envelope's only if the batch store enqueued this very
+        -- envelope (anyone can push an envelope-shaped item, and a forged one must not finish a batch early).
+        local function counted_batch(v)
+          if is_enveloped(v) and redis.call('SISMEMBER', envelopes, redis.sha1hex(v)) == 1 then return batch_of(v) end
+          return 'default'
+        end
+
         -- Drops every trace of a lease and returns its item (nil if the lease was already gone).
         local function drop_lease(id)
           local v = redis.call('HGET', inflight, id)
@@ -49,7 +56,7 @@ internal static class QueueScripts
           redis.call('ZREM', deadlines, id)
           redis.call('ZREM', retries, id)
           redis.call('HDEL', lease_errors, id)
-          if v then redis.call('HINCRBY', batch_inflight, batch_of(v), -1) end
+          if v then redis.call('HINCRBY', batch_inflight, counted_batch(v), -1) end
           return v
         end
 
@@ -76,7 +83,7 @@ internal static class QueueScripts
         -- Puts an item on the dead-letter list with why, and the silos it failed on. Past dead_max_bytes only the start
         -- of the item is kept, with its size and SHA-1; the list keeps the newest dead_max_length entries.
         local function dead_letter(v, reason, err, tries, owner, now)
-          local b = batch_of(v)
+          local b = counted_batch(v)
           local list = redis.call('HGET', failed_on, redis.sha1hex(v))
           local entry = {reason = reason, error = err, attempts = tries, batch = b, owner = owner, at = now,
             item = v, item_sha1 = redis.sha1hex(v), item_bytes = #v}
@@ -158,7 +165,7 @@ internal static class QueueScripts
           if not v then break end
           local id = redis.call('INCR', lease_seq) .. '-' .. now
           redis.call('HSET', inflight, id, v)
-          redis.call('HINCRBY', batch_inflight, batch_of(v), 1)
+          redis.call('HINCRBY', batch_inflight, counted_batch(v), 1)
           take(id, v)
         end
         return out

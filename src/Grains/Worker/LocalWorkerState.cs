@@ -7,10 +7,12 @@ namespace OrleansLlm.Worker;
 /// <summary>
 /// What this silo's worker is doing, for the silo's own readiness probe and the Ollama beside it: while it drains,
 /// the pod is not ready; once it is drained, a marker file (if configured) tells the Ollama container it may stop.
+/// Its items in flight set the pod's deletion cost (Kubernetes/PodDeletionCostReporter).
 /// </summary>
 public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, ILogger<LocalWorkerState> logger)
 {
     private volatile WorkerStateBox? _state;
+    private int _inFlight;
 
     /// <summary>Null until the worker runs.</summary>
     public WorkerState? State => _state?.Value;
@@ -23,6 +25,10 @@ public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, IL
     public string? BackendProblem { get; private set; }
 
     internal void SetBackendProblem(string? problem) => BackendProblem = problem;
+    /// <summary>The items the worker holds (leased, not yet settled), as of its last heartbeat.</summary>
+    public int InFlight => Volatile.Read(ref _inFlight);
+
+    internal void SetInFlight(int count) => Volatile.Write(ref _inFlight, count);
 
     internal void Set(WorkerState state)
     {

@@ -333,6 +333,8 @@ public sealed partial class WorkerGrain(
     // The heartbeat also re-creates the coordinator after its silo died, since calling it activates it again.
     private async Task ReportAsync(CancellationToken cancellationToken)
     {
+        // [k8s] The one call for the pod deletion cost (Kubernetes/PodDeletionCostReporter): the items this worker holds.
+        localState.SetInFlight(_items.Count);
         try
         {
             await GrainFactory.GetCoordinator().ReportAsync(Status());

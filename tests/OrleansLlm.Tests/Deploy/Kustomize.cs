@@ -14,11 +14,37 @@ public static class Kustomize
 
     /// <summary>The YAML stream of <c>kubectl kustomize deploy/<paramref name="relativeDir"/></c>.</summary>
     public static Task<string> RenderAsync(string relativeDir) =>
-        Rendered.GetOrAdd(relativeDir, dir => new Lazy<Task<string>>(() => RunAsync(dir))).Value;
+        Rendered.GetOrAdd(relativeDir, dir => new Lazy<Task<string>>(() => RunAsync(Path.Combine(RepoRoot, "deploy", dir), $"deploy/{dir}"))).Value;
 
-    private static async Task<string> RunAsync(string relativeDir)
+    /// <summary>
+    /// Renders an overlay of one's own, as if its kustomization.yaml were <c>deploy/overlays/mine/kustomization.yaml</c>:
+    /// the relative paths it lists (<c>../cpu</c>, <c>../../transformers/...</c>) are read from there. The repository
+    /// is not written to: the file goes to a temporary directory, its paths rewritten to reach the same places.
+    /// </summary>
+    public static async Task<string> RenderOverlayAsync(string kustomization)
     {
-        var dir = Path.Combine(RepoRoot, "deploy", relativeDir);
+        var home = Path.Combine(RepoRoot, "deploy", "overlays", "mine");
+        var dir = Directory.CreateTempSubdirectory("orleansllm-overlay-").FullName;
+        try
+        {
+            var lines = kustomization.Split('\n').Select(line =>
+            {
+                var entry = System.Text.RegularExpressions.Regex.Match(line, @"^(\s*-\s+)(\.\.?/\S+)\s*$");
+                return entry.Success
+                    ? entry.Groups[1].Value + Path.GetRelativePath(dir, Path.GetFullPath(Path.Combine(home, entry.Groups[2].Value)))
+                    : line;
+            });
+            await File.WriteAllLinesAsync(Path.Combine(dir, "kustomization.yaml"), lines);
+            return await RunAsync(dir, "an overlay of one's own");
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    private static async Task<string> RunAsync(string dir, string name)
+    {
         var kubectl = Environment.GetEnvironmentVariable("KUBECTL") ?? "kubectl";
         var start = new ProcessStartInfo(kubectl)
         {
@@ -39,7 +65,7 @@ public static class Kustomize
             // A laptop with only the .NET SDK has no kubectl (Debian ships none recent enough): these tests report
             // skipped there, and .ci/run says so loudly. The project's machine image and CI have it.
             throw new SkipException(
-                $"'{kubectl}' is needed to render deploy/{relativeDir} (kubectl >= 1.27, with kustomize v5) and could not be run: {ex.Message}");
+                $"'{kubectl}' is needed to render {name} (kubectl >= 1.27, with kustomize v5) and could not be run: {ex.Message}");
         }
 
         using (process)
@@ -54,12 +80,12 @@ public static class Kustomize
             catch (OperationCanceledException)
             {
                 process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"kubectl kustomize deploy/{relativeDir} did not finish within 2 minutes");
+                throw new TimeoutException($"kubectl kustomize {name} did not finish within 2 minutes");
             }
 
             return process.ExitCode == 0
                 ? await stdout
-                : throw new InvalidOperationException($"kubectl kustomize deploy/{relativeDir} failed ({process.ExitCode}): {await stderr}");
+                : throw new InvalidOperationException($"kubectl kustomize {name} failed ({process.ExitCode}): {await stderr}");
         }
     }
 }

@@ -18,10 +18,12 @@ public sealed partial class ManifestTests
 {
     public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };
 
+    public static TheoryData<string> PodSources => PodSecurityTests.Sources;
+
     private static readonly string[] RequiredSiloSettings =
     [
-        "Redis__ConnectionString", "Ollama__Url", "Ollama__Model", "Queue__Name", "Worker__DrainTimeout",
-        "Worker__DrainedMarkerPath", "POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID",
+        "Redis__ConnectionString", "Ollama__Url", "Ollama__Model", "Ollama__NumThreads", "Queue__Name", "Worker__DrainTimeout",
+        "POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID",
         "Orleans__ClusterId", "Orleans__ServiceId", "Kubernetes__PodDeletionCost",
     ];
 
@@ -42,8 +44,9 @@ public sealed partial class ManifestTests
             new[]
             {
                 "ScaledObject", "TriggerAuthentication", nameof(V1ConfigMap), nameof(V1Deployment), nameof(V1Deployment),
-                nameof(V1Namespace), nameof(V1PersistentVolumeClaim), nameof(V1PodDisruptionBudget), nameof(V1Role),
-                nameof(V1RoleBinding), nameof(V1Secret), nameof(V1Service), nameof(V1Service), nameof(V1ServiceAccount),
+                nameof(V1Namespace), nameof(V1NetworkPolicy), nameof(V1NetworkPolicy), nameof(V1NetworkPolicy),
+                nameof(V1PersistentVolumeClaim), nameof(V1PodDisruptionBudget), nameof(V1Role), nameof(V1RoleBinding),
+                nameof(V1Secret), nameof(V1Service), nameof(V1ServiceAccount),
             }.Order(),
             kinds);
         Assert.All(manifests.All<IMetadata<V1ObjectMeta>>().Where(o => o is not V1Namespace),
@@ -84,12 +87,11 @@ public sealed partial class ManifestTests
         Assert.Equal(("/readyz", "http"), (m.SiloContainer.ReadinessProbe.HttpGet.Path, m.SiloContainer.ReadinessProbe.HttpGet.Port.Value));
         Assert.Equal(("/healthz", "http"), (m.SiloContainer.LivenessProbe.HttpGet.Path, m.SiloContainer.LivenessProbe.HttpGet.Port.Value));
 
-        // The dashboard Service reaches the silo's http port on the silo pods.
-        var dashboard = m.Single<V1Service>("orleansllm-dashboard");
-        Assert.Equal("ClusterIP", dashboard.Spec.Type);
-        Assert.Equal("http", dashboard.Spec.Ports.Single().TargetPort.Value);
-        AssertSelects(dashboard.Spec.Selector, m.SiloDeployment.Spec.Template.Metadata.Labels);
-        AssertSelects(m.Single<V1PodDisruptionBudget>("orleansllm-silo").Spec.Selector.MatchLabels, m.SiloDeployment.Spec.Template.Metadata.Labels);
+        // The budget covers the silo pods, and never holds up a node drain for a pod that never became ready.
+        var budget = m.Single<V1PodDisruptionBudget>("orleansllm-silo");
+        AssertSelects(budget.Spec.Selector.MatchLabels, m.SiloDeployment.Spec.Template.Metadata.Labels);
+        Assert.Equal("AlwaysAllow", budget.Spec.UnhealthyPodEvictionPolicy);
+        Assert.Equal(1, budget.Spec.MaxUnavailable.Value is string v ? int.Parse(v, CultureInfo.InvariantCulture) : -1);
     }
 
     [SkippableTheory]
@@ -117,16 +119,14 @@ public sealed partial class ManifestTests
         Assert.False(redis.AbortOnConnectFail);
         AssertSelects(redisService.Spec.Selector, m.Single<V1Deployment>("orleansllm-redis").Spec.Template.Metadata.Labels);
 
-        // Ollama: the sidecar in the same pod, on its port, with the model the init container pulled.
+        // Ollama: the sidecar in the same pod, where it listens (loopback only), with the model the init container pulled.
         var ollama = new Uri(env["Ollama__Url"]);
-        Assert.Equal("localhost", ollama.Host);
+        var ollamaHost = PodEnvironment(m, m.OllamaSidecar)["OLLAMA_HOST"];
+        Assert.Equal($"{ollama.Host}:{ollama.Port}", ollamaHost);
+        Assert.True(System.Net.IPAddress.IsLoopback(System.Net.IPAddress.Parse(ollama.Host)), $"Ollama listens on {ollamaHost}, not loopback only");
         Assert.Equal(m.OllamaSidecar.Ports.Single(p => p.Name == "ollama").ContainerPort, ollama.Port);
         Assert.Equal(env["Ollama__Model"], PodEnvironment(m, m.PullModel)["OLLAMA_MODEL"]);
-
-        // The drained marker lives on a volume the ollama sidecar mounts too.
-        var marker = env["Worker__DrainedMarkerPath"];
-        var siloMount = m.SiloContainer.VolumeMounts.Single(v => marker.StartsWith(v.MountPath + "/", StringComparison.Ordinal));
-        Assert.Contains(m.OllamaSidecar.VolumeMounts, v => v.Name == siloMount.Name && v.MountPath == siloMount.MountPath);
+        Assert.Equal(PodEnvironment(m, m.OllamaSidecar)["OLLAMA_HOST"], PodEnvironment(m, m.PullModel)["OLLAMA_HOST"]);
     }
 
     [SkippableTheory]
@@ -152,7 +152,7 @@ public sealed partial class ManifestTests
 
     [SkippableTheory]
     [MemberData(nameof(Overlays))]
-    public async Task OllamaSidecar_StartsWithTheModelBeforeTheSiloAndWaitsForItsDrain(string overlay)
+    public async Task OllamaSidecar_StartsWithTheModelBeforeTheSilo_NoPreStopHoldsUpItsRestart(string overlay)
     {
         var m = await RenderedManifests.RenderAsync(overlay);
         var init = m.SiloPod.InitContainers.Select(c => c.Name).ToArray();
@@ -161,22 +161,30 @@ public sealed partial class ManifestTests
         Assert.Equal(["pull-model", "ollama"], init);
         Assert.Null(m.PullModel.RestartPolicy);
         Assert.Equal("Always", m.OllamaSidecar.RestartPolicy);
-        Assert.Equal("ollama", m.OllamaSidecar.StartupProbe.HttpGet.Port.Value);
-        var models = m.OllamaSidecar.VolumeMounts.Single(v => v.MountPath == "/root/.ollama").Name;
-        Assert.Contains(m.PullModel.VolumeMounts, v => v.Name == models && v.MountPath == "/root/.ollama");
-        Assert.Contains(m.SiloPod.Volumes, v => v.Name == models && v.EmptyDir is not null);
 
+        // Both keep HOME and the models on the same emptyDir, the one pull-model fills.
+        foreach (var container in (V1Container[])[m.PullModel, m.OllamaSidecar])
+        {
+            var env = PodEnvironment(m, container);
+            var models = MountOf(m.SiloPod, container, env["OLLAMA_MODELS"]);
+            Assert.Equal(models, MountOf(m.SiloPod, container, env["HOME"]));
+            Assert.NotNull(m.SiloPod.Volumes.Single(v => v.Name == models).EmptyDir);
+        }
+
+        Assert.Equal(MountOf(m.SiloPod, m.PullModel, PodEnvironment(m, m.PullModel)["OLLAMA_MODELS"]),
+            MountOf(m.SiloPod, m.OllamaSidecar, PodEnvironment(m, m.OllamaSidecar)["OLLAMA_MODELS"]));
         var ollamaEnv = PodEnvironment(m, m.OllamaSidecar);
         Assert.Equal("-1", ollamaEnv["OLLAMA_KEEP_ALIVE"]);
         Assert.True(int.Parse(ollamaEnv["OLLAMA_NUM_PARALLEL"], CultureInfo.InvariantCulture) >= 1);
 
-        // preStop waits for the silo's marker file or its /drained endpoint on the silo's http port.
-        var siloEnv = SiloEnvironment(m);
-        var preStop = string.Join(' ', m.OllamaSidecar.Lifecycle.PreStop.Exec.Command);
-        Assert.Contains(siloEnv["Worker__DrainedMarkerPath"], preStop, StringComparison.Ordinal);
-        Assert.Contains("GET /drained ", preStop, StringComparison.Ordinal);
-        var httpPort = m.SiloContainer.Ports.Single(p => p.Name == "http").ContainerPort;
-        Assert.Contains($"/dev/tcp/127.0.0.1/{httpPort}", preStop, StringComparison.Ordinal);
+        // A preStop hook also runs when the liveness probe fails: none may hold up the restart of a hung Ollama, and
+        // the probe's own grace period ends it quickly. The kubelet stops the sidecar after the silo anyway.
+        Assert.Null(m.OllamaSidecar.Lifecycle);
+        foreach (var probe in (V1Probe[])[m.OllamaSidecar.StartupProbe, m.OllamaSidecar.LivenessProbe])
+        {
+            Assert.Equal(["ollama", "list"], probe.Exec.Command);
+            Assert.InRange(probe.TerminationGracePeriodSeconds ?? long.MaxValue, 1, 30);
+        }
     }
 
     [SkippableTheory]
@@ -269,11 +277,27 @@ public sealed partial class ManifestTests
         var m = await RenderedManifests.RenderAsync(overlay);
         var redis = m.Single<V1Deployment>("orleansllm-redis");
         var container = redis.Spec.Template.Spec.Containers.Single();
-        var args = string.Join(' ', container.Args);
+        var args = string.Join(' ', container.Command.Concat(container.Args));
 
         Assert.Contains("--appendonly yes", args, StringComparison.Ordinal);
-        Assert.Contains("--requirepass $(REDIS_PASSWORD)", args, StringComparison.Ordinal);
-        Assert.Equal(m.SecretValue("orleansllm-redis", "password"), PodEnvironment(m, container, redis.Spec.Template.Metadata)["REDIS_PASSWORD"]);
+        Assert.Contains("--maxmemory-policy noeviction", args, StringComparison.Ordinal);
+
+        // noeviction means nothing without maxmemory, which must leave room under the limit for an AOF rewrite's fork.
+        var maxMemory = Regex.Match(args, @"--maxmemory (\d+)mb");
+        Assert.True(maxMemory.Success, "Redis has no --maxmemory: noeviction does nothing and the kernel OOM-kills it at its limit");
+        var limit = container.Resources.Limits["memory"].ToDecimal();
+        Assert.InRange(long.Parse(maxMemory.Groups[1].Value, CultureInfo.InvariantCulture) * 1024 * 1024, 1, (long)(limit * 0.6m));
+
+        // The password reaches Redis from the Secret's file through stdin: never in its arguments or environment.
+        var password = m.SecretValue("orleansllm-redis", "password");
+        Assert.DoesNotContain("--requirepass", args, StringComparison.Ordinal);
+        Assert.Null(container.Env);
+        var secretVolume = redis.Spec.Template.Spec.Volumes.Single(v => v.Secret?.SecretName == "orleansllm-redis");
+        var secretMount = container.VolumeMounts.Single(v => v.Name == secretVolume.Name);
+        Assert.True(secretMount.ReadOnlyProperty);
+        Assert.Contains($"requirepass \"$(cat {secretMount.MountPath}/{secretVolume.Secret.Items.Single().Path})\"", args, StringComparison.Ordinal);
+        Assert.Contains("redis-server - ", args, StringComparison.Ordinal);
+        Assert.DoesNotContain(password, args, StringComparison.Ordinal);
         var data = container.VolumeMounts.Single(v => v.MountPath == "/data");
         var claim = redis.Spec.Template.Spec.Volumes.Single(v => v.Name == data.Name).PersistentVolumeClaim.ClaimName;
         Assert.NotNull(m.Single<V1PersistentVolumeClaim>(claim));
@@ -319,6 +343,160 @@ public sealed partial class ManifestTests
             int.Parse(m.OllamaSidecar.Env.Single(e => e.Name == "OLLAMA_NUM_PARALLEL").Value, CultureInfo.InvariantCulture);
         Assert.True(Parallel(gpu) > Parallel(cpu), $"gpu OLLAMA_NUM_PARALLEL {Parallel(gpu)} should exceed cpu's {Parallel(cpu)}");
         Assert.Null(cpu.SiloPod.Tolerations);
+
+        // The GPU request alone selects GPU nodes: no label that only NVIDIA's GPU Operator sets.
+        foreach (var overlay in (string[])["overlays/cpu", "overlays/gpu"])
+        {
+            Assert.DoesNotContain("nvidia.com/gpu.present", await Kustomize.RenderAsync(overlay), StringComparison.Ordinal);
+        }
+
+        Assert.Null(gpu.SiloPod.NodeSelector);
+        Assert.Null(gpu.SiloPod.Affinity);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Overlays))]
+    public async Task NumThreads_EqualsTheOllamaContainersCpuLimit(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var limit = m.OllamaSidecar.Resources.Limits["cpu"].ToDecimal();
+        var threads = Bind<OllamaOptions>(SiloConfiguration(m), OllamaOptions.Section).NumThreads;
+
+        Assert.True(decimal.Truncate(limit) == limit, $"the ollama container's CPU limit {limit} is not a whole number of CPUs");
+        Assert.Equal((int)limit, threads);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Overlays))]
+    public async Task OnlyAContainerGivenAGpu_SeesGpus(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+
+        // The ollama image sets NVIDIA_VISIBLE_DEVICES=all: a container that requests no GPU must turn it off.
+        foreach (var container in m.SiloPod.InitContainers.Concat(m.SiloPod.Containers).Where(c => c.Image.StartsWith("ollama/ollama", StringComparison.Ordinal)))
+        {
+            var gpus = container.Resources?.Limits?.TryGetValue("nvidia.com/gpu", out var n) == true ? n.ToDecimal() : 0;
+            var visible = PodEnvironment(m, container).GetValueOrDefault("NVIDIA_VISIBLE_DEVICES");
+            Assert.True(gpus > 0 ? visible is null : visible == "void", $"{container.Name}: {gpus} GPUs, NVIDIA_VISIBLE_DEVICES={visible ?? "(the image's: all)"}");
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(PodSources))]
+    public async Task EveryContainer_RequestsEphemeralStorage(string source)
+    {
+        var pods = await PodSecurityTests.PodsOfAsync(source);
+        Assert.All(pods.SelectMany(p => p.Spec.Containers.Concat(p.Spec.InitContainers ?? []).Select(c => (p.Source, c))), x =>
+            Assert.True(x.c.Resources?.Requests?.ContainsKey("ephemeral-storage") == true, $"{x.Source} {x.c.Name} requests no ephemeral-storage"));
+
+        // A container that fills a model cache asks for room for the model (about 1 GB).
+        foreach (var container in pods.SelectMany(p => p.Spec.InitContainers ?? []).Where(c => c.Env?.Any(e => e.Name == "OLLAMA_MODELS") == true))
+        {
+            Assert.True(container.Resources.Requests["ephemeral-storage"].ToDecimal() >= 1_000_000_000m, $"{container.Name} requests too little room for the model");
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(PodSources))]
+    public async Task EveryContainer_ReadOnlyRootFilesystem_WritesGoToEmptyDirs(string source)
+    {
+        foreach (var pod in await PodSecurityTests.PodsOfAsync(source))
+        {
+            foreach (var container in pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []))
+            {
+                Assert.True(container.SecurityContext?.ReadOnlyRootFilesystem == true, $"{pod.Source} {container.Name}: readOnlyRootFilesystem");
+
+                // Every place it writes to is a writable volume: /tmp, and HOME and the model cache where set.
+                var env = container.Env?.Where(e => e.Value is not null).ToDictionary(e => e.Name, e => e.Value) ?? [];
+                string[] writes = ["/tmp", .. new[] { "HOME", "OLLAMA_MODELS" }.Where(env.ContainsKey).Select(k => env[k])];
+                if (container.Image.StartsWith("redis", StringComparison.Ordinal))
+                {
+                    writes = ["/data"];
+                }
+
+                foreach (var path in writes)
+                {
+                    var mount = container.VolumeMounts?.Where(v => path == v.MountPath || path.StartsWith(v.MountPath + "/", StringComparison.Ordinal))
+                        .OrderByDescending(v => v.MountPath.Length).FirstOrDefault();
+                    Assert.True(mount is { ReadOnlyProperty: not true }, $"{pod.Source} {container.Name} writes to {path}, which is on no writable volume");
+                    var volume = pod.Spec.Volumes.Single(v => v.Name == mount!.Name);
+                    Assert.True(volume.EmptyDir is not null || volume.PersistentVolumeClaim is not null, $"{pod.Source} {container.Name}: {path} is on {volume.Name}");
+                }
+            }
+        }
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(PodSources))]
+    public async Task ServiceAccountToken_OnlyInTheSiloContainer_AtTheStandardPath(string source)
+    {
+        const string TokenPath = "/var/run/secrets/kubernetes.io/serviceaccount";
+        foreach (var pod in await PodSecurityTests.PodsOfAsync(source))
+        {
+            Assert.True(pod.Spec.AutomountServiceAccountToken == false, $"{pod.Source}: automountServiceAccountToken is not false");
+            var tokenVolumes = (pod.Spec.Volumes ?? []).Where(v => v.Projected?.Sources?.Any(s => s.ServiceAccountToken is not null) == true).Select(v => v.Name).ToHashSet();
+            foreach (var container in pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []))
+            {
+                var mounts = (container.VolumeMounts ?? []).Where(v => tokenVolumes.Contains(v.Name) || v.MountPath.StartsWith("/var/run/secrets/kubernetes.io", StringComparison.Ordinal)).ToArray();
+                if (container.Name != "silo")
+                {
+                    Assert.True(mounts.Length == 0, $"{pod.Source} {container.Name} mounts a service account token");
+                    continue;
+                }
+
+                // What the kubelet would mount, where KubernetesClient's in-cluster configuration reads it.
+                var mount = Assert.Single(mounts);
+                Assert.Equal((TokenPath, true), (mount.MountPath, mount.ReadOnlyProperty == true));
+                var sources = (pod.Spec.Volumes ?? []).Single(v => v.Name == mount.Name).Projected.Sources;
+                Assert.Equal("token", sources.Single(s => s.ServiceAccountToken is not null).ServiceAccountToken.Path);
+                Assert.InRange(sources.Single(s => s.ServiceAccountToken is not null).ServiceAccountToken.ExpirationSeconds ?? 3600, 600, 3607);
+                Assert.Equal(("kube-root-ca.crt", "ca.crt"), (sources.Single(s => s.ConfigMap is not null).ConfigMap.Name, sources.Single(s => s.ConfigMap is not null).ConfigMap.Items.Single().Path));
+                var ns = sources.Single(s => s.DownwardAPI is not null).DownwardAPI.Items.Single();
+                Assert.Equal(("namespace", "metadata.namespace"), (ns.Path, ns.FieldRef.FieldPath));
+            }
+        }
+    }
+
+    [SkippableFact]
+    public async Task KedaAddressAndRoleBinding_FollowARenamedNamespace()
+    {
+        var renamed = await Kustomize.RenderOverlayAsync("""
+            resources:
+              - ../cpu
+            namespace: llm-renamed
+            transformers:
+              - ../../transformers/follow-namespace
+            """);
+        var m = RenderedManifests.Parse(renamed);
+
+        Assert.Equal("llm-renamed", Assert.Single(m.All<V1Namespace>()).Metadata.Name);
+        Assert.All(m.All<IMetadata<V1ObjectMeta>>().Where(o => o is not V1Namespace), o => Assert.Equal("llm-renamed", o.Metadata.NamespaceProperty));
+        Assert.All(m.Single<ScaledObject>("orleansllm-silo").Spec.Triggers, t => Assert.Equal("orleansllm-redis.llm-renamed.svc:6379", t.Metadata["address"]));
+        Assert.Equal("llm-renamed", Assert.Single(m.Single<V1RoleBinding>("orleansllm-silo").Subjects).NamespaceProperty);
+
+        // Without the transformer, kustomize leaves both behind: what it guards against.
+        var stale = RenderedManifests.Parse(await Kustomize.RenderOverlayAsync("""
+            resources:
+              - ../cpu
+            namespace: llm-renamed
+            """));
+        Assert.All(stale.Single<ScaledObject>("orleansllm-silo").Spec.Triggers, t => Assert.Equal("orleansllm-redis.orleansllm.svc:6379", t.Metadata["address"]));
+    }
+
+    [SkippableFact]
+    public async Task PullModel_TagsAnUntaggedModel_AsTheSiloDoes()
+    {
+        var m = await RenderedManifests.RenderAsync("overlays/cpu");
+        var script = m.PullModel.Args.Single();
+        var tagging = string.Join('\n', script.Split('\n').TakeWhile(l => !l.StartsWith("ollama serve", StringComparison.Ordinal)));
+        Assert.Contains("case", tagging, StringComparison.Ordinal);
+
+        foreach (var model in (string[])["llama3.2", "llama3.2:1b", "qwen2:1.5b", "myorg/llama3.2", "registry.example.com:5000/team/llama3.2", "hf.co/org/model-GGUF:Q4_K_M"])
+        {
+            var bash = await ProcessRunner.RunAsync("bash", ["-c", tagging + "\nprintf '%s' \"$model\""], new Dictionary<string, string> { ["OLLAMA_MODEL"] = model });
+            Assert.True(bash.ExitCode == 0, bash.ToString());
+            Assert.Equal(new OllamaOptions { Model = model }.TaggedModel, bash.Stdout);
+        }
     }
 
     [SkippableFact]
@@ -341,42 +519,6 @@ public sealed partial class ManifestTests
         // The submit Job's CSV is the one the client image ships.
         var dockerfile = File.ReadAllLines(Path.Combine(Kustomize.RepoRoot, "src", "Cli", "Dockerfile"));
         Assert.Contains(dockerfile, line => Regex.IsMatch(line, @"^COPY .*\bdata/worldcities\.csv\b.* /data/$"));
-    }
-
-    [SkippableFact]
-    public async Task Walkthrough_NamesOnlyKustomizationsAndObjectsThatExist()
-    {
-        var doc = File.ReadAllText(Path.Combine(Kustomize.RepoRoot, "docs", "kubernetes.md"));
-        var applied = KustomizeDirectory().Matches(doc).Select(x => x.Groups[1].Value).Distinct().ToArray();
-        Assert.Contains("overlays/cpu", applied);
-        Assert.Contains("jobs/submit-cities", applied);
-
-        var objects = new List<object>();
-        foreach (var dir in applied)
-        {
-            objects.AddRange((await RenderedManifests.RenderAsync(dir)).Objects);
-        }
-
-        var rendered = new RenderedManifests(objects);
-        var named = ObjectReference().Matches(doc).Select(x => (Kind: x.Groups[1].Value, Name: x.Groups[2].Value)).Distinct().ToArray();
-        Assert.NotEmpty(named);
-        foreach (var (kind, name) in named)
-        {
-            object found = kind switch
-            {
-                "deploy" or "deployment" => rendered.Single<V1Deployment>(name),
-                "svc" => rendered.Single<V1Service>(name),
-                "job" => rendered.Single<V1Job>(name),
-                "secret" => rendered.Single<V1Secret>(name),
-                "scaledobject" => rendered.Single<ScaledObject>(name),
-                _ => throw new Xunit.Sdk.XunitException($"unexpected kind {kind}"),
-            };
-            Assert.NotNull(found);
-        }
-
-        // The batch the walkthrough follows is the one the submit Job creates.
-        var submitArgs = rendered.Single<V1Job>("orleansllm-submit-cities").Spec.Template.Spec.Containers.Single().Args;
-        Assert.Contains($"status {submitArgs[submitArgs.IndexOf("--batch") + 1]}", doc, StringComparison.Ordinal);
     }
 
     /// <returns>The Job's arguments, and how the real CLI parses them (its <c>[diagram]</c> directive).</returns>
@@ -427,17 +569,17 @@ public sealed partial class ManifestTests
         Assert.False(result.Failed, $"{typeof(T).Name}: {result.FailureMessage}");
     }
 
+    /// <summary>The volume under which <paramref name="path"/> lies in <paramref name="container"/>.</summary>
+    private static string MountOf(V1PodSpec pod, V1Container container, string path) =>
+        container.VolumeMounts.Where(v => path == v.MountPath || path.StartsWith(v.MountPath + "/", StringComparison.Ordinal))
+            .OrderByDescending(v => v.MountPath.Length).FirstOrDefault()?.Name
+        ?? throw new Xunit.Sdk.XunitException($"{container.Name}: {path} is on no volume");
+
     private static void AssertSelects(IDictionary<string, string> selector, IDictionary<string, string> podLabels)
     {
         Assert.NotEmpty(selector);
         Assert.All(selector, kv => Assert.Equal(kv.Value, podLabels.TryGetValue(kv.Key, out var v) ? v : null));
     }
-
-    [GeneratedRegex(@"-k deploy/([a-z0-9/-]+[a-z0-9])")]
-    private static partial Regex KustomizeDirectory();
-
-    [GeneratedRegex(@"\b(deploy|deployment|svc|job|secret|scaledobject)[/ ](?:-n orleansllm )?(orleansllm-[a-z0-9-]*[a-z0-9])\b")]
-    private static partial Regex ObjectReference();
 
     [GeneratedRegex("[A-Za-z_][A-Za-z0-9_]*")]
     private static partial Regex Identifier();

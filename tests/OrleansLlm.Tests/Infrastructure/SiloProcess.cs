@@ -128,16 +128,19 @@ public sealed partial class SiloProcess : IAsyncDisposable
     /// <summary>The owner id its leases carry: its silo address, whatever generation it has.</summary>
     public bool Owns(string owner) => owner.StartsWith($"127.0.0.1:{SiloPort}@", StringComparison.Ordinal);
 
-    public async Task<bool> IsReadyAsync()
+    public async Task<bool> IsReadyAsync() => (await ReadinessAsync()).Ready;
+
+    /// <summary>What <c>/readyz</c> answers: whether the silo is ready, and its reason when it is not.</summary>
+    public async Task<(bool Ready, string Answer)> ReadinessAsync()
     {
         try
         {
             using var response = await _http.GetAsync($"http://127.0.0.1:{HttpPort}/readyz");
-            return response.IsSuccessStatusCode;
+            return (response.IsSuccessStatusCode, $"{(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
-            return false;
+            return (false, ex.Message);
         }
     }
 

@@ -87,7 +87,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
         return path;
     }
 
-    public void AddPod(string name, IReadOnlyDictionary<string, string>? labels = null)
+    public void AddPod(string name, IReadOnlyDictionary<string, string>? labels = null, IReadOnlyDictionary<string, string>? annotations = null)
     {
         var pod = new JsonObject
         {
@@ -99,7 +99,7 @@ public sealed class FakeKubernetesApi : IAsyncDisposable
                 ["namespace"] = Namespace,
                 ["uid"] = Guid.NewGuid().ToString(),
                 ["labels"] = new JsonObject((labels ?? new Dictionary<string, string>()).Select(l => KeyValuePair.Create(l.Key, (JsonNode?)l.Value))),
-                ["annotations"] = new JsonObject(),
+                ["annotations"] = new JsonObject((annotations ?? new Dictionary<string, string>()).Select(a => KeyValuePair.Create(a.Key, (JsonNode?)a.Value))),
             },
             ["spec"] = new JsonObject { ["containers"] = new JsonArray(new JsonObject { ["name"] = "silo", ["image"] = "orleansllm-silo" }) },
             ["status"] = new JsonObject { ["phase"] = "Running", ["podIP"] = "127.0.0.1" },

@@ -29,9 +29,10 @@ public sealed class KubernetesHostingTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task SiloInPod_NamedAfterItsPod_LabelsIt_CostPatched_SiloWhosePodIsGoneDeclaredDead()
+    public async Task SiloInPod_NamedAfterItsPod_LabelsIt_OwnCostKept_SiloWhosePodIsGoneDeclaredDead()
     {
-        _api.AddPod("worker-a");
+        // worker-a's pod carries a cost of no bucket, as left by an older version: its silo rewrites it as idle.
+        _api.AddPod("worker-a", annotations: new Dictionary<string, string> { [FakeKubernetesApi.DeletionCostAnnotation] = "7" });
         _api.AddPod("worker-b");
         _api.AddPod("unrelated", new Dictionary<string, string> { ["app"] = "redis" });
 
@@ -53,9 +54,9 @@ public sealed class KubernetesHostingTests(RedisServer redis) : IAsyncLifetime
         var result = System.Text.Json.JsonDocument.Parse((string)(await db.HashValuesAsync(keys.Results(BatchIds.Default)))[0]!);
         Assert.True(a.Owns(result.RootElement.GetProperty("meta").GetProperty("silo").GetString()!), result.RootElement.GetRawText());
 
-        // The coordinator knows the silo by its pod's name (POD_NAME) and patches it in POD_NAMESPACE.
+        // The silo knows its pod by its own name (POD_NAME) and patches it in POD_NAMESPACE.
         await Eventually.TrueAsync(() => _api.Annotation("worker-a", FakeKubernetesApi.DeletionCostAnnotation) == "0",
-            "worker-a's deletion cost to be set to 0", describe: () => Task.FromResult(_api.Describe()));
+            "worker-a's deletion cost to be set to 0 (idle)", describe: () => Task.FromResult(_api.Describe()));
 
         // worker-a's pod disappears without its silo stopping (a lost node): the next silo to start finds an
         // active silo without a pod, and declares it dead; the silo learns it is dead and stops.
@@ -64,9 +65,12 @@ public sealed class KubernetesHostingTests(RedisServer redis) : IAsyncLifetime
         await Eventually.TrueAsync(() => a.HasExited, "the silo whose pod was deleted to be declared dead and stop",
             describe: () => Task.FromResult(_api.Describe()));
 
-        await Eventually.TrueAsync(() => _api.Annotation("worker-b", FakeKubernetesApi.DeletionCostAnnotation) == "0",
-            "worker-b's deletion cost to be set to 0", describe: () => Task.FromResult(_api.Describe()));
+        // worker-b's pod has no cost, which counts as 0: idle already, so its silo only read it.
         Assert.Equal(_clusterId, _api.Label("worker-b", ClusterIdLabel));
+        // Read twice: by Kubernetes hosting (its labels) and for its cost, before the silo turned ready.
+        await Eventually.TrueAsync(() => _api.Requests.Count(r => r.Method == "GET" && r.Path == _api.PodPath("worker-b")) >= 2,
+            "worker-b's pod to be read for its cost", describe: () => Task.FromResult(_api.Describe()));
+        Assert.DoesNotContain(_api.Patches, p => p.Path == _api.PodPath("worker-b") && p.Body.Contains("pod-deletion-cost", StringComparison.Ordinal));
         Assert.Null(_api.Label("unrelated", ClusterIdLabel));
         Assert.DoesNotContain(_api.Requests, r => r.Path.EndsWith("/unrelated", StringComparison.Ordinal));
         Assert.All(_api.Requests, r => Assert.Equal($"Bearer {_api.Token}", r.Authorization));
@@ -108,6 +112,7 @@ public sealed class KubernetesHostingTests(RedisServer redis) : IAsyncLifetime
             // No service account here: the API is reached through a kubeconfig.
             ["Kubernetes:ConfigFile"] = _kubeconfig,
             ["Kubernetes:PodDeletionCostInterval"] = "00:00:00.200",
+            ["Kubernetes:PodDeletionCostIdleAfter"] = "00:00:01",
             ["Orleans:Membership:TableRefreshTimeout"] = "00:00:02",
             ["Redis:ConnectionString"] = redis.ConnectionString,
             ["Queue:Name"] = _clusterId,

@@ -1,5 +1,3 @@
-using System.Collections.Immutable;
-using System.Net;
 using OrleansLlm.Kubernetes;
 
 namespace OrleansLlm.Tests.Kubernetes;
@@ -24,12 +22,19 @@ public sealed class KubernetesOptionsTests
     [Fact]
     public void Validator_BadValues_NamesEveryKey()
     {
-        var options = new KubernetesOptions { PodDeletionCostInterval = TimeSpan.Zero, ConfigFile = "/nonexistent/kubeconfig", Namespace = "two words" };
+        var options = new KubernetesOptions
+        {
+            PodDeletionCostInterval = TimeSpan.Zero,
+            PodDeletionCostIdleAfter = TimeSpan.FromSeconds(-1),
+            ConfigFile = "/nonexistent/kubeconfig",
+            Namespace = "two words",
+        };
 
         var result = new KubernetesOptionsValidator().Validate(null, options);
 
         Assert.True(result.Failed);
         Assert.Contains(result.Failures, f => f.Contains("Kubernetes:PodDeletionCostInterval"));
+        Assert.Contains(result.Failures, f => f.Contains("Kubernetes:PodDeletionCostIdleAfter"));
         Assert.Contains(result.Failures, f => f.Contains("Kubernetes:ConfigFile"));
         Assert.Contains(result.Failures, f => f.Contains("Kubernetes:Namespace"));
         Assert.True(new KubernetesOptionsValidator().Validate(null, new KubernetesOptions()).Succeeded);
@@ -41,30 +46,23 @@ public sealed class KubernetesOptionsTests
         Assert.Equal("""{"metadata":{"annotations":{"controller.kubernetes.io/pod-deletion-cost":"-12"}}}""", KubernetesPodDeletionCostPublisher.Patch(-12));
     }
 
+    [Theory]
+    [InlineData(null, 3, null, 0, null)]
+    [InlineData(WorkerState.Active, 0, null, 60, PodDeletionCostBucket.Idle)]
+    [InlineData(WorkerState.Active, 2, PodDeletionCostBucket.Idle, 60, PodDeletionCostBucket.Busy)]
+    [InlineData(WorkerState.Active, 0, PodDeletionCostBucket.Busy, 10, PodDeletionCostBucket.Busy)]
+    [InlineData(WorkerState.Active, 0, PodDeletionCostBucket.Busy, 30, PodDeletionCostBucket.Idle)]
+    [InlineData(WorkerState.Active, 0, PodDeletionCostBucket.Idle, 10, PodDeletionCostBucket.Idle)]
+    [InlineData(WorkerState.Draining, 2, PodDeletionCostBucket.Busy, 0, PodDeletionCostBucket.Draining)]
+    [InlineData(WorkerState.Drained, 0, PodDeletionCostBucket.Draining, 60, PodDeletionCostBucket.Draining)]
+    public void Classify_BusyUntilIdleForIdleAfter_DrainingWins(WorkerState? state, int inFlight, PodDeletionCostBucket? current, int secondsSinceBusy, PodDeletionCostBucket? expected) =>
+        Assert.Equal(expected, PodDeletionCostReporter.Classify(state, inFlight, current, TimeSpan.FromSeconds(secondsSinceBusy), idleAfter: TimeSpan.FromSeconds(30)));
+
     [Fact]
-    public void Compute_ActiveSilosByPodName_DeadAndJoiningLeftOut()
+    public void Buckets_DrainingCheapestBusyDearest_IdleIsAPodWithoutTheAnnotation()
     {
-        var (a, b, dead, joining, restarted) = (Silo(1), Silo(2), Silo(3), Silo(4), Silo(5));
-        var members = new[]
-        {
-            new ClusterMember(a, SiloStatus.Active, "pod-a"),
-            new ClusterMember(b, SiloStatus.Active, "pod-b"),
-            new ClusterMember(dead, SiloStatus.Dead, "pod-dead"),
-            new ClusterMember(joining, SiloStatus.Joining, "pod-joining"),
-            // The same pod under a new silo address, its container restarted, before the old one is declared dead.
-            new ClusterMember(restarted, SiloStatus.Active, "pod-a"),
-        }.ToImmutableDictionary(m => m.SiloAddress);
-        var leases = new Dictionary<string, long>
-        {
-            [a.ToParsableString()] = 2,
-            [dead.ToParsableString()] = 5,
-            [restarted.ToParsableString()] = 1,
-        };
-
-        var costs = PodDeletionCostTracker.Compute(new ClusterMembershipSnapshot(members, new MembershipVersion(3)), leases);
-
-        Assert.Equal(new Dictionary<string, int> { ["pod-a"] = 3, ["pod-b"] = 0 }, costs);
+        Assert.True((int)PodDeletionCostBucket.Draining < (int)PodDeletionCostBucket.Idle);
+        Assert.True((int)PodDeletionCostBucket.Idle < (int)PodDeletionCostBucket.Busy);
+        Assert.Equal(0, (int)PodDeletionCostBucket.Idle);
     }
-
-    private static SiloAddress Silo(int n) => SiloAddress.New(new IPEndPoint(IPAddress.Loopback, 11110 + n), n);
 }

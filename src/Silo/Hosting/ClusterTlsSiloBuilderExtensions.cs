@@ -1,0 +1,24 @@
+using OrleansLlm.Security;
+
+namespace OrleansLlm.Silo.Hosting;
+
+public static class ClusterTlsSiloBuilderExtensions
+{
+    /// <summary>
+    /// When <see cref="ClusterTlsOptions.Enabled"/>: mutual TLS on the silo's inbound silo and gateway connections and
+    /// on its outbound silo connections. Every peer, silo or client, must present a certificate of the cluster's CA.
+    /// </summary>
+    /// <param name="options">Checked by <see cref="ClusterTlsOptionsValidator"/> for a silo.</param>
+    public static ISiloBuilder UseClusterTls(this ISiloBuilder builder, ClusterTlsOptions options)
+    {
+        if (!options.Enabled)
+        {
+            return builder;
+        }
+
+        var trust = ClusterTrust.Load(options);
+        // Registered so the container disposes it with the host.
+        builder.Services.AddSingleton(trust);
+        return builder.UseTls(trust.Certificate, trust.Configure);
+    }
+}

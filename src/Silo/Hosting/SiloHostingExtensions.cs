@@ -17,8 +17,8 @@ public static class SiloHostingExtensions
 {
     /// <summary>
     /// Hosts the OrleansLlm silo in this web application: Redis clustering on the queue's Redis, mutual TLS between
-    /// silos and clients when <c>Orleans:Tls:Enabled</c>, the worker, the Orleans Dashboard, health checks,
-    /// and a shutdown long enough for the worker to drain.
+    /// silos and clients when <c>Orleans:Tls:Enabled</c>, the worker, the Orleans Dashboard (without its live log
+    /// unless <c>Dashboard:Trace</c>), health checks, and a shutdown long enough for the worker to drain.
     /// </summary>
     public static WebApplicationBuilder AddOrleansLlmSilo(this WebApplicationBuilder builder)
     {
@@ -27,6 +27,7 @@ public static class SiloHostingExtensions
         var redis = Bind<RedisOptions>(config, RedisOptions.Section, new RedisOptionsValidator());
         var worker = Bind<WorkerOptions>(config, WorkerOptions.Section, new WorkerOptionsValidator());
         var tls = Bind<ClusterTlsOptions>(config, ClusterTlsOptions.Section, new ClusterTlsOptionsValidator(server: true));
+        var dashboard = config.GetSection(SiloDashboardOptions.Section).Get<SiloDashboardOptions>() ?? new SiloDashboardOptions();
 
         builder.Services.AddOptions<OrleansSiloOptions>().BindConfiguration(OrleansSiloOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<OrleansSiloOptions>, OrleansSiloOptionsValidator>();
@@ -60,7 +61,7 @@ public static class SiloHostingExtensions
 
             orleans.UseClusterTls(tls);
             orleans.AddOrleansLlm();
-            orleans.AddDashboard();
+            orleans.AddDashboard(o => o.HideTrace = !dashboard.Trace);
         });
 
         // Failure detection (probe timeouts, votes) can be tuned under Orleans:Membership, e.g. for tests or small clusters.

@@ -3,6 +3,8 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Clustering.Redis;
 using Orleans.Configuration;
+using Orleans.Runtime.Messaging;
+using OrleansLlm.Security;
 using StackExchange.Redis;
 
 namespace OrleansLlm.Client;
@@ -10,6 +12,8 @@ namespace OrleansLlm.Client;
 /// <summary>A connected Orleans client and the one Redis connection it finds the cluster's gateways with.</summary>
 public sealed class ClusterConnection : IAsyncDisposable, IDisposable
 {
+    private const int GatewayRetries = 3;
+
     private readonly IHost _host;
     private readonly IConnectionMultiplexer _redis;
 
@@ -22,9 +26,15 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
     /// <summary>Connects to Redis, then to a silo's gateway, turning the usual failures into one-line messages.</summary>
-    /// <exception cref="ClusterUnavailableException">Redis or every gateway could not be reached.</exception>
+    /// <exception cref="ClusterUnavailableException">The TLS settings are wrong, or Redis or every gateway could not be reached.</exception>
     public static async Task<ClusterConnection> ConnectAsync(ClientSettings settings, CancellationToken cancellationToken)
     {
+        var tls = settings.Tls ?? new ClusterTlsOptions();
+        if (new ClusterTlsOptionsValidator(server: false).Validate(null, tls) is { Failed: true } invalid)
+        {
+            throw new ClusterUnavailableException(string.Join(" ", invalid.Failures));
+        }
+
         ConfigurationOptions redisConfig;
         try
         {
@@ -70,6 +80,27 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
                 o.ConfigurationOptions = redisConfig;
                 o.CreateMultiplexer = _ => Task.FromResult((redis, IsShared: true));
             });
+            if (tls.Enabled)
+            {
+                var trust = ClusterTrust.Load(tls);
+                // Registered so the container disposes it with the host.
+                client.Services.AddSingleton(trust);
+                client.UseTls(trust.Certificate, trust.Configure);
+            }
+
+            // A gateway that refuses us now (its silo restarting) may take us a moment later, but one that refuses the
+            // TLS handshake never will: a few tries, not Orleans' default of fifteen over three minutes.
+            var retries = 0;
+            client.UseConnectionRetryFilter(async (exception, ct) =>
+            {
+                if (exception is not (ConnectionFailedException or OrleansMessageRejectionException) || ++retries > GatewayRetries)
+                {
+                    return false;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(retries), ct);
+                return true;
+            });
         });
         builder.Services.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
 
@@ -82,8 +113,15 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         {
             host.Dispose();
             await redis.DisposeAsync();
-            throw new ClusterUnavailableException(
-                $"no OrleansLlm silo is running in cluster '{settings.ClusterId}' (Redis at {settings.RedisForDisplay}); start one with 'dotnet run --project src/Silo'");
+            var cluster = $"cluster '{settings.ClusterId}' (Redis at {settings.RedisForDisplay})";
+            throw new ClusterUnavailableException(ex switch
+            {
+                ConnectionFailedException or OrleansMessageRejectionException when tls.Enabled =>
+                    $"no gateway of {cluster} accepted the connection: check that the silos use TLS and that Orleans__Tls__CertificateFile is from the CA in their Orleans__Tls__CaFile",
+                ConnectionFailedException or OrleansMessageRejectionException =>
+                    $"no gateway of {cluster} accepted the connection: if the silos use TLS, set Orleans__Tls__Enabled, CertificateFile, KeyFile and CaFile as they have them",
+                _ => $"no OrleansLlm silo is running in {cluster}; start one with 'dotnet run --project src/Silo'",
+            });
         }
         catch
         {

@@ -16,11 +16,13 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
 
     private readonly IHost _host;
     private readonly IConnectionMultiplexer _redis;
+    private readonly ClusterTrust? _trust;
 
-    private ClusterConnection(IHost host, IConnectionMultiplexer redis)
+    private ClusterConnection(IHost host, IConnectionMultiplexer redis, ClusterTrust? trust)
     {
         _host = host;
         _redis = redis;
+        _trust = trust;
     }
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
@@ -66,6 +68,7 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
             });
         }
 
+        var trust = tls.Enabled ? ClusterTrust.Load(tls) : null;
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
@@ -80,11 +83,8 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
                 o.ConfigurationOptions = redisConfig;
                 o.CreateMultiplexer = _ => Task.FromResult((redis, IsShared: true));
             });
-            if (tls.Enabled)
+            if (trust is not null)
             {
-                var trust = ClusterTrust.Load(tls);
-                // Registered so the container disposes it with the host.
-                client.Services.AddSingleton(trust);
                 client.UseTls(trust.Certificate, trust.Configure);
             }
 
@@ -113,6 +113,7 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         {
             host.Dispose();
             await redis.DisposeAsync();
+            trust?.Dispose();
             var cluster = $"cluster '{settings.ClusterId}' (Redis at {settings.RedisForDisplay})";
             throw new ClusterUnavailableException(ex switch
             {
@@ -127,10 +128,11 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         {
             host.Dispose();
             await redis.DisposeAsync();
+            trust?.Dispose();
             throw;
         }
 
-        return new ClusterConnection(host, redis);
+        return new ClusterConnection(host, redis, trust);
     }
 
     public async ValueTask DisposeAsync()
@@ -138,6 +140,7 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         await _host.StopAsync();
         _host.Dispose();
         await _redis.DisposeAsync();
+        _trust?.Dispose();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -16,9 +16,8 @@ public static class ClusterTlsSiloBuilderExtensions
             return builder;
         }
 
+        // The certificate and the CAs are held for the silo's lifetime: every new connection uses them.
         var trust = ClusterTrust.Load(options);
-        // Registered so the container disposes it with the host.
-        builder.Services.AddSingleton(trust);
         return builder.UseTls(trust.Certificate, trust.Configure);
     }
 }

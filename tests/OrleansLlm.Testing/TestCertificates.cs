@@ -27,6 +27,11 @@ public sealed class TestCertificates : IDisposable
 
     public string StrangerKeyFile => Path.Combine(Directory, "stranger.key");
 
+    /// <summary>A certificate the same CA signed for another name, <c>other.example</c>: what another service of a shared CA holds.</summary>
+    public string OtherNameCertFile => Path.Combine(Directory, "other.crt");
+
+    public string OtherNameKeyFile => Path.Combine(Directory, "other.key");
+
     public static TestCertificates Create()
     {
         var dir = Path.Combine(Path.GetTempPath(), "orleansllm-certs-" + Guid.NewGuid().ToString("N")[..8]);
@@ -34,9 +39,10 @@ public sealed class TestCertificates : IDisposable
         var certificates = new TestCertificates(dir);
         using var ca = CreateAuthority("OrleansLlm test CA");
         File.WriteAllText(certificates.CaFile, ca.ExportCertificatePem());
-        Issue(ca, certificates.CertFile, certificates.KeyFile);
+        Issue(ca, certificates.CertFile, certificates.KeyFile, "localhost", IPAddress.Loopback);
+        Issue(ca, certificates.OtherNameCertFile, certificates.OtherNameKeyFile, "other.example");
         using var stranger = CreateAuthority("Someone else's CA");
-        Issue(stranger, certificates.StrangerCertFile, certificates.StrangerKeyFile);
+        Issue(stranger, certificates.StrangerCertFile, certificates.StrangerKeyFile, "localhost", IPAddress.Loopback);
         return certificates;
     }
 
@@ -62,13 +68,17 @@ public sealed class TestCertificates : IDisposable
     }
 
     // One certificate for both ends of a connection (server and client auth), as a cluster certificate is.
-    private static void Issue(X509Certificate2 ca, string certFile, string keyFile)
+    private static void Issue(X509Certificate2 ca, string certFile, string keyFile, string dnsName, IPAddress? address = null)
     {
         using var key = RSA.Create(2048);
-        var request = new CertificateRequest("CN=localhost", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        var request = new CertificateRequest($"CN={dnsName}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
-        names.AddDnsName("localhost");
-        names.AddIpAddress(IPAddress.Loopback);
+        names.AddDnsName(dnsName);
+        if (address is not null)
+        {
+            names.AddIpAddress(address);
+        }
+
         request.CertificateExtensions.Add(names.Build());
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));

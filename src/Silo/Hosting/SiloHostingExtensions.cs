@@ -7,6 +7,7 @@ using OrleansLlm.Hosting;
 using OrleansLlm.Kubernetes;
 using OrleansLlm.Options;
 using OrleansLlm.Redis;
+using OrleansLlm.Security;
 using OrleansLlm.Worker;
 using Orleans.Clustering.Redis;
 
@@ -15,8 +16,9 @@ namespace OrleansLlm.Silo.Hosting;
 public static class SiloHostingExtensions
 {
     /// <summary>
-    /// Hosts the OrleansLlm silo in this web application: Redis clustering on the queue's Redis, the worker,
-    /// the Orleans Dashboard, health checks, and a shutdown long enough for the worker to drain.
+    /// Hosts the OrleansLlm silo in this web application: Redis clustering on the queue's Redis, mutual TLS between
+    /// silos and clients when <c>Orleans:Tls:Enabled</c>, the worker, the Orleans Dashboard (without its live log
+    /// unless <c>Dashboard:Trace</c>), health checks, and a shutdown long enough for the worker to drain.
     /// </summary>
     public static WebApplicationBuilder AddOrleansLlmSilo(this WebApplicationBuilder builder)
     {
@@ -24,6 +26,8 @@ public static class SiloHostingExtensions
         var silo = Bind<OrleansSiloOptions>(config, OrleansSiloOptions.Section, new OrleansSiloOptionsValidator());
         var redis = Bind<RedisOptions>(config, RedisOptions.Section, new RedisOptionsValidator());
         var worker = Bind<WorkerOptions>(config, WorkerOptions.Section, new WorkerOptionsValidator());
+        var tls = Bind<ClusterTlsOptions>(config, ClusterTlsOptions.Section, new ClusterTlsOptionsValidator(server: true));
+        var dashboard = config.GetSection(SiloDashboardOptions.Section).Get<SiloDashboardOptions>() ?? new SiloDashboardOptions();
 
         builder.Services.AddOptions<OrleansSiloOptions>().BindConfiguration(OrleansSiloOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<OrleansSiloOptions>, OrleansSiloOptionsValidator>();
@@ -55,8 +59,9 @@ public static class SiloHostingExtensions
                 orleans.ConfigureEndpoints(silo.ResolveAdvertisedAddress(), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
             }
 
+            orleans.UseClusterTls(tls);
             orleans.AddOrleansLlm();
-            orleans.AddDashboard();
+            orleans.AddDashboard(o => o.HideTrace = !dashboard.Trace);
         });
 
         // Failure detection (probe timeouts, votes) can be tuned under Orleans:Membership, e.g. for tests or small clusters.

@@ -1,4 +1,5 @@
 using OrleansLlm.Ollama;
+using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Worker;
 
@@ -13,7 +14,11 @@ public abstract record ItemOutcome
     public sealed record Answered(string BatchId, string ItemId, string Result, Generation Generation) : ItemOutcome;
 
     /// <summary>Ollama failed on this item: it is tried again after <paramref name="RetryAfter"/>, up to <c>Queue:MaxAttempts</c>.</summary>
-    public sealed record Failed(string Error, TimeSpan RetryAfter) : ItemOutcome;
+    public sealed record Failed(string Error, TimeSpan RetryAfter) : ItemOutcome
+    {
+        /// <summary>The class of the error, one of <see cref="FailureReasons"/>: what metrics and traces label it with.</summary>
+        public string Reason { get; init; } = FailureReasons.Error;
+    }
 
     /// <summary>The item can't be processed as it is (not JSON, a field the prompt needs is missing, ...): dead-lettered at once.</summary>
     public sealed record Malformed(string Reason) : ItemOutcome;

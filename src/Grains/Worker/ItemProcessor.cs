@@ -4,6 +4,7 @@ using OrleansLlm.Batches;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
+using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Worker;
 
@@ -62,7 +63,7 @@ public sealed class ItemProcessor(
         }
         catch (Exception ex)
         {
-            return new ItemOutcome.Failed(Describe(ex), _queue.RetryDelay(lease.FailedAttempts));
+            return new ItemOutcome.Failed(Describe(ex), _queue.RetryDelay(lease.FailedAttempts)) { Reason = FailureReasons.Of(ex) };
         }
 
         var meta = new ResultMeta(

@@ -5,6 +5,7 @@ using Orleans.GrainDirectory;
 using OrleansLlm.Options;
 using OrleansLlm.Placement;
 using OrleansLlm.Queue;
+using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Worker;
 
@@ -26,6 +27,7 @@ public sealed partial class WorkerGrain(
     ItemProcessor processor,
     IConcurrencyController concurrency,
     LocalWorkerState localState,
+    WorkerMetrics metrics,
     IOptions<WorkerOptions> workerOptions,
     IOptions<QueueOptions> queueOptions,
     ILocalSiloDetails localSilo,
@@ -55,6 +57,7 @@ public sealed partial class WorkerGrain(
     private readonly HashSet<string> _calling = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopLeasing = new();
     private readonly CancellationTokenSource _abortCalls = new();
+    private readonly RecentWaits _waits = new(time);
     private TaskCompletionSource _slotFreed = NewSignal();
     private IGrainTimer? _renewTimer;
     private IGrainTimer? _heartbeatTimer;
@@ -190,22 +193,29 @@ public sealed partial class WorkerGrain(
     /// <summary>One item: call Ollama, free the slot, settle.</summary>
     private async Task RunAsync(Lease lease, ConcurrencyTicket ticket)
     {
+        // Every line logged about the item carries its ids; its spans join the trace its envelope names.
+        var item = new ItemScope(lease, Owner, _queue.MaxItemBytes);
+        using var logScope = logger.BeginScope(item);
+        using var span = OrleansLlmActivities.StartLease(item);
         try
         {
             var outcome = await processor.ProcessAsync(lease, Owner, _abortCalls.Token);
             // Ollama is done with it: free the slot now, so its next request does not wait for Redis to record this one.
             FreeSlot(lease.Id);
+            span.SetOutcome(outcome);
             await SettleAsync(lease, outcome, ticket);
         }
         catch (OperationCanceledException) when (_abortCalls.IsCancellationRequested)
         {
             // The drain ran out of time; it hands this lease back itself.
             concurrency.OnAbandoned(ticket);
+            span.SetFailure(OrleansLlmActivities.AbortedReason, "the drain ran out of time; the item is handed back");
         }
         catch (Exception ex)
         {
             // Redis stayed away while settling: the lease stays and expires, so the item is retried, not lost.
             LogSettleFailed(logger, ex, lease.Id);
+            span.SetFailure(FailureReasons.Error, $"recording the outcome failed: {ex.Message}");
         }
         finally
         {
@@ -222,18 +232,31 @@ public sealed partial class WorkerGrain(
             case ItemOutcome.Answered answered:
                 _unreachableStreak = 0;
                 concurrency.OnSuccess(ticket, answered.Generation);
-                await WithRetriesAsync(() => queue.CompleteAsync(lease, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
+                using (OrleansLlmActivities.StartSettle(OrleansLlmActivities.CompleteName))
+                {
+                    await WithRetriesAsync(() => queue.CompleteAsync(lease, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
+                }
+
                 _completed++;
+                metrics.Completed();
+                _waits.Add(answered.Generation.QueueWait);
                 LogCompleted(logger, answered.ItemId, answered.BatchId, lease.Id);
                 break;
 
             case ItemOutcome.Failed failed:
                 _unreachableStreak = 0;
                 concurrency.OnFailure(ticket);
-                var fate = await WithRetriesAsync(() => queue.FailAsync(lease, Owner, failed.Error, failed.RetryAfter, CancellationToken.None));
+                FailOutcome fate;
+                using (OrleansLlmActivities.StartSettle(OrleansLlmActivities.FailName))
+                {
+                    fate = await WithRetriesAsync(() => queue.FailAsync(lease, Owner, failed.Error, failed.RetryAfter, CancellationToken.None));
+                }
+
+                metrics.Failed(failed.Reason);
                 if (fate == FailOutcome.DeadLettered)
                 {
                     _deadLettered++;
+                    metrics.DeadLettered(FailureReasons.MaxAttempts);
                     LogDeadLettered(logger, lease.Id, $"failed {lease.FailedAttempts + 1} attempts: {failed.Error}");
                 }
                 else
@@ -246,15 +269,25 @@ public sealed partial class WorkerGrain(
 
             case ItemOutcome.Malformed malformed:
                 concurrency.OnAbandoned(ticket);
-                await WithRetriesAsync(() => queue.DeadLetterAsync(lease, Owner, $"malformed item: {malformed.Reason}", CancellationToken.None));
+                using (OrleansLlmActivities.StartSettle(OrleansLlmActivities.DeadLetterName))
+                {
+                    await WithRetriesAsync(() => queue.DeadLetterAsync(lease, Owner, $"malformed item: {malformed.Reason}", CancellationToken.None));
+                }
+
                 _deadLettered++;
+                metrics.DeadLettered(FailureReasons.Malformed);
                 LogDeadLettered(logger, lease.Id, malformed.Reason);
                 break;
 
             case ItemOutcome.BackendUnavailable unavailable:
                 _unreachableStreak++;
                 concurrency.OnFailure(ticket);
-                await WithRetriesAsync(() => queue.ReleaseAsync(Owner, [lease.Id], CancellationToken.None));
+                using (OrleansLlmActivities.StartSettle(OrleansLlmActivities.ReleaseName))
+                {
+                    await WithRetriesAsync(() => queue.ReleaseAsync(Owner, [lease.Id], CancellationToken.None));
+                }
+
+                metrics.Failed(FailureReasons.OllamaUnreachable);
                 LogBackendUnavailable(logger, unavailable.Error);
                 break;
         }
@@ -278,6 +311,7 @@ public sealed partial class WorkerGrain(
             _abortCalls.Cancel();
             await pending;
             var released = await queue.ReleaseAsync(Owner, unfinished, CancellationToken.None);
+            metrics.Released(released);
             LogReleased(logger, released, Owner);
         }
 
@@ -289,14 +323,16 @@ public sealed partial class WorkerGrain(
     }
 
     private WorkerStatus Status() => new(
-        Owner, _state, _calling.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString());
+        Owner, _state, _calling.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString(), _waits.P99());
 
     // The heartbeat also re-creates the coordinator after its silo died, since calling it activates it again.
     private async Task ReportAsync(CancellationToken cancellationToken)
     {
         try
         {
-            await GrainFactory.GetCoordinator().ReportAsync(Status());
+            var status = Status();
+            metrics.Publish(status);
+            await GrainFactory.GetCoordinator().ReportAsync(status);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

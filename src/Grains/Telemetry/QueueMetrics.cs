@@ -47,7 +47,7 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
             return Task.CompletedTask;
         });
 
-    private void CreateGauges()
+    internal void CreateGauges()
     {
         _meter.CreateObservableGauge("orleansllm_queue_ready_items", () => Observe(r => r.Ready), "{item}",
             "Items in the ready list, waiting for a lease (LLEN of the queue). The same on every silo: aggregate with max.");
@@ -65,16 +65,16 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
         lock (_gate)
         {
             var now = _time.GetTimestamp();
+            // A failed read is kept as long as a good one, so a scrape while Redis is away waits for it once, not per gauge.
             if (_last is { } last && _time.GetElapsedTime(last.At, now) < MaxAge)
             {
-                return last;
+                return last.Failed ? null : last;
             }
 
             try
             {
                 // Observable instruments are read synchronously; the lock makes concurrent scrapes share one read.
-                var db = _redis.Database;
-                var batch = db.CreateBatch();
+                var batch = _redis.Database.CreateBatch();
                 var ready = batch.ListLengthAsync(_keys.Ready);
                 var inFlight = batch.HashLengthAsync(_keys.InFlight);
                 var dead = batch.ListLengthAsync(_keys.DeadLetter);
@@ -90,10 +90,11 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
             catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException or AggregateException)
             {
                 LogReadFailed(_logger, _redis.Endpoint, ex.GetBaseException().Message);
+                _last = new Reading(now, 0, 0, 0, Failed: true);
                 return null;
             }
         }
     }
 
-    private sealed record Reading(long At, long Ready, long InFlight, long Dead);
+    private sealed record Reading(long At, long Ready, long InFlight, long Dead, bool Failed = false);
 }

@@ -35,9 +35,9 @@ public static class TelemetryHostingExtensions
 
         if (!string.IsNullOrWhiteSpace(builder.Configuration[OtlpEndpointVariable]))
         {
-            // Orleans' application source carries the grain calls (client to batch grain); its runtime source only
-            // the cluster's own chatter, which would drown an item's trace.
-            otel.WithTracing(tracing => tracing.AddSource(OrleansLlmTelemetry.AllActivitySources, "Microsoft.Orleans.Application"));
+            // Orleans files this app's grain calls (client to batch grain, worker to coordinator) under its runtime
+            // source, not the application one: their interfaces' namespace, OrleansLlm, starts with "Orleans".
+            otel.WithTracing(tracing => tracing.AddSource(OrleansLlmTelemetry.AllActivitySources, "Microsoft.Orleans.Application", "Microsoft.Orleans.Runtime"));
             otel.UseOtlpExporter();
         }
 

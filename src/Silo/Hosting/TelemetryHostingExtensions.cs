@@ -44,20 +44,27 @@ public static class TelemetryHostingExtensions
         return builder;
     }
 
+    // Orleans' own tags that are snake_case; the others (Direction, Destination, Phase, ...) are left out, see below.
+    private static readonly string[] OrleansTagKeys = ["type", "silo", "grain_type", "state_type", "state_name", "provider_type_name", "duration"];
+
     /// <summary>
-    /// Keeps <c>/metrics</c> clean for <c>promtool check metrics</c>: the few instruments of other meters that Prometheus'
-    /// conventions reject are left out, and Orleans' instruments, which have no description, get one.
+    /// Keeps <c>/metrics</c> clean for <c>promtool check metrics</c>: what other meters publish against Prometheus'
+    /// conventions is left out, and Orleans' instruments, which have no description, get one.
     /// </summary>
     /// <remarks>
     /// Left out: Orleans' instruments in milliseconds or megabytes (Prometheus wants base units, and a view cannot
-    /// convert values; the .NET runtime's own metrics cover memory), and the runtime's <c>dotnet.*.count</c> gauges
-    /// (Prometheus reserves <c>_count</c> for histograms).
+    /// convert values; the .NET runtime's own metrics cover memory), the camelCase tags of Orleans' messaging
+    /// instruments (their values are summed over), and the runtime's <c>dotnet.*.count</c> gauges (Prometheus reserves
+    /// <c>_count</c> for histograms).
     /// </remarks>
     private static MetricStreamConfiguration? PrometheusCompatible(Instrument instrument) => instrument.Meter.Name switch
     {
         "Microsoft.Orleans" when instrument.Unit is "ms" or "MB" => MetricStreamConfiguration.Drop,
-        "Microsoft.Orleans" when string.IsNullOrEmpty(instrument.Description) =>
-            new MetricStreamConfiguration { Description = $"Orleans: {instrument.Name.Replace('-', ' ')}." },
+        "Microsoft.Orleans" => new MetricStreamConfiguration
+        {
+            Description = string.IsNullOrEmpty(instrument.Description) ? $"Orleans: {instrument.Name.Replace('-', ' ')}." : null,
+            TagKeys = OrleansTagKeys,
+        },
         "System.Runtime" when instrument.Name.EndsWith(".count", StringComparison.Ordinal) => MetricStreamConfiguration.Drop,
         _ => null,
     };

@@ -27,16 +27,16 @@ public static class TopCommand
             var console = AnsiConsole.Console;
             if (parse.GetValue(once))
             {
-                console.Write(TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow));
+                console.Write(TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow, live: false));
                 return;
             }
 
-            var first = TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow);
+            var first = TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow, live: true);
             await console.Live(first).StartAsync(async live =>
             {
                 while (await WaitAsync(RefreshInterval, ct))
                 {
-                    live.UpdateTarget(TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow));
+                    live.UpdateTarget(TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow, live: true));
                 }
             });
         }));

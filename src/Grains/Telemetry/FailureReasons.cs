@@ -17,7 +17,7 @@ public static class FailureReasons
     /// <summary>Ollama answered with a 5xx status (an error, or a full queue).</summary>
     public const string OllamaHttp5xx = "ollama_http_5xx";
 
-    /// <summary>Ollama answered 200 but the answer was unusable (e.g. no <c>"done": true</c>).</summary>
+    /// <summary>Ollama answered 200 but the answer was unusable (no <c>"done": true</c>, an error in the stream).</summary>
     public const string OllamaBadResponse = "ollama_bad_response";
 
     /// <summary>The silo's Ollama could not be reached; the item went back without spending an attempt.</summary>
@@ -45,7 +45,7 @@ public static class FailureReasons
         HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => OllamaUnreachable,
         HttpRequestException { StatusCode: { } status } when (int)status is >= 400 and < 500 => OllamaHttp4xx,
         HttpRequestException { StatusCode: { } status } when (int)status >= 500 => OllamaHttp5xx,
-        OllamaResponseException => OllamaBadResponse,
+        OllamaResponseException or OllamaSharp.Models.Exceptions.OllamaException => OllamaBadResponse,
         _ => Error,
     };
 }

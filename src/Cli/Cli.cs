@@ -27,6 +27,7 @@ public static class Cli
         root.Subcommands.Add(ResultsCommand());
         root.Subcommands.Add(ClusterCommand());
         root.Subcommands.Add(DrainCommand());
+        root.Subcommands.Add(Top.TopCommand.Create(Settings, RunAsync));
         return root;
     }
 

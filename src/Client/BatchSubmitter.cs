@@ -4,7 +4,10 @@ namespace OrleansLlm.Client;
 /// <param name="Enqueued">Items that were new to the batch (duplicate ids are skipped).</param>
 public sealed record SubmitSummary(string BatchId, int Submitted, int Enqueued);
 
-/// <summary>Creates a batch and streams its items to the batch grain in chunks, never the whole file in one message.</summary>
+/// <summary>
+/// Creates a batch and streams its items to the batch grain in chunks, never the whole file in one message. Each item
+/// starts its own trace (<see cref="ClientActivities"/>) when someone listens.
+/// </summary>
 public sealed class BatchSubmitter(IClusterClient client)
 {
     public const int DefaultChunkSize = 1000;
@@ -18,7 +21,20 @@ public sealed class BatchSubmitter(IClusterClient client)
         foreach (var chunk in items.Chunk(chunkSize))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            enqueued += await batch.AddItemsAsync(chunk);
+            // Each item carries its submit span's context, so its path through the cluster is one trace.
+            var spans = ClientActivities.StartSubmits(batchId, chunk);
+            var traced = spans is null ? chunk : chunk.Select((item, i) => spans[i] is { } span ? item with { TraceParent = span.Id } : item).ToArray();
+            try
+            {
+                enqueued += await batch.AddItemsAsync(traced);
+            }
+            catch (Exception ex)
+            {
+                ClientActivities.StopSubmits(spans, ex);
+                throw;
+            }
+
+            ClientActivities.StopSubmits(spans, error: null);
         }
 
         await batch.SealAsync();

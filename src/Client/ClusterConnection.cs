@@ -73,6 +73,8 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         builder.Logging.ClearProviders();
         builder.UseOrleansClient(client =>
         {
+            // Grain calls carry the caller's trace context, as the silos expect (they turn it on too).
+            client.AddActivityPropagation();
             client.Configure<ClusterOptions>(o =>
             {
                 o.ClusterId = settings.ClusterId;

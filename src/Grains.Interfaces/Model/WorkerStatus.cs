@@ -2,6 +2,7 @@ namespace OrleansLlm;
 
 /// <param name="Silo">The silo this worker runs on.</param>
 /// <param name="ConcurrencyLimit">How many Ollama requests it allows in flight now.</param>
+/// <param name="OllamaWaitP99">The 99th percentile of the time its latest answers waited inside Ollama for a slot (the last minute's, at most 256).</param>
 [GenerateSerializer, Immutable, Alias("OrleansLlm.WorkerStatus")]
 public sealed record WorkerStatus(
     [property: Id(0)] string Silo,
@@ -11,4 +12,5 @@ public sealed record WorkerStatus(
     [property: Id(4)] long Completed,
     [property: Id(5)] long Failed,
     [property: Id(6)] long DeadLettered,
-    [property: Id(7)] string OllamaUrl);
+    [property: Id(7)] string OllamaUrl,
+    [property: Id(8)] TimeSpan OllamaWaitP99 = default);

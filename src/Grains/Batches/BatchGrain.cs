@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Text.Json;
+using OrleansLlm.Telemetry;
 using OrleansLlm.Worker;
 
 namespace OrleansLlm.Batches;
@@ -58,7 +60,32 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
             }
         }
 
-        return await store.AddItemsAsync(BatchId, items, CancellationToken.None);
+        // Each item's trace goes on from the client's submit span to its enqueue span, whose context the envelope carries.
+        var spans = items.Select(item => OrleansLlmActivities.StartEnqueue(BatchId, item.Id, item.TraceParent)).ToArray();
+        var traced = spans.All(span => span is null) ? items : items.Select((item, i) => spans[i] is { } span ? item with { TraceParent = span.Id } : item).ToArray();
+        try
+        {
+            return await store.AddItemsAsync(BatchId, traced, CancellationToken.None);
+        }
+        catch (Exception ex)
+        {
+            foreach (var span in spans)
+            {
+                span.SetFailure(FailureReasons.Error, ex.Message);
+            }
+
+            throw;
+        }
+        finally
+        {
+            var current = Activity.Current;
+            foreach (var span in spans)
+            {
+                span?.Dispose();
+            }
+
+            Activity.Current = current;
+        }
     }
 
     public Task SealAsync() => store.SealAsync(BatchId, CancellationToken.None);

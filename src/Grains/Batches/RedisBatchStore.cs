@@ -61,7 +61,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         await Db.HashSetAsync(Keys.Batch(batchId), SealedField, 1).ConfigureAwait(false);
     }
 
-    /// <summary>Appends a batch's items to the ready list in their envelopes, skipping ids the batch already has.</summary>
+    /// <summary>Appends a batch's items to the ready list in their envelopes (with their trace context), skipping ids the batch already has.</summary>
     /// <returns>How many were new.</returns>
     public async Task<int> AddItemsAsync(string batchId, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {
@@ -70,7 +70,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         for (var i = 0; i < items.Count; i++)
         {
             args[2 * i] = items[i].Id;
-            args[(2 * i) + 1] = Envelope.Encode(batchId, items[i].Id, items[i].Json);
+            args[(2 * i) + 1] = Envelope.Encode(batchId, items[i].Id, items[i].Json, items[i].TraceParent);
         }
 
         return (int)await Db.ScriptEvaluateAsync(QueueScripts.Enqueue, Keys.With(Keys.BatchItems(batchId)), _policy.With(args)).ConfigureAwait(false);

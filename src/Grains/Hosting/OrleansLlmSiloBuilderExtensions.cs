@@ -9,6 +9,7 @@ using OrleansLlm.Placement;
 using OrleansLlm.Queue;
 using OrleansLlm.Recovery;
 using OrleansLlm.Redis;
+using OrleansLlm.Telemetry;
 using OrleansLlm.Worker;
 
 namespace OrleansLlm.Hosting;
@@ -18,11 +19,12 @@ public static class OrleansLlmSiloBuilderExtensions
     /// <summary>
     /// Adds the OrleansLlm grains' services to a silo: options bound from configuration and validated at start-up,
     /// the one Redis connection, the queue and the batch store, the Ollama client, silo-local placement, the
-    /// worker's lifecycle and lease recovery.
+    /// worker's lifecycle, lease recovery, the silo's metrics, and Orleans' trace propagation through grain calls.
     /// </summary>
     public static ISiloBuilder AddOrleansLlm(this ISiloBuilder builder)
     {
         builder.Services.AddOrleansLlm();
+        builder.AddActivityPropagation();
         builder.AddRedisGrainDirectory(WorkerGrain.DirectoryName, directory => directory.Configure<IOptions<RedisOptions>, RedisConnection>((o, redis, connection) =>
         {
             o.ConfigurationOptions = redis.Value.CreateConfiguration();
@@ -65,6 +67,7 @@ public static class OrleansLlmSiloBuilderExtensions
         services.TryAddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LeaseRecovery>();
+        services.AddOrleansLlmMetrics();
         return services;
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using OllamaSharp;
 using OllamaSharp.Models;
 using OrleansLlm.Options;
+using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Ollama;
 
@@ -36,8 +37,8 @@ public sealed record Generation(
 /// <summary>Thrown when Ollama answers but the answer is unusable, e.g. it lacks <c>"done": true</c>.</summary>
 public sealed class OllamaResponseException(string message) : Exception(message);
 
-/// <summary>Calls the silo's co-located Ollama through OllamaSharp, non-streaming.</summary>
-public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> options)
+/// <summary>Calls the silo's co-located Ollama through OllamaSharp, non-streaming; each call is measured and traced.</summary>
+public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> options, OllamaMetrics metrics, TimeProvider time)
 {
     private readonly OllamaApiClient _client = new(http, options.Value.TaggedModel);
 
@@ -47,6 +48,29 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
     public Uri Url => http.BaseAddress!;
 
     public async Task<Generation> GenerateAsync(string prompt, CancellationToken cancellationToken)
+    {
+        using var span = OrleansLlmActivities.StartGeneration(Model, Url);
+        var started = time.GetTimestamp();
+        Generation generation;
+        try
+        {
+            generation = await CallAsync(prompt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            var reason = FailureReasons.Of(ex);
+            metrics.Failed(time.GetElapsedTime(started), Model, Url, reason);
+            span.SetFailure(reason, ex.Message);
+            throw;
+        }
+
+        metrics.Answered(generation, time.GetElapsedTime(started), Model, Url);
+        span?.SetTag(GenAiAttributes.InputTokens, generation.PromptEvalCount)
+            .SetTag(GenAiAttributes.OutputTokens, generation.EvalCount);
+        return generation;
+    }
+
+    private async Task<Generation> CallAsync(string prompt, CancellationToken cancellationToken)
     {
         var request = new GenerateRequest { Model = Model, Prompt = prompt, Stream = false };
         if (options.Value.NumThreads is { } threads)

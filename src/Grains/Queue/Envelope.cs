@@ -1,11 +1,13 @@
+using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 
 namespace OrleansLlm.Queue;
 
 /// <summary>
-/// The envelope the batch grain wraps each submitted item in: <c>{"olm":{"b":BATCH,"id":ID},"item":{...}}</c>.
+/// The envelope the batch grain wraps each submitted item in: <c>{"olm":{"b":BATCH,"tp":TRACEPARENT,"id":ID},"item":{...}}</c>.
 /// Raw items (pushed straight into Redis, e.g. by Bento) have none and belong to <see cref="BatchIds.Default"/>.
+/// <c>tp</c>, the W3C <c>traceparent</c> of the item's trace, is there only when the item was traced.
 /// </summary>
 /// <remarks>
 /// The envelope always starts with the same bytes, so the Lua scripts find an item's batch with one
@@ -16,7 +18,11 @@ public static class Envelope
 {
     public const string Prefix = "{\"olm\":{\"b\":\"";
 
-    public static string Encode(string batchId, string itemId, string itemJson)
+    // Right after the batch id, so both are read without decoding JSON (a traceparent is hex digits and dashes).
+    private const string TraceParentField = "\",\"tp\":\"";
+
+    /// <param name="traceParent">The W3C traceparent of the item's trace; left out when null or not a valid one.</param>
+    public static string Encode(string batchId, string itemId, string itemJson, string? traceParent = null)
     {
         if (!BatchIds.IsValid(batchId))
         {
@@ -24,7 +30,13 @@ public static class Envelope
         }
 
         var sb = new StringBuilder(itemJson.Length + batchId.Length + itemId.Length + 32);
-        sb.Append(Prefix).Append(batchId).Append("\",\"id\":")
+        sb.Append(Prefix).Append(batchId);
+        if (traceParent is not null && ActivityContext.TryParse(traceParent, null, out _))
+        {
+            sb.Append(TraceParentField).Append(traceParent);
+        }
+
+        sb.Append("\",\"id\":")
           .Append(JsonText.Quote(itemId))
           .Append("},\"item\":").Append(itemJson).Append('}');
         return sb.ToString();
@@ -44,6 +56,26 @@ public static class Envelope
         var rest = payload.AsSpan(Prefix.Length);
         var end = rest.IndexOf('"');
         return end > 0 && BatchIds.IsValid(rest[..end].ToString()) ? rest[..end].ToString() : BatchIds.Default;
+    }
+
+    /// <summary>The W3C traceparent an envelope carries, read without decoding JSON; null when it has none.</summary>
+    public static string? TraceParentOf(string payload)
+    {
+        if (!IsEnveloped(payload))
+        {
+            return null;
+        }
+
+        var rest = payload.AsSpan(Prefix.Length);
+        var batchEnd = rest.IndexOf('"');
+        if (batchEnd <= 0 || !rest[batchEnd..].StartsWith(TraceParentField, StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        rest = rest[(batchEnd + TraceParentField.Length)..];
+        var end = rest.IndexOf('"');
+        return end > 0 ? rest[..end].ToString() : null;
     }
 
     /// <summary>Reads an envelope's batch, item id and item.</summary>

@@ -1,4 +1,5 @@
 using OrleansLlm.Ollama;
+using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Worker;
 
@@ -13,14 +14,15 @@ public abstract record ItemOutcome
     public sealed record Answered(string BatchId, string ItemId, string Result, Generation Generation) : ItemOutcome;
 
     /// <summary>Ollama refused this item (e.g. HTTP 400): it is tried again after <paramref name="RetryAfter"/>, up to <c>Queue:MaxAttempts</c>.</summary>
-    public sealed record Failed(string Error, TimeSpan RetryAfter) : ItemOutcome;
+    /// <param name="Reason">The class of the error (<see cref="FailureReasons"/>): what metrics and traces label it with.</param>
+    public sealed record Failed(string Error, TimeSpan RetryAfter, string Reason) : ItemOutcome;
 
     /// <summary>
     /// The silo's own Ollama failed: unreachable (<paramref name="Certain"/>: surely the backend's fault), or HTTP
     /// 5xx, a missing model, a timeout or a cut-off answer (perhaps the item's: the worker checks whether the
     /// backend serves other requests before it blames either).
     /// </summary>
-    public sealed record BackendFault(string Error, bool Certain, TimeSpan RetryAfter) : ItemOutcome;
+    public sealed record BackendFault(string Error, bool Certain, TimeSpan RetryAfter, string Reason) : ItemOutcome;
 
     /// <summary>The item can't be processed as it is (not JSON, a field the prompt needs is missing, a forged envelope, ...): dead-lettered at once.</summary>
     public sealed record Malformed(string Reason) : ItemOutcome;

@@ -5,6 +5,7 @@ using OrleansLlm.Batches;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
+using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Worker;
 
@@ -96,20 +97,24 @@ public sealed class ItemProcessor(
     }
 
     /// <summary>Whose fault a failed call is: the backend's (surely or perhaps), or the item's.</summary>
-    private ItemOutcome Classify(Exception ex, TimeSpan retryAfter) => ex switch
+    private ItemOutcome Classify(Exception ex, TimeSpan retryAfter)
     {
-        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } =>
-            new ItemOutcome.BackendFault($"Ollama at {ollama.Url} is unreachable: {ex.Message}", Certain: true, retryAfter),
-        HttpRequestException { StatusCode: { } status } when (int)status >= 500 || status == HttpStatusCode.NotFound =>
-            new ItemOutcome.BackendFault($"Ollama returned HTTP {(int)status} ({status})", Certain: false, retryAfter),
-        TaskCanceledException { InnerException: TimeoutException } =>
-            new ItemOutcome.BackendFault("Ollama request timed out", Certain: false, retryAfter),
-        OllamaResponseException or HttpRequestException { StatusCode: null } or IOException =>
-            new ItemOutcome.BackendFault($"Ollama's answer was cut off: {ex.Message}", Certain: false, retryAfter),
-        HttpRequestException { StatusCode: { } status } =>
-            new ItemOutcome.Failed($"Ollama returned HTTP {(int)status} ({status})", retryAfter),
-        _ => new ItemOutcome.Failed($"{ex.GetType().Name}: {ex.Message}", retryAfter),
-    };
+        var reason = FailureReasons.Of(ex);
+        return ex switch
+        {
+            HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } =>
+                new ItemOutcome.BackendFault($"Ollama at {ollama.Url} is unreachable: {ex.Message}", Certain: true, retryAfter, reason),
+            HttpRequestException { StatusCode: { } status } when (int)status >= 500 || status == HttpStatusCode.NotFound =>
+                new ItemOutcome.BackendFault($"Ollama returned HTTP {(int)status} ({status})", Certain: false, retryAfter, reason),
+            TaskCanceledException { InnerException: TimeoutException } =>
+                new ItemOutcome.BackendFault("Ollama request timed out", Certain: false, retryAfter, reason),
+            OllamaResponseException or HttpRequestException { StatusCode: null } or IOException =>
+                new ItemOutcome.BackendFault($"Ollama's answer was cut off: {ex.Message}", Certain: false, retryAfter, reason),
+            HttpRequestException { StatusCode: { } status } =>
+                new ItemOutcome.Failed($"Ollama returned HTTP {(int)status} ({status})", retryAfter, reason),
+            _ => new ItemOutcome.Failed($"{ex.GetType().Name}: {ex.Message}", retryAfter, reason),
+        };
+    }
 
     private async ValueTask<ResolvedSpec> ResolveSpecAsync(string batchId, CancellationToken cancellationToken)
     {

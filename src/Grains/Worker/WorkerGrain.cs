@@ -5,6 +5,7 @@ using Orleans.GrainDirectory;
 using OrleansLlm.Options;
 using OrleansLlm.Placement;
 using OrleansLlm.Queue;
+using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Worker;
 
@@ -27,6 +28,7 @@ public sealed partial class WorkerGrain(
     IConcurrencyController concurrency,
     BackendBreaker breaker,
     LocalWorkerState localState,
+    WorkerMetrics metrics,
     IOptions<WorkerOptions> workerOptions,
     IOptions<QueueOptions> queueOptions,
     ILocalSiloDetails localSilo,
@@ -51,6 +53,7 @@ public sealed partial class WorkerGrain(
     private readonly HashSet<string> _calling = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _stopLeasing = new();
     private readonly CancellationTokenSource _abortCalls = new();
+    private readonly RecentWaits _waits = new(time);
     private TaskCompletionSource _slotFreed = NewSignal();
     private IGrainTimer? _renewTimer;
     private IGrainTimer? _heartbeatTimer;
@@ -186,6 +189,10 @@ public sealed partial class WorkerGrain(
     /// <summary>One item: call Ollama, free the slot, settle.</summary>
     private async Task RunAsync(Lease lease, ConcurrencyTicket ticket)
     {
+        // Every line logged about the item carries its ids; its spans join the trace its envelope names.
+        var item = new ItemScope(lease, Owner, _queue.MaxItemBytes);
+        using var logScope = logger.BeginScope(item);
+        using var span = OrleansLlmActivities.StartLease(item);
         var sentAt = time.GetUtcNow();
         ItemOutcome? outcome = null;
         try
@@ -193,12 +200,14 @@ public sealed partial class WorkerGrain(
             outcome = await processor.ProcessAsync(lease, Owner, _abortCalls.Token);
             // Ollama is done with it: free the slot now, so its next request does not wait for Redis to record this one.
             FreeSlot(lease.Id);
+            span.SetOutcome(outcome);
             await SettleAsync(lease, outcome, ticket, sentAt);
         }
         catch (OperationCanceledException) when (_abortCalls.IsCancellationRequested)
         {
             // The drain ran out of time; it hands this lease back itself.
             concurrency.OnAbandoned(ticket);
+            span.SetFailure(OrleansLlmActivities.AbortedReason, "the drain ran out of time; the item is handed back");
         }
         catch (Exception ex)
         {
@@ -209,6 +218,7 @@ public sealed partial class WorkerGrain(
             }
 
             LogSettleFailed(logger, ex, lease.Id);
+            span.SetFailure(FailureReasons.Error, $"recording the outcome failed: {ex.Message}");
         }
         finally
         {
@@ -225,57 +235,67 @@ public sealed partial class WorkerGrain(
             case ItemOutcome.Answered answered:
                 breaker.OnSuccess();
                 concurrency.OnSuccess(ticket, answered.Generation);
-                await WithRetriesAsync(() => queue.CompleteAsync(lease, Owner, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
+                await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.CompleteAsync(lease, Owner, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
                 _completed++;
+                metrics.Completed();
+                _waits.Add(answered.Generation.QueueWait);
                 LogCompleted(logger, answered.ItemId, answered.BatchId, lease.Id);
                 break;
 
             case ItemOutcome.Failed failed:
                 concurrency.OnFailure(ticket);
-                Count(lease, await WithRetriesAsync(() => queue.FailAsync(lease, Owner, failed.Error, failed.RetryAfter, CancellationToken.None)), failed.Error, failed.RetryAfter);
+                Count(lease, failed.Reason, failed.Error, failed.RetryAfter,
+                    await RecordAsync(OrleansLlmActivities.FailName, () => queue.FailAsync(lease, Owner, failed.Error, failed.RetryAfter, CancellationToken.None)));
                 break;
 
             case ItemOutcome.BackendFault fault when !fault.Certain && await breaker.IsHealthyAsync(sentAt, _abortCalls.Token):
                 // The backend serves other requests: this item is what fails, so it spends an attempt.
                 concurrency.OnFailure(ticket);
-                Count(lease, await WithRetriesAsync(() => queue.FailAsync(lease, Owner, fault.Error, fault.RetryAfter, CancellationToken.None)), fault.Error, fault.RetryAfter);
+                Count(lease, fault.Reason, fault.Error, fault.RetryAfter,
+                    await RecordAsync(OrleansLlmActivities.FailName, () => queue.FailAsync(lease, Owner, fault.Error, fault.RetryAfter, CancellationToken.None)));
                 break;
 
             case ItemOutcome.BackendFault fault:
                 // The backend is broken: the item goes back for another silo without spending an attempt.
                 concurrency.OnFailure(ticket);
                 breaker.Trip(fault.Error);
-                Count(lease, await WithRetriesAsync(() => queue.ReportBackendFaultAsync(lease, Owner, fault.Error, fault.RetryAfter, CancellationToken.None)), fault.Error, fault.RetryAfter);
+                Count(lease, fault.Reason, fault.Error, fault.RetryAfter,
+                    await RecordAsync(OrleansLlmActivities.ReleaseName, () => queue.ReportBackendFaultAsync(lease, Owner, fault.Error, fault.RetryAfter, CancellationToken.None)));
                 break;
 
             case ItemOutcome.Malformed malformed:
                 concurrency.OnAbandoned(ticket);
-                await WithRetriesAsync(() => queue.DeadLetterAsync(lease, Owner, $"malformed item: {malformed.Reason}", CancellationToken.None));
+                await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, $"malformed item: {malformed.Reason}", CancellationToken.None));
                 _deadLettered++;
+                metrics.DeadLettered(FailureReasons.Malformed);
                 LogDeadLettered(logger, lease.Id, malformed.Reason);
                 break;
 
             case ItemOutcome.DuplicateId duplicate:
                 concurrency.OnAbandoned(ticket);
-                await WithRetriesAsync(() => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, CancellationToken.None));
+                await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, CancellationToken.None));
                 _deadLettered++;
+                metrics.DeadLettered(FailureReasons.DuplicateId);
                 LogDeadLettered(logger, lease.Id, duplicate.Reason);
                 break;
 
             case ItemOutcome.AlreadyDone done:
                 concurrency.OnAbandoned(ticket);
-                await WithRetriesAsync(() => queue.DiscardAsync(lease, Owner, CancellationToken.None));
+                await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.DiscardAsync(lease, Owner, CancellationToken.None));
                 LogAlreadyDone(logger, done.ItemId, lease.Id);
                 break;
         }
     }
 
-    private void Count(Lease lease, FailOutcome fate, string error, TimeSpan retryAfter)
+    /// <summary>Counts a failed call by what became of its item.</summary>
+    private void Count(Lease lease, string reason, string error, TimeSpan retryAfter, FailOutcome fate)
     {
+        metrics.Failed(reason);
         switch (fate)
         {
             case FailOutcome.DeadLettered:
                 _deadLettered++;
+                metrics.DeadLettered(FailureReasons.MaxAttempts);
                 LogDeadLettered(logger, lease.Id, $"failed {lease.FailedAttempts + 1} attempts: {error}");
                 break;
             case FailOutcome.Retrying:
@@ -287,6 +307,19 @@ public sealed partial class WorkerGrain(
                 break;
         }
     }
+
+    /// <summary>Records an outcome in Redis, in a span of its own, retrying while Redis is briefly away.</summary>
+    private async Task<T> RecordAsync<T>(string spanName, Func<Task<T>> write)
+    {
+        using var span = OrleansLlmActivities.StartSettle(spanName);
+        return await WithRetriesAsync(write);
+    }
+
+    private Task RecordAsync(string spanName, Func<Task> write) => RecordAsync(spanName, async () =>
+    {
+        await write();
+        return true;
+    });
 
     private async Task WaitForBackendAsync(CancellationToken stop)
     {
@@ -317,6 +350,7 @@ public sealed partial class WorkerGrain(
             _abortCalls.Cancel();
             await pending;
             var released = await queue.ReleaseAsync(Owner, unfinished, CancellationToken.None);
+            metrics.Released(released);
             LogReleased(logger, released, Owner);
         }
 
@@ -328,7 +362,7 @@ public sealed partial class WorkerGrain(
     }
 
     private WorkerStatus Status() => new(
-        Owner, _state, _calling.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString());
+        Owner, _state, _calling.Count, concurrency.Limit, _completed, _failed, _deadLettered, processor.OllamaUrl.ToString(), _waits.P99());
 
     // The heartbeat also re-creates the coordinator after its silo died, since calling it activates it again.
     private async Task ReportAsync(CancellationToken cancellationToken)
@@ -337,7 +371,9 @@ public sealed partial class WorkerGrain(
         localState.SetInFlight(_items.Count);
         try
         {
-            await GrainFactory.GetCoordinator().ReportAsync(Status());
+            var status = Status();
+            metrics.Publish(status);
+            await GrainFactory.GetCoordinator().ReportAsync(status);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -393,12 +429,6 @@ public sealed partial class WorkerGrain(
             }
         }
     }
-
-    private Task WithRetriesAsync(Func<Task> write) => WithRetriesAsync(async () =>
-    {
-        await write();
-        return true;
-    });
 
     private static TimeSpan Backoff(TimeSpan first, TimeSpan max, int attempt) =>
         TimeSpan.FromTicks(Math.Min(max.Ticks, first.Ticks << Math.Min(attempt - 1, 16)));

@@ -18,7 +18,7 @@ public static class SiloHostingExtensions
     /// <summary>
     /// Hosts the OrleansLlm silo in this web application: Redis clustering on the queue's Redis, mutual TLS between
     /// silos and clients when <c>Orleans:Tls:Enabled</c>, the worker, the Orleans Dashboard (without its live log
-    /// unless <c>Dashboard:Trace</c>), health checks, and a shutdown long enough for the worker to drain.
+    /// unless <c>Dashboard:Trace</c>), health checks, OpenTelemetry, and a shutdown long enough for the worker to drain.
     /// </summary>
     public static WebApplicationBuilder AddOrleansLlmSilo(this WebApplicationBuilder builder)
     {
@@ -72,15 +72,17 @@ public static class SiloHostingExtensions
 
         builder.Services.AddHttpClient(ReadinessHealthCheck.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(3));
         builder.Services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: ["ready"]);
+        builder.AddOrleansLlmTelemetry();
         return builder;
     }
 
-    /// <summary>Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work), <c>/drained</c> and the dashboard at <c>/dashboard</c>.</summary>
+    /// <summary>Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work), <c>/drained</c>, the dashboard at <c>/dashboard</c> and <c>/metrics</c>.</summary>
     public static WebApplication MapOrleansLlmEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
         app.MapOrleansDashboard(routePrefix: "/dashboard");
+        app.MapOrleansLlmMetrics();
 
         // For the Ollama container's preStop hook: it may stop once this answers 200 (or the silo is gone).
         app.MapGet("/drained", (LocalWorkerState worker) => worker.IsDrained

@@ -1,0 +1,103 @@
+using System.Text.Json;
+using k8s;
+using k8s.Models;
+
+namespace OrleansLlm.Tests.Deploy;
+
+/// <summary>
+/// deploy/monitoring, the optional component, rendered into each overlay as a user would turn it on, and checked
+/// against the silo pods it must scrape and the dashboard it must load.
+/// </summary>
+public sealed class MonitoringManifestTests
+{
+    public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };
+
+    [SkippableTheory]
+    [MemberData(nameof(Overlays))]
+    public async Task PodMonitor_ScrapesMetricsOnEverySilosHttpPort(string overlay)
+    {
+        var manifests = await RenderWithMonitoringAsync(overlay);
+        var monitor = Assert.Single(manifests.All<PodMonitor>());
+        var pod = manifests.SiloDeployment.Spec.Template;
+
+        Assert.Equal(manifests.SiloDeployment.Metadata.NamespaceProperty, monitor.Metadata.NamespaceProperty);
+        Assert.All(monitor.Spec.Selector.MatchLabels, label => Assert.Equal(label.Value, pod.Metadata.Labels[label.Key]));
+        Assert.Null(monitor.Spec.Selector.MatchExpressions);
+        var endpoint = Assert.Single(monitor.Spec.PodMetricsEndpoints);
+        Assert.Equal("/metrics", endpoint.Path);
+
+        // The named port is the silo container's, and it is the port the silo's web host listens on.
+        var port = Assert.Single(manifests.SiloContainer.Ports, p => p.Name == endpoint.Port);
+        var env = manifests.Environment(manifests.SiloContainer, pod.Metadata, manifests.SiloDeployment.Metadata.NamespaceProperty);
+        Assert.Equal(port.ContainerPort.ToString(), env["ASPNETCORE_HTTP_PORTS"]);
+        Assert.DoesNotContain(manifests.OllamaSidecar.Ports ?? [], p => p.Name == endpoint.Port);
+    }
+
+    [SkippableTheory]
+    [MemberData(nameof(Overlays))]
+    public async Task DashboardConfigMap_HoldsTheDashboardForGrafanasSidecar(string overlay)
+    {
+        var manifests = await RenderWithMonitoringAsync(overlay);
+        var map = Assert.Single(manifests.All<V1ConfigMap>(), m => m.Metadata.Labels?.ContainsKey("grafana_dashboard") == true);
+
+        Assert.Equal("1", map.Metadata.Labels["grafana_dashboard"]);
+        Assert.Equal(manifests.SiloDeployment.Metadata.NamespaceProperty, map.Metadata.NamespaceProperty);
+        var (file, json) = Assert.Single(map.Data);
+        Assert.EndsWith(".json", file);
+        Assert.Equal(await File.ReadAllTextAsync(DashboardFile), json);
+    }
+
+    [Fact]
+    public void Dashboard_ShowsWhatTheIssueAsksFor()
+    {
+        using var dashboard = JsonDocument.Parse(File.ReadAllText(DashboardFile));
+        var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray()
+            .ToDictionary(p => p.GetProperty("title").GetString()!, p => p.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("expr").GetString()!).ToArray());
+        string[] Panel(string title) => panels.TryGetValue(title, out var exprs) ? exprs : throw new Xunit.Sdk.XunitException($"no panel '{title}' in {string.Join(", ", panels.Keys)}");
+
+        // The queue gauges are the same on every silo: max, never sum.
+        Assert.Equal(
+            ["max(orleansllm_queue_ready_items)", "max(orleansllm_queue_inflight_items)", "max(orleansllm_queue_dead_items)", "count(orleansllm_worker_concurrency_limit)"],
+            Panel("Queue depth and in-flight items against replicas"));
+        Assert.Contains("rate(orleansllm_items_completed_total[$__rate_interval])", Assert.Single(Panel("Throughput per silo")));
+        Assert.Contains(Panel("Concurrency limit per silo"), e => e.Contains("orleansllm_worker_concurrency_limit", StringComparison.Ordinal));
+        Assert.Equal(["0.5", "0.99"], Panel("Ollama queue wait p50 / p99").Select(e => e.Split('(', ',')[1]));
+        Assert.All(Panel("Ollama queue wait p50 / p99"), e => Assert.Contains("orleansllm_ollama_queue_wait_seconds_bucket", e));
+        Assert.Contains("orleansllm_ollama_tokens_total", Assert.Single(Panel("Tokens per second")));
+        Assert.All(Panel("Failures by reason"), e => Assert.StartsWith("sum by (reason)", e));
+        Assert.Contains(Panel("Drains"), e => e.Contains("orleansllm_worker_draining", StringComparison.Ordinal));
+        Assert.Contains(Panel("Drains"), e => e.Contains("orleansllm_items_released_total", StringComparison.Ordinal));
+
+        // Every panel reads the dashboard's Prometheus data source, chosen on import.
+        Assert.All(dashboard.RootElement.GetProperty("panels").EnumerateArray(),
+            p => Assert.Equal("${datasource}", p.GetProperty("datasource").GetProperty("uid").GetString()));
+    }
+
+    private static string DashboardFile => Path.Combine(RepoPaths.Root, "deploy", "monitoring", "dashboard.json");
+
+    // As docs/kubernetes.md says to turn it on: an overlay with the component added.
+    private static async Task<RenderedManifests> RenderWithMonitoringAsync(string overlay)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "orleansllm-monitoring-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        try
+        {
+            var deploy = Path.GetRelativePath(dir, Path.Combine(RepoPaths.Root, "deploy"));
+            await File.WriteAllTextAsync(Path.Combine(dir, "kustomization.yaml"), $"""
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                  - {deploy}/{overlay}
+                components:
+                  - {deploy}/monitoring
+                """);
+            var types = RenderedManifests.CustomTypes.ToDictionary();
+            types[$"{PodMonitor.ApiGroupVersion}/{nameof(PodMonitor)}"] = typeof(PodMonitor);
+            return new RenderedManifests(KubernetesYaml.LoadAllFromString(await Kustomize.RenderAsync(dir), types, strict: true));
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}

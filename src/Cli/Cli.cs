@@ -1,18 +1,30 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using Microsoft.Extensions.Configuration;
-using OrleansLlm.Cli.Output;
+using Microsoft.Extensions.Logging;
+using OrleansLlm.Cli.Commands;
 using OrleansLlm.Client;
-using OrleansLlm.Client.Input;
-using OrleansLlm.Client.Output;
 
 namespace OrleansLlm.Cli;
 
-/// <summary>The <c>orleansllm</c> commands.</summary>
+/// <summary>
+/// The <c>orleansllm</c> commands. Every error is one line on stderr (<c>error: ...</c>): exit code 2 when the command
+/// line or the input is wrong, 1 when the command could not be done, 130 on Ctrl-C; <c>--verbose</c> adds the details.
+/// </summary>
 public static class Cli
 {
-    private static readonly Option<string?> RedisOption = new("--redis")
+    public static readonly Option<string?> RedisOption = new("--redis")
     {
         Description = "Redis connection string (default: Redis__ConnectionString, else localhost:6379)",
+        Recursive = true,
+    };
+
+    public static readonly Option<TimeSpan> ConnectTimeoutOption = Recursive(CliOptions.Duration(
+        "--connect-timeout", "how long to wait for Redis and a silo, e.g. 30, 2.5s, 2m", ClientSettings.DefaultConnectTimeout));
+
+    public static readonly Option<bool> VerboseOption = new("--verbose")
+    {
+        Description = "on errors, show the details (stack traces), and the Orleans client's warnings",
         Recursive = true,
     };
 
@@ -20,216 +32,96 @@ public static class Cli
     {
         var root = new RootCommand("orleansllm: submit batches to an OrleansLlm cluster and follow them");
         root.Options.Add(RedisOption);
+        root.Options.Add(ConnectTimeoutOption);
+        root.Options.Add(VerboseOption);
         // "orleansllm [diagram] ARGS" shows how ARGS parse without running anything (the deploy tests check the Jobs' arguments so).
         root.Directives.Add(new DiagramDirective());
-        root.Subcommands.Add(SubmitCommand());
-        root.Subcommands.Add(StatusCommand());
-        root.Subcommands.Add(ResultsCommand());
-        root.Subcommands.Add(ClusterCommand());
-        root.Subcommands.Add(DrainCommand());
-        root.Subcommands.Add(Top.TopCommand.Create(Settings, RunAsync));
+        root.Subcommands.Add(SubmitCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(ResultsCommand.Create());
+        root.Subcommands.Add(DeadCommand.Create());
+        root.Subcommands.Add(SiloCommands.Cluster());
+        root.Subcommands.Add(SiloCommands.Drain());
+        root.Subcommands.Add(SiloCommands.Undrain());
+        root.Subcommands.Add(Top.TopCommand.Create());
         return root;
     }
 
-    private static Command SubmitCommand()
+    /// <summary>Parses and runs; a parse error is one line on stderr and exit code 2, not the whole help on stdout.</summary>
+    public static async Task<int> InvokeAsync(string[] args)
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "CSV with a header row, or JSON Lines (.jsonl)" };
-        var minPopulation = new Option<double?>("--min-population") { Description = "only rows with at least this population" };
-        var limit = new Option<int?>("--limit") { Description = "submit at most this many rows" };
-        var prompt = new Option<string?>("--prompt") { Description = "prompt template with {field} placeholders (default: the silo's Prompt:Template)" };
-        var field = new Option<string?>("--field") { Description = "result field for the answer (default: the silo's Prompt:AnswerField)" };
-        var batchId = new Option<string?>("--batch") { Description = "batch id (default: a new one)" };
-        var wait = new Option<bool>("--wait") { Description = "show progress until every item is done" };
-        var command = new Command("submit", "Submit a batch from a CSV or JSONL file; prints the batch id")
+        var parse = Build().Parse(args);
+        if (parse.Action is ParseErrorAction && parse.Errors.Count > 0)
         {
-            file, minPopulation, limit, prompt, field, batchId, wait,
-        };
-        command.SetAction((parse, ct) => RunAsync(async () =>
-        {
-            var path = parse.GetValue(file)!.FullName;
-            if (parse.GetValue(limit) is < 1)
-            {
-                throw new CliException("error: --limit must be at least 1", exitCode: 2);
-            }
-
-            if (parse.GetValue(field) is { } answerField && AnswerFields.Check(answerField) is { } fieldError)
-            {
-                throw new CliException($"error: --field {fieldError}", exitCode: 2);
-            }
-
-            ItemSourceResult source;
-            try
-            {
-                source = await ItemSource.ReadAsync(path, new ItemFilter(parse.GetValue(minPopulation), parse.GetValue(limit)), ct);
-            }
-            catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or UnauthorizedAccessException)
-            {
-                throw new CliException($"error: {ex.Message}");
-            }
-
-            if (source.Errors.Count > 0)
-            {
-                foreach (var error in source.Errors.Take(10))
-                {
-                    Console.Error.WriteLine($"error: {error}");
-                }
-
-                throw new CliException($"error: {source.Errors.Count} bad rows in {path}; nothing was submitted", exitCode: 2);
-            }
-
-            if (source.Items.Count == 0)
-            {
-                throw new CliException($"error: no rows of {path} pass the filters; nothing was submitted");
-            }
-
-            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var submitter = new BatchSubmitter(cluster.Client);
-            var id = parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System);
-            var summary = await submitter.SubmitAsync(id, new BatchSpec(parse.GetValue(prompt), parse.GetValue(field)), source.Items, ct);
-            Console.Out.WriteLine(summary.BatchId);
-            Console.Error.WriteLine($"submitted {summary.Enqueued} items to batch {summary.BatchId}" +
-                (summary.Enqueued < summary.Submitted ? $" ({summary.Submitted - summary.Enqueued} duplicate ids skipped)" : string.Empty));
-            if (parse.GetValue(wait))
-            {
-                var view = new ProgressView(Console.Error, interactive: !Console.IsErrorRedirected);
-                var final = await submitter.WaitAsync(summary.BatchId, TimeSpan.FromMilliseconds(500), view.Show, ct);
-                view.Finish();
-                Console.Error.WriteLine($"batch {final.BatchId} complete: {final.Done} results, {final.DeadLettered} dead-lettered");
-            }
-        }));
-        return command;
-    }
-
-    private static Command StatusCommand()
-    {
-        var batch = new Argument<string?>("BATCH") { Description = "batch id; without it, the whole queue", Arity = ArgumentArity.ZeroOrOne };
-        var command = new Command("status", "Show the progress of a batch, or of the whole queue") { batch };
-        command.SetAction((parse, ct) => RunAsync(async () =>
-        {
-            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var client = cluster.Client;
-            if (parse.GetValue(batch) is { } id)
-            {
-                Print(await client.GetGrain<IBatchGrain>(id).GetProgressAsync());
-                return;
-            }
-
-            var overview = await client.GetGrain<IQueueGrain>(0).GetOverviewAsync();
-            Console.WriteLine($"queue {overview.QueueName}: {overview.Ready} ready, {overview.InFlight} in flight, {overview.DeadLettered} dead-lettered");
-            Print(await client.GetGrain<IBatchGrain>(BatchIds.Default).GetProgressAsync());
-            foreach (var b in overview.RecentBatches)
-            {
-                Print(await client.GetGrain<IBatchGrain>(b).GetProgressAsync());
-            }
-        }));
-        return command;
-
-        static void Print(BatchProgress p)
-        {
-            if (!p.Exists)
-            {
-                throw new CliException($"error: no batch {p.BatchId}");
-            }
-
-            var state = p.IsComplete ? "complete" : p.Sealed ? "running" : p.Total is null ? "raw items" : "submitting";
-            Console.WriteLine($"{p.BatchId}: {state}; total {p.Total?.ToString() ?? "-"}, queued {p.Queued?.ToString() ?? "-"}, " +
-                              $"in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}");
+            var command = parse.CommandResult.Command;
+            var name = command is RootCommand ? "orleansllm" : $"orleansllm {command.Name}";
+            var commands = string.Join(", ", command.Subcommands.Select(c => c.Name));
+            var error = command.Subcommands.Count == 0 ? string.Join("; ", parse.Errors.Select(e => e.Message.TrimEnd('.')).Distinct())
+                : parse.UnmatchedTokens.Count > 0 ? $"'{parse.UnmatchedTokens[0]}' is not a command: use one of {commands}"
+                : $"give a command: {commands}";
+            Console.Error.WriteLine($"error: {OneLine(error)} (see '{name} --help')");
+            return ExitCodes.Usage;
         }
+
+        return await parse.InvokeAsync();
     }
 
-    private static Command ResultsCommand()
-    {
-        var batch = new Argument<string>("BATCH") { Description = "batch id; 'default' for raw items pushed straight into Redis" };
-        var format = new Option<string>("--format") { Description = "jsonl, csv or table", DefaultValueFactory = _ => "jsonl" };
-        format.AcceptOnlyFromAmong([.. ResultWriter.Formats]);
-        var outFile = new Option<FileInfo?>("--out") { Description = "write to this file instead of standard output" };
-        var command = new Command("results", "Write a batch's results") { batch, format, outFile };
-        command.SetAction((parse, ct) => RunAsync(async () =>
-        {
-            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var grain = cluster.Client.GetGrain<IBatchGrain>(parse.GetValue(batch)!);
-            var path = parse.GetValue(outFile)?.FullName;
-            await using var output = path is null ? Console.Out : new StreamWriter(path);
-            var count = await ResultWriter.WriteAsync(BatchResults.ReadAsync(grain, ct), parse.GetValue(format)!, output, ct);
-            if (path is not null)
-            {
-                Console.Error.WriteLine($"wrote {count} results to {path}");
-            }
-        }));
-        return command;
-    }
-
-    private static Command ClusterCommand()
-    {
-        var command = new Command("cluster", "List the silos: state, in flight, concurrency limit, done, throughput");
-        command.SetAction((parse, ct) => RunAsync(async () =>
-        {
-            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var view = await cluster.Client.GetCoordinator().GetClusterAsync();
-            Console.WriteLine($"{"SILO",-32} {"MEMBERSHIP",-12} {"WORKER",-9} {"IN FLIGHT",9} {"LIMIT",5} {"DONE",8} {"ITEMS/S",8} {"LAST SEEN",9}");
-            foreach (var w in view.Workers)
-            {
-                var age = DateTimeOffset.UtcNow - w.LastReport;
-                Console.WriteLine($"{w.Status.Silo,-32} {w.Membership,-12} {w.Status.State.ToString().ToLowerInvariant(),-9} " +
-                                  $"{w.LeasesInRedis,9} {w.Status.ConcurrencyLimit,5} {w.Status.Completed,8} {w.Throughput,8:F1} {age.TotalSeconds,8:F0}s");
-            }
-
-            var q = view.Queue;
-            Console.WriteLine($"queue {q.QueueName}: {q.Ready} ready, {q.InFlight} in flight, {q.DeadLettered} dead-lettered; " +
-                              $"coordinator on {view.CoordinatorSilo}, {view.RecoveredLeases} leases recovered");
-        }));
-        return command;
-    }
-
-    private static Command DrainCommand()
-    {
-        var silo = new Argument<string>("SILO") { Description = "the silo's address, or any unique part of it, as 'cluster' lists it" };
-        var command = new Command("drain", "Drain a silo: it stops leasing, finishes or hands back its items, and stops being ready") { silo };
-        command.SetAction((parse, ct) => RunAsync(async () =>
-        {
-            await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
-            var target = await cluster.Client.GetCoordinator().DrainAsync(parse.GetValue(silo)!);
-            Console.WriteLine($"draining {target}; follow it with 'orleansllm cluster'");
-        }));
-        return command;
-    }
-
-    private static ClientSettings Settings(ParseResult parse) =>
-        ClientSettings.From(new ConfigurationBuilder().AddEnvironmentVariables().Build(), parse.GetValue(RedisOption));
-
-    private static async Task<int> RunAsync(Func<Task> action)
+    /// <summary>Runs a command's action: Ctrl-C ends it with 130, and every failure becomes one line and an exit code.</summary>
+    public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken, Func<Task> action)
     {
         try
         {
             await action();
-            return 0;
+            return ExitCodes.Success;
         }
-        catch (CliException ex)
-        {
-            Console.Error.WriteLine(ex.Message);
-            return ex.ExitCode;
-        }
-        catch (ClusterUnavailableException ex)
-        {
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return 1;
-        }
-        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException or TimeoutException)
-        {
-            // Grain calls surface the silo's validation errors here.
-            Console.Error.WriteLine($"error: {ex.Message}");
-            return 1;
-        }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             Console.Error.WriteLine("cancelled");
-            return 130;
+            return ExitCodes.Cancelled;
         }
-        catch (OrleansException ex)
+        catch (Exception ex)
         {
-            // E.g. the silo we talked to went away mid-call: one line, not a stack trace; the command can be re-run.
-            Console.Error.WriteLine($"error: the cluster call failed ({ex.GetType().Name}): {ex.Message.Split('\n')[0]}");
-            return 1;
+            var (message, exitCode) = Describe(ex);
+            Console.Error.WriteLine($"error: {OneLine(message)}");
+            if (parse.GetValue(VerboseOption))
+            {
+                Console.Error.WriteLine(ex);
+            }
+
+            return exitCode;
         }
     }
+
+    /// <summary>Connects to the cluster the command line and the environment name.</summary>
+    public static Task<ClusterConnection> ConnectAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        var settings = ClientSettings.From(new ConfigurationBuilder().AddEnvironmentVariables().Build(), parse.GetValue(RedisOption))
+            with { ConnectTimeout = parse.GetValue(ConnectTimeoutOption) };
+        return ClusterConnection.ConnectAsync(settings, cancellationToken, parse.GetValue(VerboseOption)
+            ? logging => logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace).SetMinimumLevel(LogLevel.Warning)
+            : null);
+    }
+
+    private static T Recursive<T>(T option)
+        where T : Option
+    {
+        option.Recursive = true;
+        return option;
+    }
+
+    public static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n', '\t'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    private static (string Message, int ExitCode) Describe(Exception ex) => ex switch
+    {
+        CliException cli => (cli.Message, cli.ExitCode),
+        FileNotFoundException or InvalidDataException => (ex.Message, ExitCodes.Usage),
+        ClusterUnavailableException => (ex.Message, ExitCodes.Failure),
+        TimeoutException => ($"the cluster did not answer in time: {ex.Message}", ExitCodes.Failure),
+        // E.g. the silo we talked to went away mid-call: the command can be run again.
+        OrleansException => ($"the cluster call failed ({ex.GetType().Name}): {ex.Message}", ExitCodes.Failure),
+        // Grain calls surface the silo's validation errors as these.
+        ArgumentException or InvalidOperationException => (ex.Message, ExitCodes.Failure),
+        IOException or UnauthorizedAccessException => (ex.Message, ExitCodes.Failure),
+        _ => ($"{ex.GetType().Name}: {ex.Message} (--verbose shows where)", ExitCodes.Failure),
+    };
 }

@@ -1,3 +1,3 @@
 using OrleansLlm.Cli;
 
-return await Cli.Build().Parse(args).InvokeAsync();
+return await Cli.InvokeAsync(args);

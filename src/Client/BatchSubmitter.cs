@@ -12,11 +12,14 @@ public sealed class BatchSubmitter(IClusterClient client)
 {
     public const int DefaultChunkSize = 1000;
 
+    /// <param name="onChunk">Called after each chunk with the items sent so far, e.g. to say how far a cancelled submission got.</param>
     public async Task<SubmitSummary> SubmitAsync(
-        string batchId, BatchSpec spec, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken, int chunkSize = DefaultChunkSize)
+        string batchId, BatchSpec spec, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken,
+        int chunkSize = DefaultChunkSize, Action<int>? onChunk = null)
     {
         var batch = client.GetGrain<IBatchGrain>(batchId);
-        await batch.CreateAsync(spec);
+        await batch.CreateAsync(spec).WaitAsync(cancellationToken);
+        var sent = 0;
         var enqueued = 0;
         foreach (var chunk in items.Chunk(chunkSize))
         {
@@ -26,7 +29,7 @@ public sealed class BatchSubmitter(IClusterClient client)
             var traced = spans is null ? chunk : chunk.Select((item, i) => spans[i] is { } span ? item with { TraceParent = span.Id } : item).ToArray();
             try
             {
-                enqueued += await batch.AddItemsAsync(traced);
+                enqueued += await batch.AddItemsAsync(traced).WaitAsync(cancellationToken);
             }
             catch (Exception ex)
             {
@@ -35,9 +38,11 @@ public sealed class BatchSubmitter(IClusterClient client)
             }
 
             ClientActivities.StopSubmits(spans, error: null);
+            sent += chunk.Length;
+            onChunk?.Invoke(sent);
         }
 
-        await batch.SealAsync();
+        await batch.SealAsync().WaitAsync(cancellationToken);
         return new SubmitSummary(batchId, items.Count, enqueued);
     }
 
@@ -47,7 +52,7 @@ public sealed class BatchSubmitter(IClusterClient client)
         var batch = client.GetGrain<IBatchGrain>(batchId);
         while (true)
         {
-            var progress = await batch.GetProgressAsync();
+            var progress = await batch.GetProgressAsync().WaitAsync(cancellationToken);
             onProgress(progress);
             if (progress.IsComplete)
             {

@@ -13,6 +13,12 @@ namespace OrleansLlm.Client;
 public sealed record ClientSettings(
     string RedisConnectionString, string ClusterId, string ServiceId, string? RedisTrustedCaFile = null, ClusterTlsOptions? Tls = null)
 {
+    /// <summary>The default <see cref="ConnectTimeout"/>: 10 seconds.</summary>
+    public static readonly TimeSpan DefaultConnectTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long connecting may take, to Redis and then to a silo's gateway. Default: 10 seconds.</summary>
+    public TimeSpan ConnectTimeout { get; init; } = DefaultConnectTimeout;
+
     /// <exception cref="InvalidOperationException">A setting does not convert to its type, e.g. <c>Orleans:Tls:Enabled=yes</c>.</exception>
     public static ClientSettings From(IConfiguration config, string? redisOverride) => new(
         redisOverride ?? config["Redis:ConnectionString"] ?? "localhost:6379",

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Clustering.Redis;
 using Orleans.Configuration;
+using Orleans.Messaging;
 using Orleans.Runtime.Messaging;
 using OrleansLlm.Security;
 using StackExchange.Redis;
@@ -12,7 +13,13 @@ namespace OrleansLlm.Client;
 /// <summary>A connected Orleans client and the one Redis connection it finds the cluster's gateways with.</summary>
 public sealed class ClusterConnection : IAsyncDisposable, IDisposable
 {
-    private const int GatewayRetries = 3;
+    // While no gateway answers, try again this often until the connect timeout: a silo that is starting is found
+    // within a fraction of a second, instead of after Orleans' own linear back-off (1.5 s, 3 s, ... 3 minutes in all).
+    private static readonly TimeSpan GatewayRetryDelay = TimeSpan.FromMilliseconds(500);
+
+    // Stopping the client sends the gateway a goodbye, so the silo sees a clean close, not a reset; bounded, since
+    // the silo may be gone.
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(5);
 
     private readonly IHost _host;
     private readonly IConnectionMultiplexer _redis;
@@ -27,9 +34,14 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
 
-    /// <summary>Connects to Redis, then to a silo's gateway, turning the usual failures into one-line messages.</summary>
-    /// <exception cref="ClusterUnavailableException">The TLS settings are wrong, or Redis or every gateway could not be reached.</exception>
-    public static async Task<ClusterConnection> ConnectAsync(ClientSettings settings, CancellationToken cancellationToken)
+    /// <summary>
+    /// Connects to Redis, then to a silo's gateway, within <see cref="ClientSettings.ConnectTimeout"/>, turning the
+    /// usual failures into one-line messages.
+    /// </summary>
+    /// <param name="logging">Where the Orleans client logs (warnings and up); null for nowhere.</param>
+    /// <exception cref="ClusterUnavailableException">The TLS settings are wrong, or Redis or every gateway could not be reached in time.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled.</exception>
+    public static async Task<ClusterConnection> ConnectAsync(ClientSettings settings, CancellationToken cancellationToken, Action<ILoggingBuilder>? logging = null)
     {
         var tls = settings.Tls ?? new ClusterTlsOptions();
         if (new ClusterTlsOptionsValidator(server: false).Validate(null, tls) is { Failed: true } invalid)
@@ -47,30 +59,20 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
             throw new ClusterUnavailableException($"Redis:ConnectionString is not valid: {ex.Message}");
         }
 
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(settings.ConnectTimeout);
+
         // Redis first, on its own: Orleans' own error for an unreachable Redis is far from obvious.
-        redisConfig.ConnectTimeout = 3000;
+        redisConfig.ConnectTimeout = (int)Math.Clamp(settings.ConnectTimeout.TotalMilliseconds, 1, int.MaxValue);
         redisConfig.AbortOnConnectFail = true;
         redisConfig.ClientName ??= "orleansllm-cli";
-        IConnectionMultiplexer redis;
-        try
-        {
-            redis = await ConnectionMultiplexer.ConnectAsync(redisConfig);
-        }
-        catch (RedisConnectionException ex)
-        {
-            throw new ClusterUnavailableException(ex switch
-            {
-                { InnerException: System.Security.Authentication.AuthenticationException } =>
-                    $"Redis at {settings.RedisForDisplay} presented a TLS certificate this machine does not trust (set Redis__TrustedCaFile to its CA's PEM file)",
-                { FailureType: ConnectionFailureType.AuthenticationFailure } =>
-                    $"Redis at {settings.RedisForDisplay} refused the credentials (set Redis__ConnectionString or --redis)",
-                _ => $"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)",
-            });
-        }
+        var redis = await ConnectRedisAsync(settings, redisConfig, deadline.Token, cancellationToken);
 
+        Exception? lastError = null;
         var trust = tls.Enabled ? ClusterTrust.Load(tls) : null;
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
+        logging?.Invoke(builder.Logging);
         builder.UseOrleansClient(client =>
         {
             // Grain calls carry the caller's trace context, as the silos expect (they turn it on too).
@@ -90,17 +92,10 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
                 client.UseTls(trust.Certificate, trust.Configure);
             }
 
-            // A gateway that refuses us now (its silo restarting) may take us a moment later, but one that refuses the
-            // TLS handshake never will: a few tries, not Orleans' default of fifteen over three minutes.
-            var retries = 0;
-            client.UseConnectionRetryFilter(async (exception, ct) =>
+            client.UseConnectionRetryFilter(async (error, token) =>
             {
-                if (exception is not (ConnectionFailedException or OrleansMessageRejectionException) || ++retries > GatewayRetries)
-                {
-                    return false;
-                }
-
-                await Task.Delay(TimeSpan.FromSeconds(retries), ct);
+                lastError = error;
+                await Task.Delay(GatewayRetryDelay, token);
                 return true;
             });
         });
@@ -109,41 +104,99 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         var host = builder.Build();
         try
         {
-            await host.StartAsync(cancellationToken);
+            await host.StartAsync(deadline.Token).WaitAsync(deadline.Token);
+            return new ClusterConnection(host, redis, trust);
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex)
         {
-            host.Dispose();
+            var message = cancellationToken.IsCancellationRequested ? null : await DescribeNoGatewayAsync(host, settings, lastError ?? ex);
+            await StopAsync(host);
             await redis.DisposeAsync();
             trust?.Dispose();
-            var cluster = $"cluster '{settings.ClusterId}' (Redis at {settings.RedisForDisplay})";
-            throw new ClusterUnavailableException(ex switch
-            {
-                ConnectionFailedException or OrleansMessageRejectionException when tls.Enabled =>
-                    $"no gateway of {cluster} accepted the connection: check that the silos use TLS and that Orleans__Tls__CertificateFile is from the CA in their Orleans__Tls__CaFile",
-                ConnectionFailedException or OrleansMessageRejectionException =>
-                    $"no gateway of {cluster} accepted the connection: if the silos use TLS, set Orleans__Tls__Enabled, CertificateFile, KeyFile and CaFile as they have them",
-                _ => $"no OrleansLlm silo is running in {cluster}; start one with 'dotnet run --project src/Silo'",
-            });
+            cancellationToken.ThrowIfCancellationRequested();
+            throw new ClusterUnavailableException(message!);
         }
-        catch
-        {
-            host.Dispose();
-            await redis.DisposeAsync();
-            trust?.Dispose();
-            throw;
-        }
-
-        return new ClusterConnection(host, redis, trust);
     }
 
     public async ValueTask DisposeAsync()
     {
-        await _host.StopAsync();
-        _host.Dispose();
+        await StopAsync(_host);
         await _redis.DisposeAsync();
         _trust?.Dispose();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private static async Task<IConnectionMultiplexer> ConnectRedisAsync(
+        ClientSettings settings, ConfigurationOptions config, CancellationToken deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(deadline);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new ClusterUnavailableException(
+                $"Redis at {settings.RedisForDisplay} did not answer within {Seconds(settings.ConnectTimeout)} (set Redis__ConnectionString or --redis; --connect-timeout waits longer)");
+        }
+        catch (RedisConnectionException ex)
+        {
+            throw new ClusterUnavailableException(ex switch
+            {
+                { InnerException: System.Security.Authentication.AuthenticationException } =>
+                    $"Redis at {settings.RedisForDisplay} presented a TLS certificate this machine does not trust (set Redis__TrustedCaFile to its CA's PEM file)",
+                { FailureType: ConnectionFailureType.AuthenticationFailure } =>
+                    $"Redis at {settings.RedisForDisplay} refused the credentials (set Redis__ConnectionString or --redis)",
+                _ => $"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)",
+            });
+        }
+    }
+
+    /// <summary>Says what was tried: the gateways Redis lists for the cluster, or that it lists none.</summary>
+    private static async Task<string> DescribeNoGatewayAsync(IHost host, ClientSettings settings, Exception failure)
+    {
+        var cluster = $"cluster '{settings.ClusterId}' (Redis at {settings.RedisForDisplay})";
+        IList<Uri>? gateways = null;
+        try
+        {
+            gateways = await host.Services.GetRequiredService<IGatewayListProvider>().GetGateways().WaitAsync(TimeSpan.FromSeconds(2));
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // Best effort: the message below still says what to do.
+        }
+
+        // A gateway that answers but refuses the connection is most likely one with TLS the client lacks, or the reverse.
+        var refused = failure is ConnectionFailedException or OrleansMessageRejectionException;
+        var tlsHint = !refused ? string.Empty : settings.Tls?.Enabled == true
+            ? "; check that the silos use TLS and that Orleans__Tls__CertificateFile is from the CA in their Orleans__Tls__CaFile"
+            : "; if the silos use TLS, set Orleans__Tls__Enabled, CertificateFile, KeyFile and CaFile as they have them";
+        return gateways switch
+        {
+            null or { Count: 0 } =>
+                $"no silo of {cluster} is running: Redis lists no gateway; start one with 'dotnet run --project src/Silo' (--connect-timeout waits longer for one)",
+            _ =>
+                $"no silo answered within {Seconds(settings.ConnectTimeout)} at the gateways Redis lists for {cluster}: " +
+                $"{string.Join(", ", gateways.Select(g => $"{g.Host}:{g.Port}"))}; is a silo running? (--connect-timeout waits longer; last error: {FirstLine(failure)}){tlsHint}",
+        };
+    }
+
+    private static async Task StopAsync(IHost host)
+    {
+        using var timeout = new CancellationTokenSource(StopTimeout);
+        try
+        {
+            await host.StopAsync(timeout.Token);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or OrleansException or ObjectDisposedException)
+        {
+            // The silo went away, or the client never connected: nothing left to close cleanly.
+        }
+
+        host.Dispose();
+    }
+
+    private static string Seconds(TimeSpan t) => $"{t.TotalSeconds:0.#} s";
+
+    private static string FirstLine(Exception ex) => ex is OperationCanceledException ? "timed out" : ex.Message.Split('\n')[0].Trim();
 }

@@ -22,4 +22,11 @@ public interface ICoordinatorGrain : IGrainWithIntegerKey
     /// <returns>The full address of the silo now draining.</returns>
     [Alias("Drain")]
     Task<string> DrainAsync(string silo);
+
+    /// <summary>
+    /// Returns the drained worker of the one active silo whose address contains <paramref name="silo"/> to work.
+    /// A worker still draining, or a silo shutting down, is refused with an <see cref="InvalidOperationException"/>.
+    /// </summary>
+    [Alias("Undrain")]
+    Task<UndrainResult> UndrainAsync(string silo);
 }

@@ -25,4 +25,10 @@ public interface IWorkerGrain : IGrainWithStringKey
 
     [Alias("GetStatus")]
     Task<WorkerStatus> GetStatusAsync();
+
+    /// <summary>Takes work again after an operator's drain. Idempotent.</summary>
+    /// <returns>True when the worker was drained and now takes work; false when it was active already.</returns>
+    /// <exception cref="InvalidOperationException">The worker is still draining, or its silo is shutting down.</exception>
+    [Alias("Undrain")]
+    Task<bool> UndrainAsync();
 }

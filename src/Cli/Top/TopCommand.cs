@@ -1,5 +1,4 @@
 using System.CommandLine;
-using OrleansLlm.Client;
 using Spectre.Console;
 
 namespace OrleansLlm.Cli.Top;
@@ -16,13 +15,13 @@ public static class TopCommand
 {
     private static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(1);
 
-    public static Command Create(Func<ParseResult, ClientSettings> settings, Func<Func<Task>, Task<int>> run)
+    public static Command Create()
     {
         var once = new Option<bool>("--once") { Description = "print the table once and exit (for scripts)" };
         var command = new Command("top", "Watch the cluster live: each silo's state, limit, in flight, items/s and Ollama wait p99, and the queue") { once };
-        command.SetAction((parse, ct) => run(async () =>
+        command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
         {
-            await using var cluster = await ClusterConnection.ConnectAsync(settings(parse), ct);
+            await using var cluster = await Cli.ConnectAsync(parse, ct);
             var coordinator = cluster.Client.GetCoordinator();
             var console = AnsiConsole.Console;
             if (parse.GetValue(once))

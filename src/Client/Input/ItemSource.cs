@@ -5,54 +5,88 @@ using System.Text.Json;
 
 namespace OrleansLlm.Client.Input;
 
-/// <summary>Which rows of a source to submit.</summary>
-/// <param name="MinPopulation">Keep rows whose <c>population</c> is at least this; rows without a usable population are left out.</param>
-/// <param name="Limit">Keep at most this many rows (after the population filter).</param>
-public sealed record ItemFilter(double? MinPopulation = null, int? Limit = null);
-
-/// <summary>What reading a source produced: the items to submit, and every row that could not be read.</summary>
-public sealed record ItemSourceResult(IReadOnlyList<BatchItem> Items, IReadOnlyList<string> Errors, int RowsRead);
-
 /// <summary>
-/// Reads items from a CSV file with a header row (every value becomes a JSON string, as Bento's
-/// <c>csv</c> input does) or from JSON Lines (one object per line).
+/// Reads items from a CSV file with a header row (every value becomes a JSON string, as Bento's <c>csv</c> input
+/// does) or from JSON Lines (one object per line), and checks them against what the batch needs before anything is
+/// submitted: the header (or the first objects) must have every needed field, and rows without a value for one are
+/// set aside and counted, never sent to fail later.
 /// </summary>
 public static class ItemSource
 {
-    public static async Task<ItemSourceResult> ReadAsync(string path, ItemFilter filter, CancellationToken cancellationToken)
+    /// <summary>How many objects of a JSON Lines file show which fields it has.</summary>
+    public const int JsonLinesSample = 100;
+
+    private const int MaxLinesPerReason = 5;
+    private const int MaxFieldsShown = 20;
+    private const string PopulationField = "population";
+    private const string DefaultIdField = "id";
+
+    public static Task<ItemSourceResult> ReadAsync(string path, ItemFilter filter, CancellationToken cancellationToken) =>
+        ReadAsync(path, new ItemSourceOptions { Filter = filter }, cancellationToken);
+
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The file can't give the batch what it needs: an empty file, a first row that looks like data rather than a
+    /// header, or a needed field missing from the header (CSV) or from every one of the first objects (JSON Lines).
+    /// The message names the fields the file has.
+    /// </exception>
+    public static async Task<ItemSourceResult> ReadAsync(string path, ItemSourceOptions options, CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"no such file: {path}", path);
         }
 
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+        using var reader = Open(path);
         var first = (char)Math.Max(0, reader.Peek());
         var isJsonLines = path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)
             || path.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase)
             || first == '{';
-        return isJsonLines
-            ? await ReadJsonLinesAsync(reader, path, filter, cancellationToken)
-            : ReadCsv(reader, path, filter, cancellationToken);
+        if (isJsonLines)
+        {
+            return await ReadJsonLinesAsync(reader, path, options, cancellationToken);
+        }
+
+        var delimiter = options.Delimiter ?? CsvReader.DetectDelimiter(await FirstLineAsync(path, cancellationToken));
+        return ReadCsv(reader, path, delimiter, options, cancellationToken);
     }
 
-    private static ItemSourceResult ReadCsv(TextReader text, string path, ItemFilter filter, CancellationToken cancellationToken)
+    private static StreamReader Open(string path) => new(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
+
+    private static async Task<string> FirstLineAsync(string path, CancellationToken cancellationToken)
     {
-        var csv = new CsvReader(text);
-        var header = csv.ReadRecord() ?? throw new InvalidDataException($"{path}: the file is empty; a CSV needs a header row");
-        if (header.Count == 0 || header.Any(string.IsNullOrWhiteSpace) || header.Distinct().Count() != header.Count)
+        using var reader = Open(path);
+        return await reader.ReadLineAsync(cancellationToken) ?? string.Empty;
+    }
+
+    private static ItemSourceResult ReadCsv(TextReader text, string path, char delimiter, ItemSourceOptions options, CancellationToken cancellationToken)
+    {
+        var csv = new CsvReader(text, delimiter);
+        var header = csv.ReadRecord()?.Select(c => c.Trim()).ToList();
+        if (header is null or [""])
         {
-            throw new InvalidDataException($"{path}:1: the header row must name every column once");
+            throw new InvalidDataException($"{path}: the file is empty; a CSV needs a header row naming its columns");
         }
+
+        CheckHeader(path, header, delimiter, options);
+        var idColumn = header.IndexOf(options.IdField ?? DefaultIdField);
+        var populationColumn = header.IndexOf(PopulationField);
+        var required = options.RequiredFields.Select(f => (Field: f, Column: header.IndexOf(f))).ToArray();
 
         var items = new List<BatchItem>();
         var errors = new List<string>();
+        var tally = new Tally();
         var rows = 0;
-        var idColumn = header.IndexOf("id");
-        var populationColumn = header.IndexOf("population");
-        while (items.Count < (filter.Limit ?? int.MaxValue))
+        var limitReached = false;
+        while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (items.Count >= (options.Filter.Limit ?? int.MaxValue))
+            {
+                limitReached = true;
+                break;
+            }
+
             List<string>? row;
             try
             {
@@ -75,33 +109,78 @@ public static class ItemSource
             }
 
             rows++;
+            var line = csv.RecordLine;
             if (row.Count != header.Count)
             {
-                errors.Add($"{path}:{csv.RecordLine}: expected {header.Count} fields, found {row.Count}");
+                errors.Add($"{path}:{line}: expected {header.Count} fields, found {row.Count}");
                 continue;
             }
 
-            if (filter.MinPopulation is { } min && !(populationColumn >= 0 && ParsePopulation(row[populationColumn]) >= min))
+            if (options.Filter.MinPopulation is { } min && SkipReason(ParsePopulation(row[populationColumn]), min) is { } skip)
             {
+                tally.Skip(skip, line);
+                continue;
+            }
+
+            if (required.FirstOrDefault(r => row[r.Column].Length == 0) is { Field: { } empty })
+            {
+                tally.Reject(NoValue(empty), line);
                 continue;
             }
 
             var json = ToJson(header, row);
-            var id = idColumn >= 0 && row[idColumn].Length > 0 ? row[idColumn] : ItemIds.FromContent(json);
+            string id;
+            if (idColumn >= 0 && row[idColumn].Length > 0)
+            {
+                id = row[idColumn];
+            }
+            else if (options.IdField is { } idField)
+            {
+                tally.Reject(NoValue(idField), line);
+                continue;
+            }
+            else
+            {
+                id = ItemIds.FromContent(json);
+            }
+
             items.Add(new BatchItem(id, json));
         }
 
-        return new ItemSourceResult(items, errors, rows);
+        return new ItemSourceResult(items, errors, rows)
+        {
+            Fields = header,
+            Skipped = tally.Skipped,
+            Rejected = tally.Rejected,
+            LimitReached = limitReached,
+            Delimiter = delimiter,
+        };
     }
 
-    private static async Task<ItemSourceResult> ReadJsonLinesAsync(TextReader text, string path, ItemFilter filter, CancellationToken cancellationToken)
+    private static async Task<ItemSourceResult> ReadJsonLinesAsync(TextReader text, string path, ItemSourceOptions options, CancellationToken cancellationToken)
     {
         var items = new List<BatchItem>();
         var errors = new List<string>();
+        var tally = new Tally();
+        var fields = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var sampled = 0;
         var lineNumber = 0;
         var rows = 0;
-        while (items.Count < (filter.Limit ?? int.MaxValue) && await text.ReadLineAsync(cancellationToken) is { } line)
+        var limitReached = false;
+        while (true)
         {
+            if (items.Count >= (options.Filter.Limit ?? int.MaxValue))
+            {
+                limitReached = true;
+                break;
+            }
+
+            if (await text.ReadLineAsync(cancellationToken) is not { } line)
+            {
+                break;
+            }
+
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line))
             {
@@ -109,9 +188,19 @@ public static class ItemSource
             }
 
             rows++;
+            JsonDocument doc;
             try
             {
-                using var doc = JsonDocument.Parse(line);
+                doc = JsonDocument.Parse(line);
+            }
+            catch (JsonException ex)
+            {
+                errors.Add($"{path}:{lineNumber}: not valid JSON ({ex.Message})");
+                continue;
+            }
+
+            using (doc)
+            {
                 var root = doc.RootElement;
                 if (root.ValueKind != JsonValueKind.Object)
                 {
@@ -119,23 +208,146 @@ public static class ItemSource
                     continue;
                 }
 
-                if (filter.MinPopulation is { } min && !(root.TryGetProperty("population", out var p) && ParsePopulation(p) >= min))
+                if (sampled < JsonLinesSample)
                 {
+                    // The first objects stand for the file: a needed field none of them has is a mistake, not a gap.
+                    fields.AddRange(root.EnumerateObject().Select(p => p.Name).Where(seen.Add));
+                    if (++sampled == JsonLinesSample)
+                    {
+                        CheckSampledFields(path, fields, sampled, options);
+                    }
+                }
+
+                if (options.Filter.MinPopulation is { } min
+                    && SkipReason(root.TryGetProperty(PopulationField, out var p) ? ParsePopulation(p) : double.NaN, min) is { } skip)
+                {
+                    tally.Skip(skip, lineNumber);
+                    continue;
+                }
+
+                if (options.RequiredFields.FirstOrDefault(f => !HasValue(root, f)) is { } empty)
+                {
+                    tally.Reject(NoValue(empty), lineNumber);
                     continue;
                 }
 
                 var json = root.GetRawText();
-                var id = ItemIds.Of(root, json);
+                string id;
+                if (options.IdField is { } idField)
+                {
+                    if (!root.TryGetProperty(idField, out var own) || PromptPlaceholders.TextOf(own) is not { Length: > 0 } ownId)
+                    {
+                        tally.Reject(NoValue(idField), lineNumber);
+                        continue;
+                    }
+
+                    id = ownId;
+                }
+                else
+                {
+                    id = ItemIds.Of(root, json);
+                }
+
                 items.Add(new BatchItem(id, json));
-            }
-            catch (JsonException ex)
-            {
-                errors.Add($"{path}:{lineNumber}: not valid JSON ({ex.Message})");
             }
         }
 
-        return new ItemSourceResult(items, errors, rows);
+        if (sampled is > 0 and < JsonLinesSample)
+        {
+            CheckSampledFields(path, fields, sampled, options);
+        }
+
+        return new ItemSourceResult(items, errors, rows)
+        {
+            Fields = fields,
+            Skipped = tally.Skipped,
+            Rejected = tally.Rejected,
+            LimitReached = limitReached,
+        };
     }
+
+    /// <summary>What the batch needs of every row, and for what, in messages.</summary>
+    private static IEnumerable<(string Field, string Purpose)> Needs(ItemSourceOptions options)
+    {
+        foreach (var field in options.RequiredFields)
+        {
+            yield return (field, $"the prompt's {{{field}}}");
+        }
+
+        if (options.IdField is { } id)
+        {
+            yield return (id, "the item ids");
+        }
+
+        if (options.Filter.MinPopulation is not null)
+        {
+            yield return (PopulationField, "the population filter");
+        }
+    }
+
+    private static void CheckHeader(string path, List<string> header, char delimiter, ItemSourceOptions options)
+    {
+        var found = $"columns found: {Shown(header)}";
+        if (header.FirstOrDefault(LooksLikeData) is { } value)
+        {
+            throw new InvalidDataException(
+                $"{path}: the first row looks like data, not a header ('{value}' is a number; {found}); the first row must name the columns");
+        }
+
+        if (header.IndexOf(string.Empty) is >= 0 and var unnamed)
+        {
+            throw new InvalidDataException($"{path}:1: column {unnamed + 1} of the header row has no name ({found})");
+        }
+
+        if (header.GroupBy(c => c, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1) is { } twice)
+        {
+            throw new InvalidDataException($"{path}:1: the header row names column '{twice.Key}' more than once ({found})");
+        }
+
+        var missing = Needs(options).Where(n => !header.Contains(n.Field, StringComparer.Ordinal)).ToArray();
+        if (missing.Length > 0)
+        {
+            // One column holding another usual delimiter is a file read with the wrong one.
+            var other = header is [var only] ? CsvReader.CommonDelimiters.FirstOrDefault(d => d != delimiter && only.Contains(d)) : default;
+            var hint = other == default ? string.Empty : $"; is the delimiter {Describe(other)}? say so with --delimiter";
+            throw new InvalidDataException($"{path}: {Missing(missing, "column")} ({found}){hint}");
+        }
+    }
+
+    private static void CheckSampledFields(string path, List<string> fields, int sampled, ItemSourceOptions options)
+    {
+        var missing = Needs(options).Where(n => !fields.Contains(n.Field, StringComparer.Ordinal)).ToArray();
+        if (missing.Length > 0)
+        {
+            var objects = sampled == 1 ? "the first object" : $"the first {sampled} objects";
+            throw new InvalidDataException($"{path}: {Missing(missing, "field")} in {objects} (fields found: {Shown(fields)})");
+        }
+    }
+
+    private static string Missing((string Field, string Purpose)[] missing, string kind) =>
+        string.Join("; ", missing.Select(m => $"no {kind} '{m.Field}' for {m.Purpose}"));
+
+    private static string Shown(IReadOnlyList<string> names) =>
+        names.Count == 0 ? "none"
+        : string.Join(", ", names.Take(MaxFieldsShown)) + (names.Count > MaxFieldsShown ? $", ... ({names.Count} in all)" : string.Empty);
+
+    /// <summary>A delimiter as a person would name it.</summary>
+    public static string Describe(char delimiter) => delimiter == '\t' ? "tab" : $"'{delimiter}'";
+
+    // Column names are words; a number in the first row means the file has no header, and its first row of data
+    // would be taken for one (and lost).
+    private static bool LooksLikeData(string cell) =>
+        cell.Any(char.IsAsciiDigit) && double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out _);
+
+    private static string NoValue(string field) => $"with no value for {field}";
+
+    private static string? SkipReason(double population, double min) =>
+        double.IsNaN(population) ? "without a population"
+        : population < min ? $"with a population under {min.ToString("#,0.##", CultureInfo.InvariantCulture)}"
+        : null;
+
+    private static bool HasValue(JsonElement item, string field) =>
+        item.TryGetProperty(field, out var value) && PromptPlaceholders.TextOf(value) is { Length: > 0 };
 
     // The real data has empty populations and some with decimals ("1234.5"): both must parse or be skipped, not crash.
     private static double ParsePopulation(string value) =>
@@ -151,7 +363,7 @@ public static class ItemSource
     private static string ToJson(List<string> header, List<string> row)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, JsonText.WriterOptions))
         {
             w.WriteStartObject();
             for (var i = 0; i < header.Count; i++)
@@ -163,5 +375,38 @@ public static class ItemSource
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>Counts the rows left out, by reason, in the order the reasons first came up.</summary>
+    private sealed class Tally
+    {
+        private readonly List<(string Reason, List<int> Lines, int Count)> _skipped = [];
+        private readonly List<(string Reason, List<int> Lines, int Count)> _rejected = [];
+
+        public IReadOnlyList<LeftOutRows> Skipped => [.. _skipped.Select(s => new LeftOutRows(s.Reason, s.Count, s.Lines))];
+
+        public IReadOnlyList<LeftOutRows> Rejected => [.. _rejected.Select(r => new LeftOutRows(r.Reason, r.Count, r.Lines))];
+
+        public void Skip(string reason, int line) => Add(_skipped, reason, line);
+
+        public void Reject(string reason, int line) => Add(_rejected, reason, line);
+
+        private static void Add(List<(string Reason, List<int> Lines, int Count)> tally, string reason, int line)
+        {
+            var i = tally.FindIndex(t => t.Reason == reason);
+            if (i < 0)
+            {
+                tally.Add((reason, [line], 1));
+                return;
+            }
+
+            var (r, lines, count) = tally[i];
+            if (lines.Count < MaxLinesPerReason)
+            {
+                lines.Add(line);
+            }
+
+            tally[i] = (r, lines, count + 1);
+        }
     }
 }

@@ -74,19 +74,31 @@ public sealed partial class CoordinatorGrain(
 
     public async Task<string> DrainAsync(string silo)
     {
+        var target = ActiveSiloMatching(silo);
+        await GrainFactory.GetGrain<IWorkerGrain>(target).DrainAsync(timeout: null);
+        return target;
+    }
+
+    public async Task<UndrainResult> UndrainAsync(string silo)
+    {
+        var target = ActiveSiloMatching(silo);
+        var wasDrained = await GrainFactory.GetGrain<IWorkerGrain>(target).UndrainAsync();
+        return new UndrainResult(target, wasDrained);
+    }
+
+    private string ActiveSiloMatching(string silo)
+    {
         var matches = membership.CurrentSnapshot.Members.Values
             .Where(m => m.Status == SiloStatus.Active)
             .Select(m => m.SiloAddress.ToParsableString())
             .Where(a => a.Contains(silo, StringComparison.Ordinal))
             .ToArray();
-        var target = matches switch
+        return matches switch
         {
             [var one] => one,
             [] => throw new ArgumentException($"No active silo matches '{silo}'."),
             _ => throw new ArgumentException($"'{silo}' matches {matches.Length} silos ({string.Join(", ", matches)}); be more specific."),
         };
-        await GrainFactory.GetGrain<IWorkerGrain>(target).DrainAsync(timeout: null);
-        return target;
     }
 
     private static string MembershipOf(ClusterMembershipSnapshot snapshot, string silo) =>

@@ -1,21 +1,20 @@
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace OrleansLlm.Worker;
 
-/// <summary>A prompt with <c>{field}</c> placeholders, filled from an item's fields.</summary>
+/// <summary>A prompt with <c>{field}</c> placeholders (<see cref="PromptPlaceholders"/>), filled from an item's fields.</summary>
 /// <remarks>Values are inserted as data: a value that itself contains <c>{x}</c> is not expanded again.</remarks>
-public sealed partial class PromptTemplate
+public sealed class PromptTemplate
 {
     private readonly string _template;
-    private readonly MatchCollection _placeholders;
+    private readonly IReadOnlyList<PromptPlaceholder> _placeholders;
 
     private PromptTemplate(string template)
     {
         _template = template;
-        _placeholders = Placeholder().Matches(template);
-        Fields = _placeholders.Select(m => m.Groups[1].Value).Distinct(StringComparer.Ordinal).ToArray();
+        _placeholders = PromptPlaceholders.Find(template);
+        Fields = PromptPlaceholders.Fields(template);
     }
 
     /// <summary>The item fields the template needs.</summary>
@@ -43,30 +42,19 @@ public sealed partial class PromptTemplate
     {
         var prompt = new StringBuilder(_template.Length + 32);
         var last = 0;
-        foreach (Match m in _placeholders)
+        foreach (var p in _placeholders)
         {
-            var field = m.Groups[1].Value;
-            if (!item.TryGetProperty(field, out var value) || ToText(value) is not { Length: > 0 } text)
+            if (!item.TryGetProperty(p.Field, out var value) || PromptPlaceholders.TextOf(value) is not { Length: > 0 } text)
             {
-                missing = field;
+                missing = p.Field;
                 return null;
             }
 
-            prompt.Append(_template, last, m.Index - last).Append(text);
-            last = m.Index + m.Length;
+            prompt.Append(_template, last, p.Index - last).Append(text);
+            last = p.Index + p.Length;
         }
 
         missing = null;
         return prompt.Append(_template, last, _template.Length - last).ToString();
     }
-
-    private static string? ToText(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.String => value.GetString(),
-        JsonValueKind.Number or JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
-        _ => null,
-    };
-
-    [GeneratedRegex(@"\{([A-Za-z_][A-Za-z0-9_]*)\}")]
-    private static partial Regex Placeholder();
 }

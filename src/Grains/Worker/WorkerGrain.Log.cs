@@ -16,6 +16,9 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} drained after {Completed} items")]
     private static partial void LogDrained(ILogger logger, string worker, long completed);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} undrained: it takes work again")]
+    private static partial void LogUndrained(ILogger logger, string worker);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Worker {Worker} deactivated before its silo stopped ({Reason}); the silo lifecycle restarts it")]
     private static partial void LogUnexpectedDeactivation(ILogger logger, string worker, string reason);
 

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
@@ -33,6 +34,7 @@ public sealed partial class WorkerGrain(
     IOptions<QueueOptions> queueOptions,
     ILocalSiloDetails localSilo,
     TimeProvider time,
+    IHostApplicationLifetime host,
     ILogger<WorkerGrain> logger) : Grain, IWorkerGrain
 {
     /// <summary>
@@ -51,8 +53,9 @@ public sealed partial class WorkerGrain(
     // Every started item until Redis has its outcome; of those, the ones whose Ollama call still runs (what the limit bounds).
     private readonly Dictionary<string, Task> _items = new(StringComparer.Ordinal);
     private readonly HashSet<string> _calling = new(StringComparer.Ordinal);
-    private readonly CancellationTokenSource _stopLeasing = new();
-    private readonly CancellationTokenSource _abortCalls = new();
+    // Replaced when an operator undrains the worker (UndrainAsync): a drain cancels both for good.
+    private CancellationTokenSource _stopLeasing = new();
+    private CancellationTokenSource _abortCalls = new();
     private readonly RecentWaits _waits = new(time);
     private TaskCompletionSource _slotFreed = NewSignal();
     private IGrainTimer? _renewTimer;
@@ -109,6 +112,41 @@ public sealed partial class WorkerGrain(
     }
 
     public Task<WorkerStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    /// <summary>
+    /// Undoes an operator's drain (<c>orleansllm undrain</c>): fresh cancellation sources, since the drain cancelled
+    /// the old ones, and a new pump. Only a finished drain is undone, so no item is both handed back and still run;
+    /// a silo that is shutting down drains for good.
+    /// </summary>
+    public async Task<bool> UndrainAsync()
+    {
+        if (_state == WorkerState.Active)
+        {
+            return false;
+        }
+
+        if (host.ApplicationStopping.IsCancellationRequested)
+        {
+            throw new InvalidOperationException($"Silo {Owner} is shutting down; its worker can't take work again.");
+        }
+
+        if (_state == WorkerState.Draining)
+        {
+            throw new InvalidOperationException($"Worker {Owner} is still draining ({_calling.Count} in flight); undrain it once it is drained.");
+        }
+
+        _stopLeasing.Dispose();
+        _abortCalls.Dispose();
+        _stopLeasing = new CancellationTokenSource();
+        _abortCalls = new CancellationTokenSource();
+        _drain = null;
+        _state = WorkerState.Active;
+        localState.Set(_state);
+        _pump = PumpAsync(_stopLeasing.Token);
+        LogUndrained(logger, Owner);
+        await ReportAsync(CancellationToken.None);
+        return true;
+    }
 
     public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {

@@ -8,13 +8,14 @@ using OrleansLlm.Worker;
 namespace OrleansLlm.Silo.Hosting;
 
 /// <summary>
-/// Ready means: the silo is active and its worker is taking work (not draining), and the Ollama beside it answers
-/// and has the model. A load balancer or Kubernetes stops counting on the pod as soon as draining starts.
+/// Ready means: the silo is active and its worker is taking work (not draining, its breaker closed), and the Ollama
+/// beside it answers and has the model. A load balancer or Kubernetes stops counting on the pod as soon as draining starts.
 /// </summary>
 /// <remarks>
-/// Ollama's <c>/api/tags</c> lists every model as <c>name:tag</c>, so the model is looked up with its tag
-/// (<see cref="OllamaOptions.TaggedModel"/>): <c>llama3.2</c> is found as <c>llama3.2:latest</c>. Names are compared
-/// as Ollama compares them, ignoring case and the default registry's <c>registry.ollama.ai/library/</c> prefix.
+/// Each part is a named check in the result's data (<see cref="ReadinessCheck"/>), so <c>/readyz</c> says which
+/// failed and why (<see cref="ReadinessResponse"/>): not active, draining, Ollama failing, Ollama unreachable, or
+/// model missing. Ollama's <c>/api/tags</c> lists every model as <c>name:tag</c>; names are compared as Ollama
+/// compares them (<see cref="ModelNames.Same"/>), so <c>llama3.2</c> is found as <c>llama3.2:latest</c>.
 /// </remarks>
 public sealed class ReadinessHealthCheck(LocalWorkerState worker, IHttpClientFactory httpClients, IOptions<OllamaOptions> ollama) : IHealthCheck
 {
@@ -22,60 +23,76 @@ public sealed class ReadinessHealthCheck(LocalWorkerState worker, IHttpClientFac
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        if (!worker.IsAccepting)
-        {
-            return HealthCheckResult.Unhealthy($"the worker is {worker.State?.ToString().ToLowerInvariant() ?? "not started"}");
-        }
+        var checks = new List<ReadinessCheck> { CheckWorker(), CheckBreaker() };
+        checks.AddRange(await CheckOllamaAsync(cancellationToken));
+        var data = checks.ToDictionary(c => c.Name, c => (object)c);
+        var failed = checks.Where(c => !c.Ok).Select(c => c.Reason).ToArray();
+        return failed.Length == 0
+            ? HealthCheckResult.Healthy(data: data)
+            : HealthCheckResult.Unhealthy(string.Join("; ", failed), data: data);
+    }
 
-        if (worker.BackendProblem is { } problem)
-        {
-            // The worker's breaker is open: it leases nothing until its own probes see Ollama answer again.
-            return HealthCheckResult.Unhealthy($"Ollama is failing, so the worker takes no work: {problem}");
-        }
+    private ReadinessCheck CheckWorker() => worker.State switch
+    {
+        WorkerState.Active => ReadinessCheck.Pass("worker"),
+        null => ReadinessCheck.Fail("worker", "not active: the worker has not started yet (the silo is still joining the cluster)"),
+        WorkerState.Draining => ReadinessCheck.Fail("worker", "draining: the worker takes no new work and hands back what it can't finish"),
+        WorkerState.Drained => ReadinessCheck.Fail("worker", "drained: the worker takes no work"),
+        var state => ReadinessCheck.Fail("worker", $"{state}: the worker takes no work"),
+    };
 
-        var options = ollama.Value;
+    // The worker's breaker is open: it leases nothing until its own probes see Ollama answer again.
+    private ReadinessCheck CheckBreaker() => worker.BackendProblem is { } problem
+        ? ReadinessCheck.Fail("breaker", $"Ollama failing: the worker takes no work until it answers again ({problem})")
+        : ReadinessCheck.Pass("breaker");
+
+    /// <summary>The "ollama" check (it answers) and the "model" check (it has the model).</summary>
+    private async Task<ReadinessCheck[]> CheckOllamaAsync(CancellationToken cancellationToken)
+    {
+        var url = ollama.Value.Url;
+        string tags;
         try
         {
             var http = httpClients.CreateClient(HttpClientName);
-            using var response = await http.GetAsync(new Uri(new Uri(options.Url), "/api/tags"), cancellationToken);
+            using var response = await http.GetAsync(new Uri(new Uri(url), "/api/tags"), cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
-                return HealthCheckResult.Unhealthy($"Ollama at {options.Url} answered HTTP {(int)response.StatusCode}");
+                return Unreachable($"Ollama at {url} answered HTTP {(int)response.StatusCode}");
             }
 
-            await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-            using var tags = await JsonDocument.ParseAsync(body, cancellationToken: cancellationToken);
-            return ListedModels(tags.RootElement).Any(name => ModelNames.Same(name, options.TaggedModel))
-                ? HealthCheckResult.Healthy()
-                : HealthCheckResult.Unhealthy($"Ollama at {options.Url} does not have the model {options.TaggedModel} yet");
-        }
-        catch (JsonException ex)
-        {
-            return HealthCheckResult.Unhealthy($"Ollama at {options.Url} answered /api/tags with something that is not JSON: {ex.Message}");
+            tags = await response.Content.ReadAsStringAsync(cancellationToken);
         }
         catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
         {
-            return HealthCheckResult.Unhealthy($"Ollama at {options.Url} does not answer: {ex.Message}");
+            return Unreachable($"Ollama at {url} does not answer: {ex.Message}");
         }
+
+        return
+        [
+            ReadinessCheck.Pass("ollama"),
+            HasModel(tags)
+                ? ReadinessCheck.Pass("model")
+                : ReadinessCheck.Fail("model", $"model missing: Ollama at {url} does not have the model {ollama.Value.TaggedModel} yet"),
+        ];
+
+        static ReadinessCheck[] Unreachable(string reason) =>
+            [ReadinessCheck.Fail("ollama", $"Ollama unreachable: {reason}"), ReadinessCheck.Fail("model", "unknown while Ollama does not answer")];
     }
 
-    // Each entry of "models" carries the name twice, as "name" and "model".
-    private static IEnumerable<string> ListedModels(JsonElement tags)
+    /// <summary>Whether the <c>/api/tags</c> answer lists the configured model; each entry carries it as "name" and "model".</summary>
+    private bool HasModel(string tags)
     {
-        if (tags.ValueKind != JsonValueKind.Object || !tags.TryGetProperty("models", out var models) || models.ValueKind != JsonValueKind.Array)
+        try
         {
-            yield break;
+            using var doc = JsonDocument.Parse(tags);
+            return doc.RootElement.TryGetProperty("models", out var models) && models.ValueKind == JsonValueKind.Array
+                && models.EnumerateArray().Where(m => m.ValueKind == JsonValueKind.Object)
+                    .SelectMany(m => new[] { "name", "model" }.Select(f => m.TryGetProperty(f, out var n) && n.ValueKind == JsonValueKind.String ? n.GetString() : null))
+                    .Any(name => name is not null && ModelNames.Same(name, ollama.Value.TaggedModel));
         }
-
-        foreach (var model in models.EnumerateArray().Where(m => m.ValueKind == JsonValueKind.Object))
+        catch (JsonException)
         {
-            foreach (var field in (string[])["name", "model"])
-            {
-                if (model.TryGetProperty(field, out var name) && name.ValueKind == JsonValueKind.String)
-                {
-                    yield return name.GetString()!;
-                }
-            }
+            return false;
         }
     }
 }

@@ -76,11 +76,18 @@ public static class SiloHostingExtensions
         return builder;
     }
 
-    /// <summary>Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work), <c>/drained</c>, the dashboard at <c>/dashboard</c> and <c>/metrics</c>.</summary>
+    /// <summary>
+    /// Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work; a JSON body names each check and why it
+    /// failed), <c>/drained</c>, the dashboard at <c>/dashboard</c> and <c>/metrics</c>.
+    /// </summary>
     public static WebApplication MapOrleansLlmEndpoints(this WebApplication app)
     {
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/readyz", new HealthCheckOptions { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/readyz", new HealthCheckOptions
+        {
+            Predicate = check => check.Tags.Contains("ready"),
+            ResponseWriter = ReadinessResponse.WriteAsync,
+        });
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         app.MapOrleansLlmMetrics();
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using OrleansLlm.Client.Input;
 using OrleansLlm.Tests.Infrastructure;
 
@@ -28,7 +29,8 @@ public sealed class ItemSourceTests : IDisposable
         var result = await ItemSource.ReadAsync(path, new ItemFilter(Limit: 2), CancellationToken.None);
 
         Assert.Equal(["1", "2"], result.Items.Select(i => i.Id));
-        Assert.Equal("{\"city\":\"Washington, D.C.\",\"country\":\"United \\u0022States\\u0022\",\"id\":\"1\"}", result.Items[0].Json);
+        Assert.Equal("{\"city\":\"Washington, D.C.\",\"country\":\"United \\\"States\\\"\",\"id\":\"1\"}", result.Items[0].Json);
+        Assert.True(result.LimitReached);
     }
 
     [Fact]
@@ -55,6 +57,138 @@ public sealed class ItemSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task RealCities_FilterSkips_AreCountedByReason()
+    {
+        var result = await ItemSource.ReadAsync(Cities.DataFile, new ItemFilter(MinPopulation: 1_000_000), CancellationToken.None);
+
+        Assert.Equal(44_691, result.RowsRead);
+        Assert.Equal(
+            [("with a population under 1,000,000", 43_614), ("without a population", 307)],
+            result.Skipped.Select(s => (s.Reason, s.Count)));
+        Assert.Equal(44_691 - 43_614 - 307, result.Items.Count);
+        Assert.Empty(result.Rejected);
+    }
+
+    [Fact]
+    public async Task Csv_NonAsciiText_StaysUnescapedInTheItemJson()
+    {
+        var path = Write("accents.csv", "city,country\nSão Paulo,Brasil\nŌsaka,日本\n");
+
+        var result = await ItemSource.ReadAsync(path, new ItemFilter(), CancellationToken.None);
+
+        Assert.Equal("{\"city\":\"São Paulo\",\"country\":\"Brasil\"}", result.Items[0].Json);
+        Assert.Equal("{\"city\":\"Ōsaka\",\"country\":\"日本\"}", result.Items[1].Json);
+    }
+
+    [Theory]
+    [InlineData("city;country\nParis;France\n", ';')]
+    [InlineData("city\tcountry\nParis\tFrance\n", '\t')]
+    [InlineData("city,country\nParis,France\n", ',')]
+    [InlineData("\"city;x\",country\nParis,France\n", ',')]
+    public async Task Csv_Delimiter_IsDetectedFromTheHeader(string content, char expected)
+    {
+        var path = Write("d.csv", content);
+
+        var result = await ItemSource.ReadAsync(path, new ItemSourceOptions { RequiredFields = ["country"] }, CancellationToken.None);
+
+        Assert.Equal(expected, result.Delimiter);
+        Assert.Equal("France", JsonDocument.Parse(Assert.Single(result.Items).Json).RootElement.GetProperty("country").GetString());
+    }
+
+    [Fact]
+    public async Task Csv_DelimiterGiven_WinsOverDetection()
+    {
+        var path = Write("pipes.csv", "city|country,extra\nParis|France,x\n");
+
+        var result = await ItemSource.ReadAsync(path, new ItemSourceOptions { Delimiter = '|' }, CancellationToken.None);
+
+        Assert.Equal(["city", "country,extra"], result.Fields);
+    }
+
+    [Fact]
+    public async Task Csv_FirstRowThatLooksLikeData_IsRefused_NamingTheColumnsFound()
+    {
+        var path = Write("data.csv", "Paris,France,2148000\nOslo,Norway,709000\n");
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ItemSource.ReadAsync(path, new ItemFilter(), CancellationToken.None));
+
+        Assert.Equal($"{path}: the first row looks like data, not a header ('2148000' is a number; columns found: Paris, France, 2148000); the first row must name the columns", ex.Message);
+    }
+
+    [Fact]
+    public async Task Csv_HeaderWithoutNeededColumns_IsRefused_NamingEachAndWhy()
+    {
+        var path = Write("c.csv", "town,country\nParis,France\n");
+        var options = new ItemSourceOptions { RequiredFields = ["city", "country"], IdField = "code", Filter = new ItemFilter(MinPopulation: 1) };
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ItemSource.ReadAsync(path, options, CancellationToken.None));
+
+        Assert.Equal(
+            $"{path}: no column 'city' for the prompt's {{city}}; no column 'code' for the item ids; no column 'population' for the population filter (columns found: town, country)",
+            ex.Message);
+    }
+
+    [Fact]
+    public async Task Csv_HeaderNamingAColumnTwice_IsRefused()
+    {
+        var path = Write("twice.csv", "city,city\nParis,Paris\n");
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ItemSource.ReadAsync(path, new ItemFilter(), CancellationToken.None));
+
+        Assert.Equal($"{path}:1: the header row names column 'city' more than once (columns found: city, city)", ex.Message);
+    }
+
+    [Fact]
+    public async Task Csv_RowsWithoutAValueAPlaceholderNeeds_AreRejected_WithTheirLines_BeforeTheLimitCounts()
+    {
+        var path = Write("gaps.csv", "city,country\nParis,France\n,Norway\nRome,\nLima,Peru\n");
+
+        var result = await ItemSource.ReadAsync(path, new ItemSourceOptions { RequiredFields = ["city", "country"], Filter = new ItemFilter(Limit: 2) }, CancellationToken.None);
+
+        Assert.Equal(["Paris", "Lima"], result.Items.Select(i => JsonDocument.Parse(i.Json).RootElement.GetProperty("city").GetString()));
+        Assert.Equal([new LeftOutRows("with no value for city", 1, [3]), new LeftOutRows("with no value for country", 1, [4])], result.Rejected, new LeftOutComparer());
+    }
+
+    [Fact]
+    public async Task IdFieldGiven_TakesTheIdFromIt_AndRejectsRowsWithoutOne()
+    {
+        var csv = Write("ids.csv", "code,city\nP1,Paris\n,Oslo\n");
+        var jsonl = Write("ids.jsonl", "{\"code\":7,\"city\":\"Rome\"}\n{\"city\":\"Lima\"}\n");
+
+        var fromCsv = await ItemSource.ReadAsync(csv, new ItemSourceOptions { IdField = "code" }, CancellationToken.None);
+        var fromJsonl = await ItemSource.ReadAsync(jsonl, new ItemSourceOptions { IdField = "code" }, CancellationToken.None);
+
+        Assert.Equal(["P1"], fromCsv.Items.Select(i => i.Id));
+        Assert.Equal("with no value for code", Assert.Single(fromCsv.Rejected).Reason);
+        Assert.Equal(["7"], fromJsonl.Items.Select(i => i.Id));
+        Assert.Equal([2], Assert.Single(fromJsonl.Rejected).FirstLines);
+    }
+
+    [Fact]
+    public async Task JsonLines_APlaceholderNoneOfTheFirstObjectsHas_IsRefused_ButOneSomeLack_OnlyRejectsThose()
+    {
+        var lines = Enumerable.Range(0, ItemSource.JsonLinesSample + 10).Select(i => i == 5 ? "{\"town\":\"X\"}" : $"{{\"city\":\"C{i}\"}}");
+        var path = Write("many.jsonl", string.Join('\n', lines));
+
+        var ok = await ItemSource.ReadAsync(path, new ItemSourceOptions { RequiredFields = ["city"] }, CancellationToken.None);
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ItemSource.ReadAsync(path, new ItemSourceOptions { RequiredFields = ["cty"] }, CancellationToken.None));
+
+        Assert.Equal(ItemSource.JsonLinesSample + 9, ok.Items.Count);
+        Assert.Equal([6], Assert.Single(ok.Rejected).FirstLines);
+        Assert.Equal($"{path}: no field 'cty' for the prompt's {{cty}} in the first 100 objects (fields found: city, town)", ex.Message);
+    }
+
+    [Fact]
+    public async Task EmptyFile_IsRefused()
+    {
+        var path = Write("empty.csv", string.Empty);
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ItemSource.ReadAsync(path, new ItemFilter(), CancellationToken.None));
+
+        Assert.Equal($"{path}: the file is empty; a CSV needs a header row naming its columns", ex.Message);
+    }
+
+    [Fact]
     public async Task MissingFile_IsAClearError()
     {
         var ex = await Assert.ThrowsAsync<FileNotFoundException>(() => ItemSource.ReadAsync(Path.Combine(_dir, "nope.csv"), new ItemFilter(), CancellationToken.None));
@@ -62,6 +196,14 @@ public sealed class ItemSourceTests : IDisposable
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private sealed class LeftOutComparer : IEqualityComparer<LeftOutRows>
+    {
+        public bool Equals(LeftOutRows? x, LeftOutRows? y) =>
+            x is not null && y is not null && x.Reason == y.Reason && x.Count == y.Count && x.FirstLines.SequenceEqual(y.FirstLines);
+
+        public int GetHashCode(LeftOutRows obj) => obj.Reason.GetHashCode(StringComparison.Ordinal);
+    }
 
     private string Write(string name, string content)
     {

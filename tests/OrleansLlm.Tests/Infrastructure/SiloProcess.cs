@@ -1,18 +1,12 @@
 using System.Diagnostics;
-using System.Runtime.InteropServices;
 
 namespace OrleansLlm.Tests.Infrastructure;
 
 /// <summary>
 /// The real silo executable in its own process, for what an in-process cluster cannot show: SIGKILL and SIGSTOP.
 /// </summary>
-public sealed partial class SiloProcess : IAsyncDisposable
+public sealed class SiloProcess : IAsyncDisposable
 {
-    private const int SigKill = 9;
-    private const int SigTerm = 15;
-    private const int SigCont = 18;
-    private const int SigStop = 19;
-
     private readonly Process _process;
     private readonly string _logFile;
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(2) };
@@ -34,15 +28,16 @@ public sealed partial class SiloProcess : IAsyncDisposable
     public int ProcessId => _process.Id;
 
     /// <summary>Starts a silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and waits until it is ready.</summary>
-    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    /// <param name="shippedLogging">Log as the silo's own appsettings.json says, not at the tests' quieter levels.</param>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, bool shippedLogging = false)
     {
-        var silo = Launch(settings);
+        var silo = Launch(settings, shippedLogging);
         await silo.WaitReadyAsync();
         return silo;
     }
 
     /// <summary>Starts a silo without waiting for it, e.g. to watch it fail or wait for Redis.</summary>
-    public static SiloProcess Launch(IReadOnlyDictionary<string, string> settings)
+    public static SiloProcess Launch(IReadOnlyDictionary<string, string> settings, bool shippedLogging = false)
     {
         var (httpPort, siloPort, gatewayPort) = (FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-silo-{siloPort}.log");
@@ -54,8 +49,11 @@ public sealed partial class SiloProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}";
         start.Environment["Orleans__SiloPort"] = siloPort.ToString();
         start.Environment["Orleans__GatewayPort"] = gatewayPort.ToString();
-        start.Environment["Logging__LogLevel__Default"] = "Warning";
-        start.Environment["Logging__LogLevel__OrleansLlm"] = "Information";
+        if (!shippedLogging)
+        {
+            start.Environment["Logging__LogLevel__Default"] = "Warning";
+            start.Environment["Logging__LogLevel__OrleansLlm"] = "Information";
+        }
         foreach (var (key, value) in settings)
         {
             start.Environment[key.Replace(":", "__")] = value;
@@ -144,22 +142,22 @@ public sealed partial class SiloProcess : IAsyncDisposable
         }
     }
 
-    public void Kill() => Signal(SigKill);
+    public void Kill() => Signal(PosixSignals.SigKill);
 
     /// <summary>What Kubernetes does to a pod it removes: SIGTERM, then wait for the process to drain and exit.</summary>
     public async Task<TimeSpan> TerminateAsync(TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        Signal(SigTerm);
+        Signal(PosixSignals.SigTerm);
         await _process.WaitForExitAsync(new CancellationTokenSource(timeout).Token);
         return clock.Elapsed;
     }
 
     public bool HasExited => _process.HasExited;
 
-    public void Freeze() => Signal(SigStop);
+    public void Freeze() => Signal(PosixSignals.SigStop);
 
-    public void Thaw() => Signal(SigCont);
+    public void Thaw() => Signal(PosixSignals.SigCont);
 
     public async ValueTask DisposeAsync()
     {
@@ -174,14 +172,5 @@ public sealed partial class SiloProcess : IAsyncDisposable
         _http.Dispose();
     }
 
-    private void Signal(int signal)
-    {
-        if (SysKill(_process.Id, signal) != 0)
-        {
-            throw new InvalidOperationException($"kill({_process.Id}, {signal}) failed: errno {Marshal.GetLastPInvokeError()}");
-        }
-    }
-
-    [LibraryImport("libc", EntryPoint = "kill", SetLastError = true)]
-    private static partial int SysKill(int pid, int signal);
+    private void Signal(int signal) => PosixSignals.Send(_process.Id, signal);
 }

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using OrleansLlm.Client;
+using OrleansLlm.Client.Output;
+
+namespace OrleansLlm.Cli.Commands;
+
+/// <summary><c>results BATCH</c>: a batch's results, page by page, to stdout or a file.</summary>
+public static class ResultsCommand
+{
+    public static Command Create()
+    {
+        var batch = new Argument<string>("BATCH") { Description = "batch id; 'default' for raw items pushed straight into Redis" };
+        var format = CliOptions.OneOf("--format", "output format", ResultWriter.Formats);
+        var outFile = new Option<FileInfo?>("--out") { Description = "write to this file instead of standard output" };
+        var command = new Command("results", "Write a batch's results") { batch, format, outFile };
+        command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
+        {
+            var path = parse.GetValue(outFile)?.FullName;
+            if (path is not null)
+            {
+                CheckOutPath(path);
+            }
+
+            var id = parse.GetValue(batch)!;
+            await using var cluster = await Cli.ConnectAsync(parse, ct);
+            var grain = cluster.Client.GetGrain<IBatchGrain>(id);
+            if (!(await grain.GetProgressAsync().WaitAsync(ct)).Exists)
+            {
+                throw new CliException($"no batch {id} (see 'orleansllm status' for the recent ones)");
+            }
+
+            var results = BatchResults.ReadAsync(grain, ct);
+            if (path is null)
+            {
+                await ResultWriter.WriteAsync(results, parse.GetValue(format)!, Console.Out, ct);
+                return;
+            }
+
+            // Written beside the file and moved into place once complete, so an interrupted run leaves no half file under its name.
+            var partial = path + ".partial";
+            int count;
+            try
+            {
+                await using (var output = new StreamWriter(partial))
+                {
+                    count = await ResultWriter.WriteAsync(results, parse.GetValue(format)!, output, ct);
+                }
+
+                File.Move(partial, path, overwrite: true);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                throw new CliException($"--out {path}: {ex.Message}");
+            }
+            finally
+            {
+                File.Delete(partial);
+            }
+
+            Console.Error.WriteLine($"wrote {count} results to {path}");
+        }));
+        return command;
+    }
+
+    private static void CheckOutPath(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new CliException($"--out {path}: is a directory; give a file name", ExitCodes.Usage);
+        }
+
+        if (Path.GetDirectoryName(path) is { } directory && !Directory.Exists(directory))
+        {
+            throw new CliException($"--out {path}: no such directory: {directory}", ExitCodes.Usage);
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using System.CommandLine;
+
+namespace OrleansLlm.Cli.Commands;
+
+/// <summary><c>status [BATCH]</c>: a batch's figures, or the whole queue's and the recent batches'.</summary>
+public static class StatusCommand
+{
+    public static Command Create()
+    {
+        var batch = new Argument<string?>("BATCH") { Description = "batch id; without it, the whole queue", Arity = ArgumentArity.ZeroOrOne };
+        var command = new Command("status", "Show the progress of a batch, or of the whole queue") { batch };
+        command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
+        {
+            await using var cluster = await Cli.ConnectAsync(parse, ct);
+            var client = cluster.Client;
+            if (parse.GetValue(batch) is { } id)
+            {
+                Print(await client.GetGrain<IBatchGrain>(id).GetProgressAsync().WaitAsync(ct));
+                return;
+            }
+
+            var overview = await client.GetGrain<IQueueGrain>(0).GetOverviewAsync().WaitAsync(ct);
+            Console.WriteLine($"queue {overview.QueueName}: {overview.Ready} ready, {overview.InFlight} in flight, {overview.DeadLettered} dead-lettered");
+            Print(await client.GetGrain<IBatchGrain>(BatchIds.Default).GetProgressAsync().WaitAsync(ct));
+            foreach (var b in overview.RecentBatches)
+            {
+                Print(await client.GetGrain<IBatchGrain>(b).GetProgressAsync().WaitAsync(ct));
+            }
+        }));
+        return command;
+    }
+
+    private static void Print(BatchProgress p)
+    {
+        if (!p.Exists)
+        {
+            throw new CliException($"no batch {p.BatchId} (see 'orleansllm status' for the recent ones)");
+        }
+
+        var state = p.IsComplete ? "complete" : p.Sealed ? "running" : p.Total is null ? "raw items" : "submitting";
+        Console.WriteLine($"{p.BatchId}: {state}; total {p.Total?.ToString() ?? "-"}, queued {p.Queued?.ToString() ?? "-"}, " +
+                          $"in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}");
+    }
+}

@@ -112,8 +112,11 @@ public sealed partial class ManifestTests
         {
             using var caKey = NewKey(ca.Spec.PrivateKey);
             var caRequest = new CertificateRequest(new X500DistinguishedName($"CN={ca.Spec.CommonName}"), caKey, HashAlgorithmName.SHA256);
-            caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, false, 0, critical: true));
-            caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));
+            // isCA adds "cert sign" to the usages, which default to "digital signature" and "key encipherment".
+            var isCa = ca.Spec.IsCA == true;
+            caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(isCa, false, 0, critical: true));
+            caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(
+                KeyUsages(ca.Spec.Usages ?? ["digital signature", "key encipherment"]) | (isCa ? X509KeyUsageFlags.KeyCertSign : X509KeyUsageFlags.None), critical: true));
             caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, critical: false));
             var now = DateTimeOffset.UtcNow;
             using var caCertificate = caRequest.CreateSelfSigned(now.AddMinutes(-5), now + GoDuration(ca.Spec.Duration!));

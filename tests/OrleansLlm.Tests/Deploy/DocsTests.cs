@@ -135,7 +135,7 @@ public sealed partial class DocsTests(ITestOutputHelper output)
     [SkippableTheory, MemberData(nameof(Documents))]
     public async Task HelmInstall_PutsKedaWhereTheRedisPolicyLetsItIn(string doc)
     {
-        var helm = Assert.Single(ScriptOf(doc).Commands, c => c.Program == "helm");
+        var helm = Assert.Single(ScriptOf(doc).Commands, c => c.Program == "helm" && c.Words.Contains("keda"));
         var ns = helm.Words[helm.Words.ToList().IndexOf("--namespace") + 1];
         var policy = (await RenderedManifests.RenderAsync("overlays/cpu")).Single<V1NetworkPolicy>("orleansllm-redis");
         var admitted = policy.Spec.Ingress.SelectMany(r => r.FromProperty).Where(f => f.NamespaceSelector is not null)
@@ -192,11 +192,135 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         Assert.Contains(calls, c => c.Words.Take(2).SequenceEqual(["orleansllm", "results"]) && c.Words[2] == batch);
     }
 
+    [SkippableTheory, MemberData(nameof(Documents))]
+    public async Task Secrets_EveryPodNeeds_ExistBeforeItIsCreated_InANamespaceThatExists(string doc)
+    {
+        var kubectl = await KubectlOfAsync(ScriptOf(doc));
+        var namespaces = new HashSet<string>(StringComparer.Ordinal);
+        var secrets = new HashSet<string>(StringComparer.Ordinal);
+        var problems = new List<string>();
+        var pods = 0;
+        void Need(KubectlCommand command, string what, string ns, V1PodSpec spec)
+        {
+            pods++;
+            problems.AddRange(SecretsOf(spec).Where(name => !secrets.Contains($"{ns}/{name}"))
+                .Select(name => $"{command}: {what} needs the Secret {name} in {ns}, which no earlier command creates"));
+        }
+
+        foreach (var command in kubectl)
+        {
+            if (command.Path is ["create", ..] && command.Value("n", "namespace") is { } target)
+            {
+                if (!namespaces.Contains(target))
+                {
+                    problems.Add($"{command}: creates something in the namespace {target} before anything creates it");
+                }
+
+                if (command.Path is ["create", "secret", _])
+                {
+                    secrets.Add($"{target}/{command.Positionals.Single()}");
+                }
+            }
+
+            var applied = command.Verb != "apply" ? null
+                : command.Value("k", "kustomize") is { } dir ? await RenderedManifests.RenderAsync(dir["deploy/".Length..])
+                : command.Value("f", "filename") is { } file ? RenderedManifests.Parse(await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, file)))
+                : null;
+            if (applied is not null)
+            {
+                // What the apply brings itself: namespaces, Secrets, and the Secrets its cert-manager Certificates write.
+                namespaces.UnionWith(applied.All<V1Namespace>().Select(n => n.Metadata.Name));
+                secrets.UnionWith(applied.All<V1Secret>().Select(x => $"{x.Metadata.NamespaceProperty}/{x.Metadata.Name}"));
+                secrets.UnionWith(applied.All<Certificate>().Select(c => $"{c.Metadata.NamespaceProperty}/{c.Spec.SecretName}"));
+                foreach (var d in applied.All<V1Deployment>())
+                {
+                    Need(command, $"Deployment {d.Metadata.Name}", d.Metadata.NamespaceProperty, d.Spec.Template.Spec);
+                }
+
+                foreach (var j in applied.All<V1Job>())
+                {
+                    Need(command, $"Job {j.Metadata.Name}", j.Metadata.NamespaceProperty, j.Spec.Template.Spec);
+                }
+            }
+
+            if (command.Verb == "run")
+            {
+                Need(command, "the CLI pod", command.Value("n", "namespace") ?? "default", CliPod.FromRepository(command.Value("image")!, []).Spec);
+            }
+        }
+
+        output.WriteLine($"{doc}: {pods} pods checked; Secrets created: {string.Join(", ", secrets.Order())}");
+        Assert.True(pods > 0, $"{doc} creates no pod");
+        Assert.True(problems.Count == 0, string.Join("\n", problems));
+    }
+
+    [SkippableTheory, MemberData(nameof(Documents))]
+    public async Task ClusterSecret_IsCreatedWithEveryKeyThePodsMount_FromTheFilesOfTheReadmesRecipe(string doc)
+    {
+        var create = Assert.Single(await KubectlOfAsync(ScriptOf(doc)), c => c.Path is ["create", "secret", _]);
+        Assert.Equal(["create", "secret", "generic"], create.Path);
+        Assert.Equal(ManifestTests.ClusterTlsSecret, create.Positionals.Single());
+        Assert.Equal("kubernetes.io/tls", create.Value("type"));
+
+        // --from-file=PATH makes the key PATH's file name.
+        var files = create.Values("from-file").ToArray();
+        Assert.All(files, f => Assert.DoesNotContain('=', f));
+        var keys = files.Select(f => Path.GetFileName(f)).ToArray();
+        Assert.Equal(ManifestTests.ClusterTlsFiles.Select(f => f.Key).Order(), keys.Order());
+
+        var overlay = await RenderedManifests.RenderAsync("overlays/cpu");
+        Assert.Equal(ManifestTests.SiloTlsSecret(overlay), create.Positionals.Single());
+
+        // The README's recipe (which OpensslRecipeTests runs) writes each of those files.
+        var recipe = new ShellScript();
+        recipe.Add(ReadmeRecipe(), Readme, 1);
+        var written = recipe.Commands.Where(c => c.Program == "openssl")
+            .SelectMany(c => c.Words.Select((w, i) => (w, i)).Where(x => x.w is "-out" or "-keyout").Select(x => c.Words[x.i + 1]))
+            .ToHashSet(StringComparer.Ordinal);
+        Assert.Superset(keys.ToHashSet(StringComparer.Ordinal), written);
+    }
+
+    [SkippableFact]
+    public void Walkthrough_ShowsTheReadmesRecipe_AsItStands()
+    {
+        var recipe = ReadmeRecipe().Trim();
+        Assert.Contains(BlocksOf(Walkthrough), b => b.IsShell && b.Text.Contains(recipe, StringComparison.Ordinal));
+    }
+
+    [SkippableFact]
+    public async Task CertManager_TheDocumentedOverlayWritesTheClusterSecret_AfterCertManagerAndItsCrdsAreInstalled()
+    {
+        const string Heading = "4. The cluster certificate";
+        var block = Assert.Single(BlocksOf(Walkthrough), b => b.Heading == Heading && b.Language == "yaml");
+        Assert.Contains("../../components/cert-manager", block.Text, StringComparison.Ordinal);
+        var m = RenderedManifests.Parse(await Kustomize.RenderOverlayAsync(block.Text));
+        ManifestTests.AssertWritesTheClusterSecret(m, ManifestTests.SiloTls(m));
+        Assert.Equal(ManifestTests.ClusterTlsSecret, ManifestTests.SiloTlsSecret(m));
+
+        // The component's objects are cert-manager's custom resources: its chart must install their CRDs.
+        var helm = Assert.Single(ScriptOf(Walkthrough).Commands, c => c.Program == "helm" && c.Words.Contains("cert-manager"));
+        Assert.Equal("crds.enabled=true", helm.Words[helm.Words.ToList().IndexOf("--set") + 1]);
+        Assert.Contains($"deploy/{ManifestTests.CertManagerOverlay}", File.ReadAllText(Path.Combine(RepoPaths.Root, Walkthrough)), StringComparison.Ordinal);
+    }
+
     private static IReadOnlyList<FencedBlock> BlocksOf(string doc)
     {
         var text = File.ReadAllText(Path.Combine(RepoPaths.Root, doc));
         return doc == Readme ? FencedBlock.Of(text, ReadmeSection) : FencedBlock.Of(text);
     }
+
+    /// <summary>The README's <c>openssl</c> recipe: the first shell block of "Securing the cluster".</summary>
+    private static string ReadmeRecipe() =>
+        FencedBlock.Of(File.ReadAllText(Path.Combine(RepoPaths.Root, Readme)), "## Securing the cluster").First(b => b.IsShell).Text;
+
+    /// <summary>The Secrets a pod cannot start without: its Secret volumes and the Secrets its environment reads.</summary>
+    private static IEnumerable<string> SecretsOf(V1PodSpec spec) =>
+        (spec.Volumes ?? []).Where(v => v.Secret is { Optional: not true }).Select(v => v.Secret.SecretName)
+            .Concat(spec.Containers.Concat(spec.InitContainers ?? []).SelectMany(c => c.Env ?? [])
+                .Where(e => e.ValueFrom?.SecretKeyRef is { Optional: not true }).Select(e => e.ValueFrom.SecretKeyRef.Name))
+            .Concat(spec.Containers.Concat(spec.InitContainers ?? []).SelectMany(c => c.EnvFrom ?? [])
+                .Where(e => e.SecretRef is { Optional: not true }).Select(e => e.SecretRef.Name))
+            .Distinct();
 
     private static ShellScript ScriptOf(string doc)
     {
@@ -238,9 +362,11 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         [.. ImageEntry().Matches(File.ReadAllText(Path.Combine(RepoPaths.Root, "deploy", "images", "kustomization.yaml")))
             .Select(m => $"{m.Groups["name"].Value}:{m.Groups["tag"].Value}")];
 
+    // Several overlays the document applies (cpu, cpu-monitoring, ...) hold the same workloads: the first of each name stands for all.
     private static Dictionary<string, V1PodTemplateSpec> Workloads(RenderedManifests m) =>
         m.All<V1Deployment>().Select(d => KeyValuePair.Create($"deployment/{d.Metadata.Name}", d.Spec.Template))
             .Concat(m.All<V1Job>().Select(j => KeyValuePair.Create($"job/{j.Metadata.Name}", j.Spec.Template)))
+            .DistinctBy(w => w.Key, StringComparer.Ordinal)
             .ToDictionary(StringComparer.Ordinal);
 
     /// <summary>The Deployments and Jobs whose pods a command is about: named, or selected by -l.</summary>
@@ -319,6 +445,7 @@ public sealed partial class DocsTests(ITestOutputHelper output)
                 "namespace" => objects.All<V1Namespace>().Any(o => o.Metadata.Name == name),
                 "networkpolicy" => objects.All<V1NetworkPolicy>().Any(o => o.Metadata.Name == name),
                 "scaledobject" => objects.All<ScaledObject>().Any(o => o.Metadata.Name == name),
+                "podmonitor" => objects.All<PodMonitor>().Any(o => o.Metadata.Name == name),
                 // KEDA makes the HPA its ScaledObject names.
                 "hpa" => objects.All<ScaledObject>().Any(o => o.Spec.Advanced?.HorizontalPodAutoscalerConfig?.Name == name),
                 // Pod names are made up at creation: the docs select pods by label.
@@ -379,6 +506,9 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         {
             case "apply" or "run":
                 yield break;
+            case var verb when verb.StartsWith("create ", StringComparison.Ordinal):
+                // kubectl create TYPE NAME makes the object; it names nothing that must exist already.
+                yield break;
             case "logs" or "exec" or "attach" when args.Count > 0 && !args[0].Contains('/'):
                 // A bare name is a pod's.
                 yield return ("pod", args[0]);
@@ -435,6 +565,7 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         "namespace" or "namespaces" or "ns" => "namespace",
         "networkpolicy" or "networkpolicies" or "netpol" => "networkpolicy",
         "scaledobject" or "scaledobjects" or "so" => "scaledobject",
+        "podmonitor" or "podmonitors" => "podmonitor",
         "hpa" or "horizontalpodautoscaler" or "horizontalpodautoscalers" => "hpa",
         "pod" or "pods" or "po" => "pod",
         _ => null,

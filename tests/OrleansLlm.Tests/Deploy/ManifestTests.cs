@@ -539,6 +539,7 @@ public sealed partial class ManifestTests
         Assert.Equal(siloEnv["Redis__ConnectionString"], client.RedisConnectionString);
         Assert.Equal(siloEnv["Orleans__ClusterId"], client.ClusterId);
         Assert.Equal(siloEnv["Orleans__ServiceId"], client.ServiceId);
+        Assert.Equivalent(SiloTls(overlay), client.Tls, strict: true);
 
         var diagram = await CliProcess.RunAsync(["[diagram]", .. container.Args]);
         Assert.True(diagram.ExitCode == 0, $"the CLI does not accept the Job's arguments: {diagram}");

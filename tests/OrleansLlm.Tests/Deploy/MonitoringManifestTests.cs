@@ -91,9 +91,7 @@ public sealed class MonitoringManifestTests
                 components:
                   - {deploy}/monitoring
                 """);
-            var types = RenderedManifests.CustomTypes.ToDictionary();
-            types[$"{PodMonitor.ApiGroupVersion}/{nameof(PodMonitor)}"] = typeof(PodMonitor);
-            return new RenderedManifests(KubernetesYaml.LoadAllFromString(await Kustomize.RenderAsync(dir), types, strict: true));
+            return RenderedManifests.Parse(await Kustomize.RenderAsync(dir));
         }
         finally
         {

@@ -17,6 +17,9 @@ public sealed partial class RenderedManifests(IReadOnlyList<object> objects)
     {
         [$"{ScaledObject.ApiGroupVersion}/{nameof(ScaledObject)}"] = typeof(ScaledObject),
         [$"{ScaledObject.ApiGroupVersion}/{nameof(TriggerAuthentication)}"] = typeof(TriggerAuthentication),
+        [$"{Certificate.ApiGroupVersion}/{nameof(Certificate)}"] = typeof(Certificate),
+        [$"{Certificate.ApiGroupVersion}/{nameof(Issuer)}"] = typeof(Issuer),
+        [$"{PodMonitor.ApiGroupVersion}/{nameof(PodMonitor)}"] = typeof(PodMonitor),
     };
 
     public IReadOnlyList<object> Objects { get; } = objects;

@@ -1,9 +1,26 @@
 namespace OrleansLlm;
 
-/// <summary>Read-only view of the whole queue: what is waiting, in flight and dead-lettered, and the known batches.</summary>
+/// <summary>
+/// Read-only view of the whole queue: what is waiting, in flight and dead-lettered, the known batches, and the
+/// prompt a batch gets when it brings none.
+/// </summary>
 [Alias("OrleansLlm.IQueueGrain")]
 public interface IQueueGrain : IGrainWithIntegerKey
 {
     [Alias("GetOverview")]
     Task<QueueOverview> GetOverviewAsync();
+
+    /// <summary>
+    /// Pages through the dead-letter list, oldest first: start with a null cursor and pass back each page's cursor
+    /// until it is null. With <paramref name="batchId"/>, only that batch's dead letters (a page may then be empty).
+    /// </summary>
+    [Alias("GetDeadLetters")]
+    Task<DeadLetterPage> GetDeadLettersAsync(string? batchId, string? cursor, int pageSize);
+
+    /// <summary>
+    /// The silo's <c>Prompt:Template</c> and <c>Prompt:AnswerField</c>: what a batch created without them uses, so a
+    /// client can check its file against the prompt before it submits anything.
+    /// </summary>
+    [Alias("GetDefaultSpec")]
+    Task<BatchSpec> GetDefaultSpecAsync();
 }

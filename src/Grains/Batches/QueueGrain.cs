@@ -1,14 +1,35 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
+using OrleansLlm.Options;
 
 namespace OrleansLlm.Batches;
 
-/// <summary>Reads the queue's overall figures from Redis; stateless, so every silo may run one.</summary>
+/// <summary>Reads the queue's overall figures and its dead letters from Redis; stateless, so every silo may run one.</summary>
 [StatelessWorker]
-public sealed class QueueGrain(RedisBatchStore store) : Grain, IQueueGrain
+public sealed class QueueGrain(RedisBatchStore store, IOptions<PromptOptions> prompt) : Grain, IQueueGrain
 {
+    private const int MaxDeadLetterPage = 1000;
+
     public async Task<QueueOverview> GetOverviewAsync()
     {
         var c = await store.GetQueueCountsAsync(recentBatches: 10, CancellationToken.None);
         return new QueueOverview(c.QueueName, c.Ready, c.InFlight, c.DeadLettered, c.RecentBatches);
     }
+
+    public async Task<DeadLetterPage> GetDeadLettersAsync(string? batchId, string? cursor, int pageSize)
+    {
+        var start = cursor is null ? 0 : long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+            ? position
+            : throw new ArgumentException($"'{cursor}' is not a cursor the dead-letter list gave out.");
+        var page = await store.GetDeadLettersAsync(start, Math.Clamp(pageSize, 1, MaxDeadLetterPage), CancellationToken.None);
+        var deadLetters = page.Entries
+            .Select(DeadLetterEntry.Parse)
+            .Where(d => batchId is null || d.Batch == batchId)
+            .ToArray();
+        var next = start + page.Entries.Count;
+        return new DeadLetterPage(deadLetters, page.Entries.Count > 0 && next < page.Length ? next.ToString(CultureInfo.InvariantCulture) : null);
+    }
+
+    public Task<BatchSpec> GetDefaultSpecAsync() => Task.FromResult(new BatchSpec(prompt.Value.Template, prompt.Value.AnswerField));
 }

@@ -118,6 +118,22 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         return new StoredResults(documents, last);
     }
 
+    /// <summary>
+    /// Up to <paramref name="count"/> entries of the dead-letter list from position <paramref name="start"/> (0: the
+    /// oldest), as the Lua scripts wrote them. Entries are only ever appended, so positions stay put while paging.
+    /// </summary>
+    public async Task<StoredDeadLetters> GetDeadLettersAsync(long start, int count, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var batch = Db.CreateBatch();
+        var entries = batch.ListRangeAsync(Keys.DeadLetter, start, start + count - 1);
+        var length = batch.ListLengthAsync(Keys.DeadLetter);
+        batch.Execute();
+        return new StoredDeadLetters(
+            (await entries.ConfigureAwait(false)).Select(e => (string)e!).ToArray(),
+            await length.ConfigureAwait(false));
+    }
+
     public async Task<QueueCounts> GetQueueCountsAsync(int recentBatches, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

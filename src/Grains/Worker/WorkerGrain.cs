@@ -225,7 +225,7 @@ public sealed partial class WorkerGrain(
             case ItemOutcome.Answered answered:
                 breaker.OnSuccess();
                 concurrency.OnSuccess(ticket, answered.Generation);
-                await WithRetriesAsync(() => queue.CompleteAsync(lease, Owner, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
+                await WithRetriesAsync(() => queue.CompleteAsync(lease, Owner, answered.BatchId, answered.ItemId, answered.Result, answered.Usage, CancellationToken.None));
                 _completed++;
                 LogCompleted(logger, answered.ItemId, answered.BatchId, lease.Id);
                 break;
@@ -260,6 +260,16 @@ public sealed partial class WorkerGrain(
                 await WithRetriesAsync(() => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, CancellationToken.None));
                 _deadLettered++;
                 LogDeadLettered(logger, lease.Id, duplicate.Reason);
+                break;
+
+            case ItemOutcome.InvalidAnswer invalid:
+                // Ollama served it: neither the backend nor the concurrency limit is to blame.
+                breaker.OnSuccess();
+                concurrency.OnSuccess(ticket, invalid.Generation);
+                await WithRetriesAsync(() => queue.DeadLetterAnswerAsync(
+                    lease, Owner, "answer does not match the batch's format", invalid.Error, invalid.Answer, invalid.Usage, CancellationToken.None));
+                _deadLettered++;
+                LogDeadLettered(logger, lease.Id, invalid.Error);
                 break;
 
             case ItemOutcome.AlreadyDone done:

@@ -1,10 +1,12 @@
 using System.Text;
 using System.Text.Json;
-using OrleansLlm.Ollama;
 
-namespace OrleansLlm.Worker;
+namespace OrleansLlm;
 
-/// <summary>Reads the conversation of a chat batch's item: its <c>messages</c>, as OpenAI's chat completions take them.</summary>
+/// <summary>
+/// Reads the conversation of a chat batch's item: its <c>messages</c>, as OpenAI's chat completions take them. The
+/// client checks a file by the same rule the silo asks Ollama by.
+/// </summary>
 public static class ChatMessages
 {
     public const string Field = "messages";

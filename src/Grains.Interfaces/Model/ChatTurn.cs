@@ -1,4 +1,4 @@
-namespace OrleansLlm.Ollama;
+namespace OrleansLlm;
 
 /// <summary>One message of a conversation sent to Ollama's <c>/api/chat</c>.</summary>
 /// <param name="Role"><c>system</c>, <c>user</c> or <c>assistant</c>.</param>

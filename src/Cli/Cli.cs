@@ -32,17 +32,22 @@ public static class Cli
 
     private static Command SubmitCommand()
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "CSV with a header row, or JSON Lines (.jsonl)" };
+        var file = new Argument<FileInfo>("FILE") { Description = "CSV with a header row, JSON Lines (.jsonl), or an OpenAI batch file (custom_id, url, body per line)" };
         var minPopulation = new Option<double?>("--min-population") { Description = "only rows with at least this population" };
         var limit = new Option<int?>("--limit") { Description = "submit at most this many rows" };
         var prompt = new Option<string?>("--prompt") { Description = "prompt template with {field} placeholders (default: the silo's Prompt:Template)" };
         var field = new Option<string?>("--field") { Description = "result field for the answer (default: the silo's Prompt:AnswerField)" };
         var batchId = new Option<string?>("--batch") { Description = "batch id (default: a new one)" };
         var wait = new Option<bool>("--wait") { Description = "show progress until every item is done" };
-        var command = new Command("submit", "Submit a batch from a CSV or JSONL file; prints the batch id")
+        var command = new Command("submit", "Submit a batch from a CSV, JSONL or OpenAI batch file; prints the batch id")
         {
             file, minPopulation, limit, prompt, field, batchId, wait,
         };
+        foreach (var option in BatchOptionsCli.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
             var path = parse.GetValue(file)!.FullName;
@@ -57,9 +62,20 @@ public static class Cli
             }
 
             ItemSourceResult source;
+            BatchSpec spec;
             try
             {
-                source = await ItemSource.ReadAsync(path, new ItemFilter(parse.GetValue(minPopulation), parse.GetValue(limit)), ct);
+                if (File.Exists(path) && OpenAiBatchReader.IsOpenAiBatch(path))
+                {
+                    var openAi = await BatchOptionsCli.ReadOpenAiAsync(
+                        parse, path, parse.GetValue(prompt), parse.GetValue(minPopulation), parse.GetValue(limit), parse.GetValue(field), ct);
+                    (source, spec) = (new ItemSourceResult(openAi.Items, openAi.Errors, openAi.Items.Count + openAi.Errors.Count), openAi.Spec);
+                }
+                else
+                {
+                    spec = BatchOptionsCli.Spec(parse, parse.GetValue(prompt), parse.GetValue(field));
+                    source = await ItemSource.ReadAsync(path, new ItemFilter(parse.GetValue(minPopulation), parse.GetValue(limit)), ct);
+                }
             }
             catch (Exception ex) when (ex is FileNotFoundException or InvalidDataException or UnauthorizedAccessException)
             {
@@ -84,7 +100,7 @@ public static class Cli
             await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
             var submitter = new BatchSubmitter(cluster.Client);
             var id = parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System);
-            var summary = await submitter.SubmitAsync(id, new BatchSpec(parse.GetValue(prompt), parse.GetValue(field)), source.Items, ct);
+            var summary = await submitter.SubmitAsync(id, spec, source.Items, ct);
             Console.Out.WriteLine(summary.BatchId);
             Console.Error.WriteLine($"submitted {summary.Enqueued} items to batch {summary.BatchId}" +
                 (summary.Enqueued < summary.Submitted ? $" ({summary.Submitted - summary.Enqueued} duplicate ids skipped)" : string.Empty));
@@ -109,7 +125,11 @@ public static class Cli
             var client = cluster.Client;
             if (parse.GetValue(batch) is { } id)
             {
-                Print(await client.GetGrain<IBatchGrain>(id).GetProgressAsync());
+                var progress = await client.GetGrain<IBatchGrain>(id).GetProgressAsync();
+                Print(progress);
+                // [formats] Tokens, Ollama time, tokens/s and the ETA at the cluster's current rate.
+                var usage = await client.GetGrain<IBatchGrain>(id).GetUsageAsync();
+                Console.WriteLine($"  {BatchEstimate.Of(progress, usage, await client.GetCoordinator().GetClusterAsync())}");
                 return;
             }
 
@@ -139,20 +159,25 @@ public static class Cli
     private static Command ResultsCommand()
     {
         var batch = new Argument<string>("BATCH") { Description = "batch id; 'default' for raw items pushed straight into Redis" };
-        var format = new Option<string>("--format") { Description = "jsonl, csv or table", DefaultValueFactory = _ => "jsonl" };
-        format.AcceptOnlyFromAmong([.. ResultWriter.Formats]);
+        var format = new Option<string>("--format") { Description = "jsonl, csv, table, or openai (an OpenAI batch output file)", DefaultValueFactory = _ => "jsonl" };
+        format.AcceptOnlyFromAmong([.. ResultWriter.Formats, OpenAiResultWriter.Format]);
+        var errors = new Option<bool>("--errors") { Description = "write the batch's dead-lettered items instead, as an OpenAI batch error file" };
         var outFile = new Option<FileInfo?>("--out") { Description = "write to this file instead of standard output" };
-        var command = new Command("results", "Write a batch's results") { batch, format, outFile };
+        var command = new Command("results", "Write a batch's results") { batch, format, errors, outFile };
         command.SetAction((parse, ct) => RunAsync(async () =>
         {
             await using var cluster = await ClusterConnection.ConnectAsync(Settings(parse), ct);
             var grain = cluster.Client.GetGrain<IBatchGrain>(parse.GetValue(batch)!);
             var path = parse.GetValue(outFile)?.FullName;
             await using var output = path is null ? Console.Out : new StreamWriter(path);
-            var count = await ResultWriter.WriteAsync(BatchResults.ReadAsync(grain, ct), parse.GetValue(format)!, output, ct);
+            var count = parse.GetValue(errors)
+                ? await OpenAiErrorWriter.WriteAsync(DeadLetters.ReadAsync(cluster.Client.GetGrain<IQueueGrain>(0), parse.GetValue(batch)!, ct), output, ct)
+                : parse.GetValue(format) == OpenAiResultWriter.Format
+                    ? await OpenAiResultWriter.WriteAsync(BatchResults.ReadAsync(grain, ct), output, ct)
+                    : await ResultWriter.WriteAsync(BatchResults.ReadAsync(grain, ct), parse.GetValue(format)!, output, ct);
             if (path is not null)
             {
-                Console.Error.WriteLine($"wrote {count} results to {path}");
+                Console.Error.WriteLine($"wrote {count} {(parse.GetValue(errors) ? "errors" : "results")} to {path}");
             }
         }));
         return command;

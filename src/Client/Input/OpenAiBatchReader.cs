@@ -32,8 +32,11 @@ public static class OpenAiBatchReader
     /// <summary>The prompt template of a completions batch: each item is <c>{"prompt": ...}</c>.</summary>
     public const string CompletionsTemplate = "{prompt}";
 
-    // Fields of the body that would change the answer but are not mapped: refused, never dropped.
-    private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal) { "user", "metadata", "store", "service_tier", "stream", "n", "logprobs", "echo" };
+    // Fields of the body that are not mapped but may stay, when their values don't change the answer (see Unchanging).
+    private static readonly HashSet<string> Ignored = new(StringComparer.Ordinal)
+    {
+        "user", "metadata", "store", "service_tier", "stream", "n", "logprobs", "echo", "frequency_penalty", "presence_penalty",
+    };
 
     /// <summary>True when the file's first non-blank line is an object with <c>custom_id</c> and <c>body</c>: an OpenAI batch file.</summary>
     public static bool IsOpenAiBatch(string path)
@@ -229,6 +232,15 @@ public static class OpenAiBatchReader
         if (body.TryGetProperty("logprobs", out var logprobs) && logprobs.ValueKind is not (JsonValueKind.False or JsonValueKind.Null))
         {
             return "body.logprobs is not supported";
+        }
+
+        // Scripts often spell out OpenAI's defaults; a penalty of 0 is no penalty.
+        foreach (var penalty in new[] { "frequency_penalty", "presence_penalty" })
+        {
+            if (body.TryGetProperty(penalty, out var p) && !(p.ValueKind == JsonValueKind.Number && p.GetDouble() == 0) && p.ValueKind != JsonValueKind.Null)
+            {
+                return $"body.{penalty} is not supported (only 0)";
+            }
         }
 
         return body.TryGetProperty("echo", out var echo) && echo.ValueKind == JsonValueKind.True ? "body.echo is not supported" : null;

@@ -104,6 +104,7 @@ public sealed class OpenAiBatchReaderTests : IDisposable
     [InlineData("\"tools\":[]", "body.tools is not supported")]
     [InlineData("\"n\":2", "body.n must be 1: one answer per line")]
     [InlineData("\"stream\":true", "body.stream must be false or absent")]
+    [InlineData("\"frequency_penalty\":0.5", "body.frequency_penalty is not supported (only 0)")]
     [InlineData("\"temperature\":\"hot\"", "body.temperature has a value of the wrong type (\"hot\")")]
     [InlineData("\"temperature\":5", "body: temperature must be between 0 and 2 (was 5)")]
     [InlineData("\"response_format\":{\"type\":\"xml\"}", "body.response_format.type must be text, json_object or json_schema (was 'xml')")]
@@ -112,6 +113,15 @@ public sealed class OpenAiBatchReaderTests : IDisposable
         var batch = await ReadAsync(null, Chat("a", "one", extra));
 
         Assert.Equal($"batch.jsonl:1: {expected}", Assert.Single(batch.Errors).Split(" (supported:")[0]);
+    }
+
+    [Fact]
+    public async Task DefaultsSpelledOut_Ignored()
+    {
+        var batch = await ReadAsync(null, Chat("a", "one", "\"temperature\":0.2,\"n\":1,\"stream\":false,\"frequency_penalty\":0,\"presence_penalty\":0,\"user\":\"me\",\"logprobs\":false"));
+
+        Assert.Empty(batch.Errors);
+        Assert.Equal(new GenerationOptions(Temperature: 0.2), batch.Spec.Options);
     }
 
     [Fact]

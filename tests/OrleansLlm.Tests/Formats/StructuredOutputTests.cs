@@ -91,6 +91,26 @@ public sealed class StructuredOutputTests(RedisServer redis, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task ChatAnswerBreaksTheSchema_AskedAgainWithTheAnswerAndTheErrorAsTheNextMessages()
+    {
+        await using var cluster = await LlmCluster.StartAsync(redis, o =>
+            o.Simulator = i => BatchRequests.Simulator(i, new FaultOptions { SchemaViolationRate = 1 }));
+        var items = Enumerable.Range(1, 4)
+            .Select(i => new BatchItem($"c{i}", $$"""{"messages":[{"role":"user","content":"Who is the mayor of Town{{i}}?"}]}"""))
+            .ToList();
+
+        var progress = await BatchRequests.SubmitAndWaitAsync(cluster, "chat-broken", new BatchSpec(null, null, Format: BatchRequests.MayorSchema, Chat: true), items);
+
+        Assert.Equal(4, progress.DeadLettered);
+        var requests = BatchRequests.Requests(cluster);
+        Assert.Equal(8, requests.Count);
+        Assert.All(requests, r => Assert.Equal("/api/chat", r.Path));
+        // The chat's last user message is the question, then the correction after the refused answer.
+        Assert.Equal(4, requests.Count(r => r.Prompt!.StartsWith("Who is the mayor of Town", StringComparison.Ordinal)));
+        Assert.Equal(4, requests.Count(r => r.Prompt!.StartsWith("Your previous answer was refused: the answer does not match the schema: ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task JsonFormat_AnswersAreObjects_AndAnythingElseIsRefused()
     {
         await using var cluster = await LlmCluster.StartAsync(redis, o =>

@@ -24,6 +24,10 @@ public interface IBatchGrain : IGrainWithStringKey
     [Alias("GetProgress")]
     Task<BatchProgress> GetProgressAsync();
 
+    /// <summary>What Ollama did for the batch so far: tokens and time of every answer, dead-lettered ones included.</summary>
+    [Alias("GetUsage")]
+    Task<TokenUsage> GetUsageAsync();
+
     /// <summary>
     /// Pages through the results, each exactly once, in submission order (completion order for raw items). Start with
     /// a null cursor and pass back each page's cursor; a page without results (and a null cursor) ends the listing.

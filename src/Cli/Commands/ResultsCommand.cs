@@ -10,9 +10,10 @@ public static class ResultsCommand
     public static Command Create()
     {
         var batch = new Argument<string>("BATCH") { Description = "batch id; 'default' for raw items pushed straight into Redis" };
-        var format = CliOptions.OneOf("--format", "output format", ResultWriter.Formats);
+        var format = CliOptions.OneOf("--format", "output format (openai: an OpenAI batch output file)", [.. ResultWriter.Formats, OpenAiResultWriter.Format]);
+        var errors = new Option<bool>("--errors") { Description = "write the batch's dead-lettered items instead, as an OpenAI batch error file" };
         var outFile = new Option<FileInfo?>("--out") { Description = "write to this file instead of standard output" };
-        var command = new Command("results", "Write a batch's results") { batch, format, outFile };
+        var command = new Command("results", "Write a batch's results") { batch, format, errors, outFile };
         command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
         {
             var path = parse.GetValue(outFile)?.FullName;
@@ -29,10 +30,15 @@ public static class ResultsCommand
                 throw new CliException($"no batch {id} (see 'orleansllm status' for the recent ones)");
             }
 
-            var results = BatchResults.ReadAsync(grain, ct);
+            // One writer for the whole command: the results in the chosen format, or the dead letters as OpenAI errors.
+            Func<TextWriter, Task<int>> write = parse.GetValue(errors)
+                ? output => OpenAiErrorWriter.WriteAsync(DeadLetters.ReadAsync(cluster.Client.GetGrain<IQueueGrain>(0), id, ct), output, ct)
+                : parse.GetValue(format) == OpenAiResultWriter.Format
+                    ? output => OpenAiResultWriter.WriteAsync(BatchResults.ReadAsync(grain, ct), output, ct)
+                    : output => ResultWriter.WriteAsync(BatchResults.ReadAsync(grain, ct), parse.GetValue(format)!, output, ct);
             if (path is null)
             {
-                await ResultWriter.WriteAsync(results, parse.GetValue(format)!, Console.Out, ct);
+                await write(Console.Out);
                 return;
             }
 
@@ -43,7 +49,7 @@ public static class ResultsCommand
             {
                 await using (var output = new StreamWriter(partial))
                 {
-                    count = await ResultWriter.WriteAsync(results, parse.GetValue(format)!, output, ct);
+                    count = await write(output);
                 }
 
                 File.Move(partial, path, overwrite: true);
@@ -57,7 +63,7 @@ public static class ResultsCommand
                 File.Delete(partial);
             }
 
-            Console.Error.WriteLine($"wrote {count} results to {path}");
+            Console.Error.WriteLine($"wrote {count} {(parse.GetValue(errors) ? "errors" : "results")} to {path}");
         }));
         return command;
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OrleansLlm.Client;
 
 namespace OrleansLlm.Cli.Commands;
 
@@ -15,7 +16,11 @@ public static class StatusCommand
             var client = cluster.Client;
             if (parse.GetValue(batch) is { } id)
             {
-                Print(await client.GetGrain<IBatchGrain>(id).GetProgressAsync().WaitAsync(ct));
+                var progress = await client.GetGrain<IBatchGrain>(id).GetProgressAsync().WaitAsync(ct);
+                Print(progress);
+                // Tokens, Ollama time, tokens/s and the ETA at the cluster's current rate.
+                var usage = await client.GetGrain<IBatchGrain>(id).GetUsageAsync().WaitAsync(ct);
+                Console.WriteLine($"  {BatchEstimate.Of(progress, usage, await client.GetCoordinator().GetClusterAsync().WaitAsync(ct))}");
                 return;
             }
 

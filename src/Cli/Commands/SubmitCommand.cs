@@ -16,7 +16,7 @@ public static class SubmitCommand
 
     public static Command Create()
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "CSV with a header row (',', ';' or tab), or JSON Lines (.jsonl)" };
+        var file = new Argument<FileInfo>("FILE") { Description = "CSV with a header row (',', ';' or tab), JSON Lines (.jsonl), or an OpenAI batch file (custom_id, url, body per line)" };
         var minPopulation = CliOptions.Number("--min-population", "only rows with at least this population", min: 0);
         var limit = CliOptions.Count("--limit", "submit at most this many rows", min: 1);
         var prompt = CliOptions.Text("--prompt", "prompt template with {field} placeholders (default: the silo's Prompt:Template)", CheckPrompt);
@@ -25,10 +25,15 @@ public static class SubmitCommand
         var id = CliOptions.Text("--id", "field holding each row's id (default: 'id' when there is one, else a hash of the row)", CheckFieldName);
         var delimiter = CliOptions.Delimiter("--delimiter", "CSV delimiter: one character, or 'tab' (default: detected from the header: ',', ';' or tab)");
         var wait = new Option<bool>("--wait") { Description = "show progress until every item is done" };
-        var command = new Command("submit", "Submit a batch from a CSV or JSONL file; prints the batch id")
+        var command = new Command("submit", "Submit a batch from a CSV, JSONL or OpenAI batch file; prints the batch id")
         {
             file, minPopulation, limit, prompt, field, batchId, id, delimiter, wait,
         };
+        foreach (var option in BatchOptionsCli.All)
+        {
+            command.Options.Add(option);
+        }
+
         command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
         {
             var path = parse.GetValue(file)!.FullName;
@@ -43,20 +48,32 @@ public static class SubmitCommand
                 Delimiter = parse.GetValue(delimiter),
                 IdField = parse.GetValue(id),
             };
-            var spec = new BatchSpec(parse.GetValue(prompt), parse.GetValue(field));
+            var spec = BatchOptionsCli.Spec(parse, parse.GetValue(prompt), parse.GetValue(field));
 
             // The file is checked against the prompt it will be filled into: the one given, else the cluster's.
             ClusterConnection? cluster = null;
             try
             {
-                var template = spec.PromptTemplate;
-                if (template is null)
+                ItemSourceResult source;
+                if (OpenAiBatchReader.IsOpenAiBatch(path))
                 {
-                    cluster = await Cli.ConnectAsync(parse, ct);
-                    template = (await cluster.Client.GetGrain<IQueueGrain>(0).GetDefaultSpecAsync().WaitAsync(ct)).PromptTemplate!;
+                    // Each line carries its own messages or prompt; the batch's request options come from the file.
+                    var openAi = await BatchOptionsCli.ReadOpenAiAsync(
+                        parse, path, parse.GetValue(prompt), parse.GetValue(minPopulation), parse.GetValue(limit), parse.GetValue(field), ct);
+                    (source, spec) = (new ItemSourceResult(openAi.Items, openAi.Errors, openAi.Items.Count + openAi.Errors.Count), openAi.Spec);
+                }
+                else
+                {
+                    var template = spec.PromptTemplate;
+                    if (template is null)
+                    {
+                        cluster = await Cli.ConnectAsync(parse, ct);
+                        template = (await cluster.Client.GetGrain<IQueueGrain>(0).GetDefaultSpecAsync().WaitAsync(ct)).PromptTemplate!;
+                    }
+
+                    source = await ItemSource.ReadAsync(path, options with { RequiredFields = PromptPlaceholders.Fields(template) }, ct);
                 }
 
-                var source = await ItemSource.ReadAsync(path, options with { RequiredFields = PromptPlaceholders.Fields(template) }, ct);
                 CheckSource(path, source);
                 cluster ??= await Cli.ConnectAsync(parse, ct);
                 await SubmitAsync(cluster, parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System), spec, path, source, parse.GetValue(wait), ct);

@@ -5,7 +5,7 @@ namespace OrleansLlm.Batches;
 
 /// <summary>
 /// Reads an entry of the dead-letter list, as <c>dead_letter</c> in <see cref="QueueScripts"/> writes it:
-/// <c>{reason, error, attempts, batch, owner, at, item}</c>, where <c>at</c> is Unix milliseconds on Redis' clock,
+/// <c>{reason, error, attempts, batch, owner, at, item, answer}</c>, where <c>at</c> is Unix milliseconds on Redis' clock,
 /// <c>error</c> is absent when there was none, and <c>item</c> is the queued payload (an envelope, or a raw item).
 /// </summary>
 public static class DeadLetterEntry
@@ -39,7 +39,8 @@ public static class DeadLetterEntry
                 root.TryGetProperty("at", out var at) && at.ValueKind == JsonValueKind.Number
                     ? DateTimeOffset.FromUnixTimeMilliseconds((long)at.GetDouble())
                     : DateTimeOffset.MinValue,
-                item);
+                item,
+                Text(root, "answer"));
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {

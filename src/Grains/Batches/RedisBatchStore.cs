@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
 using OrleansLlm.Redis;
@@ -17,6 +18,14 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     private const string PromptField = "prompt";
     private const string AnswerField = "field";
     private const string SealedField = "sealed";
+    private const string ModelField = "model";
+    private const string OptionsField = "options";
+    private const string SystemField = "system";
+    private const string FormatField = "format";
+    private const string ChatField = "chat";
+
+    // The spec's fields in the batch's hash, in the order ToDefinition reads them.
+    private static readonly RedisValue[] SpecFields = [PromptField, AnswerField, ModelField, OptionsField, SystemField, FormatField, ChatField];
 
     public QueueKeys Keys { get; } = new(options.Value.Name);
 
@@ -30,8 +39,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         var existing = (RedisResult[])(await Db.ScriptEvaluateAsync(
             QueueScripts.CreateBatch,
             Keys.With(Keys.Batch(batchId), Keys.Batches),
-            _policy.With(batchId, time.GetUtcNow().ToUnixTimeMilliseconds(),
-                PromptField, definition.PromptTemplate ?? string.Empty, AnswerField, definition.AnswerField ?? string.Empty)).ConfigureAwait(false))!;
+            _policy.With([batchId, time.GetUtcNow().ToUnixTimeMilliseconds(), .. SpecValues(definition)])).ConfigureAwait(false))!;
         if (existing.Length == 0)
         {
             return null;
@@ -43,15 +51,15 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             fields[(string)existing[i]!] = (string)existing[i + 1]!;
         }
 
-        return ToDefinition(fields.GetValueOrDefault(PromptField), fields.GetValueOrDefault(AnswerField));
+        return ToDefinition(SpecFields.Select(f => fields.GetValueOrDefault((string)f!)).ToArray());
     }
 
     /// <summary>The definition of a batch a client created; null for an unknown batch.</summary>
     public async Task<BatchDefinition?> GetAsync(string batchId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var values = await Db.HashGetAsync(Keys.Batch(batchId), ["created", PromptField, AnswerField]).ConfigureAwait(false);
-        return values[0].IsNull ? null : ToDefinition((string?)values[1], (string?)values[2]);
+        var values = await Db.HashGetAsync(Keys.Batch(batchId), ["created", .. SpecFields]).ConfigureAwait(false);
+        return values[0].IsNull ? null : ToDefinition(values.Skip(1).Select(v => (string?)v).ToArray());
     }
 
     /// <summary>Marks the submission complete, so the batch is complete once its items are done.</summary>
@@ -97,6 +105,14 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             InFlight: Math.Max(0, (long)r[2]),
             Done: (long)r[5],
             DeadLettered: (long)r[3]);
+    }
+
+    /// <summary>What Ollama did for the batch so far: tokens and time of every answer, dead-lettered ones included.</summary>
+    public async Task<TokenUsage> GetUsageAsync(string batchId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var v = await Db.HashGetAsync(Keys.BatchUsage, [$"{batchId}:prompt", $"{batchId}:completion", $"{batchId}:ollama_ms"]).ConfigureAwait(false);
+        return new TokenUsage((long?)v[0] ?? 0, (long?)v[1] ?? 0, TimeSpan.FromMilliseconds((long?)v[2] ?? 0));
     }
 
     /// <summary>Up to <paramref name="count"/> results after the one numbered <paramref name="afterOrdinal"/> (0: from the start).</summary>
@@ -151,6 +167,29 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             (await batches.ConfigureAwait(false)).Select(v => (string)v!).ToArray());
     }
 
-    private static BatchDefinition ToDefinition(string? prompt, string? field) =>
-        new(string.IsNullOrEmpty(prompt) ? null : prompt, string.IsNullOrEmpty(field) ? null : field);
+    /// <summary>Field, value, ... of a definition, as CreateBatch stores them: an absent value is an empty string.</summary>
+    private static RedisValue[] SpecValues(BatchDefinition d) =>
+    [
+        PromptField, d.PromptTemplate ?? string.Empty,
+        AnswerField, d.AnswerField ?? string.Empty,
+        ModelField, d.Model ?? string.Empty,
+        OptionsField, d.Options is { IsEmpty: false } options ? OllamaOptionsJson.Write(options) : string.Empty,
+        SystemField, d.SystemPrompt ?? string.Empty,
+        FormatField, d.Format ?? string.Empty,
+        ChatField, d.Chat ? "1" : string.Empty,
+    ];
+
+    /// <param name="values">The values of <see cref="SpecFields"/>, in order; null or empty where absent.</param>
+    private static BatchDefinition ToDefinition(string?[] values)
+    {
+        string? Value(int i) => string.IsNullOrEmpty(values[i]) ? null : values[i];
+        return new BatchDefinition(
+            Value(0),
+            Value(1),
+            Value(2),
+            Value(3) is { } options ? OllamaOptionsJson.Read(options) : null,
+            Value(4),
+            Value(5),
+            Value(6) == "1");
+    }
 }

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.Options;
 using OllamaSharp;
 using OllamaSharp.Models;
+using OllamaSharp.Models.Chat;
 using OrleansLlm.Options;
 using OrleansLlm.Telemetry;
 
@@ -14,6 +15,7 @@ namespace OrleansLlm.Ollama;
 /// <param name="LoadDuration">Ollama's <c>load_duration</c>.</param>
 /// <param name="PromptEvalDuration">Ollama's <c>prompt_eval_duration</c>.</param>
 /// <param name="PromptEvalCount">Ollama's <c>prompt_eval_count</c>: prompt tokens.</param>
+/// <param name="DoneReason">Ollama's <c>done_reason</c>: <c>stop</c>, or <c>length</c> when cut at <c>num_predict</c>.</param>
 public sealed record Generation(
     string Text,
     TimeSpan TotalDuration,
@@ -21,7 +23,8 @@ public sealed record Generation(
     TimeSpan EvalDuration,
     TimeSpan LoadDuration = default,
     TimeSpan PromptEvalDuration = default,
-    int PromptEvalCount = 0)
+    int PromptEvalCount = 0,
+    string? DoneReason = null)
 {
     /// <summary>
     /// Time the request spent waiting inside Ollama for a free slot. Ollama counts that wait in
@@ -32,6 +35,9 @@ public sealed record Generation(
 
     /// <summary>Time the model spent on this request (prompt and generation).</summary>
     public TimeSpan ServiceTime => PromptEvalDuration + EvalDuration;
+
+    /// <summary>Ollama's figures as token usage.</summary>
+    public TokenUsage Usage => new(PromptEvalCount, EvalCount, TotalDuration);
 }
 
 /// <summary>Thrown when Ollama answers but the answer is unusable, e.g. it lacks <c>"done": true</c>.</summary>
@@ -41,47 +47,58 @@ public sealed class OllamaResponseException(string message) : Exception(message)
 public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> options, OllamaMetrics metrics, TimeProvider time)
 {
     private readonly OllamaApiClient _client = new(http, options.Value.TaggedModel);
+    private readonly OllamaOptions _settings = options.Value;
 
     /// <summary>The model, always with its tag (<c>:latest</c> when configured without one).</summary>
     public string Model => options.Value.TaggedModel;
 
     public Uri Url => http.BaseAddress!;
 
-    public async Task<Generation> GenerateAsync(string prompt, CancellationToken cancellationToken)
+    /// <summary>Asks the silo's default model with a prompt, and nothing else.</summary>
+    public Task<Generation> GenerateAsync(string prompt, CancellationToken cancellationToken) =>
+        GenerateAsync(new OllamaRequest(Model, prompt, Messages: null), cancellationToken);
+
+    /// <summary>Asks Ollama one question: <c>/api/chat</c> for messages, else <c>/api/generate</c>; never streamed.</summary>
+    public async Task<Generation> GenerateAsync(OllamaRequest request, CancellationToken cancellationToken)
     {
-        using var span = OrleansLlmActivities.StartGeneration(Model, Url);
+        using var span = OrleansLlmActivities.StartGeneration(request.Model, Url);
         var started = time.GetTimestamp();
         Generation generation;
         try
         {
-            generation = await CallAsync(prompt, cancellationToken).ConfigureAwait(false);
+            generation = request.IsChat
+                ? await ChatAsync(request, cancellationToken).ConfigureAwait(false)
+                : await GenerateOnceAsync(request, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
             var reason = FailureReasons.Of(ex);
-            metrics.Failed(time.GetElapsedTime(started), Model, Url, reason);
+            metrics.Failed(time.GetElapsedTime(started), request.Model, Url, reason);
             span.SetFailure(reason, ex.Message);
             throw;
         }
 
-        metrics.Answered(generation, time.GetElapsedTime(started), Model, Url);
+        metrics.Answered(generation, time.GetElapsedTime(started), request.Model, Url);
         span?.SetTag(GenAiAttributes.InputTokens, generation.PromptEvalCount)
             .SetTag(GenAiAttributes.OutputTokens, generation.EvalCount);
         return generation;
     }
 
-    private async Task<Generation> CallAsync(string prompt, CancellationToken cancellationToken)
+    private async Task<Generation> GenerateOnceAsync(OllamaRequest request, CancellationToken cancellationToken)
     {
-        var request = new GenerateRequest { Model = Model, Prompt = prompt, Stream = false };
-        if (options.Value.NumThreads is { } threads)
+        var generate = new GenerateRequest
         {
-            // The same value on every request: Ollama reloads the model when a request's runner options change.
-            request.Options = new RequestOptions { NumThread = threads };
-        }
+            Model = request.Model,
+            Prompt = request.Prompt ?? string.Empty,
+            System = request.System,
+            Stream = false,
+            Options = RequestOptionsFor(request.Options),
+            Format = request.Format,
+        };
 
         var text = new StringBuilder();
         GenerateDoneResponseStream? done = null;
-        await foreach (var chunk in _client.GenerateAsync(request, cancellationToken).ConfigureAwait(false))
+        await foreach (var chunk in _client.GenerateAsync(generate, cancellationToken).ConfigureAwait(false))
         {
             text.Append(chunk?.Response);
             if (chunk is GenerateDoneResponseStream { Done: true } final)
@@ -102,7 +119,76 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             FromNanoseconds(done.EvalDuration),
             FromNanoseconds(done.LoadDuration),
             FromNanoseconds(done.PromptEvalDuration),
-            done.PromptEvalCount);
+            done.PromptEvalCount,
+            done.DoneReason);
+    }
+
+    private async Task<Generation> ChatAsync(OllamaRequest request, CancellationToken cancellationToken)
+    {
+        var messages = new List<Message>(request.Messages!.Count + 1);
+        if (request.System is { } system)
+        {
+            messages.Add(new Message(ChatRole.System, system));
+        }
+
+        messages.AddRange(request.Messages.Select(m => new Message(new ChatRole(m.Role), m.Content)));
+        var chat = new ChatRequest
+        {
+            Model = request.Model,
+            Messages = messages,
+            Stream = false,
+            Options = RequestOptionsFor(request.Options),
+            Format = request.Format,
+        };
+
+        var text = new StringBuilder();
+        ChatDoneResponseStream? done = null;
+        await foreach (var chunk in _client.ChatAsync(chat, cancellationToken).ConfigureAwait(false))
+        {
+            text.Append(chunk?.Message?.Content);
+            if (chunk is ChatDoneResponseStream { Done: true } final)
+            {
+                done = final;
+            }
+        }
+
+        if (done is null)
+        {
+            throw new OllamaResponseException("Ollama's response ended without \"done\": true");
+        }
+
+        return new Generation(
+            text.ToString(),
+            FromNanoseconds(done.TotalDuration),
+            done.EvalCount,
+            FromNanoseconds(done.EvalDuration),
+            FromNanoseconds(done.LoadDuration),
+            FromNanoseconds(done.PromptEvalDuration),
+            done.PromptEvalCount,
+            done.DoneReason);
+    }
+
+    /// <summary>
+    /// The batch's options beside the silo's <c>num_thread</c>. Every request carries the same <c>num_thread</c>:
+    /// Ollama reloads the model when a request's runner options change.
+    /// </summary>
+    private RequestOptions? RequestOptionsFor(GenerationOptions? options)
+    {
+        if ((options is null || options.IsEmpty) && _settings.NumThreads is null)
+        {
+            return null;
+        }
+
+        return new RequestOptions
+        {
+            NumThread = _settings.NumThreads,
+            Temperature = (float?)options?.Temperature,
+            TopP = (float?)options?.TopP,
+            Seed = options?.Seed,
+            NumCtx = options?.NumCtx,
+            NumPredict = options?.NumPredict,
+            Stop = options?.Stop is { Count: > 0 } stop ? [.. stop] : null,
+        };
     }
 
     /// <summary>
@@ -121,7 +207,14 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
                 return new BackendProbe($"Ollama at {Url} does not have the model {Model}");
             }
 
-            var request = new GenerateRequest { Model = Model, Prompt = "Say OK.", Stream = false, Options = new RequestOptions { NumPredict = 1 } };
+            // The silo's num_thread too, so a probe never makes Ollama reload the model.
+            var request = new GenerateRequest
+            {
+                Model = Model,
+                Prompt = "Say OK.",
+                Stream = false,
+                Options = new RequestOptions { NumPredict = 1, NumThread = _settings.NumThreads },
+            };
             await foreach (var chunk in _client.GenerateAsync(request, timeout.Token).ConfigureAwait(false))
             {
                 if (chunk is GenerateDoneResponseStream { Done: true })

@@ -63,6 +63,12 @@ public sealed record QueueKeys(string Name)
     /// <summary>Hash batch id → items of the batch dead-lettered.</summary>
     public string BatchDead => $"{Name}:batch-dead";
 
+    /// <summary>
+    /// Hash of what Ollama did for each batch: <c>B:prompt</c> and <c>B:completion</c> tokens, <c>B:ollama_ms</c> (the
+    /// sum of its answers' <c>total_duration</c>), for a batch id B.
+    /// </summary>
+    public string BatchUsage => $"{Name}:batch-usage";
+
     /// <summary>Sorted set of batch ids by creation time.</summary>
     public string Batches => $"{Name}:batches";
 

@@ -82,11 +82,13 @@ internal static class QueueScripts
 
         -- Puts an item on the dead-letter list with why, and the silos it failed on. Past dead_max_bytes only the start
         -- of the item is kept, with its size and SHA-1; the list keeps the newest dead_max_length entries.
-        local function dead_letter(v, reason, err, tries, owner, now)
+        local function dead_letter(v, reason, err, tries, owner, now, answer)
           local b = counted_batch(v)
           local list = redis.call('HGET', failed_on, redis.sha1hex(v))
           local entry = {reason = reason, error = err, attempts = tries, batch = b, owner = owner, at = now,
             item = v, item_sha1 = redis.sha1hex(v), item_bytes = #v}
+          -- [formats] The model's answer, when it is why the item is here (it broke the batch's schema).
+          if answer then entry.answer = string.sub(answer, 1, dead_max_bytes) end
           if list then entry.failed_on = cjson.decode(list) end
           if #v > dead_max_bytes then
             entry.item = string.sub(v, 1, dead_max_bytes)
@@ -124,6 +126,15 @@ internal static class QueueScripts
           end
           redis.call('LPUSH', ready, v)
           return false
+        end
+
+        -- [formats] Adds what Ollama did for an answer to its batch's usage (hash KEYS, fields B:prompt, B:completion,
+        -- B:ollama_ms). Every answer counts, whatever became of it: the tokens were spent.
+        local function add_usage(usage, v, prompt, completion, ms)
+          local b = counted_batch(v)
+          redis.call('HINCRBY', usage, b .. ':prompt', prompt)
+          redis.call('HINCRBY', usage, b .. ':completion', completion)
+          redis.call('HINCRBY', usage, b .. ':ollama_ms', ms)
         end
 
         """;
@@ -185,9 +196,9 @@ internal static class QueueScripts
         """;
 
     /// <summary>
-    /// KEYS[16..18]: the batch's results, result order and items. ARGV[5..9]: lease, owner, item id, result, item.
-    /// Writes the result and drops the lease in one step; the first result for an id wins. Returns 1, or 0 for a
-    /// duplicate.
+    /// KEYS[16..19]: the batch's results, result order and items, the usage hash. ARGV[5..12]: lease, owner, item id,
+    /// result, item, prompt tokens, completion tokens, Ollama ms. Writes the result, adds the answer's usage and drops
+    /// the lease in one step; the first result for an id wins. Returns 1, or 0 for a duplicate.
     /// </summary>
     /// <remarks>
     /// A lease that expired while its answer was on the way has put the item back in the ready list: the work is
@@ -196,6 +207,7 @@ internal static class QueueScripts
     public const string Complete = Prelude + """
         local results, order, items = KEYS[16], KEYS[17], KEYS[18]
         local lease, owner, item_id, result, item = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+        add_usage(KEYS[19], item, ARGV[10], ARGV[11], ARGV[12])
         if redis.call('HGET', owners, lease) == owner then
           drop_lease(lease)
         else
@@ -257,12 +269,17 @@ internal static class QueueScripts
         return 'released'
         """;
 
-    /// <summary>ARGV[5..7]: lease, owner, reason. Moves a leased item straight to the dead-letter list. Returns 1, or 0 if not the owner's.</summary>
+    /// <summary>
+    /// ARGV[5..7]: lease, owner, reason; then, for an answer that is itself the problem, ARGV[8..12]: error, answer,
+    /// prompt tokens, completion tokens, Ollama ms (KEYS[16]: the usage hash). Moves a leased item straight to the
+    /// dead-letter list. Returns 1, or 0 if not the owner's.
+    /// </summary>
     public const string DeadLetter = Prelude + """
         if redis.call('HGET', owners, ARGV[5]) ~= ARGV[6] then return 0 end
         local v = drop_lease(ARGV[5])
         local a = tonumber(redis.call('HGET', attempts, redis.sha1hex(v)) or '0') + 1
-        dead_letter(v, ARGV[7], nil, a, ARGV[6], now_ms())
+        if ARGV[9] then add_usage(KEYS[16], v, ARGV[10], ARGV[11], ARGV[12]) end
+        dead_letter(v, ARGV[7], ARGV[8], a, ARGV[6], now_ms(), ARGV[9])
         return 1
         """;
 

@@ -52,15 +52,24 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
         return (int)await Db.ScriptEvaluateAsync(QueueScripts.Renew, Keys.Common, _policy.With(args)).ConfigureAwait(false);
     }
 
-    /// <summary>Writes the item's result and drops its lease in one step. The first result for an item id wins.</summary>
+    /// <summary>Writes the item's result and drops its lease in one step, without usage to count. The first result for an item id wins.</summary>
     /// <returns>False when the item already had a result (it was processed twice).</returns>
-    public async Task<bool> CompleteAsync(Lease lease, string owner, string batchId, string itemId, string resultJson, CancellationToken cancellationToken)
+    public Task<bool> CompleteAsync(Lease lease, string owner, string batchId, string itemId, string resultJson, CancellationToken cancellationToken) =>
+        CompleteAsync(lease, owner, batchId, itemId, resultJson, TokenUsage.Zero, cancellationToken);
+
+    /// <summary>
+    /// Writes the item's result, adds <paramref name="usage"/> to its batch's (<see cref="QueueKeys.BatchUsage"/>) and
+    /// drops its lease in one step. The first result for an item id wins.
+    /// </summary>
+    /// <returns>False when the item already had a result (it was processed twice).</returns>
+    public async Task<bool> CompleteAsync(
+        Lease lease, string owner, string batchId, string itemId, string resultJson, TokenUsage usage, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var added = await Db.ScriptEvaluateAsync(
             QueueScripts.Complete,
-            Keys.With(Keys.Results(batchId), Keys.ResultOrder(batchId), Keys.BatchItems(batchId)),
-            _policy.With(lease.Id, owner, itemId, resultJson, lease.Payload)).ConfigureAwait(false);
+            Keys.With(Keys.Results(batchId), Keys.ResultOrder(batchId), Keys.BatchItems(batchId), Keys.BatchUsage),
+            _policy.With([lease.Id, owner, itemId, resultJson, lease.Payload, .. UsageArguments(usage)])).ConfigureAwait(false);
         return (int)added == 1;
     }
 
@@ -92,6 +101,23 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
         cancellationToken.ThrowIfCancellationRequested();
         await Db.ScriptEvaluateAsync(QueueScripts.DeadLetter, Keys.Common, _policy.With(lease.Id, owner, reason)).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// Moves a leased item whose answer is the problem (it broke the batch's schema) to the dead-letter list with the
+    /// error and the answer, and adds the answer's <paramref name="usage"/> to its batch's: the tokens were spent.
+    /// </summary>
+    public async Task DeadLetterAnswerAsync(
+        Lease lease, string owner, string reason, string error, string answer, TokenUsage usage, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        await Db.ScriptEvaluateAsync(
+            QueueScripts.DeadLetter,
+            Keys.With(Keys.BatchUsage),
+            _policy.With([lease.Id, owner, reason, error, answer, .. UsageArguments(usage)])).ConfigureAwait(false);
+    }
+
+    private static RedisValue[] UsageArguments(TokenUsage usage) =>
+        [usage.PromptTokens, usage.CompletionTokens, (long)usage.OllamaTime.TotalMilliseconds];
 
     /// <summary>
     /// Puts unfinished leased items straight back at the head of the ready list, in their order, without counting

@@ -38,8 +38,11 @@ public static class FailureReasons
     /// <summary>Dead-lettered: a raw item whose id already has another item's result.</summary>
     public const string DuplicateId = "duplicate_id";
 
+    /// <summary>Dead-lettered: the answer broke the batch's JSON schema, also when asked once more.</summary>
+    public const string InvalidAnswer = "invalid_answer";
+
     /// <summary>Every reason an item can be dead-lettered for.</summary>
-    public static IReadOnlyList<string> DeadLetterReasons { get; } = [MaxAttempts, Malformed, DuplicateId];
+    public static IReadOnlyList<string> DeadLetterReasons { get; } = [MaxAttempts, Malformed, DuplicateId, InvalidAnswer];
 
     /// <summary>The class of an exception thrown by an Ollama call.</summary>
     public static string Of(Exception ex) => ex switch

@@ -108,6 +108,9 @@ public static class OrleansLlmActivities
             case ItemOutcome.DuplicateId duplicate:
                 activity.SetFailure(FailureReasons.DuplicateId, duplicate.Reason);
                 break;
+            case ItemOutcome.InvalidAnswer invalid:
+                activity.SetFailure(FailureReasons.InvalidAnswer, invalid.Error);
+                break;
         }
     }
 

@@ -11,7 +11,9 @@ public abstract record ItemOutcome
     }
 
     /// <summary>Ollama answered: the result document is ready to be stored.</summary>
-    public sealed record Answered(string BatchId, string ItemId, string Result, Generation Generation) : ItemOutcome;
+    /// <param name="Generation">Ollama's last answer, for the concurrency controller.</param>
+    /// <param name="Usage">What every Ollama call for this answer cost, counted for its batch.</param>
+    public sealed record Answered(string BatchId, string ItemId, string Result, Generation Generation, TokenUsage Usage) : ItemOutcome;
 
     /// <summary>Ollama refused this item (e.g. HTTP 400): it is tried again after <paramref name="RetryAfter"/>, up to <c>Queue:MaxAttempts</c>.</summary>
     /// <param name="Reason">The class of the error (<see cref="FailureReasons"/>): what metrics and traces label it with.</param>
@@ -32,4 +34,14 @@ public abstract record ItemOutcome
 
     /// <summary>The very same item was delivered again after its result was stored: its lease is dropped, nothing is lost.</summary>
     public sealed record AlreadyDone(string ItemId) : ItemOutcome;
+
+    /// <summary>
+    /// Ollama answered, twice, but neither answer has the batch's format (the second was asked with the first's
+    /// error): dead-lettered with the error and the last answer. Ollama worked fine, so the backend is not blamed.
+    /// </summary>
+    /// <param name="Error">What is wrong with the last answer.</param>
+    /// <param name="Answer">The last answer, as the model wrote it.</param>
+    /// <param name="Generation">Ollama's last answer, for the concurrency controller.</param>
+    /// <param name="Usage">What both calls cost, counted for the batch.</param>
+    public sealed record InvalidAnswer(string ItemId, string Error, string Answer, Generation Generation, TokenUsage Usage) : ItemOutcome;
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Batches;
 using OrleansLlm.Ollama;
@@ -22,7 +23,7 @@ public sealed class ItemProcessor(
     TimeProvider time)
 {
     private readonly QueueOptions _queue = queueOptions.Value;
-    private readonly ResolvedSpec _defaultSpec = new(PromptTemplate.Parse(promptOptions.Value.Template), promptOptions.Value.AnswerField);
+    private readonly ResolvedSpec _defaultSpec = new(PromptTemplate.Parse(promptOptions.Value.Template), promptOptions.Value.AnswerField, ollama.Model);
 
     // Batch specs never change once created, so a silo can keep them.
     private readonly ConcurrentDictionary<string, ResolvedSpec> _specs = new(StringComparer.Ordinal);
@@ -58,27 +59,31 @@ public sealed class ItemProcessor(
         }
 
         var spec = await ResolveSpecAsync(item.BatchId, cancellationToken).ConfigureAwait(false);
-        string? prompt;
-        string? missing;
-        try
+        if (spec.Problem is { } problem)
         {
-            prompt = spec.Template.Render(item.Item, out missing);
-        }
-        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
-        {
-            // Text that parses as JSON but can't be read as a string (an escaped lone surrogate, say).
-            return new ItemOutcome.Malformed($"unreadable field: {ex.Message}");
+            return new ItemOutcome.Malformed(problem);
         }
 
-        if (prompt is null)
+        if (Question(spec, item.Item, out var request) is { } unusable)
         {
-            return new ItemOutcome.Malformed($"missing field '{missing}' required by the prompt template");
+            return new ItemOutcome.Malformed(unusable);
         }
 
         Generation generation;
+        TokenUsage usage;
+        string? invalid = null;
+        JsonElement structured = default;
         try
         {
-            generation = await ollama.GenerateAsync(prompt, cancellationToken).ConfigureAwait(false);
+            generation = await ollama.GenerateAsync(request!, cancellationToken).ConfigureAwait(false);
+            usage = generation.Usage;
+            if (spec.Format?.Check(generation.Text, out structured) is { } error)
+            {
+                // Ollama does not always keep to a format: ask once more, telling the model what was wrong.
+                generation = await ollama.GenerateAsync(request!.FollowedBy(generation.Text, AnswerFormat.Correction(error)), cancellationToken).ConfigureAwait(false);
+                usage += generation.Usage;
+                invalid = spec.Format.Check(generation.Text, out structured);
+            }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -89,11 +94,57 @@ public sealed class ItemProcessor(
             return Classify(ex, _queue.RetryDelay(lease.FailedAttempts));
         }
 
+        if (invalid is not null)
+        {
+            return new ItemOutcome.InvalidAnswer(item.Id, invalid, generation.Text, generation, usage);
+        }
+
         var meta = new ResultMeta(
-            spec.AnswerField, ollama.Model, lease.FailedAttempts + 1, owner,
-            generation.TotalDuration.Ticks * 100, generation.PromptEvalCount, generation.EvalCount, time.GetUtcNow());
-        var result = ResultDocument.Build(item.Id, item.BatchId, item.Item, generation.Text.Trim(), meta);
-        return new ItemOutcome.Answered(item.BatchId, item.Id, result, generation);
+            spec.AnswerField, spec.Model, lease.FailedAttempts + 1, owner,
+            usage.OllamaTime.Ticks * 100, (int)usage.PromptTokens, (int)usage.CompletionTokens, time.GetUtcNow(),
+            request!.IsChat ? ResultDocument.ChatEndpoint : ResultDocument.GenerateEndpoint, generation.DoneReason);
+        var result = spec.Format is null
+            ? ResultDocument.Build(item.Id, item.BatchId, item.Item, generation.Text.Trim(), meta)
+            : ResultDocument.BuildStructured(item.Id, item.BatchId, item.Item, structured, generation.Text, meta);
+        return new ItemOutcome.Answered(item.BatchId, item.Id, result, generation, usage);
+    }
+
+    /// <summary>The question for Ollama: the item's messages for a chat batch, else the prompt the template fills.</summary>
+    /// <returns>Null with the request, or why the item can't be asked.</returns>
+    private static string? Question(ResolvedSpec spec, JsonElement item, out OllamaRequest? request)
+    {
+        request = null;
+        var format = spec.Format?.Value;
+        if (spec.Chat)
+        {
+            if (ChatMessages.TryRead(item, out var messages) is { } error)
+            {
+                return error;
+            }
+
+            request = new OllamaRequest(spec.Model, Prompt: null, messages, spec.SystemPrompt, spec.Options, format);
+            return null;
+        }
+
+        string? prompt;
+        string? missing;
+        try
+        {
+            prompt = spec.Template.Render(item, out missing);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
+        {
+            // Text that parses as JSON but can't be read as a string (an escaped lone surrogate, say).
+            return $"unreadable field: {ex.Message}";
+        }
+
+        if (prompt is null)
+        {
+            return $"missing field '{missing}' required by the prompt template";
+        }
+
+        request = new OllamaRequest(spec.Model, prompt, Messages: null, spec.SystemPrompt, spec.Options, format);
+        return null;
     }
 
     /// <summary>Whose fault a failed call is: the backend's (surely or perhaps), or the item's.</summary>
@@ -135,14 +186,34 @@ public sealed class ItemProcessor(
             return _defaultSpec;
         }
 
+        var template = definition.PromptTemplate is { } t ? PromptTemplate.Parse(t) : _defaultSpec.Template;
+        AnswerFormat? format = null;
+        var problem = definition.Format is { } f && AnswerFormat.TryParse(f, out format) is { } error
+            ? $"the batch's format is unusable: {error}"
+            : null;
         var resolved = new ResolvedSpec(
-            definition.PromptTemplate is { } t ? PromptTemplate.Parse(t) : _defaultSpec.Template,
-            definition.AnswerField ?? _defaultSpec.AnswerField);
+            template,
+            definition.AnswerField ?? _defaultSpec.AnswerField,
+            definition.Model ?? ollama.Model,
+            definition.Options,
+            definition.SystemPrompt,
+            format,
+            definition.Chat,
+            problem);
         return _specs.GetOrAdd(batchId, resolved);
     }
 
     private static string Sha1(string text) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
 
-    private sealed record ResolvedSpec(PromptTemplate Template, string AnswerField);
+    /// <param name="Problem">Why no item of the batch can be asked (its stored format is unusable); null when all is well.</param>
+    private sealed record ResolvedSpec(
+        PromptTemplate Template,
+        string AnswerField,
+        string Model,
+        GenerationOptions? Options = null,
+        string? SystemPrompt = null,
+        AnswerFormat? Format = null,
+        bool Chat = false,
+        string? Problem = null);
 }

@@ -273,7 +273,7 @@ public sealed partial class WorkerGrain(
             case ItemOutcome.Answered answered:
                 breaker.OnSuccess();
                 concurrency.OnSuccess(ticket, answered.Generation);
-                await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.CompleteAsync(lease, Owner, answered.BatchId, answered.ItemId, answered.Result, CancellationToken.None));
+                await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.CompleteAsync(lease, Owner, answered.BatchId, answered.ItemId, answered.Result, answered.Usage, CancellationToken.None));
                 _completed++;
                 metrics.Completed();
                 _waits.Add(answered.Generation.QueueWait);
@@ -315,6 +315,17 @@ public sealed partial class WorkerGrain(
                 _deadLettered++;
                 metrics.DeadLettered(FailureReasons.DuplicateId);
                 LogDeadLettered(logger, lease.Id, duplicate.Reason);
+                break;
+
+            case ItemOutcome.InvalidAnswer invalid:
+                // Ollama served it: neither the backend nor the concurrency limit is to blame.
+                breaker.OnSuccess();
+                concurrency.OnSuccess(ticket, invalid.Generation);
+                await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAnswerAsync(
+                    lease, Owner, "answer does not match the batch's format", invalid.Error, invalid.Answer, invalid.Usage, CancellationToken.None));
+                _deadLettered++;
+                metrics.DeadLettered(FailureReasons.InvalidAnswer);
+                LogDeadLettered(logger, lease.Id, invalid.Error);
                 break;
 
             case ItemOutcome.AlreadyDone done:

@@ -29,7 +29,9 @@ public sealed class BackendFaultTests(RedisServer redis, ITestOutputHelper outpu
         {
             o.Simulator = Fast;
             o.Settings["Queue:MaxAttempts"] = "3";
-            o.Settings["Ollama:RequestTimeout"] = "00:00:01";
+            // Short enough to find a hung Ollama fast; long enough that the healthy silo's requests (12 ms) never time out
+            // on a loaded machine, which would rightly spend an attempt.
+            o.Settings["Ollama:RequestTimeout"] = "00:00:03";
             o.Settings["Ollama:ProbeTimeout"] = "00:00:01";
             o.Settings["Worker:BackendProbeMaxDelay"] = "00:00:01";
         });

@@ -107,20 +107,9 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             }
         }
 
-        if (done is null)
-        {
-            throw new OllamaResponseException("Ollama's response ended without \"done\": true");
-        }
-
-        return new Generation(
-            text.ToString(),
-            FromNanoseconds(done.TotalDuration),
-            done.EvalCount,
-            FromNanoseconds(done.EvalDuration),
-            FromNanoseconds(done.LoadDuration),
-            FromNanoseconds(done.PromptEvalDuration),
-            done.PromptEvalCount,
-            done.DoneReason);
+        return done is null
+            ? throw NoDone()
+            : ToGeneration(text, done.TotalDuration, done.EvalCount, done.EvalDuration, done.LoadDuration, done.PromptEvalDuration, done.PromptEvalCount, done.DoneReason);
     }
 
     private async Task<Generation> ChatAsync(OllamaRequest request, CancellationToken cancellationToken)
@@ -152,20 +141,9 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             }
         }
 
-        if (done is null)
-        {
-            throw new OllamaResponseException("Ollama's response ended without \"done\": true");
-        }
-
-        return new Generation(
-            text.ToString(),
-            FromNanoseconds(done.TotalDuration),
-            done.EvalCount,
-            FromNanoseconds(done.EvalDuration),
-            FromNanoseconds(done.LoadDuration),
-            FromNanoseconds(done.PromptEvalDuration),
-            done.PromptEvalCount,
-            done.DoneReason);
+        return done is null
+            ? throw NoDone()
+            : ToGeneration(text, done.TotalDuration, done.EvalCount, done.EvalDuration, done.LoadDuration, done.PromptEvalDuration, done.PromptEvalCount, done.DoneReason);
     }
 
     /// <summary>
@@ -236,6 +214,13 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
                 : $"Ollama at {Url} is unreachable: {ex.Message}");
         }
     }
+
+    // Generate's and chat's final objects carry the same figures under the same names, in two unrelated OllamaSharp types.
+    private static Generation ToGeneration(
+        StringBuilder text, long totalNs, int evalCount, long evalNs, long loadNs, long promptEvalNs, int promptEvalCount, string? doneReason) =>
+        new(text.ToString(), FromNanoseconds(totalNs), evalCount, FromNanoseconds(evalNs), FromNanoseconds(loadNs), FromNanoseconds(promptEvalNs), promptEvalCount, doneReason);
+
+    private static OllamaResponseException NoDone() => new("Ollama's response ended without \"done\": true");
 
     private static TimeSpan FromNanoseconds(long ns) => TimeSpan.FromTicks(ns / 100);
 }

@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.ComponentModel;
-using System.Diagnostics;
 using Xunit;
 
 namespace OrleansLlm.Tests.Deploy;
@@ -43,49 +41,13 @@ public static class Kustomize
         }
     }
 
+    // A laptop with only the .NET SDK has no kubectl (Debian ships none recent enough): ProcessRunner reports these
+    // tests skipped there, and .ci/run says so loudly. The project's machine image and CI have it.
     private static async Task<string> RunAsync(string dir, string name)
     {
-        var kubectl = Environment.GetEnvironmentVariable("KUBECTL") ?? "kubectl";
-        var start = new ProcessStartInfo(kubectl)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add("kustomize");
-        start.ArgumentList.Add(dir);
-
-        Process process;
-        try
-        {
-            process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {kubectl}");
-        }
-        catch (Win32Exception ex)
-        {
-            // A laptop with only the .NET SDK has no kubectl (Debian ships none recent enough): these tests report
-            // skipped there, and .ci/run says so loudly. The project's machine image and CI have it.
-            throw new SkipException(
-                $"'{kubectl}' is needed to render {name} (kubectl >= 1.27, with kustomize v5) and could not be run: {ex.Message}");
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            try
-            {
-                await process.WaitForExitAsync(timeout.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new TimeoutException($"kubectl kustomize {name} did not finish within 2 minutes");
-            }
-
-            return process.ExitCode == 0
-                ? await stdout
-                : throw new InvalidOperationException($"kubectl kustomize {name} failed ({process.ExitCode}): {await stderr}");
-        }
+        var run = await ProcessRunner.RunAsync(Environment.GetEnvironmentVariable("KUBECTL") ?? "kubectl", ["kustomize", dir]);
+        return run.ExitCode == 0
+            ? run.Stdout
+            : throw new InvalidOperationException($"kubectl kustomize {name} failed ({run.ExitCode}): {run.Stderr}");
     }
 }

@@ -16,7 +16,7 @@ namespace OrleansLlm.Tests.Kubernetes;
 /// real KubernetesClient against a fake API server over HTTP, in a real cluster whose silos are named like pods (as
 /// Kubernetes hosting names them). A pod is patched only when its bucket changes.
 /// </summary>
-[Collection(RedisCollection.Name)]
+[Collection(SlowRedisCollection.Name)]
 public sealed class PodDeletionCostTests(RedisServer redis, ITestOutputHelper output)
 {
     private const string Namespace = "llm-test";

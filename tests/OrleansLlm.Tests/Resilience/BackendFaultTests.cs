@@ -13,7 +13,7 @@ namespace OrleansLlm.Tests.Resilience;
 /// their attempts, leases nothing until the backend answers again, and the healthy silo carries the work.
 /// The figures each test prints are the rows of docs/reliability.md.
 /// </summary>
-[Collection(RedisCollection.Name)]
+[Collection(SlowRedisCollection.Name)]
 public sealed class BackendFaultTests(RedisServer redis, ITestOutputHelper output)
 {
     // About 12 ms per request alone: fast enough for hundreds of items, slow enough for both silos to be busy.

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Resilience;
 
 /// <summary>Real silo processes on Redis clustering, killed with SIGKILL or frozen with SIGSTOP.</summary>
-[Collection(RedisCollection.Name)]
+[Collection(SlowRedisCollection.Name)]
 public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _queue = LlmClusterOptions.NewQueueName();

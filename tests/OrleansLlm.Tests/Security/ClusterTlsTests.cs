@@ -13,7 +13,7 @@ namespace OrleansLlm.Tests.Security;
 /// Real silo processes with mutual TLS (<c>Orleans:Tls</c>), the real CLI, and hand-made Orleans clients: members get
 /// in, nobody else does.
 /// </summary>
-[Collection(RedisCollection.Name)]
+[Collection(SlowRedisCollection.Name)]
 public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _queue = LlmClusterOptions.NewQueueName();

@@ -1,0 +1,12 @@
+namespace OrleansLlm.Tests.Infrastructure;
+
+/// <summary>
+/// A second lane of Redis-backed tests with its own redis-server: the slow ones that mostly wait on processes,
+/// timeouts and scaling rather than on the CPU. xunit runs collections in parallel (xunit.runner.json), so these
+/// run beside <see cref="RedisCollection"/> instead of after it, which keeps CI well under its time limit.
+/// </summary>
+[CollectionDefinition(Name)]
+public sealed class SlowRedisCollection : ICollectionFixture<RedisServer>
+{
+    public const string Name = "redis (slow lane)";
+}

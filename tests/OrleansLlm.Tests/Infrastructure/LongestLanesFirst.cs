@@ -1,3 +1,4 @@
+using OrleansLlm.Tests.Resilience;
 using Xunit.Abstractions;
 
 [assembly: TestCollectionOrderer("OrleansLlm.Tests.Infrastructure.LongestLanesFirst", "OrleansLlm.Tests")]
@@ -5,17 +6,25 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Infrastructure;
 
 /// <summary>
-/// Starts the two long Redis lanes first. xunit runs as many collections at once as it has threads
-/// (xunit.runner.json), taking them in this order, and every test class outside a named collection is a short
-/// collection of its own. Left to the default order, the slow lane started only after four minutes of short
-/// classes and ran alone at the end; started first, both lanes run side by side and the short classes fill the gaps.
+/// Starts the long collections first. xunit runs as many collections at once as it has threads
+/// (xunit.runner.json), taking them in this order, and every test class outside a named collection is a collection
+/// of its own. Left to the default order, the slow lane started only after four minutes of short classes and ran
+/// alone at the end; started first, the long ones run side by side and the short classes fill the gaps.
 /// </summary>
 public sealed class LongestLanesFirst : ITestCollectionOrderer
 {
-    private static readonly string[] Lanes = [SlowRedisCollection.Name, RedisCollection.Name, Cli.CliClusterCollection.Name];
+    // Named collections by name; the long classes outside them by the name xunit gives their own collection.
+    private static readonly string[] Longest =
+    [
+        SlowRedisCollection.Name,
+        RedisCollection.Name,
+        Cli.CliClusterCollection.Name,
+        $"Test collection for {typeof(RedisFaultTests).FullName}",
+        $"Test collection for {typeof(Redis.RedisConnectionTests).FullName}",
+    ];
 
     public IEnumerable<ITestCollection> OrderTestCollections(IEnumerable<ITestCollection> testCollections) =>
         testCollections
-            .OrderBy(c => Array.IndexOf(Lanes, c.DisplayName) is var i and >= 0 ? i : Lanes.Length)
+            .OrderBy(c => Array.IndexOf(Longest, c.DisplayName) is var i and >= 0 ? i : Longest.Length)
             .ThenBy(c => c.DisplayName, StringComparer.Ordinal);
 }

@@ -43,7 +43,8 @@ public static class StatusCommand
         }
 
         var state = p.IsComplete ? "complete" : p.Sealed ? "running" : p.Total is null ? "raw items" : "submitting";
-        Console.WriteLine($"{p.BatchId}: {state}; total {p.Total?.ToString() ?? "-"}, queued {p.Queued?.ToString() ?? "-"}, " +
+        var priority = p.Total is null ? string.Empty : $", priority {BatchPriorities.Name(p.Priority)}";
+        Console.WriteLine($"{p.BatchId}: {state}{priority}; total {p.Total?.ToString() ?? "-"}, queued {p.Queued?.ToString() ?? "-"}, " +
                           $"in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}");
     }
 }

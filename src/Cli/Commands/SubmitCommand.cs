@@ -25,9 +25,10 @@ public static class SubmitCommand
         var id = CliOptions.Text("--id", "field holding each row's id (default: 'id' when there is one, else a hash of the row)", CheckFieldName);
         var delimiter = CliOptions.Delimiter("--delimiter", "CSV delimiter: one character, or 'tab' (default: detected from the header: ',', ';' or tab)");
         var wait = new Option<bool>("--wait") { Description = "show progress until every item is done" };
+        var priority = CliOptions.OneOf("--priority", "priority class: workers serve high before normal before low; batches of a class take turns (default: normal)", ["normal", "high", "low"]);
         var command = new Command("submit", "Submit a batch from a CSV, JSONL or OpenAI batch file; prints the batch id")
         {
-            file, minPopulation, limit, prompt, field, batchId, id, delimiter, wait,
+            file, minPopulation, limit, prompt, field, batchId, id, delimiter, wait, priority,
         };
         foreach (var option in BatchOptionsCli.All)
         {
@@ -74,6 +75,8 @@ public static class SubmitCommand
                     source = await ItemSource.ReadAsync(path, options with { RequiredFields = PromptPlaceholders.Fields(template) }, ct);
                 }
 
+                BatchPriorities.TryParse(parse.GetValue(priority), out var batchPriority);
+                spec = spec with { Priority = batchPriority };
                 CheckSource(path, source);
                 cluster ??= await Cli.ConnectAsync(parse, ct);
                 await SubmitAsync(cluster, parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System), spec, path, source, parse.GetValue(wait), ct);

@@ -5,4 +5,8 @@ namespace OrleansLlm.Batches;
 /// <param name="Total">Distinct items submitted.</param>
 /// <param name="InFlight">Items leased now, waiting retries included.</param>
 /// <param name="Done">Items with a result.</param>
-public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFlight, long Done, long DeadLettered);
+public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFlight, long Done, long DeadLettered)
+{
+    /// <summary>The batch's priority class.</summary>
+    public BatchPriority Priority { get; init; }
+}

@@ -7,6 +7,7 @@ namespace OrleansLlm.Batches;
 /// <param name="Options">Ollama options sent with each of its requests; null for none.</param>
 /// <param name="SystemPrompt">System prompt sent with each of its requests; null for none.</param>
 /// <param name="Format"><c>json</c> or a JSON Schema's text (<see cref="BatchSpec.Format"/>); null for free text.</param>
+/// <param name="Priority">The batch's priority class (<see cref="BatchSpec.Priority"/>).</param>
 /// <param name="Chat">Items carry <c>messages</c> for Ollama's <c>/api/chat</c> (<see cref="BatchSpec.Chat"/>).</param>
 public sealed record BatchDefinition(
     string? PromptTemplate,
@@ -15,4 +16,5 @@ public sealed record BatchDefinition(
     GenerationOptions? Options = null,
     string? SystemPrompt = null,
     string? Format = null,
-    bool Chat = false);
+    bool Chat = false,
+    BatchPriority Priority = BatchPriority.Normal);

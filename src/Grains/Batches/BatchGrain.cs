@@ -35,11 +35,12 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
             spec.Options is { IsEmpty: false } options ? options : null,
             spec.SystemPrompt,
             spec.Format,
-            spec.Chat);
+            spec.Chat,
+            spec.Priority);
         var existing = await store.CreateAsync(BatchId, definition, CancellationToken.None);
         if (existing is not null && existing != definition)
         {
-            throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt, answer field, model, options or format.");
+            throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt, answer field, model, options, format or priority.");
         }
     }
 
@@ -143,7 +144,7 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
         }
 
         var queued = Math.Max(0, c.Total - c.Done - c.DeadLettered - c.InFlight);
-        return new BatchProgress(BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed);
+        return new BatchProgress(BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed, c.Priority);
     }
 
     public async Task<ResultPage> GetResultsAsync(string? cursor, int pageSize)

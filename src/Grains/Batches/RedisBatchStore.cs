@@ -23,9 +23,10 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     private const string SystemField = "system";
     private const string FormatField = "format";
     private const string ChatField = "chat";
+    private const string PriorityField = "priority";
 
     // The spec's fields in the batch's hash, in the order ToDefinition reads them.
-    private static readonly RedisValue[] SpecFields = [PromptField, AnswerField, ModelField, OptionsField, SystemField, FormatField, ChatField];
+    private static readonly RedisValue[] SpecFields = [PromptField, AnswerField, ModelField, OptionsField, SystemField, FormatField, ChatField, PriorityField];
 
     public QueueKeys Keys { get; } = new(options.Value.Name);
 
@@ -69,16 +70,20 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         await Db.HashSetAsync(Keys.Batch(batchId), SealedField, 1).ConfigureAwait(false);
     }
 
-    /// <summary>Appends a batch's items to the ready list in their envelopes (with their trace context), skipping ids the batch already has.</summary>
+    /// <summary>
+    /// Adds a batch's items, in their envelopes (with their trace context), to its priority class's ready set, where
+    /// they take turns with the class's other batches; ids the batch already has are skipped.
+    /// </summary>
     /// <returns>How many were new.</returns>
     public async Task<int> AddItemsAsync(string batchId, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var args = new RedisValue[items.Count * 2];
+        var args = new RedisValue[(items.Count * 2) + 1];
+        args[0] = batchId;
         for (var i = 0; i < items.Count; i++)
         {
-            args[2 * i] = items[i].Id;
-            args[(2 * i) + 1] = Envelope.Encode(batchId, items[i].Id, items[i].Json, items[i].TraceParent);
+            args[(2 * i) + 1] = items[i].Id;
+            args[(2 * i) + 2] = Envelope.Encode(batchId, items[i].Id, items[i].Json, items[i].TraceParent);
         }
 
         return (int)await Db.ScriptEvaluateAsync(QueueScripts.Enqueue, Keys.With(Keys.BatchItems(batchId)), _policy.With(args)).ConfigureAwait(false);
@@ -104,7 +109,10 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             Total: (long)r[4],
             InFlight: Math.Max(0, (long)r[2]),
             Done: (long)r[5],
-            DeadLettered: (long)r[3]);
+            DeadLettered: (long)r[3])
+        {
+            Priority = BatchPriorities.TryParse((string?)r[6], out var priority) ? priority : BatchPriority.Normal,
+        };
     }
 
     /// <summary>What Ollama did for the batch so far: tokens and time of every answer, dead-lettered ones included.</summary>
@@ -154,7 +162,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     {
         cancellationToken.ThrowIfCancellationRequested();
         var batch = Db.CreateBatch();
-        var ready = batch.ListLengthAsync(Keys.Ready);
+        var ready = ReadyAsync(batch);
         var inFlight = batch.HashLengthAsync(Keys.InFlight);
         var dead = batch.ListLengthAsync(Keys.DeadLetter);
         var batches = batch.SortedSetRangeByRankAsync(Keys.Batches, 0, recentBatches - 1, Order.Descending);
@@ -167,6 +175,17 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             (await batches.ConfigureAwait(false)).Select(v => (string)v!).ToArray());
     }
 
+    /// <summary>Items waiting for a lease: the raw ready list and every priority class's ready set.</summary>
+    internal Task<long> ReadyAsync(IBatch batch) => ReadyCountAsync(batch, Keys);
+
+    /// <inheritdoc cref="ReadyAsync"/>
+    internal static async Task<long> ReadyCountAsync(IDatabaseAsync db, QueueKeys keys)
+    {
+        var list = db.ListLengthAsync(keys.Ready);
+        var sets = BatchPriorities.All.Select(p => db.SortedSetLengthAsync(keys.ReadyClass(p))).ToArray();
+        return await list.ConfigureAwait(false) + (await Task.WhenAll(sets).ConfigureAwait(false)).Sum();
+    }
+
     /// <summary>Field, value, ... of a definition, as CreateBatch stores them: an absent value is an empty string.</summary>
     private static RedisValue[] SpecValues(BatchDefinition d) =>
     [
@@ -177,6 +196,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         SystemField, d.SystemPrompt ?? string.Empty,
         FormatField, d.Format ?? string.Empty,
         ChatField, d.Chat ? "1" : string.Empty,
+        PriorityField, BatchPriorities.Name(d.Priority),
     ];
 
     /// <param name="values">The values of <see cref="SpecFields"/>, in order; null or empty where absent.</param>
@@ -190,6 +210,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             Value(3) is { } options ? OllamaOptionsJson.Read(options) : null,
             Value(4),
             Value(5),
-            Value(6) == "1");
+            Value(6) == "1",
+            BatchPriorities.TryParse(Value(7), out var priority) ? priority : BatchPriority.Normal);
     }
 }

@@ -9,4 +9,13 @@ public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFl
 {
     /// <summary>The batch's priority class.</summary>
     public BatchPriority Priority { get; init; }
+
+    /// <summary><c>cancelled</c> or <c>expired</c> once the batch was stopped; else null.</summary>
+    public string? Stopped { get; init; }
+
+    /// <summary>Queued items removed by a cancel or the deadline.</summary>
+    public long Removed { get; init; }
+
+    /// <summary>When what is still queued expires; null for no deadline.</summary>
+    public DateTimeOffset? Deadline { get; init; }
 }

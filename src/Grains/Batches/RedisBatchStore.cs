@@ -24,9 +24,11 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     private const string FormatField = "format";
     private const string ChatField = "chat";
     private const string PriorityField = "priority";
+    private const string WindowField = "window";
+    private const int ScanPage = 500;
 
     // The spec's fields in the batch's hash, in the order ToDefinition reads them.
-    private static readonly RedisValue[] SpecFields = [PromptField, AnswerField, ModelField, OptionsField, SystemField, FormatField, ChatField, PriorityField];
+    private static readonly RedisValue[] SpecFields = [PromptField, AnswerField, ModelField, OptionsField, SystemField, FormatField, ChatField, PriorityField, WindowField];
 
     public QueueKeys Keys { get; } = new(options.Value.Name);
 
@@ -39,7 +41,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         cancellationToken.ThrowIfCancellationRequested();
         var existing = (RedisResult[])(await Db.ScriptEvaluateAsync(
             QueueScripts.CreateBatch,
-            Keys.With(Keys.Batch(batchId), Keys.Batches),
+            Keys.With(Keys.Batch(batchId), Keys.Batches, Keys.BatchDeadlines),
             _policy.With([batchId, time.GetUtcNow().ToUnixTimeMilliseconds(), .. SpecValues(definition)])).ConfigureAwait(false))!;
         if (existing.Length == 0)
         {
@@ -89,6 +91,98 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         return (int)await Db.ScriptEvaluateAsync(QueueScripts.Enqueue, Keys.With(Keys.BatchItems(batchId)), _policy.With(args)).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Stops a batch (<c>cancelled</c> or <c>expired</c>) and removes its queued items at once; items in flight finish
+    /// and keep their results. Stopping a stopped batch removes what is left and keeps the first reason.
+    /// </summary>
+    /// <returns>The reason in effect and how many queued items this call removed.</returns>
+    public async Task<(string Stopped, long Removed)> StopAsync(string batchId, string why, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var stopped = (string)(await Db.ScriptEvaluateAsync(
+            QueueScripts.StopBatch, Keys.With(Keys.Batch(batchId)),
+            _policy.With(batchId, why, time.GetUtcNow().ToUnixTimeMilliseconds())).ConfigureAwait(false))!;
+        return (stopped, await RemoveQueuedAsync(batchId, cancellationToken).ConfigureAwait(false));
+    }
+
+    /// <summary>
+    /// Removes a stopped batch's queued items: ZSCAN finds its envelopes in its class's ready set by their prefix, a
+    /// page at a time, so Redis is never busy long; the lease script removes any met in the meantime.
+    /// </summary>
+    private async Task<long> RemoveQueuedAsync(string batchId, CancellationToken cancellationToken)
+    {
+        var priority = (await GetCountsAsync(batchId, cancellationToken).ConfigureAwait(false)).Priority;
+        // Glob: the batch id's characters (letters, digits, '.', '_', '-') match themselves, and '"' ends it.
+        var pattern = $"{Envelope.Prefix}{batchId}\",*";
+        var removed = 0L;
+        var page = new List<RedisValue>();
+        await foreach (var entry in Db.SortedSetScanAsync(Keys.ReadyClass(priority), pattern, ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            page.Add(entry.Element);
+            if (page.Count == ScanPage)
+            {
+                removed += await RemovePageAsync(batchId, page).ConfigureAwait(false);
+                page.Clear();
+            }
+        }
+
+        return removed + (page.Count > 0 ? await RemovePageAsync(batchId, page).ConfigureAwait(false) : 0);
+    }
+
+    private async Task<long> RemovePageAsync(string batchId, List<RedisValue> envelopes) =>
+        (long)await Db.ScriptEvaluateAsync(QueueScripts.RemoveQueued, Keys.Common, _policy.With([batchId, .. envelopes])).ConfigureAwait(false);
+
+    /// <summary>
+    /// Stops every batch whose deadline has passed by <see cref="TimeProvider"/>'s clock as <c>expired</c> and removes
+    /// what is still queued of each; a batch that completed in time is left as it is. Safe from any number of silos.
+    /// </summary>
+    /// <returns>The batches expired and the items removed.</returns>
+    public async Task<(int Batches, long Removed)> ExpireDueAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var due = await Db.SortedSetRangeByScoreAsync(Keys.BatchDeadlines, double.NegativeInfinity, now).ConfigureAwait(false);
+        var (expired, removed) = (0, 0L);
+        foreach (var batchId in due.Select(b => (string)b!))
+        {
+            var c = await GetCountsAsync(batchId, cancellationToken).ConfigureAwait(false);
+            if (!(c.Sealed && c.Done + c.DeadLettered + c.Removed >= c.Total) && c.Stopped is null)
+            {
+                removed += (await StopAsync(batchId, BatchStates.Expired, cancellationToken).ConfigureAwait(false)).Removed;
+                expired++;
+            }
+
+            // Only once stopped: a silo that dies before this line leaves the batch for the next sweep.
+            await Db.SortedSetRemoveAsync(Keys.BatchDeadlines, batchId).ConfigureAwait(false);
+        }
+
+        return (expired, removed);
+    }
+
+    /// <summary>
+    /// Puts the batch's dead-lettered items back in its class's ready set with fresh attempts, a page of the
+    /// dead-letter list at a time; their entries are marked retried and no longer listed.
+    /// </summary>
+    /// <returns>How many went back, and how many could not (their item was cut short in the dead letter).</returns>
+    public async Task<(long Retried, long TooLarge)> RetryDeadAsync(string batchId, CancellationToken cancellationToken)
+    {
+        const int page = ScanPage;
+        long retried = 0, tooLarge = 0, length;
+        var first = 0L;
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var r = (RedisResult[])(await Db.ScriptEvaluateAsync(
+                QueueScripts.RetryDead, Keys.Common,
+                _policy.With(batchId, first, page, time.GetUtcNow().ToUnixTimeMilliseconds())).ConfigureAwait(false))!;
+            (retried, tooLarge, length) = (retried + (long)r[0], tooLarge + (long)r[1], (long)r[2]);
+            first += page;
+        }
+        while (first < length);
+
+        return (retried, tooLarge);
+    }
+
     /// <summary>The stored result of one item, or null.</summary>
     public async Task<string?> GetResultAsync(string batchId, string itemId, CancellationToken cancellationToken)
     {
@@ -112,6 +206,9 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             DeadLettered: (long)r[3])
         {
             Priority = BatchPriorities.TryParse((string?)r[6], out var priority) ? priority : BatchPriority.Normal,
+            Stopped = (string?)r[7] is { Length: > 0 } stopped ? stopped : null,
+            Removed = (long)r[8],
+            Deadline = long.TryParse((string?)r[9], out var deadline) ? DateTimeOffset.FromUnixTimeMilliseconds(deadline) : null,
         };
     }
 
@@ -197,6 +294,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         FormatField, d.Format ?? string.Empty,
         ChatField, d.Chat ? "1" : string.Empty,
         PriorityField, BatchPriorities.Name(d.Priority),
+        WindowField, d.CompletionWindow is { } window ? (long)window.TotalMilliseconds : string.Empty,
     ];
 
     /// <param name="values">The values of <see cref="SpecFields"/>, in order; null or empty where absent.</param>
@@ -211,6 +309,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             Value(4),
             Value(5),
             Value(6) == "1",
-            BatchPriorities.TryParse(Value(7), out var priority) ? priority : BatchPriority.Normal);
+            BatchPriorities.TryParse(Value(7), out var priority) ? priority : BatchPriority.Normal,
+            long.TryParse(Value(8), out var window) ? TimeSpan.FromMilliseconds(window) : null);
     }
 }

@@ -277,7 +277,7 @@ internal static class QueueScripts
         """;
 
     /// <summary>
-    /// KEYS[16..19]: the batch's results, result order and items, the usage hash. ARGV[5..12]: lease, owner, item id,
+    /// KEYS[21..24]: the batch's results, result order and items, the usage hash. ARGV[5..12]: lease, owner, item id,
     /// result, item, prompt tokens, completion tokens, Ollama ms. Writes the result, adds the answer's usage and drops
     /// the lease in one step; the first result for an id wins. Returns 1, or 0 for a duplicate.
     /// </summary>
@@ -457,9 +457,9 @@ internal static class QueueScripts
         """;
 
     /// <summary>
-    /// KEYS[16..17]: the batch's hash, the batch index. ARGV[5..]: batch id, created (ms), then spec field, value, ...
-    /// Creates the batch unless it exists, with its priority class (the spec's <c>priority</c>) in the scheduler's
-    /// state. Returns the stored fields of an existing batch, or an empty list.
+    /// KEYS[21..23]: the batch's hash, the batch index, the batch deadlines. ARGV[5..]: batch id, created (ms), then
+    /// spec field, value, ... Creates the batch unless it exists, with its priority class (the spec's <c>priority</c>)
+    /// in the scheduler's state, and its deadline (created + the spec's <c>window</c>, ms) when it has one. Returns the stored fields of an existing batch, or an empty list.
     /// </summary>
     public const string CreateBatch = Prelude + """
         if redis.call('EXISTS', KEYS[21]) == 1 then return redis.call('HGETALL', KEYS[21]) end
@@ -467,22 +467,27 @@ internal static class QueueScripts
         redis.call('ZADD', KEYS[22], ARGV[6], ARGV[5])
         local p = redis.call('HGET', KEYS[21], 'priority')
         if p and classes[p] then redis.call('HSET', sched, 'class:' .. ARGV[5], p) end
+        local window = tonumber(redis.call('HGET', KEYS[21], 'window') or '')
+        if window and window > 0 then
+          redis.call('HSET', KEYS[21], 'deadline', tonumber(ARGV[6]) + window)
+          redis.call('ZADD', KEYS[23], tonumber(ARGV[6]) + window, ARGV[5])
+        end
         return {}
         """;
 
     /// <summary>
-    /// KEYS[16..18]: the batch's hash, items and results. ARGV[5]: batch id. A consistent snapshot:
-    /// {created, sealed, in flight, dead-lettered, total, done, priority}.
+    /// KEYS[21..23]: the batch's hash, items and results. ARGV[5]: batch id. A consistent snapshot:
+    /// {created, sealed, in flight, dead-lettered, total, done, priority, stopped (cancelled, expired or ''), removed, deadline (ms or '')}.
     /// </summary>
     public const string Progress = Prelude + """
-        local h = redis.call('HMGET', KEYS[21], 'created', 'sealed', 'priority')
+        local h = redis.call('HMGET', KEYS[21], 'created', 'sealed', 'priority', 'deadline')
         return {h[1] or '', h[2] or '0', redis.call('HGET', batch_inflight, ARGV[5]) or '0',
           redis.call('HGET', batch_dead, ARGV[5]) or '0', redis.call('HLEN', KEYS[22]), redis.call('HLEN', KEYS[23]),
-          h[3] or ''}
+          h[3] or '', stopped(ARGV[5]) or '', redis.call('HGET', batch_removed, ARGV[5]) or '0', h[4] or ''}
         """;
 
     /// <summary>
-    /// KEYS[16..17]: the batch's result order and results. ARGV[5..6]: the ordinal to start after, the page size.
+    /// KEYS[21..22]: the batch's result order and results. ARGV[5..6]: the ordinal to start after, the page size.
     /// Returns result, ordinal, result, ordinal, ... in ordinal order.
     /// </summary>
     public const string Results = Prelude + """
@@ -497,6 +502,73 @@ internal static class QueueScripts
           out[#out + 1] = page[2 * i]
         end
         return out
+        """;
+
+    /// <summary>
+    /// KEYS[21]: the batch's hash. ARGV[5..7]: batch id, why (<c>cancelled</c> or <c>expired</c>), when (ms). From now on
+    /// the batch's queued items are removed rather than leased, and items handed back are removed rather than queued;
+    /// items in flight finish. The first reason stays. Returns the reason in effect.
+    /// </summary>
+    public const string StopBatch = Prelude + """
+        local b = ARGV[5]
+        redis.call('HSETNX', sched, 'stop:' .. b, ARGV[6])
+        local why = redis.call('HGET', sched, 'stop:' .. b)
+        if redis.call('HSETNX', KEYS[21], 'stopped', why) == 1 then redis.call('HSET', KEYS[21], 'stopped_at', ARGV[7]) end
+        return why
+        """;
+
+    /// <summary>
+    /// ARGV[5..]: batch id, then queued items (envelopes) of the stopped batch, as ZSCAN found them in its class's ready
+    /// set. Removes those still there, counting them for the batch. Returns how many.
+    /// </summary>
+    public const string RemoveQueued = Prelude + """
+        local b = ARGV[5]
+        if not stopped(b) then return 0 end
+        local set = classes[class_of(b)]
+        local n = 0
+        for i = 6, #ARGV do
+          local v = ARGV[i]
+          if counted_batch(v) == b and redis.call('ZREM', set, v) == 1 then
+            remove_item(v, b)
+            n = n + 1
+          end
+        end
+        return n
+        """;
+
+    /// <summary>
+    /// ARGV[5..8]: batch id, first position, count, when (ms). Puts the batch's dead letters in that part of the
+    /// dead-letter list back in its class's ready set with fresh attempts, tagged like new items, and marks each entry
+    /// <c>retried</c> (so positions stay put while paging). An entry whose item was cut short can't be retried and
+    /// stays. Returns {retried, too large to retry, the list's length}.
+    /// </summary>
+    public const string RetryDead = Prelude + """
+        local b, first, count = ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+        local c = class_of(b)
+        local tag = math.max(vtime(c), tonumber(redis.call('HGET', sched, 'tag:' .. b) or '0'))
+        local retried, kept = 0, 0
+        local entries = redis.call('LRANGE', dead, first, first + count - 1)
+        for i, raw in ipairs(entries) do
+          local ok, e = pcall(cjson.decode, raw)
+          if ok and type(e) == 'table' and e.batch == b and not e.retried then
+            if e.truncated then
+              kept = kept + 1
+            else
+              local sha = redis.sha1hex(e.item)
+              redis.call('HDEL', attempts, sha)
+              redis.call('HDEL', failed_on, sha)
+              redis.call('SADD', envelopes, sha)
+              redis.call('ZADD', classes[c], tag, e.item)
+              tag = tag + 1
+              redis.call('HINCRBY', batch_dead, b, -1)
+              e.retried = tonumber(ARGV[8])
+              redis.call('LSET', dead, first + i - 1, cjson.encode(e))
+              retried = retried + 1
+            end
+          end
+        end
+        redis.call('HSET', sched, 'tag:' .. b, tag)
+        return {retried, kept, redis.call('LLEN', dead)}
         """;
 
     /// <summary>ARGV[5..]: payloads. Returns the batch <c>batch_of</c> reads from each: the tests hold it to <see cref="Envelope.BatchOf"/>.</summary>

@@ -86,6 +86,40 @@ public sealed partial class CliLifecycleTests(CliCluster cluster, ITestOutputHel
     }
 
     [Fact]
+    public async Task Deadline_ExpiresWhatIsStillQueued_WhenTheWindowCloses()
+    {
+        var file = Write("cities.csv", File.ReadLines(Cities.DataFile).Take(301));
+        var batch = NewBatchId();
+        cluster.Simulator.SetSpeed(0.02);
+        try
+        {
+            var submit = await cluster.RunAsync("submit", file, "--batch", batch, "--deadline", "3s");
+            Assert.True(submit.ExitCode == 0, submit.ToString());
+            var running = await cluster.RunAsync("status", batch);
+            Assert.Matches($@"^{batch}: in_progress, priority normal, deadline \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ; total 300, ", running.Stdout);
+
+            // The silos' sweep (every 2 s) expires the batch once the window has closed.
+            string status = string.Empty;
+            await Eventually.TrueAsync(
+                async () => (status = (await cluster.RunAsync("status", batch)).Stdout).Contains("in flight 0,", StringComparison.Ordinal) && status.StartsWith($"{batch}: expired,", StringComparison.Ordinal),
+                "the batch to expire", TimeSpan.FromSeconds(30), () => Task.FromResult(status));
+            output.WriteLine(status);
+            var final = ExpiredLine().Match(status);
+            Assert.True(final.Success, status);
+            Assert.Equal(0, int.Parse(final.Groups["queued"].Value));
+            Assert.True(int.Parse(final.Groups["removed"].Value) > 100, status);
+            Assert.Equal(300, new[] { "done", "dead", "removed" }.Sum(g => int.Parse(final.Groups[g].Value)));
+        }
+        finally
+        {
+            cluster.Simulator.SetSpeed(1);
+        }
+
+        var zero = await cluster.RunAsync("submit", file, "--deadline", "0");
+        Assert.Equal((2, "error: --deadline: '0' is not a duration (e.g. 10, 2.5s, 500ms, 1m, 2h) (see 'orleansllm submit --help')"), (zero.ExitCode, Assert.Single(zero.StderrLines)));
+    }
+
+    [Fact]
     public async Task CancelAndRetry_OfAnUnknownBatch_AreOneLineErrors()
     {
         var cancel = await cluster.RunAsync("cancel", "no-such-batch");
@@ -102,6 +136,9 @@ public sealed partial class CliLifecycleTests(CliCluster cluster, ITestOutputHel
 
     [GeneratedRegex(@"^(?<batch>\S+): (?<status>\w+), priority (?<priority>\w+); total 300, queued (?<queued>\d+), in flight (?<inflight>\d+), done (?<done>\d+), dead-lettered (?<dead>\d+), cancelled (?<removed>\d+)$", RegexOptions.Multiline)]
     private static partial Regex StatusLine();
+
+    [GeneratedRegex(@"^\S+: expired, priority normal; total 300, queued (?<queued>\d+), in flight 0, done (?<done>\d+), dead-lettered (?<dead>\d+), expired (?<removed>\d+)$", RegexOptions.Multiline)]
+    private static partial Regex ExpiredLine();
 
     private static string NewBatchId() => $"t-{Guid.NewGuid():N}"[..14];
 

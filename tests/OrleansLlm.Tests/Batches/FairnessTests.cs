@@ -73,8 +73,9 @@ public sealed class FairnessTests(RedisServer redis, ITestOutputHelper output)
         var run = new FairnessRun(smallTime, largeCompleted.Count(t => t <= smallDone), makespan, smallTime / serviceTime);
         output.WriteLine(
             $"small batch ({Small} items, {BatchPriorities.Name(smallPriority)}) behind a large one ({Large}, normal), {Slots} slots: " +
-            $"small done in {smallTime.TotalSeconds:F2} s = {run.SmallServiceTimes:F1} service times ({serviceTime.TotalMilliseconds:F1} ms each; " +
-            $"{Small / Slots} at best), when {run.LargeDoneWhenSmallDone} of the large batch were done; large batch makespan {makespan.TotalSeconds:F2} s");
+            $"small done in {smallTime.TotalMilliseconds:F0} ms = {run.SmallServiceTimes:F1} service times of {serviceTime.TotalMilliseconds:F1} ms " +
+            $"(the run's average; {Small} items alone on {Slots} slots: {Small / Slots}); meanwhile {largeCompleted.Count(t => t > smallSubmitted && t <= smallDone)} " +
+            $"large items were done, {run.LargeDoneWhenSmallDone} in all; large batch makespan {makespan.TotalSeconds:F2} s");
         return run;
     }
 

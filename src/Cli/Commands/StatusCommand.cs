@@ -54,7 +54,8 @@ public static class StatusCommand
         var deadline = p.Deadline is { } at && p.Status is BatchStates.Validating or BatchStates.InProgress
             ? $", deadline {at.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"
             : string.Empty;
-        Console.WriteLine($"{p.BatchId}: {p.Status}, priority {BatchPriorities.Name(p.Priority)}{deadline}; total {p.Total}, queued {p.Queued}, " +
+        var waiting = p.WaitingForModel is { } model ? $", waiting: no silo serves model {model}" : string.Empty;
+        Console.WriteLine($"{p.BatchId}: {p.Status}, priority {BatchPriorities.Name(p.Priority)}{deadline}{waiting}; total {p.Total}, queued {p.Queued}, " +
                           $"in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}{removed}");
     }
 }

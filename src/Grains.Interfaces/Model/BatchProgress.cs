@@ -7,6 +7,7 @@ namespace OrleansLlm;
 /// <param name="Removed">Queued items removed by a cancel or the deadline.</param>
 /// <param name="Status">One of <see cref="BatchStates"/>; empty for the default batch.</param>
 /// <param name="Deadline">When what is still queued expires; null for no deadline.</param>
+/// <param name="WaitingForModel">The model its queued items wait for because no silo serves it; else null.</param>
 [GenerateSerializer, Immutable, Alias("OrleansLlm.BatchProgress")]
 public sealed record BatchProgress(
     [property: Id(0)] string BatchId,
@@ -20,7 +21,8 @@ public sealed record BatchProgress(
     [property: Id(8)] BatchPriority Priority = BatchPriority.Normal,
     [property: Id(9)] long Removed = 0,
     [property: Id(10)] string Status = "",
-    [property: Id(11)] DateTimeOffset? Deadline = null)
+    [property: Id(11)] DateTimeOffset? Deadline = null,
+    [property: Id(12)] string? WaitingForModel = null)
 {
     /// <summary>
     /// Every submitted item has a result, a dead letter, or was removed (cancelled or expired), and none is in flight:

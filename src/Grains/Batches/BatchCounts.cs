@@ -16,6 +16,9 @@ public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFl
     /// <summary>Queued items removed by a cancel or the deadline.</summary>
     public long Removed { get; init; }
 
+    /// <summary>The model some of its queued items wait for because no silo serves it; else null.</summary>
+    public string? WaitingForModel { get; init; }
+
     /// <summary>When what is still queued expires; null for no deadline.</summary>
     public DateTimeOffset? Deadline { get; init; }
 }

@@ -25,6 +25,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     private const string ChatField = "chat";
     private const string PriorityField = "priority";
     private const string WindowField = "window";
+    private const string RouteField = "route";
     private const int ScanPage = 500;
 
     // The spec's fields in the batch's hash, in the order ToDefinition reads them.
@@ -106,7 +107,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     }
 
     /// <summary>
-    /// Removes a stopped batch's queued items: ZSCAN finds its envelopes in its class's ready set by their prefix, a
+    /// Removes a stopped batch's queued items: ZSCAN finds its envelopes in its class's ready set (and the parked set) by their prefix, a
     /// page at a time, so Redis is never busy long; the lease script removes any met in the meantime.
     /// </summary>
     private async Task<long> RemoveQueuedAsync(string batchId, CancellationToken cancellationToken)
@@ -115,18 +116,23 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         // Glob: the batch id's characters (letters, digits, '.', '_', '-') match themselves, and '"' ends it.
         var pattern = $"{Envelope.Prefix}{batchId}\",*";
         var removed = 0L;
-        var page = new List<RedisValue>();
-        await foreach (var entry in Db.SortedSetScanAsync(Keys.ReadyClass(priority), pattern, ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+        foreach (var set in new[] { Keys.ReadyClass(priority), Keys.Parked })
         {
-            page.Add(entry.Element);
-            if (page.Count == ScanPage)
+            var page = new List<RedisValue>();
+            await foreach (var entry in Db.SortedSetScanAsync(set, pattern, ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
-                removed += await RemovePageAsync(batchId, page).ConfigureAwait(false);
-                page.Clear();
+                page.Add(entry.Element);
+                if (page.Count == ScanPage)
+                {
+                    removed += await RemovePageAsync(batchId, page).ConfigureAwait(false);
+                    page.Clear();
+                }
             }
+
+            removed += page.Count > 0 ? await RemovePageAsync(batchId, page).ConfigureAwait(false) : 0;
         }
 
-        return removed + (page.Count > 0 ? await RemovePageAsync(batchId, page).ConfigureAwait(false) : 0);
+        return removed;
     }
 
     private async Task<long> RemovePageAsync(string batchId, List<RedisValue> envelopes) =>
@@ -209,6 +215,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             Stopped = (string?)r[7] is { Length: > 0 } stopped ? stopped : null,
             Removed = (long)r[8],
             Deadline = long.TryParse((string?)r[9], out var deadline) ? DateTimeOffset.FromUnixTimeMilliseconds(deadline) : null,
+            WaitingForModel = (string?)r[10] is { Length: > 0 } model ? model : null,
         };
     }
 
@@ -295,6 +302,8 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         ChatField, d.Chat ? "1" : string.Empty,
         PriorityField, BatchPriorities.Name(d.Priority),
         WindowField, d.CompletionWindow is { } window ? (long)window.TotalMilliseconds : string.Empty,
+        // Not part of the spec: the model as the queue routes it (CreateBatch notes it for the lease script).
+        RouteField, d.Model is { } model ? ModelNames.Key(model) : string.Empty,
     ];
 
     /// <param name="values">The values of <see cref="SpecFields"/>, in order; null or empty where absent.</param>

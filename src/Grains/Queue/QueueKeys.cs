@@ -34,9 +34,17 @@ public sealed record QueueKeys(string Name)
     /// <summary>
     /// Hash of the scheduler's state: <c>vt:CLASS</c> (the class's virtual time: the tag of its last leased item),
     /// <c>tag:B</c> (the next tag of batch B), <c>raw</c> (the next tag of the raw ready list), <c>class:B</c>
-    /// (batch B's priority class), <c>stop:B</c> (<c>cancelled</c> or <c>expired</c>: B's queued items are removed).
+    /// (batch B's priority class), <c>stop:B</c> (<c>cancelled</c> or <c>expired</c>: B's queued items are removed);
+    /// for routing, <c>model:B</c> (B's model key), <c>served:M</c> (until when some silo serves model M, ms),
+    /// <c>parked:B</c> (the model B's parked items wait for) and <c>parked-n:M</c> (items parked for M).
     /// </summary>
     public string Scheduler => $"{Name}:sched";
+
+    /// <summary>
+    /// Sorted set of ready batch items whose model no live silo serves, with their tags: set aside so they neither
+    /// block their class nor get dead-lettered; back in their class as soon as a silo that serves the model leases.
+    /// </summary>
+    public string Parked => $"{Name}:parked";
 
     /// <summary>Hash batch id → queued items removed from the batch by a cancel or its deadline.</summary>
     public string BatchRemoved => $"{Name}:batch-removed";
@@ -118,7 +126,7 @@ public sealed record QueueKeys(string Name)
     [
         Ready, InFlight, Owners, Deadlines, Retries, LeaseErrors, Attempts, DeadLetter, LeaseSequence, BatchInFlight, BatchDead,
         Recovered, Duplicates, Envelopes, FailedOn,
-        ReadyClass(BatchPriority.High), ReadyClass(BatchPriority.Normal), ReadyClass(BatchPriority.Low), Scheduler, BatchRemoved,
+        ReadyClass(BatchPriority.High), ReadyClass(BatchPriority.Normal), ReadyClass(BatchPriority.Low), Scheduler, BatchRemoved, Parked,
     ];
 
     /// <summary><see cref="Common"/>, then the keys of one batch that a script also touches.</summary>

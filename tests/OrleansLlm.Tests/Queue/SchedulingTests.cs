@@ -94,9 +94,47 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
             _handle.Keys.Outstanding);
     }
 
-    private async Task SubmitAsync(string batchId, BatchPriority priority, int count)
+    [Fact]
+    public async Task Lease_WithModels_LeavesItemsOfAnotherSilosModel_ParksThoseOfNoSilos_AndUnparksWhenOneServesThem()
     {
-        await _handle.Batches.CreateAsync(batchId, new BatchDefinition(null, null, Priority: priority), CancellationToken.None);
+        await SubmitAsync("a", BatchPriority.Normal, 2, model: "model-a:1b");
+        await SubmitAsync("b", BatchPriority.Normal, 2, model: "model-b:1b");
+        await SubmitAsync("plain", BatchPriority.Normal, 2);
+
+        // Silo A serves model a: it takes a's items and the plain batch's, and parks b's, which nobody serves yet.
+        var first = await _handle.Queue.LeaseAsync("silo-a", 10, ["model-a:1b"], CancellationToken.None);
+        Assert.Equal(["a", "a", "plain", "plain"], first.Select(l => Envelope.BatchOf(l.Payload)).Order());
+        Assert.Equal(2, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked));
+        Assert.Equal("model-b:1b", (await _handle.Batches.GetCountsAsync("b", CancellationToken.None)).WaitingForModel);
+
+        // Silo B comes, serving model b: the parked items are back, and it leases them.
+        var second = await _handle.Queue.LeaseAsync("silo-b", 10, ["model-b:1b"], CancellationToken.None);
+        Assert.Equal(["b", "b"], second.Select(l => Envelope.BatchOf(l.Payload)));
+        Assert.Equal(0, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked));
+        Assert.Null((await _handle.Batches.GetCountsAsync("b", CancellationToken.None)).WaitingForModel);
+
+        // Now that silo B serves model b, silo A leaves b's items to it instead of parking them.
+        await SubmitAsync("b2", BatchPriority.Normal, 1, model: "model-b:1b");
+        Assert.Empty(await _handle.Queue.LeaseAsync("silo-a", 10, ["model-a:1b"], CancellationToken.None));
+        Assert.Equal(1, await _handle.Db.SortedSetLengthAsync(_handle.Keys.ReadyClass(BatchPriority.Normal)));
+    }
+
+    [Fact]
+    public async Task Cancel_RemovesParkedItemsToo()
+    {
+        await SubmitAsync("nobody", BatchPriority.Low, 3, model: "model-z:1b");
+        Assert.Empty(await _handle.Queue.LeaseAsync("silo-a", 10, ["model-a:1b"], CancellationToken.None));
+        Assert.Equal(3, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked));
+
+        var (_, removed) = await _handle.Batches.StopAsync("nobody", BatchStates.Cancelled, CancellationToken.None);
+
+        Assert.Equal(3, removed);
+        Assert.Equal(0, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked));
+    }
+
+    private async Task SubmitAsync(string batchId, BatchPriority priority, int count, string? model = null)
+    {
+        await _handle.Batches.CreateAsync(batchId, new BatchDefinition(null, null, Model: model, Priority: priority), CancellationToken.None);
         var items = Enumerable.Range(0, count).Select(i => new BatchItem($"{batchId}-{i}", "{\"city\":\"Oslo\"}")).ToArray();
         Assert.Equal(count, await _handle.Batches.AddItemsAsync(batchId, items, CancellationToken.None));
     }

@@ -143,10 +143,11 @@ internal static class QueueScripts
         -- batch, its items tagged as they are taken. Items of a model no live silo serves are parked on the way;
         -- those another silo serves are left to it (at most 256 of them looked past). Nil when nothing is ready.
         local function first_servable(c, route)
-          if not route then
-            local head = redis.call('ZRANGE', classes[c], 0, 0, 'WITHSCORES')
-            if head[1] then return head[1], tonumber(head[2]) end
-            return nil
+          local head = redis.call('ZRANGE', classes[c], 0, 0, 'WITHSCORES')
+          if not head[1] then return nil end
+          -- The head is what almost every lease takes: only past an item this silo can't serve, look further.
+          if not route or route.served[model_of(batch_of(head[1]))] or model_of(batch_of(head[1])) == '' then
+            return head[1], tonumber(head[2])
           end
           local models, start = {}, 0
           while start < 256 do

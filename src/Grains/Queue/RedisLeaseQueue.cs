@@ -19,10 +19,11 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     private readonly QueuePolicy _policy = QueuePolicy.From(options.Value);
 
     /// <summary>
-    /// How long a silo's word that it serves a model holds: a silo leases at least every <c>Worker:PollMaxDelay</c>
-    /// (1 s) while it runs, so a model is taken for unserved only when no silo has leased for it for this long.
+    /// How long a silo's word that it serves a model holds, renewed at each of its leases. A silo whose slots are all
+    /// busy with CPU requests of minutes does not lease meanwhile, so this is long: a model is taken for unserved
+    /// (its items parked) only when no silo has leased for it for this long. A model no silo ever served is parked at once.
     /// </summary>
-    public static readonly TimeSpan ServedModelsHold = TimeSpan.FromSeconds(30);
+    public static readonly TimeSpan ServedModelsHold = TimeSpan.FromMinutes(5);
 
     public QueueKeys Keys { get; } = new(options.Value.Name);
 

@@ -163,7 +163,7 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
 
     public async Task<BatchProgress> CancelAsync()
     {
-        await RequireAsync("cancel");
+        await RequireAsync();
         var progress = await GetProgressAsync();
         if (progress.Status is BatchStates.Completed or BatchStates.Expired)
         {
@@ -176,7 +176,7 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
 
     public async Task<BatchRetry> RetryAsync()
     {
-        await RequireAsync("retry");
+        await RequireAsync();
         var progress = await GetProgressAsync();
         if (progress.Status is BatchStates.Cancelling or BatchStates.Cancelled or BatchStates.Expired)
         {
@@ -187,12 +187,12 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
         return new BatchRetry(retried, tooLarge);
     }
 
-    private async Task RequireAsync(string what)
+    private async Task RequireAsync()
     {
         if (BatchId == BatchIds.Default || await store.GetAsync(BatchId, CancellationToken.None) is null)
         {
             throw new InvalidOperationException(BatchId == BatchIds.Default
-                ? $"The raw items' batch {BatchIds.Default} can't be {what}ed: it has no known items."
+                ? $"The raw items' batch {BatchIds.Default} has no known items to cancel or retry."
                 : $"Batch {BatchId} does not exist.");
         }
     }

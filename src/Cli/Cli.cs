@@ -40,6 +40,8 @@ public static class Cli
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(ResultsCommand.Create());
         root.Subcommands.Add(DeadCommand.Create());
+        root.Subcommands.Add(LifecycleCommands.Cancel());
+        root.Subcommands.Add(LifecycleCommands.Retry());
         root.Subcommands.Add(SiloCommands.Cluster());
         root.Subcommands.Add(SiloCommands.Drain());
         root.Subcommands.Add(SiloCommands.Undrain());

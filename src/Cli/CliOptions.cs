@@ -31,7 +31,7 @@ public static class CliOptions
             : Fail<int?>(r, $"{name}: '{Value(r)}' is not a whole number"),
     };
 
-    /// <summary>A positive duration: seconds (<c>10</c>, <c>2.5s</c>), milliseconds (<c>500ms</c>), minutes (<c>1m</c>) or <c>hh:mm:ss</c>.</summary>
+    /// <summary>A positive duration: seconds (<c>10</c>, <c>2.5s</c>), milliseconds (<c>500ms</c>), minutes (<c>1m</c>), hours (<c>2h</c>) or <c>hh:mm:ss</c>.</summary>
     public static Option<TimeSpan> Duration(string name, string description, TimeSpan defaultValue) => new(name)
     {
         Description = description,
@@ -39,7 +39,7 @@ public static class CliOptions
         DefaultValueFactory = _ => defaultValue,
         CustomParser = r => Value(r) is { } text && ParseDuration(text) is { } value && value > TimeSpan.Zero
             ? value
-            : Fail<TimeSpan>(r, $"{name}: '{Value(r)}' is not a duration (e.g. 10, 2.5s, 500ms, 1m)"),
+            : Fail<TimeSpan>(r, $"{name}: '{Value(r)}' is not a duration (e.g. 10, 2.5s, 500ms, 1m, 2h)"),
     };
 
     /// <summary>One of <paramref name="values"/>.</summary>
@@ -97,6 +97,7 @@ public static class CliOptions
         var (number, unit) = text.EndsWith("ms", StringComparison.Ordinal) ? (text[..^2], 0.001)
             : text.EndsWith('s') ? (text[..^1], 1.0)
             : text.EndsWith('m') ? (text[..^1], 60.0)
+            : text.EndsWith('h') ? (text[..^1], 3600.0)
             : (text, 1.0);
         return double.TryParse(number, NumberStyles.Float, ic, out var value) && double.IsFinite(value) && value * unit < TimeSpan.MaxValue.TotalSeconds
             ? TimeSpan.FromSeconds(value * unit)

@@ -24,6 +24,18 @@ public interface IBatchGrain : IGrainWithStringKey
     [Alias("GetProgress")]
     Task<BatchProgress> GetProgressAsync();
 
+    /// <summary>
+    /// Cancels the batch: its queued items are removed at once and it takes no more; items in flight finish and keep
+    /// their results. The status is <see cref="BatchStates.Cancelling"/> until they have, then <see cref="BatchStates.Cancelled"/>.
+    /// </summary>
+    /// <returns>The batch's progress right after the queued items were removed.</returns>
+    [Alias("Cancel")]
+    Task<BatchProgress> CancelAsync();
+
+    /// <summary>Puts the batch's dead-lettered items back in the queue with fresh attempts.</summary>
+    [Alias("Retry")]
+    Task<BatchRetry> RetryAsync();
+
     /// <summary>What Ollama did for the batch so far: tokens and time of every answer, dead-lettered ones included.</summary>
     [Alias("GetUsage")]
     Task<TokenUsage> GetUsageAsync();

@@ -35,15 +35,27 @@ public static class StatusCommand
         return command;
     }
 
-    private static void Print(BatchProgress p)
+    internal static void Print(BatchProgress p)
     {
         if (!p.Exists)
         {
             throw new CliException($"no batch {p.BatchId} (see 'orleansllm status' for the recent ones)");
         }
 
-        var state = p.IsComplete ? "complete" : p.Sealed ? "running" : p.Total is null ? "raw items" : "submitting";
-        Console.WriteLine($"{p.BatchId}: {state}; total {p.Total?.ToString() ?? "-"}, queued {p.Queued?.ToString() ?? "-"}, " +
-                          $"in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}");
+        if (p.Total is null)
+        {
+            Console.WriteLine($"{p.BatchId}: raw items; total -, queued -, in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}");
+            return;
+        }
+
+        var removed = p.Removed > 0 || p.Status is BatchStates.Cancelling or BatchStates.Cancelled or BatchStates.Expired
+            ? $", {(p.Status == BatchStates.Expired ? "expired" : "cancelled")} {p.Removed}"
+            : string.Empty;
+        var deadline = p.Deadline is { } at && p.Status is BatchStates.Validating or BatchStates.InProgress
+            ? $", deadline {at.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"
+            : string.Empty;
+        var waiting = p.WaitingForModel is { } model ? $", waiting: no silo serves model {model}" : string.Empty;
+        Console.WriteLine($"{p.BatchId}: {p.Status}, priority {BatchPriorities.Name(p.Priority)}{deadline}{waiting}; total {p.Total}, queued {p.Queued}, " +
+                          $"in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}{removed}");
     }
 }

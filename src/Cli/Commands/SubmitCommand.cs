@@ -25,9 +25,11 @@ public static class SubmitCommand
         var id = CliOptions.Text("--id", "field holding each row's id (default: 'id' when there is one, else a hash of the row)", CheckFieldName);
         var delimiter = CliOptions.Delimiter("--delimiter", "CSV delimiter: one character, or 'tab' (default: detected from the header: ',', ';' or tab)");
         var wait = new Option<bool>("--wait") { Description = "show progress until every item is done" };
+        var deadline = CliOptions.Duration("--deadline", "completion window, e.g. 2h: what is still queued then is expired (default: none)", TimeSpan.Zero);
+        var priority = CliOptions.OneOf("--priority", "priority class: workers serve high before normal before low; batches of a class take turns (default: normal)", ["normal", "high", "low"]);
         var command = new Command("submit", "Submit a batch from a CSV, JSONL or OpenAI batch file; prints the batch id")
         {
-            file, minPopulation, limit, prompt, field, batchId, id, delimiter, wait,
+            file, minPopulation, limit, prompt, field, batchId, id, delimiter, wait, priority, deadline,
         };
         foreach (var option in BatchOptionsCli.All)
         {
@@ -74,6 +76,12 @@ public static class SubmitCommand
                     source = await ItemSource.ReadAsync(path, options with { RequiredFields = PromptPlaceholders.Fields(template) }, ct);
                 }
 
+                BatchPriorities.TryParse(parse.GetValue(priority), out var batchPriority);
+                spec = spec with
+                {
+                    Priority = batchPriority,
+                    CompletionWindow = parse.GetValue(deadline) is var window && window > TimeSpan.Zero ? window : null,
+                };
                 CheckSource(path, source);
                 cluster ??= await Cli.ConnectAsync(parse, ct);
                 await SubmitAsync(cluster, parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System), spec, path, source, parse.GetValue(wait), ct);
@@ -129,7 +137,9 @@ public static class SubmitCommand
             view.Finish();
         }
 
-        Console.Error.WriteLine($"batch {final.BatchId} complete: {final.Done} results, {final.DeadLettered} dead-lettered" +
+        // A batch cancelled or expired while waiting says so, with what was removed.
+        var ending = final.Status == BatchStates.Completed ? "complete" : $"{final.Status} ({final.Removed} removed)";
+        Console.Error.WriteLine($"batch {final.BatchId} {ending}: {final.Done} results, {final.DeadLettered} dead-lettered" +
                                 (final.DeadLettered > 0 ? $" (see 'orleansllm dead {final.BatchId}')" : string.Empty));
     }
 

@@ -15,6 +15,13 @@ namespace OrleansLlm;
 /// True when each item carries its own conversation in <c>messages</c> (OpenAI chat messages) and is answered by
 /// Ollama's <c>/api/chat</c>; false when the template fills a prompt for <c>/api/generate</c>.
 /// </param>
+/// <param name="Priority">
+/// The batch's priority class: workers lease from the highest class with items ready; within a class, batches take turns.
+/// </param>
+/// <param name="CompletionWindow">
+/// How long the batch may take from its creation (the OpenAI Batch API's completion window): what is still queued then
+/// is expired (removed and counted); items in flight finish. Null for no deadline.
+/// </param>
 [GenerateSerializer, Immutable, Alias("OrleansLlm.BatchSpec")]
 public sealed record BatchSpec(
     [property: Id(0)] string? PromptTemplate,
@@ -23,7 +30,9 @@ public sealed record BatchSpec(
     [property: Id(3)] GenerationOptions? Options = null,
     [property: Id(4)] string? SystemPrompt = null,
     [property: Id(5)] string? Format = null,
-    [property: Id(6)] bool Chat = false)
+    [property: Id(6)] bool Chat = false,
+    [property: Id(7)] BatchPriority Priority = BatchPriority.Normal,
+    [property: Id(8)] TimeSpan? CompletionWindow = null)
 {
     /// <summary>The <see cref="Format"/> that asks for any JSON object.</summary>
     public const string JsonFormat = "json";

@@ -9,6 +9,7 @@ namespace OrleansLlm;
 /// <param name="Silo">The silo that dead-lettered it.</param>
 /// <param name="Item">The item's JSON, out of its envelope; the payload as it was when it is not JSON.</param>
 /// <param name="Answer">The model's answer when it is why the item is here (it broke the batch's format); else null.</param>
+/// <param name="RetriedAt">When <c>retry</c> put the item back in the queue; null while it is dead-lettered.</param>
 [GenerateSerializer, Immutable, Alias("OrleansLlm.DeadLetter")]
 public sealed record DeadLetter(
     [property: Id(0)] string Batch,
@@ -19,4 +20,5 @@ public sealed record DeadLetter(
     [property: Id(5)] string Silo,
     [property: Id(6)] DateTimeOffset At,
     [property: Id(7)] string Item,
-    [property: Id(8)] string? Answer = null);
+    [property: Id(8)] string? Answer = null,
+    [property: Id(9)] DateTimeOffset? RetriedAt = null);

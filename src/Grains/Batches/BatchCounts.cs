@@ -5,4 +5,20 @@ namespace OrleansLlm.Batches;
 /// <param name="Total">Distinct items submitted.</param>
 /// <param name="InFlight">Items leased now, waiting retries included.</param>
 /// <param name="Done">Items with a result.</param>
-public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFlight, long Done, long DeadLettered);
+public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFlight, long Done, long DeadLettered)
+{
+    /// <summary>The batch's priority class.</summary>
+    public BatchPriority Priority { get; init; }
+
+    /// <summary><c>cancelled</c> or <c>expired</c> once the batch was stopped; else null.</summary>
+    public string? Stopped { get; init; }
+
+    /// <summary>Queued items removed by a cancel or the deadline.</summary>
+    public long Removed { get; init; }
+
+    /// <summary>The model some of its queued items wait for because no silo serves it; else null.</summary>
+    public string? WaitingForModel { get; init; }
+
+    /// <summary>When what is still queued expires; null for no deadline.</summary>
+    public DateTimeOffset? Deadline { get; init; }
+}

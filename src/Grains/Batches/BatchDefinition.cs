@@ -7,6 +7,8 @@ namespace OrleansLlm.Batches;
 /// <param name="Options">Ollama options sent with each of its requests; null for none.</param>
 /// <param name="SystemPrompt">System prompt sent with each of its requests; null for none.</param>
 /// <param name="Format"><c>json</c> or a JSON Schema's text (<see cref="BatchSpec.Format"/>); null for free text.</param>
+/// <param name="Priority">The batch's priority class (<see cref="BatchSpec.Priority"/>).</param>
+/// <param name="CompletionWindow">How long the batch may take from its creation (<see cref="BatchSpec.CompletionWindow"/>); null for no deadline.</param>
 /// <param name="Chat">Items carry <c>messages</c> for Ollama's <c>/api/chat</c> (<see cref="BatchSpec.Chat"/>).</param>
 public sealed record BatchDefinition(
     string? PromptTemplate,
@@ -15,4 +17,6 @@ public sealed record BatchDefinition(
     GenerationOptions? Options = null,
     string? SystemPrompt = null,
     string? Format = null,
-    bool Chat = false);
+    bool Chat = false,
+    BatchPriority Priority = BatchPriority.Normal,
+    TimeSpan? CompletionWindow = null);

@@ -35,11 +35,13 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
             spec.Options is { IsEmpty: false } options ? options : null,
             spec.SystemPrompt,
             spec.Format,
-            spec.Chat);
+            spec.Chat,
+            spec.Priority,
+            spec.CompletionWindow);
         var existing = await store.CreateAsync(BatchId, definition, CancellationToken.None);
         if (existing is not null && existing != definition)
         {
-            throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt, answer field, model, options or format.");
+            throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt, answer field, model, options, format, priority or deadline.");
         }
     }
 
@@ -71,6 +73,11 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
             return $"Bad options: {string.Join("; ", optionErrors)}.";
         }
 
+        if (spec.CompletionWindow is { } window && window <= TimeSpan.Zero)
+        {
+            return $"The deadline must be in the future, not {window} from now.";
+        }
+
         if (spec.SystemPrompt is { Length: 0 })
         {
             return "The system prompt is empty; leave it out instead.";
@@ -91,6 +98,11 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
         if (await store.GetAsync(BatchId, CancellationToken.None) is null)
         {
             throw new InvalidOperationException($"Batch {BatchId} does not exist; create it first.");
+        }
+
+        if ((await store.GetCountsAsync(BatchId, CancellationToken.None)).Stopped is { } stopped)
+        {
+            throw new InvalidOperationException($"Batch {BatchId} is {stopped}; it takes no more items.");
         }
 
         foreach (var item in items)
@@ -142,8 +154,47 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
             return new BatchProgress(BatchId, Exists: true, Total: null, Queued: null, c.InFlight, c.Done, c.DeadLettered, Sealed: false);
         }
 
-        var queued = Math.Max(0, c.Total - c.Done - c.DeadLettered - c.InFlight);
-        return new BatchProgress(BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed);
+        var queued = Math.Max(0, c.Total - c.Done - c.DeadLettered - c.InFlight - c.Removed);
+        var status = BatchStates.Of(c.Sealed, c.Stopped, c.Total, c.InFlight, c.Done, c.DeadLettered, c.Removed);
+        return new BatchProgress(
+            BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed, c.Priority, c.Removed, status, c.Deadline,
+            queued > 0 ? c.WaitingForModel : null);
+    }
+
+    public async Task<BatchProgress> CancelAsync()
+    {
+        await RequireAsync();
+        var progress = await GetProgressAsync();
+        if (progress.Status is BatchStates.Completed or BatchStates.Expired)
+        {
+            throw new InvalidOperationException($"Batch {BatchId} is {progress.Status}; there is nothing left to cancel.");
+        }
+
+        await store.StopAsync(BatchId, BatchStates.Cancelled, CancellationToken.None);
+        return await GetProgressAsync();
+    }
+
+    public async Task<BatchRetry> RetryAsync()
+    {
+        await RequireAsync();
+        var progress = await GetProgressAsync();
+        if (progress.Status is BatchStates.Cancelling or BatchStates.Cancelled or BatchStates.Expired)
+        {
+            throw new InvalidOperationException($"Batch {BatchId} is {progress.Status}; its dead letters can't go back to the queue.");
+        }
+
+        var (retried, tooLarge) = await store.RetryDeadAsync(BatchId, CancellationToken.None);
+        return new BatchRetry(retried, tooLarge);
+    }
+
+    private async Task RequireAsync()
+    {
+        if (BatchId == BatchIds.Default || await store.GetAsync(BatchId, CancellationToken.None) is null)
+        {
+            throw new InvalidOperationException(BatchId == BatchIds.Default
+                ? $"The raw items' batch {BatchIds.Default} has no known items to cancel or retry."
+                : $"Batch {BatchId} does not exist.");
+        }
     }
 
     public async Task<ResultPage> GetResultsAsync(string? cursor, int pageSize)

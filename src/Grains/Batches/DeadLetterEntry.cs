@@ -5,7 +5,8 @@ namespace OrleansLlm.Batches;
 
 /// <summary>
 /// Reads an entry of the dead-letter list, as <c>dead_letter</c> in <see cref="QueueScripts"/> writes it:
-/// <c>{reason, error, attempts, batch, owner, at, item, answer}</c>, where <c>at</c> is Unix milliseconds on Redis' clock,
+/// <c>{reason, error, attempts, batch, owner, at, item, answer, retried}</c>, where <c>retried</c> (ms) is set once
+/// <c>retry</c> put the item back in the queue, <c>at</c> is Unix milliseconds on Redis' clock,
 /// <c>error</c> is absent when there was none, and <c>item</c> is the queued payload (an envelope, or a raw item).
 /// </summary>
 public static class DeadLetterEntry
@@ -40,7 +41,10 @@ public static class DeadLetterEntry
                     ? DateTimeOffset.FromUnixTimeMilliseconds((long)at.GetDouble())
                     : DateTimeOffset.MinValue,
                 item,
-                Text(root, "answer"));
+                Text(root, "answer"),
+                root.TryGetProperty("retried", out var retried) && retried.ValueKind == JsonValueKind.Number
+                    ? DateTimeOffset.FromUnixTimeMilliseconds((long)retried.GetDouble())
+                    : null);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {

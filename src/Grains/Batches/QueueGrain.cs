@@ -25,7 +25,8 @@ public sealed class QueueGrain(RedisBatchStore store, IOptions<PromptOptions> pr
         var page = await store.GetDeadLettersAsync(start, Math.Clamp(pageSize, 1, MaxDeadLetterPage), CancellationToken.None);
         var deadLetters = page.Entries
             .Select(DeadLetterEntry.Parse)
-            .Where(d => batchId is null || d.Batch == batchId)
+            // A retried entry is back in the queue: it is no longer dead, though it keeps its place in the list.
+            .Where(d => d.RetriedAt is null && (batchId is null || d.Batch == batchId))
             .ToArray();
         var next = start + page.Entries.Count;
         return new DeadLetterPage(deadLetters, page.Entries.Count > 0 && next < page.Length ? next.ToString(CultureInfo.InvariantCulture) : null);

@@ -63,6 +63,7 @@ public static class OrleansLlmSiloBuilderExtensions
 
         services.AddPlacementDirector<SiloLocalPlacement, SiloLocalPlacementDirector>();
 
+        services.TryAddTransient<ServedModels>();
         services.TryAddSingleton<LocalWorkerState>();
         services.TryAddSingleton<WorkerLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());

@@ -15,6 +15,12 @@ public static class ModelNames
     public static bool Same(string listed, string configured) =>
         string.Equals(Short(OllamaOptions.WithTag(listed)), Short(OllamaOptions.WithTag(configured)), StringComparison.OrdinalIgnoreCase);
 
+    /// <summary>
+    /// The one spelling of a model that <see cref="Same"/> compares: tagged, without the default registry's prefix, in
+    /// lower case. The queue routes items by it.
+    /// </summary>
+    public static string Key(string name) => Short(OllamaOptions.WithTag(name)).ToLowerInvariant();
+
     private static string Short(string name) =>
         name.StartsWith(DefaultRegistryPrefix, StringComparison.OrdinalIgnoreCase) ? name[DefaultRegistryPrefix.Length..] : name;
 }

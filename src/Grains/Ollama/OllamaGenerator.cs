@@ -169,6 +169,14 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
         };
     }
 
+    /// <summary>The models Ollama has (<c>/api/tags</c>), as it names them.</summary>
+    public async Task<IReadOnlyList<string>> ListModelsAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(options.Value.ProbeTimeout);
+        return (await _client.ListLocalModelsAsync(timeout.Token).ConfigureAwait(false)).Select(m => m.Name).ToArray();
+    }
+
     /// <summary>
     /// Checks that Ollama lists the model (<c>/api/tags</c>) and answers a one-token request: what a broken backend
     /// (down, out of memory, without its model) fails, and a working one passes however busy it is.

@@ -48,6 +48,12 @@ public sealed class WorkerOptions
     /// <summary>How long in-flight calls may run on after the silo is asked to stop; keep it under the pod's grace period. Default: 4 minutes.</summary>
     public TimeSpan DrainTimeout { get; set; } = TimeSpan.FromMinutes(4);
 
+    /// <summary>
+    /// How often the worker reads again which models its Ollama has (<c>/api/tags</c>): it leases only items of those,
+    /// so a model pulled later is served from the next read on. Default: 30 seconds.
+    /// </summary>
+    public TimeSpan ModelRefreshInterval { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>How often the worker reports to the coordinator. Default: 2 seconds.</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(2);
 
@@ -87,6 +93,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         if (o.BackendProbeMinDelay <= TimeSpan.Zero || o.BackendProbeMaxDelay < o.BackendProbeMinDelay)
         {
             failures.Add($"{s}:{nameof(o.BackendProbeMinDelay)} must be positive and at most {nameof(o.BackendProbeMaxDelay)}.");
+        }
+
+        if (o.ModelRefreshInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(o.ModelRefreshInterval)} must be positive (was {o.ModelRefreshInterval}).");
         }
 
         if (o.HeartbeatInterval <= TimeSpan.Zero)

@@ -3,8 +3,8 @@ using StackExchange.Redis;
 namespace OrleansLlm.Queue;
 
 /// <summary>
-/// Every Redis key of one queue. KEDA reads <see cref="Ready"/> (LLEN) and <see cref="InFlight"/> (HLEN); the
-/// deploy manifests must use these exact names.
+/// Every Redis key of one queue. KEDA reads <see cref="Outstanding"/>: the raw ready list (LLEN), the ready set of
+/// each priority class (ZCARD) and <see cref="InFlight"/> (HLEN); the deploy manifests must use these exact names.
 /// </summary>
 /// <remarks>
 /// Every key starts with <see cref="Name"/>. On Redis Cluster, give the name a hash tag (<c>{cities}</c>): then every
@@ -19,8 +19,42 @@ public sealed record QueueKeys(string Name)
     /// </summary>
     public bool HasHashTag => Name.IndexOf('{') is >= 0 and var open && Name.IndexOf('}', open + 1) is var close && close > open + 1;
 
-    /// <summary>The ready list: producers RPUSH, workers take from the head.</summary>
+    /// <summary>
+    /// The raw ready list: producers (Bento) RPUSH raw items, workers take from the head. Its items are the normal
+    /// class's batch <see cref="BatchIds.Default"/>, taking turns with the batches in <see cref="ReadyClass"/>.
+    /// </summary>
     public string Ready => Name;
+
+    /// <summary>
+    /// Sorted set of one priority class's ready batch items (envelopes), scored by their start-time fair queuing tag:
+    /// the lowest is leased first, so the class's batches take turns.
+    /// </summary>
+    public string ReadyClass(BatchPriority priority) => $"{Name}:ready:{BatchPriorities.Name(priority)}";
+
+    /// <summary>
+    /// Hash of the scheduler's state: <c>vt:CLASS</c> (the class's virtual time: the tag of its last leased item),
+    /// <c>tag:B</c> (the next tag of batch B), <c>raw</c> (the next tag of the raw ready list), <c>class:B</c>
+    /// (batch B's priority class), <c>stop:B</c> (<c>cancelled</c> or <c>expired</c>: B's queued items are removed);
+    /// for routing, <c>model:B</c> (B's model key), <c>served:M</c> (until when some silo serves model M, ms),
+    /// <c>parked:B</c> (the model B's parked items wait for) and <c>parked-n:M</c> (items parked for M).
+    /// </summary>
+    public string Scheduler => $"{Name}:sched";
+
+    /// <summary>
+    /// Sorted set of ready batch items whose model no live silo serves, with their tags: set aside so they neither
+    /// block their class nor get dead-lettered; back in their class as soon as a silo that serves the model leases.
+    /// </summary>
+    public string Parked => $"{Name}:parked";
+
+    /// <summary>Hash batch id → queued items removed from the batch by a cancel or its deadline.</summary>
+    public string BatchRemoved => $"{Name}:batch-removed";
+
+    /// <summary>Sorted set batch id → its deadline (Unix ms): what is still queued then is expired.</summary>
+    public string BatchDeadlines => $"{Name}:batch-deadlines";
+
+    /// <summary>Every key of items waiting or being worked on, which KEDA adds up: ready list, ready sets, in flight.</summary>
+    public IReadOnlyList<string> Outstanding =>
+        [Ready, .. BatchPriorities.All.Select(ReadyClass), InFlight];
 
     /// <summary>Hash lease id → item: every item leased and not yet settled, waiting retries included.</summary>
     public string InFlight => $"{Name}:inflight";
@@ -92,6 +126,7 @@ public sealed record QueueKeys(string Name)
     [
         Ready, InFlight, Owners, Deadlines, Retries, LeaseErrors, Attempts, DeadLetter, LeaseSequence, BatchInFlight, BatchDead,
         Recovered, Duplicates, Envelopes, FailedOn,
+        ReadyClass(BatchPriority.High), ReadyClass(BatchPriority.Normal), ReadyClass(BatchPriority.Low), Scheduler, BatchRemoved, Parked,
     ];
 
     /// <summary><see cref="Common"/>, then the keys of one batch that a script also touches.</summary>

@@ -18,16 +18,37 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     private readonly QueueOptions _options = options.Value;
     private readonly QueuePolicy _policy = QueuePolicy.From(options.Value);
 
+    /// <summary>
+    /// How long a silo's word that it serves a model holds, renewed at each of its leases. A silo whose slots are all
+    /// busy with CPU requests of minutes does not lease meanwhile, so this is long: a model is taken for unserved
+    /// (its items parked) only when no silo has leased for it for this long. A model no silo ever served is parked at once.
+    /// </summary>
+    public static readonly TimeSpan ServedModelsHold = TimeSpan.FromMinutes(5);
+
     public QueueKeys Keys { get; } = new(options.Value.Name);
 
     private IDatabase Db => redis.Database;
 
-    /// <summary>Atomically moves up to <paramref name="max"/> items into leases held by <paramref name="owner"/>: due retries first, then the head of the ready list.</summary>
-    public async Task<IReadOnlyList<Lease>> LeaseAsync(string owner, int max, CancellationToken cancellationToken)
+    /// <summary>
+    /// Atomically moves up to <paramref name="max"/> items into leases held by <paramref name="owner"/>: due retries
+    /// first, then the next ready items (highest priority class first, the batches of a class taking turns).
+    /// </summary>
+    public Task<IReadOnlyList<Lease>> LeaseAsync(string owner, int max, CancellationToken cancellationToken) =>
+        LeaseAsync(owner, max, served: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="LeaseAsync(string, int, CancellationToken)"/>, but only items of batches whose model is in
+    /// <paramref name="served"/> (model keys, <see cref="Ollama.ModelNames.Key"/>) or that name none; null serves every
+    /// model. Noting the models for <see cref="ServedModelsHold"/>, so items of a model no silo serves are parked
+    /// (<see cref="QueueKeys.Parked"/>) and come back when one does.
+    /// </summary>
+    public async Task<IReadOnlyList<Lease>> LeaseAsync(string owner, int max, IReadOnlyCollection<string>? served, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
-            QueueScripts.Lease, Keys.Common, _policy.With(max, (long)_options.LeaseDuration.TotalMilliseconds, owner)).ConfigureAwait(false))!;
+        RedisValue[] args = served is null
+            ? [max, (long)_options.LeaseDuration.TotalMilliseconds, owner]
+            : [max, (long)_options.LeaseDuration.TotalMilliseconds, owner, (long)ServedModelsHold.TotalMilliseconds, .. served.Select(m => (RedisValue)m)];
+        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(QueueScripts.Lease, Keys.Common, _policy.With(args)).ConfigureAwait(false))!;
         var leases = new List<Lease>(result.Length / 4);
         for (var i = 0; i + 3 < result.Length; i += 4)
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrleansLlm.Batches;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
 
@@ -7,7 +8,8 @@ namespace OrleansLlm.Recovery;
 
 /// <summary>
 /// Hands orphaned work back on every silo: the leases of silos that membership declares dead, at once, and leases
-/// past their deadline (a frozen or killed owner), every <see cref="QueueOptions.SweepInterval"/>.
+/// past their deadline (a frozen or killed owner), every <see cref="QueueOptions.SweepInterval"/>; on the same beat it
+/// expires what is still queued of batches past their deadline (<c>submit --deadline</c>).
 /// </summary>
 /// <remarks>
 /// Every silo runs it, so recovery never waits for a particular silo: when the silo that hosts the coordinator dies,
@@ -16,6 +18,7 @@ namespace OrleansLlm.Recovery;
 /// </remarks>
 public sealed partial class LeaseRecovery(
     RedisLeaseQueue queue,
+    RedisBatchStore batches,
     IClusterMembershipService membership,
     IOptions<QueueOptions> options,
     TimeProvider time,
@@ -83,10 +86,28 @@ public sealed partial class LeaseRecovery(
                 {
                     LogSweepFailed(logger, ex);
                 }
+
+                await ExpireBatchesAsync(cancellationToken);
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task ExpireBatchesAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            var (expired, removed) = await batches.ExpireDueAsync(cancellationToken);
+            if (expired > 0)
+            {
+                LogBatchesExpired(logger, expired, removed);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            LogSweepFailed(logger, ex);
         }
     }
 
@@ -115,6 +136,9 @@ public sealed partial class LeaseRecovery(
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Expired leases: {Requeued} items back in the ready list, {DeadLettered} dead-lettered")]
     private static partial void LogExpired(ILogger logger, int requeued, int deadLettered);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Batches past their deadline: {Batches} expired, {Removed} queued items removed")]
+    private static partial void LogBatchesExpired(ILogger logger, int batches, long removed);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovering leases failed; tried again on the next sweep")]
     private static partial void LogSweepFailed(ILogger logger, Exception ex);

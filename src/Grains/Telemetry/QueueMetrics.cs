@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
+using OrleansLlm.Batches;
 using OrleansLlm.Queue;
 using OrleansLlm.Redis;
 using StackExchange.Redis;
@@ -50,7 +51,7 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
     internal void CreateGauges()
     {
         _meter.CreateObservableGauge("orleansllm_queue_ready_items", () => Observe(r => r.Ready), "{item}",
-            "Items in the ready list, waiting for a lease (LLEN of the queue). The same on every silo: aggregate with max.");
+            "Items waiting for a lease: the raw ready list and every priority class's ready set (LLEN of the queue plus ZCARD of QUEUE:ready:CLASS). The same on every silo: aggregate with max.");
         _meter.CreateObservableGauge("orleansllm_queue_inflight_items", () => Observe(r => r.InFlight), "{item}",
             "Items leased and not yet settled, waiting retries included (HLEN of QUEUE:inflight). The same on every silo: aggregate with max.");
         _meter.CreateObservableGauge("orleansllm_queue_dead_items", () => Observe(r => r.Dead), "{item}",
@@ -75,7 +76,7 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
             {
                 // Observable instruments are read synchronously; the lock makes concurrent scrapes share one read.
                 var batch = _redis.Database.CreateBatch();
-                var ready = batch.ListLengthAsync(_keys.Ready);
+                var ready = RedisBatchStore.ReadyCountAsync(batch, _keys);
                 var inFlight = batch.HashLengthAsync(_keys.InFlight);
                 var dead = batch.ListLengthAsync(_keys.DeadLetter);
                 batch.Execute();

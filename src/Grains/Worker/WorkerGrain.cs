@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using Orleans.GrainDirectory;
+using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Placement;
 using OrleansLlm.Queue;
@@ -28,6 +29,7 @@ public sealed partial class WorkerGrain(
     ItemProcessor processor,
     IConcurrencyController concurrency,
     BackendBreaker breaker,
+    ServedModels served,
     LocalWorkerState localState,
     WorkerMetrics metrics,
     IOptions<WorkerOptions> workerOptions,
@@ -189,7 +191,8 @@ public sealed partial class WorkerGrain(
             IReadOnlyList<Lease> leases;
             try
             {
-                leases = await queue.LeaseAsync(Owner, free, stop);
+                // Only items of models this silo's Ollama has; those of a model no silo has wait, parked.
+                leases = await queue.LeaseAsync(Owner, free, await served.GetAsync(stop), stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {

@@ -224,7 +224,7 @@ public sealed partial class ManifestTests
 
     [SkippableTheory]
     [MemberData(nameof(Overlays))]
-    public async Task ScaledObject_ScalesOnTheQueuesReadyListPlusInFlightHash(string overlay)
+    public async Task ScaledObject_ScalesOnTheQueuesReadyListAndEveryPriorityClassPlusInFlightHash(string overlay)
     {
         var m = await RenderedManifests.RenderAsync(overlay);
         var config = SiloConfiguration(m);
@@ -237,10 +237,10 @@ public sealed partial class ManifestTests
         Assert.Null(m.SiloDeployment.Spec.Replicas); // KEDA owns the count; re-applying must not reset it.
         Assert.All(scaled.Spec.Triggers, t => Assert.Equal("redis", t.Type));
         Assert.Equal(
-            new[] { keys.Ready, keys.InFlight }.Order(),
+            keys.Outstanding.Order(),
             scaled.Spec.Triggers.Select(t => t.Metadata["listName"]).Order());
 
-        // The formula adds up exactly the two triggers, and per-replica target = listLength of both.
+        // The formula adds up exactly the triggers (every key of outstanding work), and per-replica target = listLength of each.
         var modifiers = scaled.Spec.Advanced?.ScalingModifiers ?? throw new Xunit.Sdk.XunitException("no scalingModifiers");
         var terms = Identifier().Matches(modifiers.Formula ?? "").Select(x => x.Value).Order().ToArray();
         Assert.Equal(scaled.Spec.Triggers.Select(t => t.Name!).Order(), terms);

@@ -15,7 +15,8 @@ public interface IReplicaSet
 
 /// <summary>
 /// A test-only stand-in for KEDA and the HPA: at every poll it reads the real Redis counts, applies KEDA's formula
-/// desired = ceil((ready + in flight) / target), clamped to [min, max], and scales the replica set to it.
+/// desired = ceil((ready list + every class's ready set + in flight) / target), clamped to [min, max], and scales the
+/// replica set to it.
 /// </summary>
 public sealed class KedaScaleSimulator(IDatabase redis, OrleansLlm.Queue.QueueKeys keys, IReplicaSet replicas, int target, int minReplicas, int maxReplicas, TimeSpan pollInterval)
 {
@@ -32,6 +33,10 @@ public sealed class KedaScaleSimulator(IDatabase redis, OrleansLlm.Queue.QueueKe
         while (!cancellationToken.IsCancellationRequested)
         {
             var metric = await redis.ListLengthAsync(keys.Ready) + await redis.HashLengthAsync(keys.InFlight);
+            foreach (var priority in BatchPriorities.All)
+            {
+                metric += await redis.SortedSetLengthAsync(keys.ReadyClass(priority));
+            }
             var desired = Desired(metric, target, minReplicas, maxReplicas);
             if (replicas.Replicas < desired)
             {

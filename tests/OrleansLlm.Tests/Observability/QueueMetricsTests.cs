@@ -63,7 +63,8 @@ public sealed class QueueMetricsTests : IAsyncLifetime
         metrics.CreateGauges();
 
         var db = _redis.Db;
-        await db.ListRightPushAsync(_keys.Ready, ["a", "b", "c"]);
+        await db.ListRightPushAsync(_keys.Ready, ["a", "b"]);
+        await db.SortedSetAddAsync(_keys.ReadyClass(BatchPriority.High), "c", 0);
         await db.HashSetAsync(_keys.InFlight, "lease-1", "d");
         await db.ListRightPushAsync(_keys.DeadLetter, "e");
         var before = await ReadCallsAsync();
@@ -78,12 +79,12 @@ public sealed class QueueMetricsTests : IAsyncLifetime
         listener.RecordObservableInstruments();
         listener.RecordObservableInstruments();
         Assert.Equal(3, seen["orleansllm_queue_ready_items"]);
-        Assert.Equal(before + 3, await ReadCallsAsync());
+        Assert.Equal(before + ReadsPerScrape, await ReadCallsAsync());
 
         _time.Advance(QueueMetrics.MaxAge);
         listener.RecordObservableInstruments();
         Assert.Equal(4, seen["orleansllm_queue_ready_items"]);
-        Assert.Equal(before + 6, await ReadCallsAsync());
+        Assert.Equal(before + (2 * ReadsPerScrape), await ReadCallsAsync());
     }
 
     [Fact]
@@ -122,12 +123,15 @@ public sealed class QueueMetricsTests : IAsyncLifetime
         await _redis.DisposeAsync();
     }
 
-    // LLEN and HLEN calls Redis has served: a gauge reading is one LLEN of the ready list, one HLEN, one LLEN of the dead letters.
+    // A gauge reading is one LLEN of the ready list, a ZCARD per priority class, one HLEN, one LLEN of the dead letters.
+    private static readonly int ReadsPerScrape = 3 + BatchPriorities.All.Count;
+
+    // LLEN, ZCARD and HLEN calls Redis has served.
     private async Task<long> ReadCallsAsync()
     {
         var server = _redis.Connection.GetServer(_redis.Connection.GetEndPoints()[0]);
         var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(kv => kv.Key, kv => kv.Value);
-        return Calls(stats, "cmdstat_llen") + Calls(stats, "cmdstat_hlen");
+        return Calls(stats, "cmdstat_llen") + Calls(stats, "cmdstat_zcard") + Calls(stats, "cmdstat_hlen");
 
         static long Calls(Dictionary<string, string> stats, string command) =>
             stats.TryGetValue(command, out var value) ? long.Parse(value.Split(',')[0].Split('=')[1]) : 0;

@@ -16,6 +16,7 @@ public sealed class LongestLanesFirst : ITestCollectionOrderer
     // Named collections by name; the long classes outside them by the name xunit gives their own collection.
     private static readonly string[] Longest =
     [
+        ScalingRedisCollection.Name,
         SlowRedisCollection.Name,
         RedisCollection.Name,
         Cli.CliClusterCollection.Name,

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 
 namespace OrleansLlm.Tests.Resilience;
 
-[Collection(SlowRedisCollection.Name)]
+[Collection(ScalingRedisCollection.Name)]
 public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
 {
     [Theory]

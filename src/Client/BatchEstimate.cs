@@ -15,7 +15,8 @@ public sealed record BatchEstimate(TokenUsage Usage, double ClusterItemsPerSecon
         // Dead-lettered items cost tokens too (an answer that broke the format), so they count as finished.
         var finished = progress.Done + progress.DeadLettered;
         double? tokensPerSecond = finished > 0 && rate > 0 ? (double)usage.TotalTokens / finished * rate : null;
-        var left = progress.Total is { } total ? Math.Max(0, total - finished) : (long?)null;
+        // Items removed by a cancel or the deadline will never run, so they are not left either.
+        var left = progress.Total is { } total ? Math.Max(0, total - finished - progress.Removed) : (long?)null;
         TimeSpan? eta = left is > 0 && rate > 0 ? TimeSpan.FromSeconds(left.Value / rate) : null;
         return new BatchEstimate(usage, rate, tokensPerSecond, eta);
     }

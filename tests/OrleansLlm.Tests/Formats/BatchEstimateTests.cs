@@ -40,14 +40,16 @@ public sealed class BatchEstimateTests
     }
 
     [Fact]
-    public void NothingCompletingOrNothingLeft_NoEta()
+    public void NothingCompletingOrNothingLeft_NoEta_RemovedItemsAreNotLeft()
     {
         var waiting = new BatchProgress("b", true, Total: 10, Queued: 10, InFlight: 0, Done: 0, DeadLettered: 0, Sealed: true);
         var done = new BatchProgress("b", true, Total: 10, Queued: 0, InFlight: 0, Done: 10, DeadLettered: 0, Sealed: true);
+        var cancelled = new BatchProgress("b", true, Total: 10, Queued: 0, InFlight: 0, Done: 3, DeadLettered: 1, Sealed: true, Removed: 6, Status: BatchStates.Cancelled);
 
         Assert.Null(BatchEstimate.Of(waiting, TokenUsage.Zero, Cluster((WorkerState.Active, 0))).Eta);
         Assert.Null(BatchEstimate.Of(waiting, TokenUsage.Zero, Cluster((WorkerState.Active, 0))).TokensPerSecond);
         Assert.Null(BatchEstimate.Of(done, new TokenUsage(10, 10, TimeSpan.FromSeconds(1)), Cluster((WorkerState.Active, 3))).Eta);
+        Assert.Null(BatchEstimate.Of(cancelled, new TokenUsage(10, 10, TimeSpan.FromSeconds(1)), Cluster((WorkerState.Active, 3))).Eta);
         Assert.Equal("tokens: 0 prompt + 0 completion; Ollama 0.0 s", BatchEstimate.Of(waiting, TokenUsage.Zero, Cluster()).ToString());
     }
 }

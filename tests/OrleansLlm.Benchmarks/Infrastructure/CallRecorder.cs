@@ -21,8 +21,12 @@ public sealed record CallSample(string Backend, double QueueWaitSeconds, double 
 public sealed class CallRecorder
 {
     private readonly ConcurrentQueue<CallSample> _samples = new();
+    private readonly ConcurrentDictionary<string, BackendLoad> _loads = new(StringComparer.Ordinal);
 
     public void Add(CallSample sample) => _samples.Enqueue(sample);
+
+    /// <summary>Requests in flight at the backend host:port, from every caller through this recorder.</summary>
+    public BackendLoad LoadOf(string backend) => _loads.GetOrAdd(backend, _ => new BackendLoad());
 
     public IReadOnlyList<CallSample> Snapshot() => _samples.ToArray();
 
@@ -35,8 +39,25 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var response = await base.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode || request.RequestUri is not { } uri || !uri.AbsolutePath.EndsWith("/api/generate", StringComparison.Ordinal))
+        if (request.RequestUri is not { } uri || !uri.AbsolutePath.EndsWith("/api/generate", StringComparison.Ordinal))
+        {
+            return await base.SendAsync(request, cancellationToken);
+        }
+
+        var load = recorder.LoadOf(uri.Authority);
+        load.Sending();
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken);
+        }
+        finally
+        {
+            // A non-streaming answer arrives whole: when the headers are in, the request is out of Ollama.
+            load.Done();
+        }
+
+        if (!response.IsSuccessStatusCode)
         {
             return response;
         }

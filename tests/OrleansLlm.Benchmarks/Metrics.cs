@@ -62,6 +62,12 @@ public sealed record RunResult
     /// <summary>Each backend's answers per second over the makespan, in backend order.</summary>
     public IReadOnlyList<double> ItemsPerSecondPerBackend { get; init; } = [];
 
+    /// <summary>
+    /// Each backend's answers per second from half the makespan to nine tenths of it, in backend order: its pace once
+    /// settled, before the tail, where the last items leave slots idle whatever the design.
+    /// </summary>
+    public IReadOnlyList<double> SettledItemsPerSecondPerBackend { get; init; } = [];
+
     /// <summary>D: each backend's concurrency limit, sampled once a second from start-up, in backend order; null for the others.</summary>
     public IReadOnlyList<IReadOnlyList<int>>? Limits { get; init; }
 

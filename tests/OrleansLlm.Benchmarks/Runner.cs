@@ -135,6 +135,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             Limits = limits,
             Fill = fill,
             ItemsPerSecondPerBackend = stats.Select(s => s.Served / makespan).ToArray(),
+            SettledItemsPerSecondPerBackend = backends.Urls.Select(u => Pace(calls.Where(c => c.Backend == u.Authority), pushedAt, makespan)).ToArray(),
             WaitsPerBackend = stats.Select((st, i) =>
             {
                 var ours = Summary.Of(calls.Where(c => c.Backend == backends.Urls[i].Authority).Select(c => c.QueueWaitSeconds));
@@ -142,6 +143,13 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
                     $"{st.QueueWaitSeconds.P50 * 1000:0.0}/{st.QueueWaitSeconds.P99 * 1000:0.0} ms";
             }).ToArray(),
         };
+    }
+
+    /// <summary>Answers per second from half the makespan to nine tenths of it: settled, and clear of the tail.</summary>
+    private static double Pace(IEnumerable<CallSample> calls, DateTimeOffset pushedAt, double makespan)
+    {
+        var (from, to) = (makespan / 2, makespan * 0.9);
+        return calls.Count(c => (c.AnsweredAt - pushedAt).TotalSeconds is var t && t >= from && t < to) / (to - from);
     }
 
     private static double WaitOverService(IReadOnlyCollection<CallSample> calls) =>

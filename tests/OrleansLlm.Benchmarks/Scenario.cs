@@ -87,13 +87,13 @@ public sealed record Scenario(
 
     /// <summary>
     /// Two GPU Ollamas (OLLAMA_NUM_PARALLEL 32, nearly linear scaling) beside two CPU ones. D's cap is set above 32 so
-    /// the controller, not the cap, finds the knee. 6,000 items at time scale 0.01: about 90 service times of a
+    /// the controller, not the cap, finds the knee. 8,000 items at time scale 0.01: about 120 service times of a
     /// 32-slot backend. The fixed designs, set for CPUs (2 in flight per backend), take 8–10× the ideal here, so
     /// they get a longer timeout.
     /// </summary>
     public static readonly Scenario Gpu = new("gpu", "GPU: 2 backends × 32 slots (e = 0.9) beside 2 CPU backends × 2 slots",
         [new(32, 1, Exponent: 0.9), new(32, 1, Exponent: 0.9), new(2, 1), new(2, 1)],
-        Items: 6000, TimeScale: 0.01, DMaxConcurrency: 64, TimeoutFactor: 16);
+        Items: 8000, TimeScale: 0.01, DMaxConcurrency: 64, TimeoutFactor: 16);
 
     /// <summary>
     /// Four 16-slot backends whose throughput peaks at 6 in flight and falls 5% of the peak per slot beyond (memory

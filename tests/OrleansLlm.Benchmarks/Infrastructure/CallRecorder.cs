@@ -6,7 +6,8 @@ namespace OrleansLlm.Benchmarks.Infrastructure;
 /// <summary>One answered generate call, as seen by whoever made it.</summary>
 /// <param name="Backend">host:port of the backend that answered.</param>
 /// <param name="QueueWaitSeconds">Time the request waited for a slot in Ollama's queue.</param>
-public sealed record CallSample(string Backend, double QueueWaitSeconds, double ServiceSeconds);
+/// <param name="AnsweredAt">When the answer came back.</param>
+public sealed record CallSample(string Backend, double QueueWaitSeconds, double ServiceSeconds, DateTimeOffset AnsweredAt);
 
 /// <summary>
 /// Collects the queue wait of every generate call of one design run, from every caller (A/B/C's consumers and D's
@@ -67,7 +68,7 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         if (LastLine(body) is { } line && Durations(line) is var (wait, service))
         {
-            recorder.Add(new CallSample(uri.Authority, wait, service));
+            recorder.Add(new CallSample(uri.Authority, wait, service, DateTimeOffset.UtcNow));
         }
 
         return response;

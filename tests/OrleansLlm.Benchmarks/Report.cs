@@ -38,6 +38,12 @@ public static class Report
             md.AppendLine();
             md.AppendLine(Inv, $"Backends: {string.Join(", ", scenario.Backends.Select((b, i) => $"#{i} {b}"))}; {first.Items:N0} items; time scale {first.TimeScale}; ideal makespan {first.IdealSeconds:0.0} s.");
             md.AppendLine();
+            if (scenario.Backends.FirstOrDefault(b => b.CliffAt is not null) is { } cliff)
+            {
+                md.AppendLine(Inv, $"Utilisation counts every slot: at the peak ({cliff.Peak(options.ScalingExponent)} in flight of {cliff.Parallel}) a backend is at most {(double)cliff.Peak(options.ScalingExponent) / cliff.Parallel:P1} busy, so here throughput (items/s, and the sweep below) is the measure.");
+                md.AppendLine();
+            }
+
             md.AppendLine("| design | makespan | ÷ ideal | utilisation | items/s | queue wait p50 / p99 | wait p99 ÷ service | end-to-end p50 / p99 | lost | extra calls / dup. results | served (utilisation) per backend |");
             md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
             foreach (var r in group)
@@ -384,7 +390,7 @@ public static class Report
             $"B: {k} consumers × {options.BPerConsumerOrDefault}; C: {k} consumers × {options.PerConsumer}");
         md.AppendLine(Inv, $"- D: {Designs.OrleansDesign.Controller(options)} (64 in the gpu scenario, above its 32 slots); every other silo setting at its default");
         md.AppendLine(Inv, $"- random balancer seed {options.Seed}; idle consumers in A/B/C poll with the silos' default back-off (50 ms doubling to 1 s)");
-        md.AppendLine(Inv, $"- a run gives up after ideal × {options.TimeoutFactor} + {options.TimeoutSlack.TotalSeconds:0} s and counts what is missing as lost");
+        md.AppendLine(Inv, $"- a run gives up after ideal × {options.TimeoutFactor} (× {Scenario.Gpu.Apply(options).TimeoutFactor} in gpu) + {options.TimeoutSlack.TotalSeconds:0} s and counts what is missing as lost");
         md.AppendLine();
         md.AppendLine("## Machine");
         md.AppendLine();

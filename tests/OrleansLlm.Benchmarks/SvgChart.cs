@@ -46,10 +46,12 @@ public static class SvgChart
         }
 
         var maxRatio = Math.Max(1.5, results.Where(r => double.IsFinite(r.Ratio)).Select(r => r.Ratio).DefaultIfEmpty(1).Max());
-        var ratioTop = Math.Ceiling(maxRatio * 2) / 2;
+        // At most 8 grid lines, however far the worst design is from the ideal.
+        var step = new[] { 0.25, 0.5, 1, 2, 5, 10 }.First(x => maxRatio / x <= 8);
+        var ratioTop = Math.Ceiling(maxRatio / step) * step;
         Panel(svg, Top, "backend utilisation (higher is better; scale: goodput)", results, designs, scenarios, r => r.Utilisation, 1.0, v => v.ToString("P0", Inv).Replace(" ", "", StringComparison.Ordinal), ticks: [0, 0.25, 0.5, 0.75, 1.0], reference: null);
         Panel(svg, Top + PanelHeight + Gap, "makespan ÷ ideal (lower is better, 1 = ideal)", results, designs, scenarios, r => r.Ratio, ratioTop, v => v.ToString("0.00", Inv),
-            ticks: Enumerable.Range(0, (int)(ratioTop / 0.5) + 1).Select(i => i * 0.5).ToArray(), reference: 1.0);
+            ticks: Enumerable.Range(0, (int)Math.Round(ratioTop / step) + 1).Select(i => i * step).ToArray(), reference: 1.0);
         if (results.Any(r => r.Lost > 0))
         {
             svg.AppendLine(Inv, $"""<text x="{Left}" y="{height - 8}" fill="#b00">! = the run lost items (see the tables)</text>""");

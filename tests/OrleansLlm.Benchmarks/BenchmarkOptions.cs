@@ -6,15 +6,26 @@ namespace OrleansLlm.Benchmarks;
 /// <summary>Everything one benchmark run is parameterised by; the report prints all of it.</summary>
 public sealed record BenchmarkOptions
 {
-    /// <summary>Tiny and fast, for CI: exits non-zero if any design loses an item, and writes no report unless --out is given.</summary>
+    /// <summary>
+    /// Tiny and fast, for CI: exits non-zero if any design loses an item, and writes no report unless --out is given.
+    /// Every scenario but the whole data set, one limit of a sweep besides C's own, and the scale scenario up to 2 pods.
+    /// </summary>
     public bool Smoke { get; init; }
 
     /// <summary>
-    /// Items per design run (the first N rows of data/worldcities.csv, biggest cities first). 1500 keeps a run at
-    /// 150+ service times per slot, so start-up (a controller climbing from 1 in flight takes a few service times)
-    /// weighs ~2% of it, closer to a real batch of 45,000 than to a demo.
+    /// Items per design run (the first N rows of data/worldcities.csv, biggest cities first), when
+    /// <see cref="ItemsSet"/>; otherwise each scenario's own count (<see cref="Scenario.Items"/>).
     /// </summary>
-    public int Items { get; init; } = 1500;
+    public int Items { get; init; } = 1000;
+
+    /// <summary>--items was given: it applies to every scenario.</summary>
+    public bool ItemsSet { get; init; }
+
+    /// <summary>--time-scale was given: it applies to every scenario.</summary>
+    public bool TimeScaleSet { get; init; }
+
+    /// <summary>--d-max-concurrency was given: it applies to every scenario.</summary>
+    public bool DMaxConcurrencySet { get; init; }
 
     public IReadOnlyList<string> Scenarios { get; init; } = Scenario.Names;
 
@@ -59,7 +70,9 @@ public sealed record BenchmarkOptions
     {
         Smoke = true,
         Items = 60,
+        ItemsSet = true,
         TimeScale = 0.01,
+        TimeScaleSet = true,
         TimeoutFactor = 4,
         TimeoutSlack = TimeSpan.FromSeconds(10),
     };
@@ -74,15 +87,15 @@ public sealed record BenchmarkOptions
     public static RootCommand BuildCommand(Func<BenchmarkOptions, CancellationToken, Task<int>> run)
     {
         var smoke = new Option<bool>("--smoke") { Description = "tiny and fast (CI): exit 1 if any design loses items; no report unless --out" };
-        var items = new Option<int?>("--items") { Description = "items per design run (default 1500; 60 with --smoke)" };
+        var items = new Option<int?>("--items") { Description = "items per design run, every scenario (default: the scenario's own, 1000 for homogeneous, heterogeneous and slowdown; 60 with --smoke)" };
         var scenario = new Option<string?>("--scenario") { Description = $"comma-separated scenarios: {string.Join(", ", Scenario.Names)} (default: all)" };
         var designs = new Option<string?>("--designs") { Description = "comma-separated designs among A,B,C,D (default: all)" };
         var output = new Option<string?>("--out") { Description = "markdown report to write, chart beside it as .svg (default docs/benchmarks.md; none with --smoke)" };
-        var timeScale = new Option<double?>("--time-scale") { Description = "simulator time scale (default 0.02; 0.01 with --smoke)" };
+        var timeScale = new Option<double?>("--time-scale") { Description = "simulator time scale, every scenario (default: the scenario's own, 0.02 for most; 0.01 with --smoke)" };
         var perConsumer = new Option<int?>("--per-consumer") { Description = "fixed parallelism of each consumer in C (default 2)" };
         var aParallelism = new Option<int?>("--a-parallelism") { Description = "fixed parallelism of A's single consumer (default: backends × per-consumer)" };
         var bPerConsumer = new Option<int?>("--b-per-consumer") { Description = "fixed parallelism of each of B's consumers (default: per-consumer)" };
-        var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos (default 16)" };
+        var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos, every scenario (default 16; 64 in gpu)" };
         var seed = new Option<int?>("--seed") { Description = "seed of the random load balancer (default 42)" };
         var overhead = new Option<int?>("--overhead") { Description = "also measure per-item overhead: D at time scale 0 through 1 and 2 silos, this many items each (default: none)" };
 
@@ -97,7 +110,11 @@ public sealed record BenchmarkOptions
             var options = defaults with
             {
                 Items = parse.GetValue(items) ?? defaults.Items,
-                Scenarios = Split(parse.GetValue(scenario)) ?? Scenario.Names,
+                ItemsSet = defaults.ItemsSet || parse.GetValue(items) is not null,
+                TimeScaleSet = defaults.TimeScaleSet || parse.GetValue(timeScale) is not null,
+                DMaxConcurrencySet = parse.GetValue(dMax) is not null,
+                // The whole data set is D with more items, nothing a smoke run would add to.
+                Scenarios = Split(parse.GetValue(scenario)) ?? (isSmoke ? Scenario.Names.Where(n => n != Scenario.Full.Name).ToArray() : Scenario.Names),
                 Designs = Split(parse.GetValue(designs))?.Select(d => d.ToUpperInvariant()).ToArray() ?? DesignCatalog.Ids,
                 Out = parse.GetValue(output) ?? (isSmoke ? null : Path.Combine("docs", "benchmarks.md")),
                 TimeScale = parse.GetValue(timeScale) ?? defaults.TimeScale,
@@ -123,9 +140,9 @@ public sealed record BenchmarkOptions
     /// <returns>Null when the options are usable, else what is wrong.</returns>
     public string? Validate()
     {
-        if (Items < 2)
+        if (Items < 2 || Items > Workload.AllRows)
         {
-            return "--items must be at least 2";
+            return $"--items must be between 2 and {Workload.AllRows:N0} (the rows of data/worldcities.csv)";
         }
 
         if (Scenarios.Count == 0 || Scenarios.Any(s => !Scenario.Names.Contains(s)))

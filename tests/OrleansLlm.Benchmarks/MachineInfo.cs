@@ -16,6 +16,19 @@ public static class MachineInfo
         yield return $"Redis: {RedisVersion()}";
     }
 
+    /// <summary>/proc/loadavg's 1, 5 and 15 minute averages: other work on the machine slows every design alike, so the report says how much there was.</summary>
+    public static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(", ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "unknown";
+        }
+    }
+
     private static string? ProcValue(string file, string key)
     {
         try

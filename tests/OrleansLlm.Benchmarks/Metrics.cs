@@ -8,6 +8,12 @@ public sealed record RunResult
     public required string Description { get; init; }
     public required int Items { get; init; }
 
+    /// <summary>The simulators' time scale in this run.</summary>
+    public double TimeScale { get; init; } = double.NaN;
+
+    /// <summary>A row of the scenario's sweep: C's co-located consumers at this fixed parallelism each; null for A–D themselves.</summary>
+    public int? FixedLimit { get; init; }
+
     /// <summary>First push → last result; when the run timed out, first push → giving up.</summary>
     public required double MakespanSeconds { get; init; }
     public required bool TimedOut { get; init; }
@@ -53,8 +59,20 @@ public sealed record RunResult
     /// <summary>The whole run, with start-up and shutdown.</summary>
     public required double WallSeconds { get; init; }
 
-    /// <summary>What the design said about its own behaviour (D: each worker's concurrency limit, once a second), if anything.</summary>
-    public IReadOnlyList<string>? Trace { get; init; }
+    /// <summary>Each backend's answers per second over the makespan, in backend order.</summary>
+    public IReadOnlyList<double> ItemsPerSecondPerBackend { get; init; } = [];
+
+    /// <summary>
+    /// Each backend's answers per second from half the makespan to nine tenths of it, in backend order: its pace once
+    /// settled, before the tail, where the last items leave slots idle whatever the design.
+    /// </summary>
+    public IReadOnlyList<double> SettledItemsPerSecondPerBackend { get; init; } = [];
+
+    /// <summary>D: each backend's concurrency limit, sampled once a second from start-up, in backend order; null for the others.</summary>
+    public IReadOnlyList<IReadOnlyList<int>>? Limits { get; init; }
+
+    /// <summary>How fast each backend got its peak's worth of requests in flight, in backend order.</summary>
+    public IReadOnlyList<SlotFill> Fill { get; init; } = [];
 
     /// <summary>Per backend, the derived queue waits next to the simulator's own (stderr only: a check of the method).</summary>
     public IReadOnlyList<string> WaitsPerBackend { get; init; } = [];
@@ -63,6 +81,19 @@ public sealed record RunResult
     public string? Error { get; init; }
 
     public double Ratio => MakespanSeconds / IdealSeconds;
+
+    public double ItemsPerSecond => (Items - Lost) / MakespanSeconds;
+}
+
+/// <summary>How fast one backend was filled: from its first request to the first moment its peak's worth were in flight.</summary>
+/// <param name="Peak">In flight at the peak of the backend's capacity curve: its slots, or its cliff.</param>
+/// <param name="FirstItemSeconds">Push → the first request sent to it; null if none was.</param>
+/// <param name="ReachedSeconds">Push → the first moment <paramref name="Peak"/> requests were in flight there; null if never.</param>
+/// <param name="ServiceSeconds">Its median service time (prompt + generation) over the run.</param>
+public sealed record SlotFill(int Peak, double? FirstItemSeconds, double? ReachedSeconds, double ServiceSeconds)
+{
+    /// <summary>First item → peak in flight, in the backend's service times; null if never reached.</summary>
+    public double? ServiceTimes => ReachedSeconds - FirstItemSeconds is { } climb ? climb / ServiceSeconds : null;
 }
 
 /// <summary>p50 and p99 of a sample, nearest-rank as the simulator computes them; NaN when empty.</summary>

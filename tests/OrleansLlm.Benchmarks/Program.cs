@@ -26,21 +26,49 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     Console.SetOut(Console.Error);
     var log = Console.Error;
     var clock = Stopwatch.StartNew();
-    var workload = await Workload.LoadAsync(options.Items, cancellationToken);
-    log.WriteLine($"benchmark: {workload.Count} items, {workload.TotalSoloSeconds:0} solo seconds of work, time scale {options.TimeScale}, " +
-        $"scenarios {string.Join(",", options.Scenarios)}, designs {string.Join(",", options.Designs)}");
+    var scenarios = options.Scenarios.Select(Scenario.Named).ToArray();
+    var workload = await Workload.LoadAsync(scenarios.Max(s => s.Apply(options).Items), cancellationToken);
+    var load = MachineInfo.LoadAverage();
+    log.WriteLine($"benchmark: scenarios {string.Join(",", options.Scenarios)}, designs {string.Join(",", options.Designs)}, load average {load}");
 
     var results = new List<RunResult>();
+    var scales = new List<ScaleResult>();
     var overheads = new List<OverheadResult>();
     try
     {
         await using var redis = await RedisProcess.StartAsync(cancellationToken: cancellationToken);
-        var runner = new Runner(redis, workload, options, log);
-        foreach (var scenario in options.Scenarios.Select(Scenario.Named))
+        foreach (var scenario in scenarios)
         {
-            foreach (var design in options.Designs.Select(DesignCatalog.Create))
+            var scenarioOptions = scenario.Apply(options);
+            var items = workload.Take(scenarioOptions.Items);
+            log.WriteLine($"benchmark: {scenario.Name}: {items.Count} items, {items.TotalSoloSeconds:0} solo seconds of work, time scale {scenarioOptions.TimeScale}");
+            var designs = options.Designs.Where(d => scenario.Designs is null || scenario.Designs.Contains(d)).ToArray();
+            if (scenario.Kind == ScenarioKind.Scale)
+            {
+                if (designs.Length > 0)
+                {
+                    scales.Add(await new ScaleRun(redis, items, scenarioOptions, log).RunAsync(scenario, cancellationToken));
+                }
+
+                continue;
+            }
+
+            var runner = new Runner(redis, items, scenarioOptions, log);
+            foreach (var design in designs.Select(DesignCatalog.Create))
             {
                 results.Add(await runner.RunAsync(scenario, design, cancellationToken));
+            }
+
+            // The best fixed setting, found in this run: C's consumers at each limit (C's own run counts for its own limit).
+            // A smoke run tries one limit besides C's own, to keep under a minute.
+            var sweep = (options.Designs.Contains("C") ? scenario.Sweep ?? [] : []).Where(l => !options.Smoke || l == scenario.Sweep![^1]);
+            foreach (var limit in sweep)
+            {
+                var c = results.FirstOrDefault(r => r.Scenario == scenario.Name && r.Design == "C" && r.FixedLimit is null);
+                var run = c is not null && limit == scenarioOptions.PerConsumer
+                    ? c
+                    : await new Runner(redis, items, scenarioOptions with { PerConsumer = limit }, log).RunAsync(scenario, new CoLocatedConsumers(), cancellationToken);
+                results.Add(run with { FixedLimit = limit });
             }
         }
 
@@ -63,25 +91,41 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     }
 
     var elapsed = clock.Elapsed;
-    stdout.WriteLine(Report.Tables(results, workload, options));
+    load = $"{load} at the start, {MachineInfo.LoadAverage()} at the end";
+    stdout.WriteLine(Report.Goals(results, scales));
+    stdout.WriteLine(Report.Tables(results, scales, options));
     stdout.WriteLine(Report.OverheadTable(overheads));
-    stdout.WriteLine($"Total time: {elapsed.TotalMinutes:0.0} min. Command: {options.Command}");
+    if (Report.Headline(results) is { } headline)
+    {
+        stdout.WriteLine($"Whole data set: {headline}");
+    }
+
+    stdout.WriteLine($"Total time: {elapsed.TotalMinutes:0.0} min; load average {load}. Command: {options.Command}");
 
     if (options.Out is { } outFile)
     {
         var mdPath = Path.IsPathRooted(outFile) ? outFile : Path.Combine(Workload.RepoRoot(), outFile);
         var svgPath = Path.ChangeExtension(mdPath, ".svg");
         Directory.CreateDirectory(Path.GetDirectoryName(mdPath)!);
-        await File.WriteAllTextAsync(svgPath, SvgChart.Render(results), CancellationToken.None);
-        await File.WriteAllTextAsync(mdPath, Report.Document(results, overheads, workload, options, elapsed, Path.GetFileName(svgPath)), CancellationToken.None);
+        // Sections written by hand after the marker (another issue's measurements, say) stay.
+        var kept = File.Exists(mdPath) && (await File.ReadAllTextAsync(mdPath, CancellationToken.None)) is var old && old.IndexOf(Report.KeepBelowMarker, StringComparison.Ordinal) is var at and >= 0
+            ? old[(at + Report.KeepBelowMarker.Length)..]
+            : Environment.NewLine;
+        await File.WriteAllTextAsync(svgPath, SvgChart.Render(results, scales), CancellationToken.None);
+        await File.WriteAllTextAsync(mdPath, Report.Document(results, scales, overheads, workload, options, elapsed, load, Path.GetFileName(svgPath)).TrimEnd() + kept, CancellationToken.None);
         log.WriteLine($"wrote {mdPath} and {svgPath}");
     }
 
     var lost = results.Where(r => r.Lost > 0).ToArray();
     foreach (var r in lost)
     {
-        log.WriteLine($"LOST: {r.Scenario}/{r.Design} lost {r.Lost} of {r.Items} items{(r.Error is null ? "" : $" ({r.Error})")}");
+        log.WriteLine($"LOST: {r.Scenario}/{r.Design}{(r.FixedLimit is { } p ? $"×{p}" : "")} lost {r.Lost} of {r.Items} items{(r.Error is null ? "" : $" ({r.Error})")}");
     }
 
-    return lost.Length == 0 ? 0 : 1;
+    foreach (var s in scales.Where(s => s.Lost > 0 || s.DeadLettered > 0))
+    {
+        log.WriteLine($"LOST: scale/D lost {s.Lost} of {s.Items} items, {s.DeadLettered} dead-lettered{(s.Error is null ? "" : $" ({s.Error})")}");
+    }
+
+    return lost.Length == 0 && scales.All(s => s.Lost == 0 && s.DeadLettered == 0) ? 0 : 1;
 }

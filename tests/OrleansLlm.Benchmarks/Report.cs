@@ -8,26 +8,47 @@ public static class Report
 {
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
-    public static string Tables(IReadOnlyList<RunResult> results, Workload workload, BenchmarkOptions options)
+    /// <summary>The line that ends the generated report: whatever follows it in the file is kept when the report is rewritten.</summary>
+    public const string KeepBelowMarker = "<!-- End of the generated report. Sections below this line are written by hand and kept when the benchmark rewrites this file. -->";
+
+    public static string Tables(IReadOnlyList<RunResult> results, IReadOnlyList<ScaleResult> scales, BenchmarkOptions options)
     {
         var md = new StringBuilder();
-        foreach (var group in results.GroupBy(r => r.Scenario))
+        foreach (var name in Scenario.Names)
         {
-            var scenario = Scenario.Named(group.Key);
-            var ideal = group.First().IdealSeconds;
+            var scenario = Scenario.Named(name);
+            if (scenario.Kind == ScenarioKind.Scale)
+            {
+                foreach (var scale in scales)
+                {
+                    md.Append(ScaleSection(scenario, scale));
+                }
+
+                continue;
+            }
+
+            var group = results.Where(r => r.Scenario == name && r.FixedLimit is null).ToArray();
+            if (group.Length == 0)
+            {
+                continue;
+            }
+
+            var first = group[0];
             md.AppendLine(Inv, $"### {scenario.Title}");
             md.AppendLine();
-            md.AppendLine(Inv, $"Backends: {string.Join(", ", scenario.Backends.Select((b, i) => $"#{i} {b}"))}; {workload.Count} items; ideal makespan {ideal:0.0} s.");
+            md.AppendLine(Inv, $"Backends: {string.Join(", ", scenario.Backends.Select((b, i) => $"#{i} {b}"))}; {first.Items:N0} items; time scale {first.TimeScale}; ideal makespan {first.IdealSeconds:0.0} s.");
             md.AppendLine();
-            md.AppendLine("| design | makespan | ÷ ideal | utilisation | queue wait p50 / p99 | wait p99 ÷ service | end-to-end p50 / p99 | lost | extra calls / dup. results | served (utilisation) per backend |");
-            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+            if (scenario.Backends.FirstOrDefault(b => b.CliffAt is not null) is { } cliff)
+            {
+                md.AppendLine(Inv, $"Utilisation counts every slot: at the peak ({cliff.Peak(options.ScalingExponent)} in flight of {cliff.Parallel}) a backend is at most {(double)cliff.Peak(options.ScalingExponent) / cliff.Parallel:P1} busy, so here throughput (items/s, and the sweep below) is the measure.");
+                md.AppendLine();
+            }
+
+            md.AppendLine("| design | makespan | ÷ ideal | utilisation | items/s | queue wait p50 / p99 | wait p99 ÷ service | end-to-end p50 / p99 | lost | extra calls / dup. results | served (utilisation) per backend |");
+            md.AppendLine("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
             foreach (var r in group)
             {
-                var makespan = double.IsNaN(r.MakespanSeconds) ? "failed" : $"{(r.TimedOut ? "> " : "")}{r.MakespanSeconds:0.0} s";
-                md.AppendLine(Inv,
-                    $"| **{r.Design}** | {makespan} | {(r.TimedOut ? "> " : "")}{r.Ratio:0.00} | {Percent(r.Utilisation)} | {Seconds(r.QueueWait.P50)} / {Seconds(r.QueueWait.P99)} | {r.WaitP99OverService:0.00} " +
-                    $"| {Seconds(r.EndToEnd.P50)} / {Seconds(r.EndToEnd.P99)} | {r.Lost} | {r.ExtraCalls} / {r.DuplicateResults} " +
-                    $"| {string.Join(" · ", r.ServedPerBackend.Select((n, i) => i < r.UtilisationPerBackend.Count ? $"{n} ({Percent(r.UtilisationPerBackend[i])})" : $"{n}"))} |");
+                md.AppendLine(Row($"**{r.Design}**", r));
             }
 
             md.AppendLine();
@@ -39,16 +60,212 @@ public static class Report
                     md.AppendLine(Inv, $"  - wait p99 ÷ service per backend: {string.Join(" · ", r.WaitP99OverServicePerBackend.Select(v => v.ToString("0.00", Inv)))}");
                 }
 
-                if (r.Trace is { Count: > 0 } trace)
+                if (r.Limits is { Count: > 0 } limits)
                 {
-                    md.AppendLine(Inv, $"  - concurrency limit, sampled once a second from start-up: {string.Join("; ", trace)}");
+                    md.AppendLine(Inv, $"  - concurrency limit, sampled once a second from start-up: {string.Join("; ", limits.Select((l, i) => $"backend {i}: {RunLength(l)}"))}");
+                    md.AppendLine(Inv, $"  - settled at (the limit held longest in the second half): {string.Join(" · ", limits.Select(l => Settled(l)?.ToString(Inv) ?? "–"))}");
+                }
+
+                if (r.Design == "D" && r.Fill.Count > 0)
+                {
+                    md.AppendLine(Inv, $"  - first item → peak in flight (slots, or the cliff's peak): {string.Join(" · ", r.Fill.Select(Fill))}");
                 }
             }
 
             md.AppendLine();
+            md.Append(SweepSection(results.Where(r => r.Scenario == name).ToArray()));
         }
 
         return md.ToString();
+    }
+
+    private static string Row(string label, RunResult r)
+    {
+        var makespan = double.IsNaN(r.MakespanSeconds) ? "failed" : $"{(r.TimedOut ? "> " : "")}{r.MakespanSeconds:0.0} s";
+        return string.Create(Inv,
+            $"| {label} | {makespan} | {(r.TimedOut ? "> " : "")}{r.Ratio:0.00} | {Percent(r.Utilisation)} | {r.ItemsPerSecond:0.0} | {Seconds(r.QueueWait.P50)} / {Seconds(r.QueueWait.P99)} | {r.WaitP99OverService:0.00} " +
+            $"| {Seconds(r.EndToEnd.P50)} / {Seconds(r.EndToEnd.P99)} | {r.Lost} | {r.ExtraCalls} / {r.DuplicateResults} " +
+            $"| {string.Join(" · ", r.ServedPerBackend.Select((n, i) => i < r.UtilisationPerBackend.Count ? $"{n} ({Percent(r.UtilisationPerBackend[i])})" : $"{n}"))} |");
+    }
+
+    private static string Fill(SlotFill f, int i) => f.ServiceTimes is { } times
+        ? string.Create(Inv, $"#{i}: {f.Peak} after {times:0.0} service times ({f.ReachedSeconds - f.FirstItemSeconds:0.00} s; service {f.ServiceSeconds:0.000} s)")
+        : $"#{i}: never {f.Peak}";
+
+    /// <summary>The sweep of fixed limits, D beside it, and D's throughput per backend against the best of them.</summary>
+    private static string SweepSection(IReadOnlyList<RunResult> runs)
+    {
+        var sweep = runs.Where(r => r.FixedLimit is not null).OrderBy(r => r.FixedLimit).ToArray();
+        if (sweep.Length == 0)
+        {
+            return "";
+        }
+
+        var md = new StringBuilder();
+        md.AppendLine("Sweep: C's co-located consumers at fixed parallelism P each (consumer i → backend i), the same items, to find the best fixed setting per backend:");
+        md.AppendLine();
+        md.AppendLine("| fixed P | makespan | ÷ ideal | utilisation | items/s | items/s per backend, whole run | items/s per backend, settled (½ to 9⁄10 of the makespan) | lost |");
+        md.AppendLine("|--:|--:|--:|--:|--:|---|---|--:|");
+        string Rates(IReadOnlyList<double> rates) => string.Join(" · ", rates.Select(v => v.ToString("0.00", Inv)));
+        foreach (var r in sweep)
+        {
+            md.AppendLine(Inv, $"| {r.FixedLimit} | {r.MakespanSeconds:0.0} s | {r.Ratio:0.00} | {Percent(r.Utilisation)} | {r.ItemsPerSecond:0.0} | {Rates(r.ItemsPerSecondPerBackend)} | {Rates(r.SettledItemsPerSecondPerBackend)} | {r.Lost} |");
+        }
+
+        if (runs.FirstOrDefault(r => r.Design == "D" && r.FixedLimit is null) is { } d)
+        {
+            md.AppendLine(Inv, $"| **D** | {d.MakespanSeconds:0.0} s | {d.Ratio:0.00} | {Percent(d.Utilisation)} | {d.ItemsPerSecond:0.0} | {Rates(d.ItemsPerSecondPerBackend)} | {Rates(d.SettledItemsPerSecondPerBackend)} | {d.Lost} |");
+            md.AppendLine();
+            var best = BestFixed(sweep, d.ItemsPerSecondPerBackend.Count, r => r.ItemsPerSecondPerBackend);
+            var bestSettled = BestFixed(sweep, d.ItemsPerSecondPerBackend.Count, r => r.SettledItemsPerSecondPerBackend);
+            md.AppendLine(Inv, $"D's items/s per backend ÷ the best fixed P's for that backend, whole run (D's climb and search included): {string.Join(" · ", d.ItemsPerSecondPerBackend.Select((v, i) => $"#{i} {v / best[i].Rate:P1} (best P = {best[i].Limit})"))}; " +
+                $"settled: {string.Join(" · ", d.SettledItemsPerSecondPerBackend.Select((v, i) => $"#{i} {v / bestSettled[i].Rate:P1} (best P = {bestSettled[i].Limit})"))}.");
+        }
+
+        md.AppendLine();
+        return md.ToString();
+    }
+
+    /// <summary>Per backend, the fixed limit of the sweep with the most items per second, and that rate.</summary>
+    public static (int Limit, double Rate)[] BestFixed(IReadOnlyList<RunResult> sweep, int backends, Func<RunResult, IReadOnlyList<double>> rates) =>
+        Enumerable.Range(0, backends).Select(i =>
+        {
+            var best = sweep.Where(r => i < rates(r).Count).MaxBy(r => rates(r)[i])!;
+            return (best.FixedLimit!.Value, rates(best)[i]);
+        }).ToArray();
+
+    private static string ScaleSection(Scenario scenario, ScaleResult s)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(Inv, $"### {scenario.Title}");
+        md.AppendLine();
+        md.AppendLine(Inv, $"Each pod: one silo and its own Ollama, {scenario.Backends[0]}; {s.Items:N0} items pushed at once; time scale {s.TimeScale}. " +
+            $"Every {s.PollInterval.TotalSeconds:0} s the scaler sets desired = ceil((LLEN ready + HLEN in-flight) ÷ {s.Target}) between {s.MinReplicas} and {s.MaxReplicas} pods " +
+            $"(deploy/base/keda.yaml's formula); pods start one at a time, and a scale-down stops the newest pod through the silo's graceful shutdown, " +
+            $"the path SIGTERM takes (the worker stops leasing, finishes or hands back what it holds, then the silo leaves). Design D only: A, B and C have no drain, " +
+            $"so a consumer stopped mid-call loses what it popped.");
+        md.AppendLine();
+        if (s.Error is not null)
+        {
+            md.AppendLine(Inv, $"**Failed**: {s.Error}");
+            md.AppendLine();
+            return md.ToString();
+        }
+
+        md.AppendLine(Inv, $"Replicas: {string.Join(" → ", s.History.Select(h => $"{h.Replicas} ({h.Seconds:0.0} s)"))}.");
+        md.AppendLine();
+        md.AppendLine("| goodput | makespan | items/s | lost | dead letters | dup. results | first item after Active (max) | stop → exit (max) |");
+        md.AppendLine("|--:|--:|--:|--:|--:|--:|--:|--:|");
+        var firsts = s.Pods.Where(p => p.FirstItemAfterActiveSeconds is not null && p.Index > 0).Select(p => p.FirstItemAfterActiveSeconds!.Value).DefaultIfEmpty(double.NaN);
+        var drains = s.Pods.Where(p => p.StopToExitSeconds is not null).Select(p => p.StopToExitSeconds!.Value).DefaultIfEmpty(double.NaN);
+        md.AppendLine(Inv, $"| **{s.Goodput:P1}** | {s.MakespanSeconds:0.0} s | {s.ItemsPerSecond:0.0} | {s.Lost} | {s.DeadLettered} | {s.Duplicates} | {Seconds(firsts.Max())} | {Seconds(drains.Max())} |");
+        md.AppendLine();
+        md.AppendLine("| pod | asked for | start → Active | Active at | Active → first item | stop asked | stop → exit | served | busy ÷ available slot-seconds | goodput |");
+        md.AppendLine("|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var p in s.Pods)
+        {
+            md.AppendLine(Inv, $"| {p.Index} | {(p.Index == 0 ? "before the push" : Seconds(p.RequestedSeconds))} | {(p.Index == 0 ? "–" : Seconds(p.StartupSeconds))} | {Seconds(p.ActiveSeconds)} " +
+                $"| {(p.FirstItemAfterActiveSeconds is { } f ? Seconds(f) : "never")} | {(p.StopRequestedSeconds is { } st ? Seconds(st) : "ran to the end")} | {(p.StopToExitSeconds is { } d ? Seconds(d) : "–")} " +
+                $"| {p.Served} | {p.BusySlotSeconds:0.0} ÷ {p.AvailableSlotSeconds:0.0} | {Percent(p.Goodput)} |");
+        }
+
+        md.AppendLine();
+        md.AppendLine("**goodput** = Σ busy slot-seconds ÷ Σ available slot-seconds (slots × time) of every pod while it was Active: from its silo becoming Active " +
+            "(the first pod: from the push) until it exited or the last result came, so a drain's idle slots count against it, and the start-up before Active does not (it is in **start → Active**). " +
+            "Times are seconds from the push. **Active → first item** = until the pod's silo sent its first request to its Ollama.");
+        md.AppendLine();
+        return md.ToString();
+    }
+
+    /// <summary>The issue's goals, each with the figure that decides it.</summary>
+    public static string Goals(IReadOnlyList<RunResult> results, IReadOnlyList<ScaleResult> scales)
+    {
+        var rows = new List<string>();
+        string Mark(bool ok) => ok ? "met" : "**not met**";
+        foreach (var name in new[] { "homogeneous", "heterogeneous", "slowdown" })
+        {
+            if (results.FirstOrDefault(r => r.Scenario == name && r.Design == "D" && r.FixedLimit is null) is { } d)
+            {
+                rows.Add(string.Create(Inv, $"| {name} | D's utilisation ≥ 95% | {Percent(d.Utilisation)} (÷ ideal {d.Ratio:0.00}) | {Mark(d.Utilisation >= 0.95)} |"));
+            }
+        }
+
+        if (results.FirstOrDefault(r => r.Scenario == "gpu" && r.Design == "D") is { } gpu)
+        {
+            var scenario = Scenario.Gpu;
+            var big = gpu.Fill.Select((f, i) => (f, i)).Where(x => scenario.Backends[x.i].Parallel == 32).ToArray();
+            var climb = big.Select(x => x.f.ServiceTimes ?? double.PositiveInfinity).ToArray();
+            rows.Add(string.Create(Inv, $"| gpu | 32-slot backends full within 5 service times of their first item | {string.Join(" · ", big.Select(x => $"#{x.i}: {x.f.ServiceTimes:0.0}"))} | {Mark(climb.All(c => c <= 5))} |"));
+            rows.Add(string.Create(Inv, $"| gpu | D's utilisation ≥ 95% | {Percent(gpu.Utilisation)} (÷ ideal {gpu.Ratio:0.00}) | {Mark(gpu.Utilisation >= 0.95)} |"));
+        }
+
+        if (results.FirstOrDefault(r => r.Scenario == "cliff" && r.Design == "D") is { } cliff)
+        {
+            var peak = Scenario.Cliff.Backends[0].Peak(0.32);
+            var settled = (cliff.Limits ?? []).Select(Settled).ToArray();
+            rows.Add(string.Create(Inv, $"| cliff | each backend settles within one step of its peak ({peak}) | {string.Join(" · ", settled.Select(v => v?.ToString(Inv) ?? "–"))} | {Mark(settled.Length > 0 && settled.All(v => v is { } x && Math.Abs(x - peak) <= 1))} |"));
+            var sweep = results.Where(r => r.Scenario == "cliff" && r.FixedLimit is not null).ToArray();
+            if (sweep.Length > 0)
+            {
+                var best = BestFixed(sweep, cliff.ItemsPerSecondPerBackend.Count, r => r.SettledItemsPerSecondPerBackend);
+                var shares = cliff.SettledItemsPerSecondPerBackend.Select((v, i) => v / best[i].Rate).ToArray();
+                var bestWhole = BestFixed(sweep, cliff.ItemsPerSecondPerBackend.Count, r => r.ItemsPerSecondPerBackend);
+                var whole = cliff.ItemsPerSecondPerBackend.Select((v, i) => v / bestWhole[i].Rate).ToArray();
+                rows.Add(string.Create(Inv, $"| cliff | settled throughput per backend ≥ 95% of the best fixed setting's | {string.Join(" · ", shares.Select(v => Percent(v)))} (whole run, climb included: {string.Join(" · ", whole.Select(v => Percent(v)))}) | {Mark(shares.All(v => v >= 0.95))} |"));
+            }
+        }
+
+        foreach (var s in scales.Where(s => s.Error is null))
+        {
+            var firsts = s.Pods.Where(p => p.Index > 0).Select(p => p.FirstItemAfterActiveSeconds ?? double.PositiveInfinity).DefaultIfEmpty(0).Max();
+            rows.Add(string.Create(Inv, $"| scale | goodput ≥ 90% | {s.Goodput:P1} | {Mark(s.Goodput >= 0.9)} |"));
+            rows.Add(string.Create(Inv, $"| scale | 0 lost | {s.Lost} lost, {s.DeadLettered} dead letters | {Mark(s.Lost == 0 && s.DeadLettered == 0)} |"));
+            rows.Add(string.Create(Inv, $"| scale | a new pod's first item in flight within 2 s of Active | at most {firsts:0.00} s | {Mark(firsts <= 2)} |"));
+        }
+
+        if (rows.Count == 0)
+        {
+            return "";
+        }
+
+        var md = new StringBuilder();
+        md.AppendLine("| scenario | goal (issue 15) | measured | |");
+        md.AppendLine("|---|---|---|---|");
+        foreach (var row in rows)
+        {
+            md.AppendLine(row);
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>One line on the whole data set's run, or null without one.</summary>
+    public static string? Headline(IReadOnlyList<RunResult> results) =>
+        results.FirstOrDefault(r => r.Scenario == "full" && r.Design == "D") is { } f
+            ? string.Create(Inv, $"{f.Items - f.Lost:N0} of {f.Items:N0} cities in {f.MakespanSeconds:0.0} s through 4 silos: {f.ItemsPerSecond:N0} items/s, makespan ÷ ideal {f.Ratio:0.00}, utilisation {Percent(f.Utilisation)}, {f.Lost} lost")
+            : null;
+
+    /// <summary>The limit held for the most samples in the second half of the series (where it settled), or null if empty.</summary>
+    public static int? Settled(IReadOnlyList<int> series) =>
+        series.Count == 0 ? null : series.Skip(series.Count / 2).GroupBy(l => l).OrderByDescending(g => g.Count()).ThenBy(g => g.Key).First().Key;
+
+    /// <summary>"1,2×3,4×20": each limit and, when it held for several samples, for how many.</summary>
+    public static string RunLength(IReadOnlyList<int> values)
+    {
+        var parts = new List<string>();
+        for (var i = 0; i < values.Count;)
+        {
+            var j = i;
+            while (j < values.Count && values[j] == values[i])
+            {
+                j++;
+            }
+
+            parts.Add(j - i == 1 ? $"{values[i]}" : $"{values[i]}×{j - i}");
+            i = j;
+        }
+
+        return string.Join(",", parts);
     }
 
     /// <summary>The per-item overhead table, or nothing when no overhead run was made.</summary>
@@ -70,7 +287,9 @@ public static class Report
         return md.ToString();
     }
 
-    public static string Document(IReadOnlyList<RunResult> results, IReadOnlyList<OverheadResult> overheads, Workload workload, BenchmarkOptions options, TimeSpan elapsed, string chartFile)
+    public static string Document(
+        IReadOnlyList<RunResult> results, IReadOnlyList<ScaleResult> scales, IReadOnlyList<OverheadResult> overheads, Workload workload, BenchmarkOptions options,
+        TimeSpan elapsed, string load, string chartFile)
     {
         var md = new StringBuilder();
         md.AppendLine("# Benchmarks: keeping Ollama busy");
@@ -85,9 +304,29 @@ public static class Report
         md.AppendLine();
         md.AppendLine(Inv, $"![Utilisation and makespan ÷ ideal per design and scenario]({chartFile})");
         md.AppendLine();
+        if (Headline(results) is { } headline)
+        {
+            md.AppendLine(Inv, $"**Whole data set**: {headline}.");
+            md.AppendLine();
+        }
+
+        var goals = Goals(results, scales);
+        if (goals.Length > 0)
+        {
+            md.AppendLine("## Goals");
+            md.AppendLine();
+            md.Append(goals);
+            md.AppendLine();
+            md.AppendLine("A 32-slot backend counts as full at the first moment 32 requests were in flight to it (counted on the callers' HTTP handler, to the millisecond; " +
+                "the sampled limit below each table only says it once a second), in its own median service time after its first request. " +
+                "A cliff backend's settled limit is the one its worker held longest in the second half of the run; its throughput is its " +
+                "answers per second from half the makespan to nine tenths of it (settled, clear of the tail), against the best of the sweep for that backend on the same window; the whole run's figure is beside it.");
+            md.AppendLine();
+        }
+
         md.AppendLine("## Results");
         md.AppendLine();
-        md.Append(Tables(results, workload, options));
+        md.Append(Tables(results, scales, options));
         md.AppendLine("Columns: **makespan** = first push → last result (`> t` when the run timed out); **÷ ideal** = makespan ÷ the ideal below; " +
             "**utilisation** = Σ busy-slot seconds ÷ Σ (slots × makespan) from the simulators' own stats, reset just before the push; " +
             "**queue wait** = time a request waited for a slot inside Ollama, merged over all backends; " +
@@ -121,21 +360,37 @@ public static class Report
             "Ideal makespan = work ÷ Σ capacities: a fluid bound that no design can beat, blind to the granularity of items (the last requests " +
             "of a run cannot be split across backends, so even a perfect scheduler ends slightly above 1.00).");
         md.AppendLine();
+        md.AppendLine("Each backend uses its own exponent where the scenario gives one (0.9 for the gpu and cliff backends). Past a cliff the aggregate falls " +
+            "(`CapacityCurve`: aggregate(K) × (1 − slope × (k − K)) beyond K in flight), so a cliff backend's capacity is the curve's peak, at K in flight, " +
+            "not all its slots: the ideal assumes every backend held exactly its peak.");
+        md.AppendLine();
         md.AppendLine("For the slow-down scenario the benchmark slows backend 0 down (`SimulatorServer.SetSpeed(1/3)`) as soon as half the items have " +
             "results, whatever the design; the ideal is then a two-phase fluid model: the first half of the work at the full capacity, the other half at the " +
             "capacity with backend 0 at a third of its speed.");
         md.AppendLine();
         md.AppendLine("## Parameters");
         md.AppendLine();
-        md.AppendLine(Inv, $"- items: {workload.Count} (the first rows of `data/worldcities.csv`, biggest cities first), total work {workload.TotalSoloSeconds:0} solo seconds " +
-            $"({workload.TotalSoloSeconds / workload.Count:0.00} per item, i.e. {workload.TotalSoloSeconds / workload.Count * options.TimeScale:0.000} s alone at this time scale)");
-        md.AppendLine(Inv, $"- simulator time scale {options.TimeScale}, scaling exponent e = {options.ScalingExponent}, no injected faults");
+        var perItem = workload.TotalSoloSeconds / workload.Count;
+        md.AppendLine(Inv, $"- items: the first rows of `data/worldcities.csv` (biggest cities first), {perItem:0.00} solo seconds of work per item on average; " +
+            $"the file holds 44,691 rows and 44,690 different ids (one city twice), so the whole data set makes 44,690 results");
+        foreach (var group in results.Where(r => r.FixedLimit is null).GroupBy(r => r.Scenario))
+        {
+            var r = group.First();
+            md.AppendLine(Inv, $"- {group.Key}: {r.Items:N0} items at time scale {r.TimeScale} ({perItem * r.TimeScale:0.000} s alone on a speed-1 backend), designs {string.Join(",", group.Select(g => g.Design))}");
+        }
+
+        foreach (var scale in scales)
+        {
+            md.AppendLine(Inv, $"- scale: {scale.Items:N0} items at time scale {scale.TimeScale}, design D");
+        }
+
+        md.AppendLine(Inv, $"- scaling exponent e = {options.ScalingExponent} unless a backend says otherwise, no injected faults");
         var k = Scenario.Named(results.First().Scenario).Backends.Count;
         md.AppendLine(Inv, $"- fixed parallelism: A: one consumer × {options.AParallelismFor(k)}{(options.AParallelism is null ? $" (backends × {options.PerConsumer}, the same total as C)" : "")}; " +
             $"B: {k} consumers × {options.BPerConsumerOrDefault}; C: {k} consumers × {options.PerConsumer}");
-        md.AppendLine(Inv, $"- D: {Designs.OrleansDesign.Controller(options)}; every other silo setting at its default");
+        md.AppendLine(Inv, $"- D: {Designs.OrleansDesign.Controller(options)} (64 in the gpu scenario, above its 32 slots); every other silo setting at its default");
         md.AppendLine(Inv, $"- random balancer seed {options.Seed}; idle consumers in A/B/C poll with the silos' default back-off (50 ms doubling to 1 s)");
-        md.AppendLine(Inv, $"- a run gives up after ideal × {options.TimeoutFactor} + {options.TimeoutSlack.TotalSeconds:0} s and counts what is missing as lost");
+        md.AppendLine(Inv, $"- a run gives up after ideal × {options.TimeoutFactor} (× {Scenario.Gpu.Apply(options).TimeoutFactor} in gpu) + {options.TimeoutSlack.TotalSeconds:0} s and counts what is missing as lost");
         md.AppendLine();
         md.AppendLine("## Machine");
         md.AppendLine();
@@ -143,6 +398,8 @@ public static class Report
         {
             md.AppendLine(Inv, $"- {line}");
         }
+
+        md.AppendLine(Inv, $"- load average (1, 5, 15 min): {load}");
 
         md.AppendLine();
         md.AppendLine("Everything (Redis, the simulators, the consumers, every silo) shares this one machine, so CPU spent by the harness itself " +
@@ -158,7 +415,7 @@ public static class Report
         md.AppendLine("```");
         md.AppendLine();
         md.AppendLine("Options: `--smoke` (tiny and fast, exits 1 if any design loses items, writes no report unless `--out` is given), `--items N`, " +
-            "`--scenario homogeneous,heterogeneous,slowdown`, `--designs A,B,C,D`, `--out FILE.md` (the chart goes beside it as `.svg`), `--time-scale F`, " +
+            $"`--scenario {string.Join(",", Scenario.Names)}`, `--designs A,B,C,D`, `--out FILE.md` (the chart goes beside it as `.svg`), `--time-scale F`, " +
             "`--per-consumer P`, `--a-parallelism P`, `--b-per-consumer P`, `--d-max-concurrency N`, `--seed N`. Progress and per-run details go to stderr.");
         md.AppendLine();
         md.AppendLine("## Limitations");
@@ -171,6 +428,9 @@ public static class Report
         md.AppendLine("- Each cell is one run, without repetitions or confidence intervals. The random balancer (A, B) and D's adaptive controller " +
             "make results vary from run to run; rerun one scenario (`--scenario NAME --designs D`) to see the spread. D's line under each table " +
             "shows the limit each worker's controller chose over time.");
+        md.AppendLine("- The scale scenario runs D only (the fixed designs have no drain), its scaler reacts every second without the HPA's stabilisation window, and its pods are silos in one process.");
+        md.AppendLine();
+        md.AppendLine(KeepBelowMarker);
         return md.ToString();
     }
 

@@ -21,7 +21,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         try
         {
             var result = await MeasureAsync(scenario, design, ideal, timeout, description, wall, cancellationToken);
-            log.WriteLine($"[{scenario.Name}/{design.Id}] {workload.Count - result.Lost}/{workload.Count} in {result.MakespanSeconds:0.0} s " +
+            log.WriteLine($"[{scenario.Name}/{design.Id}{(design.Id == "C" && options.PerConsumer != new BenchmarkOptions().PerConsumer ? $"×{options.PerConsumer}" : "")}] {workload.DistinctIds - result.Lost}/{workload.DistinctIds} in {result.MakespanSeconds:0.0} s " +
                 $"(ideal {ideal:0.0} s, ×{result.Ratio:0.00}), utilisation {result.Utilisation:P0}, queue wait p50/p99 " +
                 $"{result.QueueWait.P50:0.00}/{result.QueueWait.P99:0.00} s (simulators: mean {result.SimulatorQueueWaitMean:0.00} s vs ours " +
                 $"{result.QueueWait.Mean:0.00} s, max p99 {result.SimulatorQueueWaitMaxP99:0.00} s), served per backend " +
@@ -31,9 +31,15 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
                 log.WriteLine($"[{scenario.Name}/{design.Id}] queue wait, {line}");
             }
 
-            foreach (var line in result.Trace ?? [])
+            foreach (var (series, i) in (result.Limits ?? []).Select((l, i) => (l, i)))
             {
-                log.WriteLine($"[{scenario.Name}/{design.Id}] concurrency limit once a second, {line}");
+                log.WriteLine($"[{scenario.Name}/{design.Id}] concurrency limit once a second, backend {i}: {Report.RunLength(series)}");
+            }
+
+            foreach (var (fill, i) in result.Fill.Select((f, i) => (f, i)))
+            {
+                log.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"[{scenario.Name}/{design.Id}] backend {i}: first item at {fill.FirstItemSeconds:0.000} s, {fill.Peak} in flight at {fill.ReachedSeconds:0.000} s, service {fill.ServiceSeconds:0.000} s: {fill.ServiceTimes:0.0} service times"));
             }
 
             return result;
@@ -44,10 +50,10 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             log.WriteLine($"[{scenario.Name}/{design.Id}] FAILED: {ex}");
             return new RunResult
             {
-                Scenario = scenario.Name, Design = design.Id, Description = description, Items = workload.Count,
+                Scenario = scenario.Name, Design = design.Id, Description = description, Items = workload.DistinctIds, TimeScale = options.TimeScale,
                 MakespanSeconds = double.NaN, TimedOut = true, IdealSeconds = ideal, Utilisation = double.NaN,
                 QueueWait = Summary.Empty, SimulatorQueueWaitMean = double.NaN, SimulatorQueueWaitMaxP99 = double.NaN,
-                EndToEnd = Summary.Empty, Lost = workload.Count, ExtraCalls = 0, DuplicateResults = 0, ServedPerBackend = [],
+                EndToEnd = Summary.Empty, Lost = workload.DistinctIds, ExtraCalls = 0, DuplicateResults = 0, ServedPerBackend = [],
                 WallSeconds = wall.Elapsed.TotalSeconds, Error = ex.GetType().Name + ": " + ex.Message,
             };
         }
@@ -69,7 +75,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         IReadOnlyList<CallSample> calls;
         List<DateTimeOffset> completions;
         long duplicates;
-        IReadOnlyList<string>? trace;
+        IReadOnlyList<IReadOnlyList<int>>? limits;
         DateTimeOffset pushedAt, endedAt;
         bool timedOut;
         await using (var running = await design.StartAsync(context, cancellationToken))
@@ -85,9 +91,9 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             // must not count, nor the calls it makes on the way down.
             stats = backends.Stats();
             calls = recorder.Snapshot();
-            completions = await CompletionTimesAsync(keys);
+            completions = await CompletionTimesAsync(redis, keys);
             duplicates = (long?)await redis.Db.StringGetAsync(keys.Duplicates) ?? 0;
-            trace = (running as IDesignTrace)?.Trace();
+            limits = (running as IDesignTrace)?.Limits();
         }
 
         var makespan = timedOut || completions.Count == 0
@@ -95,12 +101,21 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             : (completions.Max() - pushedAt).TotalSeconds;
         var served = stats.Sum(s => s.Served);
         var waits = stats.Where(s => s.QueueWaitSeconds.Count > 0).ToArray();
+        double? Since(DateTimeOffset? at) => at is { } t ? (t - pushedAt).TotalSeconds : null;
+        var fill = backends.Urls.Select((url, i) =>
+        {
+            var load = recorder.LoadOf(url.Authority);
+            var peak = scenario.Backends[i].Peak(options.ScalingExponent);
+            var service = Summary.Of(calls.Where(c => c.Backend == url.Authority).Select(c => c.ServiceSeconds)).P50;
+            return new SlotFill(peak, Since(load.FirstSent), Since(load.FirstReached(peak)), service);
+        }).ToArray();
         return new RunResult
         {
             Scenario = scenario.Name,
             Design = design.Id,
             Description = description,
-            Items = workload.Count,
+            Items = workload.DistinctIds,
+            TimeScale = options.TimeScale,
             MakespanSeconds = makespan,
             TimedOut = timedOut,
             IdealSeconds = ideal,
@@ -109,7 +124,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             SimulatorQueueWaitMean = waits.Sum(s => s.QueueWaitSeconds.Sum) / Math.Max(1, waits.Sum(s => s.QueueWaitSeconds.Count)),
             SimulatorQueueWaitMaxP99 = waits.Length == 0 ? double.NaN : waits.Max(s => s.QueueWaitSeconds.P99),
             EndToEnd = Summary.Of(completions.Select(c => (c - pushedAt).TotalSeconds)),
-            Lost = workload.Count - completions.Count,
+            Lost = workload.DistinctIds - completions.Count,
             ExtraCalls = Math.Max(0, served - completions.Count),
             DuplicateResults = duplicates,
             ServedPerBackend = stats.Select(s => s.Served).ToArray(),
@@ -117,7 +132,10 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             WaitP99OverService = WaitOverService(calls),
             WaitP99OverServicePerBackend = backends.Urls.Select(u => WaitOverService(calls.Where(c => c.Backend == u.Authority).ToArray())).ToArray(),
             WallSeconds = wall.Elapsed.TotalSeconds,
-            Trace = trace,
+            Limits = limits,
+            Fill = fill,
+            ItemsPerSecondPerBackend = stats.Select(s => s.Served / makespan).ToArray(),
+            SettledItemsPerSecondPerBackend = backends.Urls.Select(u => Pace(calls.Where(c => c.Backend == u.Authority), pushedAt, makespan)).ToArray(),
             WaitsPerBackend = stats.Select((st, i) =>
             {
                 var ours = Summary.Of(calls.Where(c => c.Backend == backends.Urls[i].Authority).Select(c => c.QueueWaitSeconds));
@@ -125,6 +143,13 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
                     $"{st.QueueWaitSeconds.P50 * 1000:0.0}/{st.QueueWaitSeconds.P99 * 1000:0.0} ms";
             }).ToArray(),
         };
+    }
+
+    /// <summary>Answers per second from half the makespan to nine tenths of it: settled, and clear of the tail.</summary>
+    private static double Pace(IEnumerable<CallSample> calls, DateTimeOffset pushedAt, double makespan)
+    {
+        var (from, to) = (makespan / 2, makespan * 0.9);
+        return calls.Count(c => (c.AnsweredAt - pushedAt).TotalSeconds is var t && t >= from && t < to) / (to - from);
     }
 
     private static double WaitOverService(IReadOnlyCollection<CallSample> calls) =>
@@ -140,27 +165,27 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         while (true)
         {
             var done = await redis.Db.HashLengthAsync(keys.Results(BatchIds.Default));
-            if (!slowed && scenario.SlowBackend is { } slow && done >= Scenario.SlowDownAt(workload.Count))
+            if (!slowed && scenario.SlowBackend is { } slow && done >= Scenario.SlowDownAt(workload.DistinctIds))
             {
                 slowed = true;
                 backends.Servers[slow].SetSpeed(scenario.Backends[slow].Speed / scenario.SlowDown);
                 log.WriteLine($"[{scenario.Name}] {done} results after {clock.Elapsed.TotalSeconds:0.0} s: backend {slow} is now {scenario.SlowDown}× slower");
             }
 
-            if (done >= workload.Count)
+            if (done >= workload.DistinctIds)
             {
                 return true;
             }
 
             if (clock.Elapsed > timeout)
             {
-                log.WriteLine($"[{scenario.Name}] timed out after {timeout.TotalSeconds:0} s with {done}/{workload.Count} results");
+                log.WriteLine($"[{scenario.Name}] timed out after {timeout.TotalSeconds:0} s with {done}/{workload.DistinctIds} results");
                 return false;
             }
 
             if (clock.Elapsed > nextReport)
             {
-                log.WriteLine($"[{scenario.Name}] {done}/{workload.Count} after {clock.Elapsed.TotalSeconds:0} s");
+                log.WriteLine($"[{scenario.Name}] {done}/{workload.DistinctIds} after {clock.Elapsed.TotalSeconds:0} s");
                 nextReport += TimeSpan.FromSeconds(10);
             }
 
@@ -169,7 +194,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
     }
 
     /// <summary>When each item's result was made: <c>meta.completed_at</c>, which the silos and A/B/C's consumers both write.</summary>
-    private async Task<List<DateTimeOffset>> CompletionTimesAsync(QueueKeys keys)
+    public static async Task<List<DateTimeOffset>> CompletionTimesAsync(RedisProcess redis, QueueKeys keys)
     {
         var entries = await redis.Db.HashGetAllAsync(keys.Results(BatchIds.Default));
         var times = new List<DateTimeOffset>(entries.Length);

@@ -1,20 +1,80 @@
+using OllamaSim;
+
 namespace OrleansLlm.Benchmarks;
 
-/// <summary>One simulated Ollama backend: its slots (OLLAMA_NUM_PARALLEL) and hardware speed.</summary>
-public sealed record BackendSpec(int Parallel, double Speed)
+/// <summary>What a scenario measures, and so how it is run.</summary>
+public enum ScenarioKind
 {
+    /// <summary>A fixed set of backends from start to end; every design the scenario allows, one after the other.</summary>
+    Fixed,
+
+    /// <summary>Pods (a silo and its own backend) come and go as KEDA's formula says; D only (see <see cref="ScaleRun"/>).</summary>
+    Scale,
+}
+
+/// <summary>One simulated Ollama backend: its slots (OLLAMA_NUM_PARALLEL), hardware speed and capacity curve.</summary>
+/// <param name="Exponent">The simulator's scaling exponent e for this backend; null: the run's <c>--scaling-exponent</c>.</param>
+/// <param name="CliffAt">Past this many computing slots the backend's aggregate throughput falls; null: no cliff.</param>
+/// <param name="CliffSlope">Share of the peak's throughput lost per slot past <paramref name="CliffAt"/>.</param>
+public sealed record BackendSpec(int Parallel, double Speed, double? Exponent = null, int? CliffAt = null, double CliffSlope = 0)
+{
+    public CapacityCurve Curve(double defaultExponent) => new()
+    {
+        ScalingExponent = Exponent ?? defaultExponent,
+        CliffAt = CliffAt,
+        CliffSlope = CliffSlope,
+    };
+
     /// <summary>
     /// Most solo seconds of work per wall second this backend can do, from the simulator's capacity model
-    /// (SlotScheduler): with k slots computing each progresses at speed × k^(e−1) / timeScale, so the aggregate
-    /// speed × k^e / timeScale is largest with every slot busy.
+    /// (SlotScheduler): with k slots computing they progress together at speed × aggregate(k) / timeScale, so the
+    /// most is at the curve's peak: every slot busy without a cliff, the cliff's K with one.
     /// </summary>
-    public double Capacity(double speed, double timeScale, double exponent) => speed * Math.Pow(Parallel, exponent) / timeScale;
+    public double Capacity(double speed, double timeScale, double defaultExponent)
+    {
+        var curve = Curve(defaultExponent);
+        return speed * Enumerable.Range(1, Parallel).Max(curve.Aggregate) / timeScale;
+    }
 
-    public override string ToString() => $"{Parallel} slot{(Parallel == 1 ? "" : "s")} × speed {Speed:0.##}";
+    /// <summary>In flight at the peak of the capacity curve: the best fixed limit, in the fluid model.</summary>
+    public int Peak(double defaultExponent)
+    {
+        var curve = Curve(defaultExponent);
+        return Enumerable.Range(1, Parallel).MaxBy(curve.Aggregate);
+    }
+
+    public override string ToString()
+    {
+        var text = $"{Parallel} slot{(Parallel == 1 ? "" : "s")} × speed {Speed:0.##}";
+        if (Exponent is { } e)
+        {
+            text += $", e = {e:0.##}";
+        }
+
+        return CliffAt is { } k ? text + $", throughput peaking at {k} in flight (−{CliffSlope:P0} of it per slot beyond)" : text;
+    }
 }
 
 /// <summary>A set of backends, and optionally one of them slowing down once half the items are done.</summary>
-public sealed record Scenario(string Name, string Title, IReadOnlyList<BackendSpec> Backends, int? SlowBackend = null, double SlowDown = 1)
+/// <param name="Items">Items per run unless <c>--items</c> says otherwise.</param>
+/// <param name="TimeScale">The simulators' time scale unless <c>--time-scale</c> says otherwise; null: the run's default.</param>
+/// <param name="Designs">The designs this scenario runs; null: every design asked for.</param>
+/// <param name="DMaxConcurrency">D's <c>Worker:MaxConcurrency</c> here; null: the run's <c>--d-max-concurrency</c>.</param>
+/// <param name="Sweep">Fixed limits per co-located consumer (C-style) also run here, to find the best fixed setting.</param>
+/// <param name="TimeoutFactor">A run here gives up after ideal × this + the slack; null: the run's (4).</param>
+public sealed record Scenario(
+    string Name,
+    string Title,
+    IReadOnlyList<BackendSpec> Backends,
+    int? SlowBackend = null,
+    double SlowDown = 1,
+    int Items = 1000,
+    double? TimeScale = null,
+    IReadOnlyList<string>? Designs = null,
+    int? DMaxConcurrency = null,
+    IReadOnlyList<int>? Sweep = null,
+    double? TimeoutFactor = null,
+    ScenarioKind Kind = ScenarioKind.Fixed)
 {
     public static readonly Scenario Homogeneous = new("homogeneous", "Homogeneous: 4 backends × 2 slots",
         [new(2, 1), new(2, 1), new(2, 1), new(2, 1)]);
@@ -25,7 +85,36 @@ public sealed record Scenario(string Name, string Title, IReadOnlyList<BackendSp
     public static readonly Scenario SlowDownHalfway = new("slowdown", "Slow-down: 4 backends × 2 slots, backend 0 becomes 3× slower when half the items are done",
         [new(2, 1), new(2, 1), new(2, 1), new(2, 1)], SlowBackend: 0, SlowDown: 3);
 
-    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway];
+    /// <summary>
+    /// Two GPU Ollamas (OLLAMA_NUM_PARALLEL 32, nearly linear scaling) beside two CPU ones. D's cap is set above 32 so
+    /// the controller, not the cap, finds the knee. 8,000 items at time scale 0.01: about 120 service times of a
+    /// 32-slot backend. The fixed designs, set for CPUs (2 in flight per backend), take 8–10× the ideal here, so
+    /// they get a longer timeout.
+    /// </summary>
+    public static readonly Scenario Gpu = new("gpu", "GPU: 2 backends × 32 slots (e = 0.9) beside 2 CPU backends × 2 slots",
+        [new(32, 1, Exponent: 0.9), new(32, 1, Exponent: 0.9), new(2, 1), new(2, 1)],
+        Items: 8000, TimeScale: 0.01, DMaxConcurrency: 64, TimeoutFactor: 16);
+
+    /// <summary>
+    /// Four 16-slot backends whose throughput peaks at 6 in flight and falls 5% of the peak per slot beyond (memory
+    /// pressure). The sweep runs C's co-located consumers at fixed limits to find the best fixed setting in this run.
+    /// </summary>
+    public static readonly Scenario Cliff = new("cliff", "Cliff: 4 backends × 16 slots whose throughput peaks at 6 in flight",
+        [.. Enumerable.Repeat(new BackendSpec(16, 1, Exponent: 0.9, CliffAt: 6, CliffSlope: 0.05), 4)],
+        Items: 1200, Sweep: [2, 4, 6, 8, 12, 16]);
+
+    /// <summary>
+    /// Pods of one silo and one 2-slot CPU backend each, scaled by KEDA's formula from 1 to 6 and back down while
+    /// 3,000 items drain; see <see cref="ScaleRun"/>.
+    /// </summary>
+    public static readonly Scenario Scale = new("scale", "Scale: KEDA's formula takes pods (a silo and its 2-slot backend) from 1 to 6 and back down, drains on the way down",
+        [new(2, 1)], Items: 3000, Designs: ["D"], Kind: ScenarioKind.Scale);
+
+    /// <summary>The whole data set through D at a fast time scale: the README's headline.</summary>
+    public static readonly Scenario Full = new("full", "Full data set: every city through D, 4 backends × 4 slots",
+        [new(4, 1), new(4, 1), new(4, 1), new(4, 1)], Items: Workload.AllRows, TimeScale: 0.001, Designs: ["D"]);
+
+    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Scale, Full];
 
     public static readonly IReadOnlyList<string> Names = All.Select(s => s.Name).ToArray();
 
@@ -33,6 +122,15 @@ public sealed record Scenario(string Name, string Title, IReadOnlyList<BackendSp
 
     /// <summary>How many results trigger the slow-down: half the items, rounded up.</summary>
     public static int SlowDownAt(int items) => (items + 1) / 2;
+
+    /// <summary>The options this scenario runs with: its own item count, time scale and D cap unless the command line set them.</summary>
+    public BenchmarkOptions Apply(BenchmarkOptions options) => options with
+    {
+        Items = options.ItemsSet ? options.Items : Items,
+        TimeScale = options.TimeScaleSet ? options.TimeScale : TimeScale ?? options.TimeScale,
+        DMaxConcurrency = options.DMaxConcurrencySet ? options.DMaxConcurrency : DMaxConcurrency ?? options.DMaxConcurrency,
+        TimeoutFactor = Math.Max(options.TimeoutFactor, TimeoutFactor ?? 0),
+    };
 
     /// <summary>Total capacity (solo seconds per wall second) with backend speeds as given.</summary>
     private double TotalCapacity(Func<int, double> speedOf, double timeScale, double exponent) =>

@@ -12,7 +12,13 @@ public sealed record WorkItem(string Id, string Json, string Prompt, double Solo
 /// <summary>The same N items for every design: the first N cities of data/worldcities.csv, as `orleansllm submit` reads them.</summary>
 public sealed class Workload(IReadOnlyList<WorkItem> items)
 {
+    /// <summary>The data rows of data/worldcities.csv: the whole data set.</summary>
+    public const int AllRows = 44_691;
+
     public IReadOnlyList<WorkItem> Items { get; } = items;
+
+    /// <summary>Different item ids: the file holds a few cities twice under one id, and their second answer is a duplicate, not a result.</summary>
+    public int DistinctIds { get; } = items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count();
 
     public int Count => Items.Count;
 
@@ -20,6 +26,9 @@ public sealed class Workload(IReadOnlyList<WorkItem> items)
     public double TotalSoloSeconds { get; } = items.Sum(i => i.SoloSeconds);
 
     /// <summary>The silo's own default prompt, so A/B/C send exactly what D's silos send.</summary>
+    /// <summary>The first <paramref name="count"/> items.</summary>
+    public Workload Take(int count) => count >= Count ? this : new Workload(Items.Take(count).ToArray());
+
     public static PromptTemplate Template { get; } = PromptTemplate.Parse(PromptOptions.DefaultTemplate);
 
     public static async Task<Workload> LoadAsync(int count, CancellationToken cancellationToken)

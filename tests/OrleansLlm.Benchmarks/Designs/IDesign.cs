@@ -47,6 +47,6 @@ public static class DesignCatalog
 /// <summary>Implemented by a running design that can say how it behaved, for the report (D: its concurrency limits).</summary>
 public interface IDesignTrace
 {
-    /// <summary>One line per backend, or null when there is nothing to tell.</summary>
-    IReadOnlyList<string>? Trace();
+    /// <summary>Each backend's concurrency limit once a second, in backend order, or null when there is nothing to tell.</summary>
+    IReadOnlyList<IReadOnlyList<int>>? Limits();
 }

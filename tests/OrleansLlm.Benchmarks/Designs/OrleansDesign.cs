@@ -17,6 +17,45 @@ public sealed class OrleansDesign : IDesign
 {
     public string Id => "D";
 
+    /// <summary>
+    /// D's cluster: <paramref name="silos"/> silos to start with, each given the backend <paramref name="backendOfNextSilo"/>
+    /// returns as it is created (also for silos started later), real Redis and <c>AddOrleansLlm()</c>.
+    /// </summary>
+    public static InProcessTestClusterBuilder CreateBuilder(short silos, DesignContext context, Func<Uri> backendOfNextSilo)
+    {
+        var builder = new InProcessTestClusterBuilder(silos);
+        builder.Options.ConfigureFileLogging = false;
+        builder.ConfigureHost(host =>
+        {
+            // Silo logs would bury the tables on stdout: warnings and errors only, on stderr.
+            host.Logging.ClearProviders();
+            host.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
+            host.Logging.SetMinimumLevel(LogLevel.Warning);
+            // Start-up advice (server GC) and the watchdog's complaints when two cores run everything: not news here.
+            host.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
+            host.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
+        });
+        builder.ConfigureSiloHost((_, host) =>
+        {
+            host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Redis:ConnectionString"] = context.Redis.ConnectionString,
+                ["Queue:Name"] = context.Keys.Name,
+                ["Ollama:Url"] = backendOfNextSilo().ToString(),
+                ["Ollama:RequestTimeout"] = context.CallTimeout.ToString(),
+                ["Worker:MaxConcurrency"] = context.Options.DMaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["Worker:DrainTimeout"] = "00:00:05",
+            });
+        });
+        builder.ConfigureSilo((_, silo) =>
+        {
+            silo.AddOrleansLlm();
+            // Measure Ollama's queue waits the same way as for A/B/C, on the silos' own Ollama client.
+            silo.Services.AddHttpClient<OllamaGenerator>().AddHttpMessageHandler(() => context.Recorder.CreateHandler());
+        });
+        return builder;
+    }
+
     public string Describe(Scenario scenario, BenchmarkOptions options) =>
         $"OrleansLlm: {scenario.Backends.Count} silos, silo i → backend i, {Controller(options)}";
 
@@ -42,42 +81,13 @@ public sealed class OrleansDesign : IDesign
         var backends = context.Backends;
         var configured = 0;
         var gate = new Lock();
-        var builder = new InProcessTestClusterBuilder((short)backends.Count);
-        builder.Options.ConfigureFileLogging = false;
-        builder.ConfigureHost(host =>
-        {
-            // Silo logs would bury the tables on stdout: warnings and errors only, on stderr.
-            host.Logging.ClearProviders();
-            host.Logging.AddConsole(o => o.LogToStandardErrorThreshold = LogLevel.Trace);
-            host.Logging.SetMinimumLevel(LogLevel.Warning);
-            // Start-up advice (server GC) and the watchdog's complaints when two cores run everything: not news here.
-            host.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error);
-            host.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error);
-        });
-        builder.ConfigureSiloHost((_, host) =>
+        var builder = CreateBuilder((short)backends.Count, context, () =>
         {
             // Called once per silo as it is created: the n-th silo gets the n-th backend, a bijection either way.
-            int index;
             lock (gate)
             {
-                index = configured++;
+                return backends[configured++ % backends.Count];
             }
-
-            host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Redis:ConnectionString"] = context.Redis.ConnectionString,
-                ["Queue:Name"] = context.Keys.Name,
-                ["Ollama:Url"] = backends[index % backends.Count].ToString(),
-                ["Ollama:RequestTimeout"] = context.CallTimeout.ToString(),
-                ["Worker:MaxConcurrency"] = context.Options.DMaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["Worker:DrainTimeout"] = "00:00:05",
-            });
-        });
-        builder.ConfigureSilo((_, silo) =>
-        {
-            silo.AddOrleansLlm();
-            // Measure Ollama's queue waits the same way as for A/B/C, on the silos' own Ollama client.
-            silo.Services.AddHttpClient<OllamaGenerator>().AddHttpMessageHandler(() => context.Recorder.CreateHandler());
         });
 
         var cluster = builder.Build();

@@ -24,13 +24,13 @@ public sealed class OrleansRun : IAsyncDisposable, IDesignTrace
         _sampler = SampleAsync(_stop.Token);
     }
 
-    public IReadOnlyList<string>? Trace()
+    public IReadOnlyList<IReadOnlyList<int>>? Limits()
     {
         lock (_gate)
         {
             return _limits.Count == 0
                 ? null
-                : _limits.OrderBy(e => e.Key).Select(e => $"backend {e.Key}: {RunLength(e.Value)}").ToArray();
+                : Enumerable.Range(0, _backends.Count).Select(i => (IReadOnlyList<int>)(_limits.TryGetValue(i, out var series) ? series.ToArray() : [])).ToArray();
         }
     }
 
@@ -73,25 +73,6 @@ public sealed class OrleansRun : IAsyncDisposable, IDesignTrace
                 return;
             }
         }
-    }
-
-    /// <summary>"1,2×3,4×20": each limit and, when it held for several samples, for how many.</summary>
-    private static string RunLength(List<int> values)
-    {
-        var parts = new List<string>();
-        for (var i = 0; i < values.Count;)
-        {
-            var j = i;
-            while (j < values.Count && values[j] == values[i])
-            {
-                j++;
-            }
-
-            parts.Add(j - i == 1 ? $"{values[i]}" : $"{values[i]}×{j - i}");
-            i = j;
-        }
-
-        return string.Join(",", parts);
     }
 
     public async ValueTask DisposeAsync()

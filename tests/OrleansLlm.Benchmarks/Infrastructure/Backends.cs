@@ -20,14 +20,7 @@ public sealed class Backends : IAsyncDisposable
         {
             foreach (var spec in scenario.Backends)
             {
-                servers.Add(await SimulatorServer.StartAsync(new SimulatorOptions
-                {
-                    Parallel = spec.Parallel,
-                    Speed = spec.Speed,
-                    TimeScale = options.TimeScale,
-                    ScalingExponent = options.ScalingExponent,
-                    Seed = options.Seed,
-                }, cancellationToken: cancellationToken));
+                servers.Add(await StartOneAsync(spec, options, cancellationToken));
             }
 
             return new Backends(servers);
@@ -37,6 +30,22 @@ public sealed class Backends : IAsyncDisposable
             await DisposeAllAsync(servers);
             throw;
         }
+    }
+
+    /// <summary>One simulator as the spec says, at the run's time scale.</summary>
+    public static Task<SimulatorServer> StartOneAsync(BackendSpec spec, BenchmarkOptions options, CancellationToken cancellationToken)
+    {
+        var curve = spec.Curve(options.ScalingExponent);
+        return SimulatorServer.StartAsync(new SimulatorOptions
+        {
+            Parallel = spec.Parallel,
+            Speed = spec.Speed,
+            TimeScale = options.TimeScale,
+            ScalingExponent = curve.ScalingExponent,
+            CliffAt = curve.CliffAt,
+            CliffSlope = curve.CliffSlope,
+            Seed = options.Seed,
+        }, cancellationToken: cancellationToken);
     }
 
     /// <summary>Zeroes busy-slot seconds, counters and queue waits: called just before the items are pushed.</summary>

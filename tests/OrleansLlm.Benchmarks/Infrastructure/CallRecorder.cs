@@ -6,7 +6,8 @@ namespace OrleansLlm.Benchmarks.Infrastructure;
 /// <summary>One answered generate call, as seen by whoever made it.</summary>
 /// <param name="Backend">host:port of the backend that answered.</param>
 /// <param name="QueueWaitSeconds">Time the request waited for a slot in Ollama's queue.</param>
-public sealed record CallSample(string Backend, double QueueWaitSeconds, double ServiceSeconds);
+/// <param name="AnsweredAt">When the answer came back.</param>
+public sealed record CallSample(string Backend, double QueueWaitSeconds, double ServiceSeconds, DateTimeOffset AnsweredAt);
 
 /// <summary>
 /// Collects the queue wait of every generate call of one design run, from every caller (A/B/C's consumers and D's
@@ -21,8 +22,12 @@ public sealed record CallSample(string Backend, double QueueWaitSeconds, double 
 public sealed class CallRecorder
 {
     private readonly ConcurrentQueue<CallSample> _samples = new();
+    private readonly ConcurrentDictionary<string, BackendLoad> _loads = new(StringComparer.Ordinal);
 
     public void Add(CallSample sample) => _samples.Enqueue(sample);
+
+    /// <summary>Requests in flight at the backend host:port, from every caller through this recorder.</summary>
+    public BackendLoad LoadOf(string backend) => _loads.GetOrAdd(backend, _ => new BackendLoad());
 
     public IReadOnlyList<CallSample> Snapshot() => _samples.ToArray();
 
@@ -35,8 +40,25 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var response = await base.SendAsync(request, cancellationToken);
-        if (!response.IsSuccessStatusCode || request.RequestUri is not { } uri || !uri.AbsolutePath.EndsWith("/api/generate", StringComparison.Ordinal))
+        if (request.RequestUri is not { } uri || !uri.AbsolutePath.EndsWith("/api/generate", StringComparison.Ordinal))
+        {
+            return await base.SendAsync(request, cancellationToken);
+        }
+
+        var load = recorder.LoadOf(uri.Authority);
+        load.Sending();
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken);
+        }
+        finally
+        {
+            // A non-streaming answer arrives whole: when the headers are in, the request is out of Ollama.
+            load.Done();
+        }
+
+        if (!response.IsSuccessStatusCode)
         {
             return response;
         }
@@ -46,7 +68,7 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         if (LastLine(body) is { } line && Durations(line) is var (wait, service))
         {
-            recorder.Add(new CallSample(uri.Authority, wait, service));
+            recorder.Add(new CallSample(uri.Authority, wait, service, DateTimeOffset.UtcNow));
         }
 
         return response;

@@ -188,8 +188,11 @@ public sealed class LlmCluster : IAsyncDisposable
         (await Db.ListRangeAsync(Keys.DeadLetter)).Select(v => JsonDocument.Parse((string)v!).RootElement.Clone()).ToArray();
 
     public async Task<string> DescribeQueueAsync() =>
-        $"ready {await Db.ListLengthAsync(Keys.Ready)}, in flight {await Db.HashLengthAsync(Keys.InFlight)}, " +
-        $"dead {await Db.ListLengthAsync(Keys.DeadLetter)}, results {await ResultCountAsync()}" +
+        $"ready {await Db.ListLengthAsync(Keys.Ready)} raw + {await Db.SortedSetLengthAsync(Keys.ReadyClass(BatchPriority.High))} high + " +
+        $"{await Db.SortedSetLengthAsync(Keys.ReadyClass(BatchPriority.Normal))} normal + {await Db.SortedSetLengthAsync(Keys.ReadyClass(BatchPriority.Low))} low, " +
+        $"parked {await Db.SortedSetLengthAsync(Keys.Parked)}, in flight {await Db.HashLengthAsync(Keys.InFlight)} (retries due {await Db.SortedSetLengthAsync(Keys.Retries)}), " +
+        $"dead {await Db.ListLengthAsync(Keys.DeadLetter)}, results {await ResultCountAsync()}; owners: " +
+        string.Join(", ", (await Db.HashValuesAsync(Keys.Owners)).GroupBy(o => (string)o!).Select(g => $"{g.Key} {g.Count()}")) +
         $"; in flight: {string.Join(" ", (await Db.HashGetAllAsync(Keys.InFlight)).Take(3).Select(e => $"{e.Name}={Shorten(e.Value!)}"))}";
 
     private static string Shorten(string s) => s.Length > 80 ? s[..80] + "…" : s;

@@ -118,7 +118,10 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
         // Wave 2: the same again, without a crash.
         await submitter.SubmitAsync("scale", new BatchSpec(null, null), distinct[1000..], CancellationToken.None);
         await Eventually.TrueAsync(() => scaler.Replicas == 4, "second scale-up to 4 silos");
-        var final = await submitter.WaitAsync("scale", TimeSpan.FromMilliseconds(200), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
+        var batch = cluster.Client.GetGrain<IBatchGrain>("scale");
+        await Eventually.TrueAsync(async () => (await batch.GetProgressAsync()).IsComplete,
+            "wave 2 done", TimeSpan.FromMinutes(3), cluster.DescribeQueueAsync);
+        var final = await batch.GetProgressAsync();
         await Eventually.TrueAsync(() => scaler.Replicas == 1, "second scale-down to 1 silo");
         stop.Cancel();
         await scaling;

@@ -363,12 +363,18 @@ internal static class QueueScripts
         local results, order, items = KEYS[22], KEYS[23], KEYS[24]
         local lease, owner, item_id, result, item = ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
         add_usage(KEYS[25], item, ARGV[10], ARGV[11], ARGV[12])
+        -- Settled for good once no lease holds it and it waits nowhere. An item another silo leased again after this
+        -- lease went back is still that lease's: forgetting it now would drop its envelope's mark, and that lease's
+        -- end would then count against the default batch, leaving this batch one in flight for ever.
+        local settled = true
         if redis.call('HGET', owners, lease) == owner then
           drop_lease(lease)
         elseif redis.call('LREM', ready, 1, item) == 0 then
-          for _, set in pairs(classes) do redis.call('ZREM', set, item) end
+          local removed = redis.call('ZREM', parked, item)
+          for _, set in pairs(classes) do removed = removed + redis.call('ZREM', set, item) end
+          settled = removed > 0
         end
-        forget(item)
+        if settled then forget(item) end
         local added = redis.call('HSETNX', results, item_id, result)
         if added == 1 then
           redis.call('ZADD', order, redis.call('HGET', items, item_id) or redis.call('HLEN', results), item_id)

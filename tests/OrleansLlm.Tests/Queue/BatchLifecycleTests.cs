@@ -116,6 +116,29 @@ public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal((0, 0L), await _store.ExpireDueAsync(CancellationToken.None));
     }
 
+    /// <summary>
+    /// A silo that answers after its lease went back (frozen, or killed mid-write) while another silo holds the item
+    /// again: the result is kept once, and the item still counts in its batch until that other lease ends, so the
+    /// batch's in-flight count comes back to 0 and the batch can complete.
+    /// </summary>
+    [Fact]
+    public async Task LateAnswerOfAHandedBackLease_WhileAnotherSiloHoldsTheItem_BatchInFlightReturnsToZero()
+    {
+        await SubmitAsync("late", 1, BatchPriority.Normal);
+        var first = (await _handle.Queue.LeaseAsync("silo-a", 1, CancellationToken.None)).Single();
+        Assert.Equal(1, await _handle.Queue.ReleaseAsync("silo-a", [first.Id], CancellationToken.None));
+        var second = (await _handle.Queue.LeaseAsync("silo-b", 1, CancellationToken.None)).Single();
+
+        Assert.True(await _handle.Queue.CompleteAsync(first, "silo-a", "late", ItemIdOf(first), "{}", CancellationToken.None));
+        Assert.Equal(1, (long)await _handle.Db.HashGetAsync(_handle.Keys.BatchInFlight, "late"));
+        Assert.False(await _handle.Queue.CompleteAsync(second, "silo-b", "late", ItemIdOf(second), "{}", CancellationToken.None));
+
+        Assert.Equal(0, (long)await _handle.Db.HashGetAsync(_handle.Keys.BatchInFlight, "late"));
+        Assert.Equal(0, (long)await _handle.Db.HashGetAsync(_handle.Keys.BatchInFlight, BatchIds.Default));
+        Assert.Equal(0, await _handle.Db.SetLengthAsync(_handle.Keys.Envelopes));
+        Assert.Equal(1, (long)await _handle.Db.StringGetAsync(_handle.Keys.Duplicates));
+    }
+
     private async Task SubmitAsync(string batchId, int count, BatchPriority priority)
     {
         await _store.CreateAsync(batchId, new BatchDefinition(null, null, Priority: priority), CancellationToken.None);

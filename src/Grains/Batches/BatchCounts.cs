@@ -21,4 +21,7 @@ public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFl
 
     /// <summary>When what is still queued expires; null for no deadline.</summary>
     public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>The batch's status (<see cref="BatchStates"/>) from these figures.</summary>
+    public string Status => BatchStates.Of(Sealed, Stopped, Total, InFlight, Done, DeadLettered, Removed);
 }

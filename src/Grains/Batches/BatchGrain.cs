@@ -155,9 +155,8 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
         }
 
         var queued = Math.Max(0, c.Total - c.Done - c.DeadLettered - c.InFlight - c.Removed);
-        var status = BatchStates.Of(c.Sealed, c.Stopped, c.Total, c.InFlight, c.Done, c.DeadLettered, c.Removed);
         return new BatchProgress(
-            BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed, c.Priority, c.Removed, status, c.Deadline,
+            BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed, c.Priority, c.Removed, c.Status, c.Deadline,
             queued > 0 ? c.WaitingForModel : null);
     }
 

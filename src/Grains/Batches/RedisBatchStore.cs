@@ -152,7 +152,8 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         foreach (var batchId in due.Select(b => (string)b!))
         {
             var c = await GetCountsAsync(batchId, cancellationToken).ConfigureAwait(false);
-            if (!(c.Sealed && c.Done + c.DeadLettered + c.Removed >= c.Total) && c.Stopped is null)
+            // Neither finished in time nor stopped already.
+            if (c.Status is BatchStates.Validating or BatchStates.InProgress)
             {
                 removed += (await StopAsync(batchId, BatchStates.Expired, cancellationToken).ConfigureAwait(false)).Removed;
                 expired++;

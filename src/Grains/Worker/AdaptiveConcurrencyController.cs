@@ -15,17 +15,21 @@ namespace OrleansLlm.Worker;
 /// the first knee: Ollama queues in order, so the requests that did not wait are the slots it has. A doubling that
 /// pays less than <see cref="MinGain"/> per request added brackets the knee between half the limit and twice it: the
 /// limit holds, and the step search takes over, looking down as well as up. So does a doubling that pays clearly less
-/// than the one before (the curve bends towards a peak), from the doubled limit.</item>
+/// than the one before (the curve bends towards a peak), from the doubled limit. A round that would end slow start
+/// by a short wait, no gain or a bend is run once more before it is believed: on a busy machine one round's few
+/// answers can show all three where there is none, and stopping early costs a long climb.</item>
 /// <item><b>Room</b> is then found with one probe request beyond the limit. If it waited for a slot
 /// (<see cref="Generation.QueueWait"/> above <see cref="QueueTolerance"/> of its service time, or until the next
-/// answer freed one), the limit is the knee; if not, the limit steps up. Probes take the place of the next requests
-/// to answer, so a probe costs at most its own wait, never a queue.</item>
+/// answer freed one), the limit is the knee; if not, the limit steps up, and while each step pays, the next round
+/// sends twice the probes of the last (1, 2, 4, …), so a backend far above its limit is full in a few rounds.
+/// Probes take the place of the next requests to answer, so a probe costs at most its own wait, never a queue.</item>
 /// <item><b>Gain</b>: each window of answers at a limit gives a throughput, <c>limit ÷ time per generated token</c>
-/// (per token, so long and short answers compare). A step up that buys less than <see cref="MinGain"/> in two
-/// windows running marks the knee at the limit below: free slots that add no throughput only add latency. A step
-/// that <i>loses</i> throughput means the backend is past a peak (a cliff: memory pressure), which may lie lower
+/// (per token, so long and short answers compare). A step up that buys less than <see cref="MinGain"/> per request
+/// added in two windows running marks the knee at the limit below: free slots that add no throughput only add
+/// latency. A step that <i>loses</i> throughput means the backend is past a peak (a cliff: memory pressure), which may lie lower
 /// still, so the controller steps down while the step below serves as well.</item>
-/// <item><b>Shrinking capacity</b>: if answers at the limit start waiting (the backend serves fewer in parallel),
+/// <item><b>Shrinking capacity</b>: if answers at the limit wait, together, more than <see cref="QueueTolerance"/> of
+/// their service (the backend serves fewer in parallel),
 /// the slots busy are <c>limit × service ÷ (service + wait)</c> by Little's law, and the limit drops straight there.</item>
 /// <item><b>Pace</b>: at the knee it probes now and then, since the backend may change: soon after a new knee (a noisy
 /// window may have set it), then less often, up to every 32 windows and
@@ -92,6 +96,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private Step? _stepDown;
     private bool _lookDown;
     private bool _noGainOnce;
+    private bool _doubted;
+    private int _climbProbes = 1;
     private long _lastProbe;
     private int _windowsHeld;
     private int _windowsBetweenProbes = FirstProbeAfterWindows;
@@ -244,6 +250,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _stepDown = null;
         _lookDown = false;
         _noGainOnce = false;
+        _climbProbes = 1;
         SetLimit(Math.Max(1, Limit / 2));
         _cutEpoch = _epoch;
         if (_slowStart)
@@ -251,6 +258,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             // Climb again from half, without comparing to a throughput measured before the failure.
             _throughput = null;
             _lastScaling = null;
+            _doubted = false;
             WantProbes(SlowStartProbes);
         }
     }
@@ -310,6 +318,21 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     {
         if (round.Waited > 0)
         {
+            // A short wait may be no queue at all: a cold server counts its own set-up (a fresh process, its first
+            // connections) in its first answers' total duration. The very first round, which only a one-slot Ollama
+            // could make wait, doubles instead: the next round's waits count the slots.
+            if (round.MaxShare < ClearQueueShare && _rounds == 1)
+            {
+                SetLimit(round.InFlight);
+                WantProbes(SlowStartProbes);
+                return;
+            }
+
+            if (round.MaxShare < ClearQueueShare && Doubt())
+            {
+                return;
+            }
+
             // Ollama serves in order of arrival: the requests that did not wait are the slots it has.
             _slowStart = false;
             SetKnee(Math.Clamp(round.InFlight - round.Waited, 1, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
@@ -317,30 +340,41 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         var throughput = round.SecondsPerToken > 0 ? round.InFlight / round.SecondsPerToken : double.PositiveInfinity;
-        if (_throughput is { } below && throughput < below * Math.Pow(1 + MinGain, round.InFlight - Limit))
+        var noGain = _throughput is { } below && throughput < below * Math.Pow(1 + MinGain, round.InFlight - Limit);
+
+        // The exponent e of throughput ∝ in-flight^e over this round's step. It paid, but clearly less than the step
+        // before: the curve bends, as towards a peak.
+        double? scaling = _throughput is { } before ? Math.Log(throughput / before) / Math.Log((double)round.InFlight / Limit) : null;
+        var bends = scaling < BendingShare * _lastScaling;
+        if ((noGain || bends) && Doubt())
+        {
+            return;
+        }
+
+        _doubted = false;
+        if (noGain)
         {
             // The added requests bought less than MinGain each: the knee lies between half this limit and the round's
-            // in flight. Hold here; the windows look one step down, and probes one step up.
+            // in flight. Hold here; the windows look one step down, and probes up.
             _slowStart = false;
             SetKnee(Limit);
             _lookDown = true;
             return;
         }
 
-        // The exponent e of throughput ∝ in-flight^e over this round's step.
-        double? scaling = _throughput is { } before ? Math.Log(throughput / before) / Math.Log((double)round.InFlight / Limit) : null;
         _throughput = throughput;
-        if (scaling < BendingShare * _lastScaling)
+        if (bends)
         {
-            // It paid, but less than the step before: hold here as a young knee, and look one step down before
-            // the probes look up.
+            // Hold here as a young knee, and look one step down before the probes look up.
             _slowStart = false;
             SetKnee(round.InFlight);
             _lookDown = true;
             return;
         }
 
-        _lastScaling = scaling;
+        // No hardware scales better than linearly: a doubling that measured so only had a slow round before it, and
+        // would make the next, ordinary doubling look like a bend.
+        _lastScaling = Math.Min(scaling ?? 1, 1);
         SetLimit(round.InFlight);
         _slowStart = Limit < _cap;
         if (_slowStart)
@@ -349,29 +383,51 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
     }
 
+    /// <summary>
+    /// Whether to run the round again before believing that it ends slow start: one round's few answers on a busy
+    /// machine can look like a short queue or a bend that is not there, and stopping early costs a long climb. A round
+    /// is doubted once; the second says.
+    /// </summary>
+    private bool Doubt()
+    {
+        if (_doubted)
+        {
+            return false;
+        }
+
+        _doubted = true;
+        WantProbes(SlowStartProbes);
+        return true;
+    }
+
     private void OnProbeAnswered(Round round)
     {
         if (round.Waited > 0)
         {
-            // No free slot: the limit is the knee.
-            SetKnee(Limit, trusted: round.MaxShare >= ClearQueueShare);
+            // No free slot for some: those that did not wait are the slots (Ollama serves in order of arrival).
+            SetKnee(Math.Clamp(round.InFlight - round.Waited, Limit, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
             return;
         }
 
-        // A free slot: take it. The probe's own time per token can't say whether the step pays (its round frees a
-        // slot that is not refilled, so it runs mostly beside the limit's requests), so the next windows check the
-        // gain before anything probes further.
+        // Free slots: take them. The probes' own time per token can't say whether the step pays (their round frees
+        // slots that are not refilled, so they run mostly beside the limit's requests), so the next windows check the
+        // gain before anything probes further. If they find room again, twice as many probe: a backend with many
+        // more slots than the limit (a knee set by noise, or a GPU freed by another model) is full in a few rounds.
+        var probes = round.InFlight - Limit;
         _limitBelow = Limit;
         _throughputBelow = _throughput;
-        SetLimit(Limit + 1);
+        SetLimit(round.InFlight);
+        _climbProbes = 2 * probes;
     }
 
     private void Evaluate()
     {
-        var queueShare = Median(_window.Select(s => s.QueueShare));
         var perToken = Median(_window.Where(s => !double.IsNaN(s.SecondsPerToken)).Select(s => s.SecondsPerToken));
         var service = _window.Sum(s => s.Service);
         var total = service + _window.Sum(s => s.Wait);
+        // The window's wait against its service, not the median answer's: two requests over 32 slots queue for good,
+        // yet most answers never wait.
+        var queueShare = service > 0 ? (total - service) / service : 0;
         _window.Clear();
 
         if (queueShare > QueueTolerance && Limit > 1)
@@ -389,7 +445,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        if (_throughputBelow is { } below && throughput < below * (1 + MinGain))
+        if (_throughputBelow is { } below && throughput < below * Math.Pow(1 + MinGain, Math.Max(1, Limit - _limitBelow)))
         {
             // The last step up bought (almost) nothing. One window is noisy; two in a row are an answer.
             if (!_noGainOnce)
@@ -439,7 +495,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
                 && (_windowsBetweenProbes < MaxWindowsBetweenProbes || _time.GetElapsedTime(_lastProbe) >= _probeInterval));
         if (probeDue)
         {
-            WantProbes(1);
+            WantProbes(Math.Min(Climbing ? _climbProbes : 1, _cap - Limit));
             _lastProbe = _time.GetTimestamp();
             _windowsHeld = 0;
             return;
@@ -482,6 +538,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             : Math.Min(Math.Max(2 * _windowsBetweenProbes, trusted ? TrustedKneeProbeAfterWindows : 0), MaxWindowsBetweenProbes);
         _noGainOnce = false;
         _windowsHeld = 0;
+        _climbProbes = 1;
         _knee = knee;
         _throughputBelow = null;
         _stepDown = null;

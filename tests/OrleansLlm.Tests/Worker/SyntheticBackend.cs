@@ -12,6 +12,9 @@ namespace OrleansLlm.Tests.Worker;
 internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
 {
     private readonly Queue<Request> _queue = new();
+    private Random? _noise;
+    private double _noiseShare;
+    private int _submitted;
     private readonly List<Request> _busy = [];
     private int _slots = slots;
 
@@ -31,14 +34,34 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
     /// <summary>Divides every slot's speed: 3 is three times slower per token, with the same slots.</summary>
     public double Slowdown { get; set; } = 1;
 
+    /// <summary>
+    /// The first this many requests report <see cref="ColdStartWait"/> more waiting than they did, as a cold server's
+    /// first answers count its own set-up (a fresh process, its first connections) in their total duration.
+    /// </summary>
+    public int ColdStartRequests { get; set; }
+
+    /// <summary>Seconds of set-up each of the first <see cref="ColdStartRequests"/> answers reports as waiting.</summary>
+    public double ColdStartWait { get; set; }
+
     /// <summary>Simulated seconds since the backend started.</summary>
     public double Now { get; private set; }
 
     public int InFlight => _queue.Count + _busy.Count;
 
+    /// <summary>
+    /// Makes each answer's reported generation time off by up to ± <paramref name="share"/> of itself (uniformly, from
+    /// a seeded sequence), as a busy machine's late timers and thread switches make it; the real work is unchanged.
+    /// </summary>
+    public void AddMeasurementNoise(double share, int seed)
+    {
+        _noise = new Random(seed);
+        _noiseShare = share;
+    }
+
     public void Submit(ConcurrencyTicket ticket, SyntheticItem item)
     {
-        _queue.Enqueue(new Request(ticket, item, Now));
+        var coldStart = _submitted++ < ColdStartRequests ? ColdStartWait : 0;
+        _queue.Enqueue(new Request(ticket, item, Now) { ReportedSetup = coldStart });
         StartQueued();
     }
 
@@ -72,7 +95,8 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
 
             _busy.Remove(next);
             StartQueued();
-            return (next.Ticket, next.Answer(Now));
+            var noise = _noise is null ? 1 : 1 + (_noiseShare * ((2 * _noise.NextDouble()) - 1));
+            return (next.Ticket, next.Answer(Now, noise));
         }
     }
 
@@ -103,16 +127,19 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
 
         public double Started { get; set; }
 
+        /// <summary>Seconds the answer reports as waiting beyond its real wait.</summary>
+        public double ReportedSetup { get; init; }
+
         public double? PromptEnded { get; set; }
 
         /// <summary>Solo seconds of work left in the current phase (prompt, then generation).</summary>
         public double Remaining { get; set; }
 
-        public Generation Answer(double now)
+        public Generation Answer(double now, double evalNoise)
         {
-            var wait = TimeSpan.FromSeconds(Started - arrived);
+            var wait = TimeSpan.FromSeconds(Started - arrived + ReportedSetup);
             var prompt = TimeSpan.FromSeconds(PromptEnded!.Value - Started);
-            var eval = TimeSpan.FromSeconds(now - PromptEnded.Value);
+            var eval = TimeSpan.FromSeconds((now - PromptEnded.Value) * evalNoise);
             // Summed from the rounded parts, so a request that never waited reports exactly no wait.
             return new Generation("x", wait + prompt + eval, Item.OutputTokens, eval, TimeSpan.Zero, prompt);
         }

@@ -323,8 +323,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             // could make wait, doubles instead: the next round's waits count the slots.
             if (round.MaxShare < ClearQueueShare && _rounds == 1)
             {
-                SetLimit(round.InFlight);
-                WantProbes(SlowStartProbes);
+                Double(round);
                 return;
             }
 
@@ -375,6 +374,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         // No hardware scales better than linearly: a doubling that measured so only had a slow round before it, and
         // would make the next, ordinary doubling look like a bend.
         _lastScaling = Math.Min(scaling ?? 1, 1);
+        Double(round);
+    }
+
+    /// <summary>Takes the round's in flight as the limit; slow start goes on below the cap, and ends at it.</summary>
+    private void Double(Round round)
+    {
         SetLimit(round.InFlight);
         _slowStart = Limit < _cap;
         if (_slowStart)

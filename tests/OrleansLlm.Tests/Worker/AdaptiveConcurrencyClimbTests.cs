@@ -93,6 +93,28 @@ public sealed class AdaptiveConcurrencyClimbTests(ITestOutputHelper output)
         Assert.InRange(waits[^1], 0, 2 * service);
     }
 
+    [Fact]
+    public void SlowStart_ColdFirstRoundDoublingToTheCap_EndsSlowStart_SoALostSlotIsSeen()
+    {
+        // The cold first round (1 + 1 probe on 2 slots) doubles the limit to the cap of 2. There slow start must end,
+        // as any doubling to the cap does: a round of no probes never ends, and while it waits no window is read, so
+        // the limit would stay at 2 after the backend lost a slot.
+        var backend = new SyntheticBackend(2, SyntheticBackend.CurveOf(0.32))
+        {
+            ColdStartRequests = 2,
+            ColdStartWait = 0.3 * SyntheticItem.City(0).SoloSeconds,
+        };
+        var (controller, worker) = Start(backend, cap: 2);
+        worker.RunUntil(30);
+        Assert.Equal(2, controller.Limit);
+
+        backend.Slots = 1;
+        worker.RunUntil(90);
+
+        output.WriteLine($"limit every second {string.Join(",", Runs(worker.LimitsEvery(1, 90)))}; knee {controller.Knee}");
+        Assert.Equal(1, Settled(worker.Answers.Where(a => a.Time >= 60).Select(a => a.Limit)));
+    }
+
     [Theory]
     [InlineData(1)]
     [InlineData(2)]
@@ -197,6 +219,13 @@ public sealed class AdaptiveConcurrencyClimbTests(ITestOutputHelper output)
         Assert.InRange(settled, peak - 1, peak + 1);
         Assert.InRange(worker.Answers.Max(a => a.Limit), peak, 2 * peak);
         Assert.True(adaptive >= 0.95 * best, $"{adaptive} answers, the best fixed limit {best}");
+    }
+
+    private (AdaptiveConcurrencyController Controller, SyntheticWorker Worker) Start(SyntheticBackend backend, int cap)
+    {
+        var controller = new AdaptiveConcurrencyController(
+            Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = cap }), _time);
+        return (controller, new SyntheticWorker(controller, backend, _time));
     }
 
     /// <summary>Runs a 32-slot backend for a minute; how many service times after its first answer the limit was 32.</summary>

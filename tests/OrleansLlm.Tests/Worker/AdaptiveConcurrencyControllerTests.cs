@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Time.Testing;
-using OrleansLlm.Options;
-using OrleansLlm.Worker;
 
 namespace OrleansLlm.Tests.Worker;
 
@@ -16,7 +14,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     [InlineData(8, 1.0)]
     public void ConvergesUpFromOne_ToTheKnee(int slots, double exponent)
     {
-        var (controller, worker) = Start(new SyntheticBackend(slots, SyntheticBackend.CurveOf(exponent)), cap: 16);
+        var (controller, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(slots, SyntheticBackend.CurveOf(exponent)), cap: 16, _time);
         Assert.Equal(1, controller.Limit);
 
         var limits = worker.Run(400);
@@ -32,7 +30,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     [Fact]
     public void ClimbsToABigKnee_WithinAFewAnswersPerStep()
     {
-        var (controller, worker) = Start(new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0)), cap: 16);
+        var (controller, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0)), cap: 16, _time);
 
         var limits = worker.Run(60);
 
@@ -48,7 +46,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     [InlineData(4)]
     public void Probing_MakesOnlyTheProbeWait(int slots)
     {
-        var (controller, worker) = Start(new SyntheticBackend(slots, SyntheticBackend.CurveOf(0.32)), cap: 16);
+        var (controller, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(slots, SyntheticBackend.CurveOf(0.32)), cap: 16, _time);
         worker.Run(200);
         var probesBefore = controller.Probes;
         var answersBefore = worker.Answers.Count;
@@ -67,7 +65,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     [Fact]
     public void NeverExceedsTheCap()
     {
-        var (controller, worker) = Start(new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0)), cap: 3);
+        var (controller, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0)), cap: 3, _time);
 
         var limits = worker.Run(300);
 
@@ -79,7 +77,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     public void NoThroughputGain_StopsClimbing()
     {
         // Eight slots that share one compute unit perfectly: more in flight only adds latency.
-        var (_, worker) = Start(new SyntheticBackend(8, SyntheticBackend.CurveOf(0.0)), cap: 16);
+        var (_, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(8, SyntheticBackend.CurveOf(0.0)), cap: 16, _time);
 
         var limits = worker.Run(300);
 
@@ -90,7 +88,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     public void BacksOff_WhenTheBackendServesFewerInParallel()
     {
         var backend = new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32));
-        var (_, worker) = Start(backend, cap: 16);
+        var (_, worker) = SyntheticWorker.Adaptive(backend, cap: 16, _time);
         Assert.Equal(4, Settled(worker.Run(300)));
 
         backend.Slots = 2;
@@ -103,7 +101,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     {
         // 3× slower per token, same slots: the right number in flight is unchanged.
         var backend = new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32));
-        var (_, worker) = Start(backend, cap: 16);
+        var (_, worker) = SyntheticWorker.Adaptive(backend, cap: 16, _time);
         worker.Run(300);
 
         backend.Slowdown = 3;
@@ -117,7 +115,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     public void Probes_AndFindsAKneeThatMovedUp()
     {
         var backend = new SyntheticBackend(2, SyntheticBackend.CurveOf(0.32));
-        var (_, worker) = Start(backend, cap: 16);
+        var (_, worker) = SyntheticWorker.Adaptive(backend, cap: 16, _time);
         Assert.Equal(2, Settled(worker.Run(200)));
 
         backend.Slots = 6;
@@ -128,7 +126,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     [Fact]
     public void RecoversAfterErrors()
     {
-        var (controller, worker) = Start(new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32)), cap: 16);
+        var (controller, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32)), cap: 16, _time);
         worker.Run(300);
         while (controller.Limit != 4)
         {
@@ -149,7 +147,7 @@ public sealed class AdaptiveConcurrencyControllerTests
     public void FailuresTogether_HalveTheLimitOnce()
     {
         var backend = new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0));
-        var (controller, worker) = Start(backend, cap: 16);
+        var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 16, _time);
         worker.Run(300);
         while (controller.Limit != 8 || backend.InFlight != 8)
         {
@@ -172,11 +170,4 @@ public sealed class AdaptiveConcurrencyControllerTests
     /// <summary>The limit it held most over the last 100 completions (probes step above the knee briefly).</summary>
     private static int Settled(List<int> limits) =>
         limits.TakeLast(100).GroupBy(l => l).OrderByDescending(g => g.Count()).First().Key;
-
-    private (AdaptiveConcurrencyController Controller, SyntheticWorker Worker) Start(SyntheticBackend backend, int cap)
-    {
-        var controller = new AdaptiveConcurrencyController(
-            Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = cap }), _time);
-        return (controller, new SyntheticWorker(controller, backend, _time));
-    }
 }

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using OrleansLlm.Options;
 using OrleansLlm.Worker;
 
 namespace OrleansLlm.Tests.Worker;
@@ -12,6 +13,14 @@ internal sealed class SyntheticWorker(IConcurrencyController controller, Synthet
 {
     private readonly DateTimeOffset _start = time.GetUtcNow();
     private int _sent;
+
+    /// <summary>The adaptive controller, capped at <paramref name="cap"/>, driving <paramref name="backend"/>.</summary>
+    public static (AdaptiveConcurrencyController Controller, SyntheticWorker Worker) Adaptive(SyntheticBackend backend, int cap, FakeTimeProvider time)
+    {
+        var controller = new AdaptiveConcurrencyController(
+            Microsoft.Extensions.Options.Options.Create(new WorkerOptions { MaxConcurrency = cap }), time);
+        return (controller, new SyntheticWorker(controller, backend, time));
+    }
 
     /// <summary>Every answer so far, in order.</summary>
     public List<SyntheticAnswer> Answers { get; } = [];

@@ -42,6 +42,7 @@ public static class Cli
         root.Subcommands.Add(DeadCommand.Create());
         root.Subcommands.Add(LifecycleCommands.Cancel());
         root.Subcommands.Add(LifecycleCommands.Retry());
+        root.Subcommands.Add(LifecycleCommands.Delete());
         root.Subcommands.Add(SiloCommands.Cluster());
         root.Subcommands.Add(SiloCommands.Drain());
         root.Subcommands.Add(SiloCommands.Undrain());

@@ -36,6 +36,14 @@ public interface IBatchGrain : IGrainWithStringKey
     [Alias("Retry")]
     Task<BatchRetry> RetryAsync();
 
+    /// <summary>
+    /// Deletes the batch and everything it holds: spec, items, results, dead letters. A batch still running is
+    /// cancelled first; it goes when its last item in flight ends.
+    /// </summary>
+    /// <returns>True when it is gone; false while its items in flight finish.</returns>
+    [Alias("Delete")]
+    Task<bool> DeleteAsync();
+
     /// <summary>What Ollama did for the batch so far: tokens and time of every answer, dead-lettered ones included.</summary>
     [Alias("GetUsage")]
     Task<TokenUsage> GetUsageAsync();

@@ -92,7 +92,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             stats = backends.Stats();
             calls = recorder.Snapshot();
             completions = await CompletionTimesAsync(redis, keys);
-            duplicates = (long?)await redis.Db.StringGetAsync(keys.Duplicates) ?? 0;
+            duplicates = await RawResults.DuplicatesAsync(redis.Db, keys);
             limits = (running as IDesignTrace)?.Limits();
         }
 
@@ -164,7 +164,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         var nextReport = TimeSpan.FromSeconds(10);
         while (true)
         {
-            var done = await redis.Db.HashLengthAsync(keys.Results(BatchIds.Default));
+            var done = await RawResults.CountAsync(redis.Db, keys);
             if (!slowed && scenario.SlowBackend is { } slow && done >= Scenario.SlowDownAt(workload.DistinctIds))
             {
                 slowed = true;
@@ -196,8 +196,8 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
     /// <summary>When each item's result was made: <c>meta.completed_at</c>, which the silos and A/B/C's consumers both write.</summary>
     public static async Task<List<DateTimeOffset>> CompletionTimesAsync(RedisProcess redis, QueueKeys keys)
     {
-        var entries = await redis.Db.HashGetAllAsync(keys.Results(BatchIds.Default));
-        var times = new List<DateTimeOffset>(entries.Length);
+        var entries = await RawResults.AllAsync(redis.Db, keys);
+        var times = new List<DateTimeOffset>(entries.Count);
         foreach (var entry in entries)
         {
             using var doc = JsonDocument.Parse((string)entry.Value!);

@@ -66,7 +66,7 @@ public sealed class ScaleRun(RedisProcess redis, Workload workload, BenchmarkOpt
             var clock = Stopwatch.StartNew();
             var nextPoll = TimeSpan.Zero;
             long done;
-            while ((done = await redis.Db.HashLengthAsync(keys.Results(BatchIds.Default))) < workload.DistinctIds)
+            while ((done = await RawResults.CountAsync(redis.Db, keys)) < workload.DistinctIds)
             {
                 if (clock.Elapsed > timeout)
                 {
@@ -121,8 +121,8 @@ public sealed class ScaleRun(RedisProcess redis, Workload workload, BenchmarkOpt
 
             var completions = await Runner.CompletionTimesAsync(redis, keys);
             var lastResult = completions.Count == 0 ? DateTimeOffset.UtcNow : completions.Max();
-            var dead = await redis.Db.ListLengthAsync(keys.DeadLetter);
-            var duplicates = (long?)await redis.Db.StringGetAsync(keys.Duplicates) ?? 0;
+            var dead = (long?)await redis.Db.HashGetAsync(keys.Stats, "dead") ?? 0;
+            var duplicates = await RawResults.DuplicatesAsync(redis.Db, keys);
             double Since(DateTimeOffset at) => (at - pushedAt).TotalSeconds;
             var figures = pods.Where(p => p.ActiveAt is not null).Select(p =>
             {

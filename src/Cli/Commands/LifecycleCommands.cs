@@ -2,7 +2,7 @@ using System.CommandLine;
 
 namespace OrleansLlm.Cli.Commands;
 
-/// <summary><c>cancel BATCH</c> and <c>retry BATCH</c>: stop a batch, or give its dead letters another go.</summary>
+/// <summary><c>cancel BATCH</c>, <c>retry BATCH</c> and <c>delete BATCH</c>: stop a batch, give its dead letters another go, or remove it.</summary>
 public static class LifecycleCommands
 {
     public static Command Cancel()
@@ -42,12 +42,31 @@ public static class LifecycleCommands
         return command;
     }
 
+    public static Command Delete()
+    {
+        var batch = new Argument<string>("BATCH") { Description = "batch id" };
+        var command = new Command(
+            "delete",
+            "Delete a batch now, with its results and dead letters (a running one is cancelled first); else it goes Queue:ResultTtl after it ends") { batch };
+        command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
+        {
+            var id = parse.GetValue(batch)!;
+            await using var cluster = await Cli.ConnectAsync(parse, ct);
+            var grain = cluster.Client.GetGrain<IBatchGrain>(id);
+            await RequireAsync(grain, id, ct);
+            Console.Error.WriteLine(await grain.DeleteAsync().WaitAsync(ct)
+                ? $"batch {id} deleted: its spec, items, results and dead letters are gone"
+                : $"batch {id} cancelled and deleting: its queued items are removed; it goes when its items in flight end");
+        }));
+        return command;
+    }
+
     private static async Task RequireAsync(IBatchGrain grain, string id, CancellationToken ct)
     {
         if (id == BatchIds.Default || !(await grain.GetProgressAsync().WaitAsync(ct)).Exists)
         {
             throw new CliException(id == BatchIds.Default
-                ? $"the raw items' batch {BatchIds.Default} has no known items to cancel or retry"
+                ? $"the raw items' batch {BatchIds.Default} has no known items to cancel, retry or delete"
                 : $"no batch {id} (see 'orleansllm status' for the recent ones)");
         }
     }

@@ -16,11 +16,23 @@ public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFl
     /// <summary>Queued items removed by a cancel or the deadline.</summary>
     public long Removed { get; init; }
 
-    /// <summary>The model some of its queued items wait for because no silo serves it; else null.</summary>
+    /// <summary>Items set aside because no silo serves the batch's model.</summary>
+    public long Parked { get; init; }
+
+    /// <summary>The model its parked items wait for; else null.</summary>
     public string? WaitingForModel { get; init; }
 
     /// <summary>When what is still queued expires; null for no deadline.</summary>
     public DateTimeOffset? Deadline { get; init; }
+
+    /// <summary>Answers that came after their item had ended elsewhere, and were dropped.</summary>
+    public long Late { get; init; }
+
+    /// <summary>When the batch ended (every item done, dead-lettered or removed); null while it runs.</summary>
+    public DateTimeOffset? Ended { get; init; }
+
+    /// <summary>When everything the batch created expires (<c>Queue:ResultTtl</c> after it ended); null while it runs or when kept.</summary>
+    public DateTimeOffset? Expires { get; init; }
 
     /// <summary>The batch's status (<see cref="BatchStates"/>) from these figures.</summary>
     public string Status => BatchStates.Of(Sealed, Stopped, Total, InFlight, Done, DeadLettered, Removed);

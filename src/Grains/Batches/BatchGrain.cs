@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using OrleansLlm.Telemetry;
 using OrleansLlm.Options;
+using OrleansLlm.Redis;
 using OrleansLlm.Worker;
 
 namespace OrleansLlm.Batches;
@@ -10,7 +11,7 @@ namespace OrleansLlm.Batches;
 /// A batch submitted by a client: it checks the batch's spec, enqueues the items chunk by chunk, and reports
 /// progress and results from Redis. Holds no state of its own, so any silo can host it and a restart loses nothing.
 /// </summary>
-public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
+public sealed class BatchGrain(RedisBatchStore store, RedisMemory memory) : Grain, IBatchGrain
 {
     private const int MaxChunk = 10_000;
 
@@ -27,6 +28,8 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
         {
             throw new ArgumentException(error);
         }
+
+        await RefuseWhenFullAsync();
 
         var definition = new BatchDefinition(
             spec.PromptTemplate,
@@ -105,6 +108,8 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
             throw new InvalidOperationException($"Batch {BatchId} is {stopped}; it takes no more items.");
         }
 
+        await RefuseWhenFullAsync();
+
         foreach (var item in items)
         {
             if (string.IsNullOrEmpty(item.Id) || !IsJsonObject(item.Json))
@@ -138,6 +143,15 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
             }
 
             Activity.Current = current;
+        }
+    }
+
+    /// <summary>Refuses new items while Redis is above its high-water mark, so the running batches keep room to finish.</summary>
+    private async Task RefuseWhenFullAsync()
+    {
+        if (await memory.RefusalAsync(CancellationToken.None) is { } full)
+        {
+            throw new InvalidOperationException(full);
         }
     }
 
@@ -186,25 +200,27 @@ public sealed class BatchGrain(RedisBatchStore store) : Grain, IBatchGrain
         return new BatchRetry(retried, tooLarge);
     }
 
+    public async Task<bool> DeleteAsync()
+    {
+        await RequireAsync();
+        return await store.DeleteAsync(BatchId, CancellationToken.None) == "deleted";
+    }
+
     private async Task RequireAsync()
     {
         if (BatchId == BatchIds.Default || await store.GetAsync(BatchId, CancellationToken.None) is null)
         {
             throw new InvalidOperationException(BatchId == BatchIds.Default
-                ? $"The raw items' batch {BatchIds.Default} has no known items to cancel or retry."
+                ? $"The raw items' batch {BatchIds.Default} has no known items to cancel, retry or delete."
                 : $"Batch {BatchId} does not exist.");
         }
     }
 
     public async Task<ResultPage> GetResultsAsync(string? cursor, int pageSize)
     {
-        var after = cursor is null ? 0 : long.TryParse(cursor, out var ordinal) && ordinal >= 0
-            ? ordinal
-            : throw new ArgumentException($"'{cursor}' is not a cursor this batch gave out.");
-        var page = await store.GetResultsAsync(BatchId, after, Math.Clamp(pageSize, 1, 10_000), CancellationToken.None);
+        var page = await store.GetResultsAsync(BatchId, cursor, Math.Clamp(pageSize, 1, 10_000), CancellationToken.None);
         // An empty page ends the listing; results completed later come after the last cursor, so a live batch can be followed.
-        var next = page.Documents.Count == 0 ? null : page.LastOrdinal?.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return new ResultPage(page.Documents, next);
+        return new ResultPage(page.Documents, page.Documents.Count == 0 ? null : page.Next);
     }
 
     private static bool IsJsonObject(string json)

@@ -1,4 +1,3 @@
-using System.Globalization;
 using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using OrleansLlm.Options;
@@ -19,17 +18,13 @@ public sealed class QueueGrain(RedisBatchStore store, IOptions<PromptOptions> pr
 
     public async Task<DeadLetterPage> GetDeadLettersAsync(string? batchId, string? cursor, int pageSize)
     {
-        var start = cursor is null ? 0 : long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var position)
-            ? position
-            : throw new ArgumentException($"'{cursor}' is not a cursor the dead-letter list gave out.");
-        var page = await store.GetDeadLettersAsync(start, Math.Clamp(pageSize, 1, MaxDeadLetterPage), CancellationToken.None);
+        var page = await store.GetDeadLettersAsync(batchId, cursor, Math.Clamp(pageSize, 1, MaxDeadLetterPage), CancellationToken.None);
         var deadLetters = page.Entries
             .Select(DeadLetterEntry.Parse)
             // A retried entry is back in the queue: it is no longer dead, though it keeps its place in the list.
-            .Where(d => d.RetriedAt is null && (batchId is null || d.Batch == batchId))
+            .Where(d => d.RetriedAt is null)
             .ToArray();
-        var next = start + page.Entries.Count;
-        return new DeadLetterPage(deadLetters, page.Entries.Count > 0 && next < page.Length ? next.ToString(CultureInfo.InvariantCulture) : null);
+        return new DeadLetterPage(deadLetters, page.Next);
     }
 
     public Task<BatchSpec> GetDefaultSpecAsync() => Task.FromResult(new BatchSpec(prompt.Value.Template, prompt.Value.AnswerField));

@@ -1,23 +1,27 @@
+using System.Globalization;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
+using OrleansLlm.Queue.Scripts;
 using OrleansLlm.Redis;
 using StackExchange.Redis;
 
 namespace OrleansLlm.Batches;
 
 /// <summary>
-/// What Redis knows of batches: their definitions, their items (numbered in submission order), their figures and
-/// their results. Items enter the queue here; they leave it through <see cref="RedisLeaseQueue"/>.
+/// What Redis knows of batches: their definitions, their items (numbered in submission order), their figures, their
+/// results and dead letters. Items enter the queue here; they leave it through <see cref="RedisLeaseQueue"/>.
 /// </summary>
-public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions> options, TimeProvider time)
+/// <remarks>
+/// Every call is bounded: items go in pages, and a cancel, a retry or a delete walks the queue a page per script call.
+/// </remarks>
+public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions> options, QueueClock clock, TimeProvider time)
 {
-    private readonly QueuePolicy _policy = QueuePolicy.From(options.Value);
+    private readonly ScriptRunner _scripts = new(() => redis.Database, new QueueKeys(options.Value.Name), QueuePolicy.From(options.Value, clock));
 
     private const string PromptField = "prompt";
     private const string AnswerField = "field";
-    private const string SealedField = "sealed";
     private const string ModelField = "model";
     private const string OptionsField = "options";
     private const string SystemField = "system";
@@ -26,7 +30,11 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     private const string PriorityField = "priority";
     private const string WindowField = "window";
     private const string RouteField = "route";
-    private const int ScanPage = 500;
+
+    /// <summary>How many items, queued entries or dead letters one script call takes: a few milliseconds of Redis.</summary>
+    internal const int Page = 500;
+
+    private const long DayMs = 86_400_000;
 
     // The spec's fields in the batch's hash, in the order ToDefinition reads them.
     private static readonly RedisValue[] SpecFields = [PromptField, AnswerField, ModelField, OptionsField, SystemField, FormatField, ChatField, PriorityField, WindowField];
@@ -40,22 +48,9 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     public async Task<BatchDefinition?> CreateAsync(string batchId, BatchDefinition definition, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var existing = (RedisResult[])(await Db.ScriptEvaluateAsync(
-            QueueScripts.CreateBatch,
-            Keys.With(Keys.Batch(batchId), Keys.Batches, Keys.BatchDeadlines),
-            _policy.With([batchId, time.GetUtcNow().ToUnixTimeMilliseconds(), .. SpecValues(definition)])).ConfigureAwait(false))!;
-        if (existing.Length == 0)
-        {
-            return null;
-        }
-
-        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < existing.Length; i += 2)
-        {
-            fields[(string)existing[i]!] = (string)existing[i + 1]!;
-        }
-
-        return ToDefinition(SpecFields.Select(f => fields.GetValueOrDefault((string)f!)).ToArray());
+        var fields = SpecValues(definition);
+        var existing = (RedisResult[])(await _scripts.RunAsync(new CreateBatchCall(batchId, time.GetUtcNow(), fields)).ConfigureAwait(false))!;
+        return existing.Length == 0 ? null : ToDefinition(existing.Take(SpecFields.Length).Select(v => (string?)v).ToArray());
     }
 
     /// <summary>The definition of a batch a client created; null for an unknown batch.</summary>
@@ -70,7 +65,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     public async Task SealAsync(string batchId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await Db.HashSetAsync(Keys.Batch(batchId), SealedField, 1).ConfigureAwait(false);
+        await _scripts.RunAsync(new SealCall(batchId)).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -80,16 +75,15 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     /// <returns>How many were new.</returns>
     public async Task<int> AddItemsAsync(string batchId, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var args = new RedisValue[(items.Count * 2) + 1];
-        args[0] = batchId;
-        for (var i = 0; i < items.Count; i++)
+        var added = 0;
+        foreach (var page in items.Chunk(Page))
         {
-            args[(2 * i) + 1] = items[i].Id;
-            args[(2 * i) + 2] = Envelope.Encode(batchId, items[i].Id, items[i].Json, items[i].TraceParent);
+            cancellationToken.ThrowIfCancellationRequested();
+            var call = new EnqueueCall(batchId, page.Select(i => (i.Id, Envelope.Encode(batchId, i.Id, i.Json, i.TraceParent))).ToArray());
+            added += (int)await _scripts.RunAsync(call).ConfigureAwait(false);
         }
 
-        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Enqueue, Keys.With(Keys.BatchItems(batchId)), _policy.With(args)).ConfigureAwait(false);
+        return added;
     }
 
     /// <summary>
@@ -100,43 +94,59 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     public async Task<(string Stopped, long Removed)> StopAsync(string batchId, string why, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var stopped = (string)(await Db.ScriptEvaluateAsync(
-            QueueScripts.StopBatch, Keys.With(Keys.Batch(batchId)),
-            _policy.With(batchId, why, time.GetUtcNow().ToUnixTimeMilliseconds())).ConfigureAwait(false))!;
+        var stopped = (string)(await _scripts.RunAsync(new StopBatchCall(batchId, why, time.GetUtcNow())).ConfigureAwait(false))!;
         return (stopped, await RemoveQueuedAsync(batchId, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>
-    /// Removes a stopped batch's queued items: ZSCAN finds its envelopes in its class's ready set (and the parked set) by their prefix, a
-    /// page at a time, so Redis is never busy long; the lease script removes any met in the meantime.
+    /// Deletes a batch and everything it holds: at once when it has ended; else it is cancelled, its queued items are
+    /// removed, and it goes when its last item in flight ends.
+    /// </summary>
+    /// <returns><c>deleted</c>, <c>deleting</c> (items in flight finish first), or <c>missing</c>.</returns>
+    public async Task<string> DeleteAsync(string batchId, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var outcome = (string)(await _scripts.RunAsync(new DeleteBatchCall(batchId, time.GetUtcNow())).ConfigureAwait(false))!;
+        if (outcome != "deleting")
+        {
+            return outcome;
+        }
+
+        await RemoveQueuedAsync(batchId, cancellationToken).ConfigureAwait(false);
+        return await Db.KeyExistsAsync(Keys.Batch(batchId)).ConfigureAwait(false) ? "deleting" : "deleted";
+    }
+
+    /// <summary>
+    /// Removes a stopped batch's queued items: ZSCAN finds its envelopes in its class's ready set and its model's
+    /// parked set by their prefix, a page at a time, so Redis is never busy long; the lease script removes any met
+    /// in the meantime.
     /// </summary>
     private async Task<long> RemoveQueuedAsync(string batchId, CancellationToken cancellationToken)
     {
-        var priority = (await GetCountsAsync(batchId, cancellationToken).ConfigureAwait(false)).Priority;
+        var values = await Db.HashGetAsync(Keys.Batch(batchId), [PriorityField, RouteField]).ConfigureAwait(false);
+        var priority = BatchPriorities.TryParse((string?)values[0], out var p) ? p : BatchPriority.Normal;
+        var sets = (string?)values[1] is { Length: > 0 } route ? new[] { Keys.ReadyClass(priority), Keys.Parked(route) } : [Keys.ReadyClass(priority)];
         // Glob: the batch id's characters (letters, digits, '.', '_', '-') match themselves, and '"' ends it.
         var pattern = $"{Envelope.Prefix}{batchId}\",*";
         var removed = 0L;
-        foreach (var set in new[] { Keys.ReadyClass(priority), Keys.Parked })
+        foreach (var set in sets)
         {
-            var page = new List<RedisValue>();
-            await foreach (var entry in Db.SortedSetScanAsync(set, pattern, ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+            var page = new List<RedisValue>(Page);
+            await foreach (var entry in Db.SortedSetScanAsync(set, pattern, Page).WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 page.Add(entry.Element);
-                if (page.Count == ScanPage)
+                if (page.Count == Page)
                 {
-                    removed += await RemovePageAsync(batchId, page).ConfigureAwait(false);
-                    page.Clear();
+                    removed += (long)await _scripts.RunAsync(new RemoveQueuedCall(batchId, page)).ConfigureAwait(false);
+                    page = new List<RedisValue>(Page);
                 }
             }
 
-            removed += page.Count > 0 ? await RemovePageAsync(batchId, page).ConfigureAwait(false) : 0;
+            removed += page.Count > 0 ? (long)await _scripts.RunAsync(new RemoveQueuedCall(batchId, page)).ConfigureAwait(false) : 0;
         }
 
         return removed;
     }
-
-    private async Task<long> RemovePageAsync(string batchId, List<RedisValue> envelopes) =>
-        (long)await Db.ScriptEvaluateAsync(QueueScripts.RemoveQueued, Keys.Common, _policy.With([batchId, .. envelopes])).ConfigureAwait(false);
 
     /// <summary>
     /// Stops every batch whose deadline has passed by <see cref="TimeProvider"/>'s clock as <c>expired</c> and removes
@@ -147,7 +157,7 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     {
         cancellationToken.ThrowIfCancellationRequested();
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var due = await Db.SortedSetRangeByScoreAsync(Keys.BatchDeadlines, double.NegativeInfinity, now).ConfigureAwait(false);
+        var due = await Db.SortedSetRangeByScoreAsync(Keys.BatchDeadlines, double.NegativeInfinity, now, take: Page).ConfigureAwait(false);
         var (expired, removed) = (0, 0L);
         foreach (var batchId in due.Select(b => (string)b!))
         {
@@ -166,76 +176,134 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         return (expired, removed);
     }
 
+    /// <summary>Forgets the batches whose keys expired (<see cref="QueueOptions.ResultTtl"/> after they ended), a page per call.</summary>
+    /// <returns>How many batches were forgotten.</returns>
+    public async Task<int> PurgeAsync(CancellationToken cancellationToken)
+    {
+        var purged = 0;
+        int page;
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            page = (int)((RedisResult[])(await _scripts.RunAsync(new PurgeCall(Page)).ConfigureAwait(false))!)[0];
+            purged += page;
+        }
+        while (page == Page);
+
+        return purged;
+    }
+
     /// <summary>
-    /// Puts the batch's dead-lettered items back in its class's ready set with fresh attempts, a page of the
-    /// dead-letter list at a time; their entries are marked retried and no longer listed.
+    /// Puts the batch's dead-lettered items back in its class's ready set with fresh attempts, a page of its dead
+    /// letters at a time; their entries are marked retried and no longer listed.
     /// </summary>
     /// <returns>How many went back, and how many could not (their item was cut short in the dead letter).</returns>
     public async Task<(long Retried, long TooLarge)> RetryDeadAsync(string batchId, CancellationToken cancellationToken)
     {
-        const int page = ScanPage;
         long retried = 0, tooLarge = 0, length;
         var first = 0L;
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var r = (RedisResult[])(await Db.ScriptEvaluateAsync(
-                QueueScripts.RetryDead, Keys.Common,
-                _policy.With(batchId, first, page, time.GetUtcNow().ToUnixTimeMilliseconds())).ConfigureAwait(false))!;
+            var r = (RedisResult[])(await _scripts.RunAsync(new RetryDeadCall(batchId, first, Page, time.GetUtcNow())).ConfigureAwait(false))!;
             (retried, tooLarge, length) = (retried + (long)r[0], tooLarge + (long)r[1], (long)r[2]);
-            first += page;
+            first += Page;
         }
         while (first < length);
 
         return (retried, tooLarge);
     }
 
-    /// <summary>The stored result of one item, or null.</summary>
+    /// <summary>The stored result of one item, or null. A raw item's is looked for in today's and yesterday's results.</summary>
     public async Task<string?> GetResultAsync(string batchId, string itemId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return await Db.HashGetAsync(Keys.Results(batchId), itemId).ConfigureAwait(false);
+        if (batchId != BatchIds.Default)
+        {
+            return await Db.HashGetAsync(Keys.Results(batchId), itemId).ConfigureAwait(false);
+        }
+
+        var today = time.GetUtcNow().ToUnixTimeMilliseconds() / DayMs;
+        return await Db.HashGetAsync(Keys.RawResults(today), itemId).ConfigureAwait(false) is { IsNull: false } found
+            ? found
+            : await Db.HashGetAsync(Keys.RawResults(today - 1), itemId).ConfigureAwait(false);
     }
 
     public async Task<BatchCounts> GetCountsAsync(string batchId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(
-            QueueScripts.Progress,
-            Keys.With(Keys.Batch(batchId), Keys.BatchItems(batchId), Keys.Results(batchId)),
-            _policy.With(batchId)).ConfigureAwait(false))!;
-        return new BatchCounts(
-            Exists: !string.IsNullOrEmpty((string?)r[0]),
-            Sealed: (string?)r[1] == "1",
-            Total: (long)r[4],
-            InFlight: Math.Max(0, (long)r[2]),
-            Done: (long)r[5],
-            DeadLettered: (long)r[3])
+        var r = (RedisResult[])(await _scripts.RunAsync(new ProgressCall(batchId)).ConfigureAwait(false))!;
+        var f = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (var i = 0; i + 1 < r.Length; i += 2)
         {
-            Priority = BatchPriorities.TryParse((string?)r[6], out var priority) ? priority : BatchPriority.Normal,
-            Stopped = (string?)r[7] is { Length: > 0 } stopped ? stopped : null,
-            Removed = (long)r[8],
-            Deadline = long.TryParse((string?)r[9], out var deadline) ? DateTimeOffset.FromUnixTimeMilliseconds(deadline) : null,
-            WaitingForModel = (string?)r[10] is { Length: > 0 } model ? model : null,
+            f[(string)r[i]!] = (string)r[i + 1]!;
+        }
+
+        long Count(string name) => f.TryGetValue(name, out var v) && long.TryParse(v, CultureInfo.InvariantCulture, out var n) ? n : 0;
+        DateTimeOffset? At(string name) => f.ContainsKey(name) ? DateTimeOffset.FromUnixTimeMilliseconds(Count(name)) : null;
+        var parked = Count("parked");
+        return new BatchCounts(
+            Exists: f.ContainsKey("created"),
+            Sealed: f.GetValueOrDefault("sealed") == "1",
+            Total: Count("total"),
+            InFlight: Math.Max(0, Count("inflight")),
+            Done: Count("done"),
+            DeadLettered: Count("dead"))
+        {
+            Priority = BatchPriorities.TryParse(f.GetValueOrDefault("priority"), out var priority) ? priority : BatchPriority.Normal,
+            Stopped = f.GetValueOrDefault("stopped"),
+            Removed = Count("removed"),
+            Parked = parked,
+            WaitingForModel = parked > 0 && f.GetValueOrDefault("route") is { Length: > 0 } model ? model : null,
+            Deadline = At("deadline"),
+            Late = Count("late"),
+            Ended = At("ended"),
+            Expires = At("expires"),
         };
     }
 
-    /// <summary>What Ollama did for the batch so far: tokens and time of every answer, dead-lettered ones included.</summary>
+    /// <summary>What the backend did for the batch so far: tokens and time of every answer, dead-lettered and late ones included.</summary>
     public async Task<TokenUsage> GetUsageAsync(string batchId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var v = await Db.HashGetAsync(Keys.BatchUsage, [$"{batchId}:prompt", $"{batchId}:completion", $"{batchId}:ollama_ms"]).ConfigureAwait(false);
+        var v = await Db.HashGetAsync(Keys.Batch(batchId), ["prompt_tokens", "completion_tokens", "backend_ms"]).ConfigureAwait(false);
         return new TokenUsage((long?)v[0] ?? 0, (long?)v[1] ?? 0, TimeSpan.FromMilliseconds((long?)v[2] ?? 0));
     }
 
-    /// <summary>Up to <paramref name="count"/> results after the one numbered <paramref name="afterOrdinal"/> (0: from the start).</summary>
-    public async Task<StoredResults> GetResultsAsync(string batchId, long afterOrdinal, int count, CancellationToken cancellationToken)
+    /// <summary>
+    /// Up to <paramref name="count"/> results from <paramref name="cursor"/> (null: from the start). A batch's cursor is
+    /// the number of its last result read; the raw items' is <c>DAY:POSITION</c> in their daily buckets.
+    /// </summary>
+    /// <exception cref="ArgumentException">The cursor is not one this store gave out.</exception>
+    public async Task<StoredResults> GetResultsAsync(string batchId, string? cursor, int count, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var r = (RedisResult[])(await Db.ScriptEvaluateAsync(
-            QueueScripts.Results,
-            Keys.With(Keys.ResultOrder(batchId), Keys.Results(batchId)),
-            _policy.With(afterOrdinal, count)).ConfigureAwait(false))!;
+        if (batchId != BatchIds.Default)
+        {
+            var after = cursor is null ? 0 : long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw BadCursor(cursor);
+            var (documents, last) = await ReadResultsAsync(batchId, after, count).ConfigureAwait(false);
+            // Results stored later come after the last cursor, so a live batch can be followed.
+            return new StoredResults(documents, last?.ToString(CultureInfo.InvariantCulture) ?? cursor);
+        }
+
+        // Raw items: day after day, from the oldest day still kept.
+        var days = (await Db.SortedSetRangeByRankAsync(Keys.RawDays).ConfigureAwait(false)).Select(d => (long)d).ToList();
+        var (day, position) = cursor is null ? (days.FirstOrDefault(), 0L) : ParseRawCursor(cursor);
+        foreach (var d in days.Where(d => d >= day))
+        {
+            var (documents, last) = await ReadResultsAsync($"{BatchIds.Default}@{d}", d == day ? position : 0, count).ConfigureAwait(false);
+            if (documents.Count > 0)
+            {
+                return new StoredResults(documents, $"{d}:{last}");
+            }
+        }
+
+        return new StoredResults([], cursor);
+    }
+
+    private async Task<(IReadOnlyList<string> Documents, long? Last)> ReadResultsAsync(string whose, long after, int count)
+    {
+        var r = (RedisResult[])(await _scripts.RunAsync(new ResultsCall(whose, after, count)).ConfigureAwait(false))!;
         var documents = new List<string>(r.Length / 2);
         long? last = null;
         for (var i = 0; i + 1 < r.Length; i += 2)
@@ -244,23 +312,61 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             last = (long)r[i + 1];
         }
 
-        return new StoredResults(documents, last);
+        return (documents, last);
     }
 
+    private static (long Day, long Position) ParseRawCursor(string cursor) =>
+        cursor.Split(':') is [var d, var p]
+        && long.TryParse(d, NumberStyles.None, CultureInfo.InvariantCulture, out var day)
+        && long.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out var position)
+            ? (day, position)
+            : throw BadCursor(cursor);
+
+    private static ArgumentException BadCursor(string cursor) => new($"'{cursor}' is not a cursor this batch gave out.");
+
     /// <summary>
-    /// Up to <paramref name="count"/> entries of the dead-letter list from position <paramref name="start"/> (0: the
-    /// oldest), as the Lua scripts wrote them. Entries are only ever appended, so positions stay put while paging.
+    /// Up to <paramref name="count"/> of a batch's dead letters from <paramref name="cursor"/> (null: the oldest), as
+    /// the Lua scripts wrote them; or, for <paramref name="batchId"/> null, of every batch's in turn (the raw items'
+    /// first, then the batches' by creation). Entries are only ever appended, so positions stay put while paging.
     /// </summary>
-    public async Task<StoredDeadLetters> GetDeadLettersAsync(long start, int count, CancellationToken cancellationToken)
+    public async Task<StoredDeadLetters> GetDeadLettersAsync(string? batchId, string? cursor, int count, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var batch = Db.CreateBatch();
-        var entries = batch.ListRangeAsync(Keys.DeadLetter, start, start + count - 1);
-        var length = batch.ListLengthAsync(Keys.DeadLetter);
-        batch.Execute();
-        return new StoredDeadLetters(
-            (await entries.ConfigureAwait(false)).Select(e => (string)e!).ToArray(),
-            await length.ConfigureAwait(false));
+        var (batch, start) = cursor is null
+            ? (batchId ?? BatchIds.Default, 0L)
+            : cursor.Split(':') is [var b, var s] && BatchIds.IsValid(b) && (batchId is null || b == batchId)
+              && long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var p)
+                ? (b, p)
+                : throw new ArgumentException($"'{cursor}' is not a cursor the dead-letter list gave out.");
+        while (true)
+        {
+            var entries = (await Db.ListRangeAsync(Keys.DeadLetters(batch), start, start + count - 1).ConfigureAwait(false)).Select(e => (string)e!).ToArray();
+            if (entries.Length == count)
+            {
+                return new StoredDeadLetters(entries, $"{batch}:{start + count}");
+            }
+
+            // This batch's list is read to its end: on to the next batch, unless one was asked for.
+            var next = batchId is null ? await NextBatchAsync(batch).ConfigureAwait(false) : null;
+            if (entries.Length > 0 || next is null)
+            {
+                return new StoredDeadLetters(entries, next is null ? null : $"{next}:0");
+            }
+
+            (batch, start) = (next, 0);
+        }
+    }
+
+    private async Task<string?> NextBatchAsync(string batchId)
+    {
+        var rank = batchId == BatchIds.Default ? -1 : await Db.SortedSetRankAsync(Keys.Batches, batchId).ConfigureAwait(false);
+        if (rank is null)
+        {
+            return null;
+        }
+
+        var next = await Db.SortedSetRangeByRankAsync(Keys.Batches, rank.Value + 1, rank.Value + 1).ConfigureAwait(false);
+        return next.Length == 0 ? null : (string)next[0]!;
     }
 
     public async Task<QueueCounts> GetQueueCountsAsync(int recentBatches, CancellationToken cancellationToken)
@@ -269,14 +375,14 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         var batch = Db.CreateBatch();
         var ready = ReadyAsync(batch);
         var inFlight = batch.HashLengthAsync(Keys.InFlight);
-        var dead = batch.ListLengthAsync(Keys.DeadLetter);
+        var dead = batch.HashGetAsync(Keys.Stats, "dead");
         var batches = batch.SortedSetRangeByRankAsync(Keys.Batches, 0, recentBatches - 1, Order.Descending);
         batch.Execute();
         return new QueueCounts(
             Keys.Name,
             await ready.ConfigureAwait(false),
             await inFlight.ConfigureAwait(false),
-            await dead.ConfigureAwait(false),
+            (long?)await dead.ConfigureAwait(false) ?? 0,
             (await batches.ConfigureAwait(false)).Select(v => (string)v!).ToArray());
     }
 
@@ -292,19 +398,19 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     }
 
     /// <summary>Field, value, ... of a definition, as CreateBatch stores them: an absent value is an empty string.</summary>
-    private static RedisValue[] SpecValues(BatchDefinition d) =>
+    private static KeyValuePair<string, string>[] SpecValues(BatchDefinition d) =>
     [
-        PromptField, d.PromptTemplate ?? string.Empty,
-        AnswerField, d.AnswerField ?? string.Empty,
-        ModelField, d.Model ?? string.Empty,
-        OptionsField, d.Options is { IsEmpty: false } options ? OllamaOptionsJson.Write(options) : string.Empty,
-        SystemField, d.SystemPrompt ?? string.Empty,
-        FormatField, d.Format ?? string.Empty,
-        ChatField, d.Chat ? "1" : string.Empty,
-        PriorityField, BatchPriorities.Name(d.Priority),
-        WindowField, d.CompletionWindow is { } window ? (long)window.TotalMilliseconds : string.Empty,
-        // Not part of the spec: the model as the queue routes it (CreateBatch notes it for the lease script).
-        RouteField, d.Model is { } model ? ModelNames.Key(model) : string.Empty,
+        new(PromptField, d.PromptTemplate ?? string.Empty),
+        new(AnswerField, d.AnswerField ?? string.Empty),
+        new(ModelField, d.Model ?? string.Empty),
+        new(OptionsField, d.Options is { IsEmpty: false } options ? OllamaOptionsJson.Write(options) : string.Empty),
+        new(SystemField, d.SystemPrompt ?? string.Empty),
+        new(FormatField, d.Format ?? string.Empty),
+        new(ChatField, d.Chat ? "1" : string.Empty),
+        new(PriorityField, BatchPriorities.Name(d.Priority)),
+        new(WindowField, d.CompletionWindow is { } window ? ((long)window.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : string.Empty),
+        // Not part of the spec: the model as the queue routes it (the lease script reads it for each batch).
+        new(RouteField, d.Model is { } model ? ModelNames.Key(model) : string.Empty),
     ];
 
     /// <param name="values">The values of <see cref="SpecFields"/>, in order; null or empty where absent.</param>

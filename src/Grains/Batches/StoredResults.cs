@@ -1,5 +1,5 @@
 namespace OrleansLlm.Batches;
 
-/// <summary>A page of a batch's result documents, in ordinal order (submission order for batches, completion order for raw items).</summary>
-/// <param name="LastOrdinal">The ordinal of the last result; the next page starts after it. Null when the page is empty.</param>
-public sealed record StoredResults(IReadOnlyList<string> Documents, long? LastOrdinal);
+/// <summary>A page of a batch's result documents, in order (submission order for batches, completion order for raw items).</summary>
+/// <param name="Next">Where the next page starts; null when nothing is stored past this page yet.</param>
+public sealed record StoredResults(IReadOnlyList<string> Documents, string? Next);

@@ -44,8 +44,10 @@ public static class OrleansLlmSiloBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RedisConnection>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RedisConnectionLifecycle>();
+        services.TryAddSingleton(QueueClock.Redis);
         services.TryAddSingleton<RedisLeaseQueue>();
         services.TryAddSingleton<RedisBatchStore>();
+        services.TryAddSingleton<RedisMemory>();
 
         services.AddHttpClient<OllamaGenerator>((sp, http) =>
         {

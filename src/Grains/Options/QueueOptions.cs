@@ -43,14 +43,26 @@ public sealed class QueueOptions
     /// </summary>
     public int DeadLetterMaxPayloadBytes { get; set; } = 4 * 1024;
 
-    /// <summary>The dead-letter list keeps this many newest entries (0: all); the batches still count every one. Default: 100,000.</summary>
+    /// <summary>
+    /// The raw items' dead-letter list keeps this many newest entries (0: all). A batch's dead letters are kept in a
+    /// list of its own, bounded by the batch, so no batch can push out another's. Default: 100,000.
+    /// </summary>
     public int DeadLetterMaxLength { get; set; } = 100_000;
 
     /// <summary>
-    /// How long a batch's results are kept after its last result was written, or null to keep them until deleted.
-    /// Default: none.
+    /// How long everything a batch created (its spec, items, results and dead letters) is kept after the batch ended
+    /// (completed, cancelled or expired, with nothing left in flight); raw items' results roll over by day and are kept
+    /// this long after their day. <see cref="TimeSpan.Zero"/> keeps them for ever (until <c>orleansllm delete</c>).
+    /// Default: 7 days, like the shortest expiry of OpenAI's batch output files.
     /// </summary>
-    public TimeSpan? ResultTtl { get; set; }
+    public TimeSpan ResultTtl { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>
+    /// Above this share of Redis' <c>maxmemory</c>, batches take no new items (<c>queue full</c>), so the running ones
+    /// still have room to finish: Redis refuses every write once full, Orleans membership included. Nothing is
+    /// refused when Redis has no <c>maxmemory</c>. Default: 0.8.
+    /// </summary>
+    public double HighWaterMark { get; set; } = 0.8;
 
     internal TimeSpan RetryDelay(int failedAttempts)
     {
@@ -105,9 +117,14 @@ public sealed class QueueOptionsValidator : IValidateOptions<QueueOptions>
             failures.Add($"{s}:{nameof(o.DeadLetterMaxLength)} must be 0 (keep all) or more (was {o.DeadLetterMaxLength}).");
         }
 
-        if (o.ResultTtl is { } ttl && ttl < TimeSpan.FromSeconds(1))
+        if (o.ResultTtl < TimeSpan.Zero || (o.ResultTtl > TimeSpan.Zero && o.ResultTtl < TimeSpan.FromSeconds(1)))
         {
-            failures.Add($"{s}:{nameof(o.ResultTtl)} must be at least 1 second, or unset to keep results (was {ttl}).");
+            failures.Add($"{s}:{nameof(o.ResultTtl)} must be at least 1 second, or 0 to keep results for ever (was {o.ResultTtl}).");
+        }
+
+        if (o.HighWaterMark is not (> 0 and <= 1))
+        {
+            failures.Add($"{s}:{nameof(o.HighWaterMark)} must be a share of maxmemory above 0 and at most 1, e.g. 0.8 (was {o.HighWaterMark}).");
         }
 
         if (o.MaxItemBytes < 64)

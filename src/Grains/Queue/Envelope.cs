@@ -18,8 +18,11 @@ public static class Envelope
 {
     public const string Prefix = "{\"olm\":{\"b\":\"";
 
-    // Right after the batch id, so both are read without decoding JSON (a traceparent is hex digits and dashes).
+    // Right after the batch id (and the item's number), so both are read without decoding JSON (a traceparent is hex
+    // digits and dashes).
     private const string TraceParentField = "\",\"tp\":\"";
+
+    private const string NumberField = ",\"n\":";
 
     /// <param name="traceParent">The W3C traceparent of the item's trace; left out when null or not a valid one.</param>
     public static string Encode(string batchId, string itemId, string itemJson, string? traceParent = null)
@@ -68,12 +71,25 @@ public static class Envelope
 
         var rest = payload.AsSpan(Prefix.Length);
         var batchEnd = rest.IndexOf('"');
-        if (batchEnd <= 0 || !rest[batchEnd..].StartsWith(TraceParentField, StringComparison.Ordinal))
+        if (batchEnd <= 0)
         {
             return null;
         }
 
-        rest = rest[(batchEnd + TraceParentField.Length)..];
+        // Past the batch id's closing quote, and the number the queue gives each item (Scripts/batch/enqueue.lua).
+        rest = rest[(batchEnd + 1)..];
+        if (rest.StartsWith(NumberField, StringComparison.Ordinal))
+        {
+            rest = rest[NumberField.Length..];
+            rest = rest[Math.Max(0, rest.IndexOfAnyExceptInRange('0', '9'))..];
+        }
+
+        if (!rest.StartsWith(TraceParentField.AsSpan(1), StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        rest = rest[(TraceParentField.Length - 1)..];
         var end = rest.IndexOf('"');
         return end > 0 ? rest[..end].ToString() : null;
     }

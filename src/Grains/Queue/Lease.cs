@@ -1,6 +1,9 @@
 namespace OrleansLlm.Queue;
 
-/// <param name="Id">Lease id, unique for this queue, also across a Redis restart from an older AOF.</param>
+/// <param name="Id">
+/// The lease's token: fresh for every lease, never given twice (also across a Redis restart from an older AOF). Every
+/// settle carries it, so a stale lease changes nothing.
+/// </param>
 /// <param name="Payload">The item exactly as it sits in Redis.</param>
 /// <param name="FailedAttempts">Attempts at this item that already failed.</param>
 /// <param name="GenuineEnvelope">

@@ -1,15 +1,14 @@
-using StackExchange.Redis;
-
 namespace OrleansLlm.Queue;
 
 /// <summary>
-/// Every Redis key of one queue. KEDA reads <see cref="Outstanding"/>: the raw ready list (LLEN), the ready set of
-/// each priority class (ZCARD) and <see cref="InFlight"/> (HLEN); the deploy manifests must use these exact names.
+/// Every Redis key of one queue; <c>Scripts/include/common.lua</c> names the same keys (a test holds the two to each
+/// other). KEDA reads <see cref="Outstanding"/>: the raw ready list (LLEN), the ready set of each priority class
+/// (ZCARD) and <see cref="InFlight"/> (HLEN); the deploy manifests must use these exact names.
 /// </summary>
 /// <remarks>
 /// Every key starts with <see cref="Name"/>. On Redis Cluster, give the name a hash tag (<c>{cities}</c>): then every
 /// key of the queue, the batches' keys included, lands in one slot, which the Lua scripts need, since each one
-/// touches several keys atomically.
+/// touches several keys atomically, among them the keys of the batches of the items it meets.
 /// </remarks>
 public sealed record QueueKeys(string Name)
 {
@@ -31,104 +30,100 @@ public sealed record QueueKeys(string Name)
     /// </summary>
     public string ReadyClass(BatchPriority priority) => $"{Name}:ready:{BatchPriorities.Name(priority)}";
 
-    /// <summary>
-    /// Hash of the scheduler's state: <c>vt:CLASS</c> (the class's virtual time: the tag of its last leased item),
-    /// <c>tag:B</c> (the next tag of batch B), <c>raw</c> (the next tag of the raw ready list), <c>class:B</c>
-    /// (batch B's priority class), <c>stop:B</c> (<c>cancelled</c> or <c>expired</c>: B's queued items are removed);
-    /// for routing, <c>model:B</c> (B's model key), <c>served:M</c> (until when some silo serves model M, ms),
-    /// <c>parked:B</c> (the model B's parked items wait for) and <c>parked-n:M</c> (items parked for M).
-    /// </summary>
-    public string Scheduler => $"{Name}:sched";
-
-    /// <summary>
-    /// Sorted set of ready batch items whose model no live silo serves, with their tags: set aside so they neither
-    /// block their class nor get dead-lettered; back in their class as soon as a silo that serves the model leases.
-    /// </summary>
-    public string Parked => $"{Name}:parked";
-
-    /// <summary>Hash batch id → queued items removed from the batch by a cancel or its deadline.</summary>
-    public string BatchRemoved => $"{Name}:batch-removed";
-
-    /// <summary>Sorted set batch id → its deadline (Unix ms): what is still queued then is expired.</summary>
-    public string BatchDeadlines => $"{Name}:batch-deadlines";
-
     /// <summary>Every key of items waiting or being worked on, which KEDA adds up: ready list, ready sets, in flight.</summary>
     public IReadOnlyList<string> Outstanding =>
         [Ready, .. BatchPriorities.All.Select(ReadyClass), InFlight];
 
-    /// <summary>Hash lease id → item: every item leased and not yet settled, waiting retries included.</summary>
+    /// <summary>Hash token → item: every item leased and not yet settled, and those waiting for their retry.</summary>
     public string InFlight => $"{Name}:inflight";
 
-    /// <summary>Hash lease id → owner (the silo holding the lease). A lease waiting for its retry has no owner.</summary>
+    /// <summary>Hash token → owner (the silo holding the lease). An item waiting for its retry has none.</summary>
     public string Owners => $"{Name}:owners";
 
-    /// <summary>Sorted set lease id → deadline (Unix ms, Redis clock) of the leases an owner holds.</summary>
+    /// <summary>Sorted set token → deadline (Unix ms, Redis clock) of the leases an owner holds.</summary>
     public string Deadlines => $"{Name}:deadlines";
 
-    /// <summary>Sorted set lease id → when a failed item may be tried again (Unix ms, Redis clock).</summary>
+    /// <summary>Sorted set token → when a failed item may be tried again (Unix ms, Redis clock).</summary>
     public string Retries => $"{Name}:retries";
 
-    /// <summary>Hash lease id → error of the attempt that failed under this lease.</summary>
+    /// <summary>Hash token → the error a waiting item failed with.</summary>
     public string LeaseErrors => $"{Name}:lease-errors";
 
-    /// <summary>Hash SHA-1 of the item → failed attempts so far. Keyed by content, so the item text never changes.</summary>
-    public string Attempts => $"{Name}:attempts";
-
-    /// <summary>Dead-letter list: JSON objects with the reason, the attempts and the original item.</summary>
-    public string DeadLetter => $"{Name}:dead";
-
+    /// <summary>The number of the last token given out.</summary>
     public string LeaseSequence => $"{Name}:lease-seq";
 
-    /// <summary>Count of results written a second time for the same item id (an item processed twice).</summary>
-    public string Duplicates => $"{Name}:duplicates";
+    /// <summary>
+    /// The number last given to a batch's item. Numbers rise in submission order and are never given twice, across
+    /// batches: a stale lease of a deleted batch's item never matches an item of a batch created again under its id.
+    /// </summary>
+    public string ItemSequence => $"{Name}:item-seq";
 
-    /// <summary>Count of leases handed back by recovery: expired, or held by a silo declared dead.</summary>
-    public string Recovered => $"{Name}:recovered";
-
-    /// <summary>Set of the SHA-1s of the envelopes the batch store enqueued: only those count for their batch.</summary>
-    public string Envelopes => $"{Name}:envelopes";
-
-    /// <summary>Hash SHA-1 of the item → JSON list of the silos it failed on.</summary>
-    public string FailedOn => $"{Name}:failed-on";
-
-    /// <summary>Hash batch id → items of the batch leased now (waiting retries included).</summary>
-    public string BatchInFlight => $"{Name}:batch-inflight";
-
-    /// <summary>Hash batch id → items of the batch dead-lettered.</summary>
-    public string BatchDead => $"{Name}:batch-dead";
+    /// <summary>Hash SHA-1 of a raw item → its record, from its first lease until it ends.</summary>
+    public string RawState => $"{Name}:raw-state";
 
     /// <summary>
-    /// Hash of what Ollama did for each batch: <c>B:prompt</c> and <c>B:completion</c> tokens, <c>B:ollama_ms</c> (the
-    /// sum of its answers' <c>total_duration</c>), for a batch id B.
+    /// Hash of the scheduler's state: <c>vt:CLASS</c> (the class's virtual time: the tag of its last leased item),
+    /// <c>raw</c> (the raw list's next tag), <c>served:M</c> (until when some silo serves model M, ms), and
+    /// <c>dead:B</c> (the dead letters of an ended batch B, until Purge forgets it).
     /// </summary>
-    public string BatchUsage => $"{Name}:batch-usage";
+    public string Scheduler => $"{Name}:sched";
+
+    /// <summary>Hash of the whole queue's counts: <c>dead</c> (dead letters kept), <c>duplicates</c>, <c>recovered</c>, <c>late</c>, <c>fenced</c>.</summary>
+    public string Stats => $"{Name}:stats";
 
     /// <summary>Sorted set of batch ids by creation time.</summary>
     public string Batches => $"{Name}:batches";
 
-    /// <summary>Hash of one batch: its spec, when it was created, whether it is sealed.</summary>
-    public string Batch(string batchId) => $"{Name}:batch:{batchId}";
+    /// <summary>Sorted set batch id → its deadline (Unix ms): what is still queued then is expired.</summary>
+    public string BatchDeadlines => $"{Name}:batch-deadlines";
 
-    /// <summary>Hash item id → ordinal (1, 2, ... in submission order): the batch's items, and so its total.</summary>
-    public string BatchItems(string batchId) => $"{Name}:batch-items:{batchId}";
+    /// <summary>Sorted set batch id → when its keys expire (Unix ms): Purge then forgets its index entries.</summary>
+    public string Ended => $"{Name}:ended";
 
-    /// <summary>Hash item id → result document. The first result for an id wins.</summary>
-    public string Results(string batchId) => $"{Name}:results:{batchId}";
-
-    /// <summary>Sorted set item id → ordinal: results are read in this order, each exactly once.</summary>
-    public string ResultOrder(string batchId) => $"{Name}:result-order:{batchId}";
+    /// <summary>Sorted set of the days (Unix ms / 86,400,000) raw items' results were stored in.</summary>
+    public string RawDays => $"{Name}:raw-days";
 
     /// <summary>
-    /// The keys every queue script receives first, in this order; <see cref="QueueScripts"/> names them in its
-    /// prelude. Declaring them all keeps every script valid on Redis Cluster.
+    /// Sorted set of the ready items of batches whose model <paramref name="model"/> no live silo serves, with their
+    /// tags: set aside so they neither block their class nor get dead-lettered; back in their class a page at a time
+    /// as soon as a silo that serves the model leases.
     /// </summary>
-    internal RedisKey[] Common =>
-    [
-        Ready, InFlight, Owners, Deadlines, Retries, LeaseErrors, Attempts, DeadLetter, LeaseSequence, BatchInFlight, BatchDead,
-        Recovered, Duplicates, Envelopes, FailedOn,
-        ReadyClass(BatchPriority.High), ReadyClass(BatchPriority.Normal), ReadyClass(BatchPriority.Low), Scheduler, BatchRemoved, Parked,
-    ];
+    public string Parked(string model) => $"{Name}:parked:{model}";
 
-    /// <summary><see cref="Common"/>, then the keys of one batch that a script also touches.</summary>
-    internal RedisKey[] With(params string[] batchKeys) => [.. Common, .. batchKeys.Select(k => (RedisKey)k)];
+    /// <summary>
+    /// Hash token → outcome of the leases settled in one period (Unix ms / twice the lease duration), so a settle sent
+    /// again returns its first outcome; it expires a period after its own ends.
+    /// </summary>
+    public string Settled(long period) => $"{Name}:settled:{period}";
+
+    /// <summary>
+    /// Hash of one batch: its spec, when it was created, sealed, stopped and ended, <c>first</c> (its items' lowest
+    /// number), its counts and its usage.
+    /// </summary>
+    public string Batch(string batchId) => $"{Name}:batch:{batchId}";
+
+    /// <summary>Hash item id → number (rising in submission order, see <see cref="ItemSequence"/>): the batch's items, and so its total.</summary>
+    public string BatchItems(string batchId) => $"{Name}:batch-items:{batchId}";
+
+    /// <summary>Hash item number → record, for the batch's items that were leased or parked and have not ended.</summary>
+    public string BatchState(string batchId) => $"{Name}:batch-state:{batchId}";
+
+    /// <summary>Hash item id → result document.</summary>
+    public string Results(string batchId) => $"{Name}:results:{batchId}";
+
+    /// <summary>Sorted set item id → number: results are read in this order, each exactly once.</summary>
+    public string ResultOrder(string batchId) => $"{Name}:result-order:{batchId}";
+
+    /// <summary>List of the batch's dead letters (JSON), oldest first.</summary>
+    public string DeadLetters(string batchId) => $"{Name}:dead:{batchId}";
+
+    /// <summary>Hash item id → result document of the raw items answered on one day (Unix ms / 86,400,000).</summary>
+    public string RawResults(long day) => Results($"{BatchIds.Default}@{day}");
+
+    /// <summary>Sorted set item id → position of the raw items answered on one day, in the order they were answered.</summary>
+    public string RawResultOrder(long day) => ResultOrder($"{BatchIds.Default}@{day}");
+
+    /// <summary>The keys one batch creates, which expire together after it ends.</summary>
+    public IReadOnlyList<string> OfBatch(string batchId) =>
+        [Batch(batchId), BatchItems(batchId), BatchState(batchId), Results(batchId), ResultOrder(batchId), DeadLetters(batchId)];
 }

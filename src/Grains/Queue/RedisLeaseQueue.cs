@@ -1,22 +1,25 @@
 using Microsoft.Extensions.Options;
 using OrleansLlm.Options;
+using OrleansLlm.Queue.Scripts;
 using OrleansLlm.Redis;
 using StackExchange.Redis;
 
 namespace OrleansLlm.Queue;
 
 /// <summary>
-/// The work queue in Redis: a ready list and leases with deadlines. Each method is one Lua script
-/// (<see cref="QueueScripts"/>), so every change of an item's state is atomic.
+/// The work queue's leases: lease, renew, settle, hand back. Each method is one Lua script (<c>Scripts/</c>), so every
+/// change of an item's state is atomic; <c>docs/architecture.md</c> has the table of states and transitions.
 /// </summary>
 /// <remarks>
-/// An item is always in exactly one place: the ready list, in flight under a lease (held by an owner, or waiting
-/// for its retry), its batch's results, or the dead-letter list.
+/// Every lease has a fresh token and every settle names it, so a settle whose lease went back changes nothing, and the
+/// same settle sent twice (its answer lost in a timeout) returns its first outcome and spends nothing twice.
 /// </remarks>
-public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions> options)
+public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions> options, QueueClock clock)
 {
+    private const int RecoverPage = 500;
+
     private readonly QueueOptions _options = options.Value;
-    private readonly QueuePolicy _policy = QueuePolicy.From(options.Value);
+    private readonly ScriptRunner _scripts = new(() => redis.Database, new QueueKeys(options.Value.Name), QueuePolicy.From(options.Value, clock));
 
     /// <summary>
     /// How long a silo's word that it serves a model holds, renewed at each of its leases. A silo whose slots are all
@@ -31,32 +34,23 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
 
     /// <summary>
     /// Atomically moves up to <paramref name="max"/> items into leases held by <paramref name="owner"/>: due retries
-    /// first, then the next ready items (highest priority class first, the batches of a class taking turns).
+    /// first, then the next ready items (highest priority class first, the batches of a class taking turns). Only
+    /// items of batches whose model is in <paramref name="served"/> (model keys, <see cref="Ollama.ModelNames.Key"/>)
+    /// or that name none; null serves every model. Notes the models for <see cref="ServedModelsHold"/>, so items of a
+    /// model no silo serves are parked (<see cref="QueueKeys.Parked"/>) and come back when one does.
     /// </summary>
-    public Task<IReadOnlyList<Lease>> LeaseAsync(string owner, int max, CancellationToken cancellationToken) =>
-        LeaseAsync(owner, max, served: null, cancellationToken);
-
-    /// <summary>
-    /// As <see cref="LeaseAsync(string, int, CancellationToken)"/>, but only items of batches whose model is in
-    /// <paramref name="served"/> (model keys, <see cref="Ollama.ModelNames.Key"/>) or that name none; null serves every
-    /// model. Noting the models for <see cref="ServedModelsHold"/>, so items of a model no silo serves are parked
-    /// (<see cref="QueueKeys.Parked"/>) and come back when one does.
-    /// </summary>
-    public async Task<IReadOnlyList<Lease>> LeaseAsync(string owner, int max, IReadOnlyCollection<string>? served, CancellationToken cancellationToken)
+    public async Task<LeaseResult> LeaseAsync(string owner, int max, IReadOnlyCollection<string>? served, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        RedisValue[] args = served is null
-            ? [max, (long)_options.LeaseDuration.TotalMilliseconds, owner]
-            : [max, (long)_options.LeaseDuration.TotalMilliseconds, owner, (long)ServedModelsHold.TotalMilliseconds, .. served.Select(m => (RedisValue)m)];
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(QueueScripts.Lease, Keys.Common, _policy.With(args)).ConfigureAwait(false))!;
-        var leases = new List<Lease>(result.Length / 4);
-        for (var i = 0; i + 3 < result.Length; i += 4)
+        var result = (RedisResult[])(await _scripts.RunAsync(new LeaseCall(max, _options.LeaseDuration, owner, served, ServedModelsHold)).ConfigureAwait(false))!;
+        var leases = new List<Lease>((result.Length - 1) / 4);
+        for (var i = 1; i + 3 < result.Length; i += 4)
         {
             var mark = (string?)result[i + 3];
             leases.Add(new Lease((string)result[i]!, (string)result[i + 1]!, (int)result[i + 2], string.IsNullOrEmpty(mark) ? null : mark == "1"));
         }
 
-        return leases;
+        return new LeaseResult(leases, (int)result[0] == 1);
     }
 
     /// <summary>Pushes back the deadline of the leases <paramref name="owner"/> still holds.</summary>
@@ -69,36 +63,31 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        RedisValue[] args = [(long)_options.LeaseDuration.TotalMilliseconds, owner, .. leaseIds.Select(id => (RedisValue)id)];
-        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Renew, Keys.Common, _policy.With(args)).ConfigureAwait(false);
+        return (int)await _scripts.RunAsync(new RenewCall(_options.LeaseDuration, owner, leaseIds)).ConfigureAwait(false);
     }
-
-    /// <summary>Writes the item's result and drops its lease in one step, without usage to count. The first result for an item id wins.</summary>
-    /// <returns>False when the item already had a result (it was processed twice).</returns>
-    public Task<bool> CompleteAsync(Lease lease, string owner, string batchId, string itemId, string resultJson, CancellationToken cancellationToken) =>
-        CompleteAsync(lease, owner, batchId, itemId, resultJson, TokenUsage.Zero, cancellationToken);
 
     /// <summary>
-    /// Writes the item's result, adds <paramref name="usage"/> to its batch's (<see cref="QueueKeys.BatchUsage"/>) and
-    /// drops its lease in one step. The first result for an item id wins.
+    /// Writes the item's result, adds <paramref name="usage"/> to its batch's and drops its lease in one step.
     /// </summary>
-    /// <returns>False when the item already had a result (it was processed twice).</returns>
-    public async Task<bool> CompleteAsync(
-        Lease lease, string owner, string batchId, string itemId, string resultJson, TokenUsage usage, CancellationToken cancellationToken)
+    public async Task<CompleteOutcome> CompleteAsync(
+        Lease lease, string owner, string itemId, string resultJson, TokenUsage usage, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var added = await Db.ScriptEvaluateAsync(
-            QueueScripts.Complete,
-            Keys.With(Keys.Results(batchId), Keys.ResultOrder(batchId), Keys.BatchItems(batchId), Keys.BatchUsage),
-            _policy.With([lease.Id, owner, itemId, resultJson, lease.Payload, .. UsageArguments(usage)])).ConfigureAwait(false);
-        return (int)added == 1;
+        var outcome = (string?)await _scripts.RunAsync(new CompleteCall(lease.Id, owner, itemId, resultJson, lease.Payload, usage)).ConfigureAwait(false);
+        return outcome switch
+        {
+            "done" => CompleteOutcome.Stored,
+            "conflict" => CompleteOutcome.Conflict,
+            _ => CompleteOutcome.Late,
+        };
     }
 
-    /// <summary>Drops the lease of an item delivered twice whose result is already stored, counting a duplicate.</summary>
-    public async Task DiscardAsync(Lease lease, string owner, CancellationToken cancellationToken)
+    /// <summary>Ends the lease of a raw item delivered twice, whose very result is already stored, counting a duplicate.</summary>
+    /// <returns>False when the lease was no longer the owner's.</returns>
+    public async Task<bool> DiscardAsync(Lease lease, string owner, TokenUsage usage, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await Db.ScriptEvaluateAsync(QueueScripts.Discard, Keys.Common, _policy.With(lease.Id, owner)).ConfigureAwait(false);
+        return (string?)await _scripts.RunAsync(new DiscardCall(lease.Id, owner, usage)).ConfigureAwait(false) == "discarded";
     }
 
     /// <summary>
@@ -107,42 +96,37 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     /// takes it again.
     /// </summary>
     public Task<FailOutcome> FailAsync(Lease lease, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken) =>
-        FailAsync(QueueScripts.Fail, lease, owner, error, retryAfter, cancellationToken);
+        FailAsync(new FailCall(lease.Id, owner, error, retryAfter, BackendsFault: false), cancellationToken);
 
     /// <summary>
-    /// The owner's backend failed on the item: it goes back to the head of the ready list for another silo, without
-    /// spending an attempt, unless it has now failed on two or more silos (then it spends one, as in <see cref="FailAsync"/>).
+    /// The owner's backend failed on the item: it goes back to the head of where it waits for another silo, without
+    /// spending an attempt, unless it has now failed on two or more silos (then it spends one, as in <see cref="FailAsync(Lease, string, string, TimeSpan, CancellationToken)"/>).
     /// </summary>
     public Task<FailOutcome> ReportBackendFaultAsync(Lease lease, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken) =>
-        FailAsync(QueueScripts.BackendFault, lease, owner, error, retryAfter, cancellationToken);
+        FailAsync(new FailCall(lease.Id, owner, error, retryAfter, BackendsFault: true), cancellationToken);
 
-    /// <summary>Moves a leased item straight to the dead-letter list, e.g. because it is malformed.</summary>
-    public async Task DeadLetterAsync(Lease lease, string owner, string reason, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        await Db.ScriptEvaluateAsync(QueueScripts.DeadLetter, Keys.Common, _policy.With(lease.Id, owner, reason)).ConfigureAwait(false);
-    }
+    /// <summary>Moves a leased item straight to its batch's dead letters, e.g. because it is malformed.</summary>
+    /// <returns>False when the lease was no longer the owner's.</returns>
+    public Task<bool> DeadLetterAsync(Lease lease, string owner, string reason, TokenUsage usage, CancellationToken cancellationToken) =>
+        DeadLetterAsync(new DeadLetterCall(lease.Id, owner, reason, Error: null, Answer: null, usage), cancellationToken);
 
     /// <summary>
-    /// Moves a leased item whose answer is the problem (it broke the batch's schema) to the dead-letter list with the
-    /// error and the answer, and adds the answer's <paramref name="usage"/> to its batch's: the tokens were spent.
+    /// Moves a leased item whose answer is the problem (it broke the batch's schema) to its batch's dead letters with
+    /// the error and the answer, and adds the answer's <paramref name="usage"/> to its batch's: the tokens were spent.
     /// </summary>
-    public async Task DeadLetterAnswerAsync(
-        Lease lease, string owner, string reason, string error, string answer, TokenUsage usage, CancellationToken cancellationToken)
+    public Task<bool> DeadLetterAnswerAsync(
+        Lease lease, string owner, string reason, string error, string answer, TokenUsage usage, CancellationToken cancellationToken) =>
+        DeadLetterAsync(new DeadLetterCall(lease.Id, owner, reason, error, answer, usage), cancellationToken);
+
+    private async Task<bool> DeadLetterAsync(DeadLetterCall call, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await Db.ScriptEvaluateAsync(
-            QueueScripts.DeadLetter,
-            Keys.With(Keys.BatchUsage),
-            _policy.With([lease.Id, owner, reason, error, answer, .. UsageArguments(usage)])).ConfigureAwait(false);
+        return (string?)await _scripts.RunAsync(call).ConfigureAwait(false) == "dead";
     }
 
-    private static RedisValue[] UsageArguments(TokenUsage usage) =>
-        [usage.PromptTokens, usage.CompletionTokens, (long)usage.OllamaTime.TotalMilliseconds];
-
     /// <summary>
-    /// Puts unfinished leased items straight back at the head of the ready list, in their order, without counting
-    /// an attempt: when a silo drains, or its Ollama cannot be reached.
+    /// Puts unfinished leased items straight back at the head of where they wait, in their order, without counting
+    /// an attempt: when a silo drains, or its backend cannot be reached.
     /// </summary>
     public async Task<int> ReleaseAsync(string owner, IReadOnlyCollection<string> leaseIds, CancellationToken cancellationToken)
     {
@@ -152,24 +136,25 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
         }
 
         cancellationToken.ThrowIfCancellationRequested();
-        RedisValue[] args = [owner, .. leaseIds.Select(id => (RedisValue)id)];
-        return (int)await Db.ScriptEvaluateAsync(QueueScripts.Release, Keys.Common, _policy.With(args)).ConfigureAwait(false);
+        return (int)await _scripts.RunAsync(new ReleaseCall(owner, leaseIds)).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Hands back up to <see cref="QueueOptions.SweepLimit"/> leases past their deadline: each item returns to the
-    /// head of the ready list with one more failed attempt, or goes to the dead-letter list. Safe from any number of
-    /// silos at once.
+    /// head of where it waits with one more failed attempt, or goes to its batch's dead letters. Safe from any number
+    /// of silos at once; what is left waits for the next sweep.
     /// </summary>
     public async Task<(int Requeued, int DeadLettered)> RequeueExpiredAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(
-            QueueScripts.Sweep, Keys.Common, _policy.With(_options.SweepLimit)).ConfigureAwait(false))!;
+        var result = (RedisResult[])(await _scripts.RunAsync(new SweepCall(_options.SweepLimit)).ConfigureAwait(false))!;
         return ((int)result[0], (int)result[1]);
     }
 
-    /// <summary>Hands back at once every lease held by <paramref name="owners"/> (silos known to be dead), each as a failed attempt.</summary>
+    /// <summary>
+    /// Hands back every lease held by <paramref name="owners"/> (silos known to be dead), each as a failed attempt:
+    /// a page of the owners hash at a time, so no call grows with the leases in flight.
+    /// </summary>
     public async Task<(int Requeued, int DeadLettered)> RecoverOwnersAsync(IReadOnlyCollection<string> owners, string reason, CancellationToken cancellationToken)
     {
         if (owners.Count == 0)
@@ -177,22 +162,46 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
             return (0, 0);
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        RedisValue[] args = [reason, .. owners.Select(o => (RedisValue)o)];
-        var result = (RedisResult[])(await Db.ScriptEvaluateAsync(QueueScripts.Recover, Keys.Common, _policy.With(args)).ConfigureAwait(false))!;
-        return ((int)result[0], (int)result[1]);
+        var dead = owners.ToHashSet(StringComparer.Ordinal);
+        var (requeued, buried) = (0, 0);
+        var page = new List<(string Token, string Owner)>(RecoverPage);
+        async Task FlushAsync()
+        {
+            var result = (RedisResult[])(await _scripts.RunAsync(new RecoverCall(reason, page)).ConfigureAwait(false))!;
+            (requeued, buried) = (requeued + (int)result[0], buried + (int)result[1]);
+            page.Clear();
+        }
+
+        await foreach (var entry in Db.HashScanAsync(Keys.Owners, pageSize: RecoverPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if (dead.Contains((string)entry.Value!))
+            {
+                page.Add(((string)entry.Name!, (string)entry.Value!));
+                if (page.Count == RecoverPage)
+                {
+                    await FlushAsync().ConfigureAwait(false);
+                }
+            }
+        }
+
+        if (page.Count > 0)
+        {
+            await FlushAsync().ConfigureAwait(false);
+        }
+
+        return (requeued, buried);
     }
 
-    private async Task<FailOutcome> FailAsync(string script, Lease lease, string owner, string error, TimeSpan retryAfter, CancellationToken cancellationToken)
+    private async Task<FailOutcome> FailAsync(FailCall call, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var outcome = (string?)await Db.ScriptEvaluateAsync(
-            script, Keys.Common, _policy.With(lease.Id, owner, error, (long)retryAfter.TotalMilliseconds)).ConfigureAwait(false);
+        var outcome = (string?)await _scripts.RunAsync(call).ConfigureAwait(false);
         return outcome switch
         {
             "released" => FailOutcome.Released,
             "retry" => FailOutcome.Retrying,
             "dead" => FailOutcome.DeadLettered,
+            "removed" => FailOutcome.Removed,
             _ => FailOutcome.LeaseLost,
         };
     }
@@ -209,6 +218,6 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     public async Task<long> RecoveredAsync(CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return (long?)await Db.StringGetAsync(Keys.Recovered).ConfigureAwait(false) ?? 0;
+        return (long?)await Db.HashGetAsync(Keys.Stats, "recovered").ConfigureAwait(false) ?? 0;
     }
 }

@@ -9,7 +9,8 @@ namespace OrleansLlm.Recovery;
 /// <summary>
 /// Hands orphaned work back on every silo: the leases of silos that membership declares dead, at once, and leases
 /// past their deadline (a frozen or killed owner), every <see cref="QueueOptions.SweepInterval"/>; on the same beat it
-/// expires what is still queued of batches past their deadline (<c>submit --deadline</c>).
+/// expires what is still queued of batches past their deadline (<c>submit --deadline</c>), and forgets the batches
+/// whose keys expired (<see cref="QueueOptions.ResultTtl"/> after they ended).
 /// </summary>
 /// <remarks>
 /// Every silo runs it, so recovery never waits for a particular silo: when the silo that hosts the coordinator dies,
@@ -104,6 +105,11 @@ public sealed partial class LeaseRecovery(
             {
                 LogBatchesExpired(logger, expired, removed);
             }
+
+            if (await batches.PurgeAsync(cancellationToken) is > 0 and var purged)
+            {
+                LogBatchesPurged(logger, purged);
+            }
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -139,6 +145,9 @@ public sealed partial class LeaseRecovery(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Batches past their deadline: {Batches} expired, {Removed} queued items removed")]
     private static partial void LogBatchesExpired(ILogger logger, int batches, long removed);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Batches past their retention (Queue:ResultTtl after they ended) forgotten: {Batches}")]
+    private static partial void LogBatchesPurged(ILogger logger, int batches);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recovering leases failed; tried again on the next sweep")]
     private static partial void LogSweepFailed(ILogger logger, Exception ex);

@@ -55,7 +55,7 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
         _meter.CreateObservableGauge("orleansllm_queue_inflight_items", () => Observe(r => r.InFlight), "{item}",
             "Items leased and not yet settled, waiting retries included (HLEN of QUEUE:inflight). The same on every silo: aggregate with max.");
         _meter.CreateObservableGauge("orleansllm_queue_dead_items", () => Observe(r => r.Dead), "{item}",
-            "Items in the dead-letter list (LLEN of QUEUE:dead). The same on every silo: aggregate with max.");
+            "Dead letters kept, of every batch and the raw items (QUEUE:stats dead). The same on every silo: aggregate with max.");
     }
 
     private IEnumerable<Measurement<long>> Observe(Func<Reading, long> read) =>
@@ -78,14 +78,14 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
                 var batch = _redis.Database.CreateBatch();
                 var ready = RedisBatchStore.ReadyCountAsync(batch, _keys);
                 var inFlight = batch.HashLengthAsync(_keys.InFlight);
-                var dead = batch.ListLengthAsync(_keys.DeadLetter);
+                var dead = batch.HashGetAsync(_keys.Stats, "dead");
                 batch.Execute();
                 if (!Task.WhenAll(ready, inFlight, dead).Wait(ReadTimeout))
                 {
                     throw new TimeoutException($"Redis did not answer within {ReadTimeout.TotalSeconds:0} s");
                 }
 
-                _last = new Reading(now, ready.Result, inFlight.Result, dead.Result);
+                _last = new Reading(now, ready.Result, inFlight.Result, (long?)dead.Result ?? 0);
                 return _last;
             }
             catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException or AggregateException)

@@ -13,6 +13,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> _failed;
     private readonly Counter<long> _deadLettered;
     private readonly Counter<long> _released;
+    private readonly Counter<long> _late;
     private volatile WorkerStatus? _status;
 
     public WorkerMetrics(IMeterFactory meterFactory)
@@ -25,10 +26,13 @@ public sealed class WorkerMetrics
         _deadLettered = meter.CreateCounter<long>("orleansllm_items_dead_lettered", description: "Items this silo dead-lettered, by reason.");
         _released = meter.CreateCounter<long>(
             "orleansllm_items_released", description: "Unfinished items this silo handed back to the head of the ready list while draining.");
+        _late = meter.CreateCounter<long>(
+            "orleansllm_items_late", description: "Answers this silo got after their lease had gone back and their item had ended elsewhere: dropped, never stored twice.");
 
         // Every series exists from the start at 0, so rate() and increase() also count a silo's first items.
         _completed.Add(0);
         _released.Add(0);
+        _late.Add(0);
         foreach (var reason in FailureReasons.AttemptReasons)
         {
             _failed.Add(0, Reason(reason));
@@ -55,6 +59,8 @@ public sealed class WorkerMetrics
     public void DeadLettered(string reason) => _deadLettered.Add(1, Reason(reason));
 
     public void Released(int count) => _released.Add(count);
+
+    public void Late() => _late.Add(1);
 
     /// <summary>The worker's latest status, for the <c>orleansllm_worker_*</c> gauges.</summary>
     public void Publish(WorkerStatus status) => _status = status;

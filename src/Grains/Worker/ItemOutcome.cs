@@ -29,11 +29,13 @@ public abstract record ItemOutcome
     /// <summary>The item can't be processed as it is (not JSON, a field the prompt needs is missing, a forged envelope, ...): dead-lettered at once.</summary>
     public sealed record Malformed(string Reason) : ItemOutcome;
 
-    /// <summary>A raw item whose id already has a result from another item: dead-lettered, never sent to Ollama.</summary>
-    public sealed record DuplicateId(string Reason) : ItemOutcome;
+    /// <summary>A raw item whose id already has a result from another item: dead-lettered, so both are kept.</summary>
+    /// <param name="Usage">What was spent on it: nothing when it was found before Ollama was asked.</param>
+    public sealed record DuplicateId(string Reason, TokenUsage Usage) : ItemOutcome;
 
     /// <summary>The very same item was delivered again after its result was stored: its lease is dropped, nothing is lost.</summary>
-    public sealed record AlreadyDone(string ItemId) : ItemOutcome;
+    /// <param name="Usage">What was spent on it: nothing when it was found before Ollama was asked.</param>
+    public sealed record AlreadyDone(string ItemId, TokenUsage Usage) : ItemOutcome;
 
     /// <summary>
     /// Ollama answered, twice, but neither answer has the batch's format (the second was asked with the first's

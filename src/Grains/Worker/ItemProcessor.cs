@@ -48,14 +48,10 @@ public sealed class ItemProcessor(
             return new ItemOutcome.Malformed($"an envelope for batch '{item.BatchId}' that the batch never enqueued");
         }
 
-        if (item.BatchId == BatchIds.Default && await batches.GetResultAsync(item.BatchId, item.Id, cancellationToken).ConfigureAwait(false) is { } existing)
+        if (item.BatchId == BatchIds.Default && await RepeatedIdAsync(item, TokenUsage.Zero, cancellationToken).ConfigureAwait(false) is { } repeated)
         {
             // Batches drop repeated ids when they are submitted; raw items can only be checked here, before Ollama.
-            return ResultDocument.IsResultOf(existing, item.Item)
-                ? new ItemOutcome.AlreadyDone(item.Id)
-                : new ItemOutcome.DuplicateId(
-                    $"duplicate id '{item.Id}': another item already has a result under it (this item's SHA-1 {Sha1(ResultDocument.Canonical(item.Item))}, " +
-                    $"the other's {Sha1(ResultDocument.InputOf(existing) ?? existing)})");
+            return repeated;
         }
 
         var spec = await ResolveSpecAsync(item.BatchId, cancellationToken).ConfigureAwait(false);
@@ -107,6 +103,39 @@ public sealed class ItemProcessor(
             ? ResultDocument.Build(item.Id, item.BatchId, item.Item, generation.Text.Trim(), meta)
             : ResultDocument.BuildStructured(item.Id, item.BatchId, item.Item, structured, generation.Text, meta);
         return new ItemOutcome.Answered(item.BatchId, item.Id, result, generation, usage);
+    }
+
+    /// <summary>
+    /// For a raw item whose answer met a result already stored under its id (<see cref="CompleteOutcome.Conflict"/>):
+    /// <see cref="ItemOutcome.AlreadyDone"/> when that result is this very item's, else <see cref="ItemOutcome.DuplicateId"/>.
+    /// </summary>
+    /// <param name="usage">What was spent answering it.</param>
+    public async Task<ItemOutcome> RepeatedIdAsync(Lease lease, TokenUsage usage, CancellationToken cancellationToken)
+    {
+        if (QueueItem.TryParse(lease.Payload, int.MaxValue, out var parsed) is not null)
+        {
+            return new ItemOutcome.DuplicateId("duplicate id: another item already has a result under it", usage);
+        }
+
+        using var item = parsed!;
+        return await RepeatedIdAsync(item, usage, cancellationToken).ConfigureAwait(false)
+            // Stored a moment ago and gone now (its day rolled over): kept as a dead letter all the same, never dropped.
+            ?? new ItemOutcome.DuplicateId($"duplicate id '{item.Id}': another item had a result under it, which could no longer be read", usage);
+    }
+
+    private async Task<ItemOutcome?> RepeatedIdAsync(QueueItem item, TokenUsage usage, CancellationToken cancellationToken)
+    {
+        if (await batches.GetResultAsync(item.BatchId, item.Id, cancellationToken).ConfigureAwait(false) is not { } existing)
+        {
+            return null;
+        }
+
+        return ResultDocument.IsResultOf(existing, item.Item)
+            ? new ItemOutcome.AlreadyDone(item.Id, usage)
+            : new ItemOutcome.DuplicateId(
+                $"duplicate id '{item.Id}': another item already has a result under it (this item's SHA-1 {Sha1(ResultDocument.Canonical(item.Item))}, " +
+                $"the other's {Sha1(ResultDocument.InputOf(existing) ?? existing)})",
+                usage);
     }
 
     /// <summary>The question for Ollama: the item's messages for a chat batch, else the prompt the template fills.</summary>

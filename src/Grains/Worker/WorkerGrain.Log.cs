@@ -40,6 +40,12 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Lease {LeaseId} handed back for another silo, no attempt spent: {Error}")]
     private static partial void LogBackendFault(ILogger logger, string leaseId, string error);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Item {ItemId} of batch {BatchId} answered after lease {LeaseId} had gone back and the item had ended elsewhere; the answer is dropped")]
+    private static partial void LogLate(ILogger logger, string itemId, string batchId, string leaseId);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Lease {LeaseId} failed ({Error}) after its batch was cancelled or expired; the item is removed")]
+    private static partial void LogRemoved(ILogger logger, string leaseId, string error);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Item {ItemId} (lease {LeaseId}) was delivered again after its result was stored; dropped as a duplicate")]
     private static partial void LogAlreadyDone(ILogger logger, string itemId, string leaseId);
 

@@ -55,6 +55,9 @@ public sealed partial class WorkerGrain(
     // Every started item until Redis has its outcome; of those, the ones whose Ollama call still runs (what the limit bounds).
     private readonly Dictionary<string, Task> _items = new(StringComparer.Ordinal);
     private readonly HashSet<string> _calling = new(StringComparer.Ordinal);
+    // Leases whose item a drain cut short (an Ollama call, or a breaker probe deciding whose fault a failure was): the
+    // drain hands them back.
+    private readonly List<string> _aborted = [];
     // Replaced when an operator undrains the worker (UndrainAsync): a drain cancels both for good.
     private CancellationTokenSource _stopLeasing = new();
     private CancellationTokenSource _abortCalls = new();
@@ -188,11 +191,11 @@ public sealed partial class WorkerGrain(
                 continue;
             }
 
-            IReadOnlyList<Lease> leases;
+            LeaseResult leased;
             try
             {
                 // Only items of models this silo's Ollama has; those of a model no silo has wait, parked.
-                leases = await queue.LeaseAsync(Owner, free, await served.GetAsync(stop), stop);
+                leased = await queue.LeaseAsync(Owner, free, await served.GetAsync(stop), stop);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -202,6 +205,13 @@ public sealed partial class WorkerGrain(
             {
                 LogLeaseFailed(logger, ex);
                 await DelayAsync(_options.PollMaxDelay, stop);
+                continue;
+            }
+
+            var leases = leased.Leases;
+            if (leases.Count == 0 && leased.More)
+            {
+                // The call spent its steps parking or removing items on the way: more may be ready behind them.
                 continue;
             }
 
@@ -247,6 +257,7 @@ public sealed partial class WorkerGrain(
         catch (OperationCanceledException) when (_abortCalls.IsCancellationRequested)
         {
             // The drain ran out of time; it hands this lease back itself.
+            _aborted.Add(lease.Id);
             concurrency.OnAbandoned(ticket);
             span.SetFailure(OrleansLlmActivities.AbortedReason, "the drain ran out of time; the item is handed back");
         }
@@ -276,10 +287,26 @@ public sealed partial class WorkerGrain(
             case ItemOutcome.Answered answered:
                 breaker.OnSuccess();
                 concurrency.OnSuccess(ticket, answered.Generation);
-                await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.CompleteAsync(lease, Owner, answered.BatchId, answered.ItemId, answered.Result, answered.Usage, CancellationToken.None));
+                _waits.Add(answered.Generation.QueueWait);
+                var stored = await RecordAsync(OrleansLlmActivities.CompleteName,
+                    () => queue.CompleteAsync(lease, Owner, answered.ItemId, answered.Result, answered.Usage, CancellationToken.None));
+                if (stored == CompleteOutcome.Conflict)
+                {
+                    // A raw item whose id has a result already: the same item delivered twice, or another item with its id.
+                    await SettleRepeatedIdAsync(lease, answered);
+                    break;
+                }
+
+                if (stored == CompleteOutcome.Late)
+                {
+                    // Its lease had gone back and the item ended elsewhere first: nothing was stored, nothing is lost.
+                    metrics.Late();
+                    LogLate(logger, answered.ItemId, answered.BatchId, lease.Id);
+                    break;
+                }
+
                 _completed++;
                 metrics.Completed();
-                _waits.Add(answered.Generation.QueueWait);
                 LogCompleted(logger, answered.ItemId, answered.BatchId, lease.Id);
                 break;
 
@@ -306,7 +333,7 @@ public sealed partial class WorkerGrain(
 
             case ItemOutcome.Malformed malformed:
                 concurrency.OnAbandoned(ticket);
-                await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, $"malformed item: {malformed.Reason}", CancellationToken.None));
+                await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, $"malformed item: {malformed.Reason}", TokenUsage.Zero, CancellationToken.None));
                 _deadLettered++;
                 metrics.DeadLettered(FailureReasons.Malformed);
                 LogDeadLettered(logger, lease.Id, malformed.Reason);
@@ -314,7 +341,7 @@ public sealed partial class WorkerGrain(
 
             case ItemOutcome.DuplicateId duplicate:
                 concurrency.OnAbandoned(ticket);
-                await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, CancellationToken.None));
+                await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, duplicate.Usage, CancellationToken.None));
                 _deadLettered++;
                 metrics.DeadLettered(FailureReasons.DuplicateId);
                 LogDeadLettered(logger, lease.Id, duplicate.Reason);
@@ -333,10 +360,30 @@ public sealed partial class WorkerGrain(
 
             case ItemOutcome.AlreadyDone done:
                 concurrency.OnAbandoned(ticket);
-                await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.DiscardAsync(lease, Owner, CancellationToken.None));
+                await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.DiscardAsync(lease, Owner, done.Usage, CancellationToken.None));
                 LogAlreadyDone(logger, done.ItemId, lease.Id);
                 break;
         }
+    }
+
+    /// <summary>
+    /// Settles an answered raw item whose id turned out to have a result already: discarded when that result is this
+    /// very item's, else dead-lettered as a duplicate id, so both are kept.
+    /// </summary>
+    private async Task SettleRepeatedIdAsync(Lease lease, ItemOutcome.Answered answered)
+    {
+        var repeated = await processor.RepeatedIdAsync(lease, answered.Usage, CancellationToken.None);
+        if (repeated is ItemOutcome.DuplicateId duplicate)
+        {
+            await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, duplicate.Usage, CancellationToken.None));
+            _deadLettered++;
+            metrics.DeadLettered(FailureReasons.DuplicateId);
+            LogDeadLettered(logger, lease.Id, duplicate.Reason);
+            return;
+        }
+
+        await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.DiscardAsync(lease, Owner, answered.Usage, CancellationToken.None));
+        LogAlreadyDone(logger, answered.ItemId, lease.Id);
     }
 
     /// <summary>Counts a failed call by what became of its item.</summary>
@@ -356,6 +403,9 @@ public sealed partial class WorkerGrain(
                 break;
             case FailOutcome.Released:
                 LogBackendFault(logger, lease.Id, error);
+                break;
+            case FailOutcome.Removed:
+                LogRemoved(logger, lease.Id, error);
                 break;
         }
     }
@@ -394,19 +444,25 @@ public sealed partial class WorkerGrain(
         await _pump;
 
         var pending = Task.WhenAll(_items.Values);
+        // In lease order, so what goes back keeps its place.
+        var leased = _items.Keys.ToArray();
         await Task.WhenAny(pending, Task.Delay(timeout, time, cancellationToken));
-        // Only Ollama calls can take long; an item whose answer is being recorded finishes on its own.
-        var unfinished = _calling.ToArray();
-        if (unfinished.Length > 0)
+        if (!pending.IsCompleted)
         {
+            // Time is up: Ollama calls, and breaker probes deciding whose fault a failure was, are cut short. An item whose
+            // outcome is being recorded finishes on its own.
             _abortCalls.Cancel();
-            await pending;
-            var released = await queue.ReleaseAsync(Owner, unfinished, CancellationToken.None);
+        }
+
+        await pending;
+        if (_aborted.Count > 0)
+        {
+            var released = await queue.ReleaseAsync(Owner, leased.Where(_aborted.Contains).ToArray(), CancellationToken.None);
+            _aborted.Clear();
             metrics.Released(released);
             LogReleased(logger, released, Owner);
         }
 
-        await pending;
         _state = WorkerState.Drained;
         localState.Set(_state);
         LogDrained(logger, Owner, _completed);

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using OllamaSharp;
 using OllamaSharp.Models;
+using OrleansLlm.Benchmarks.Infrastructure;
 using OrleansLlm.Options;
 using StackExchange.Redis;
 
@@ -15,14 +16,6 @@ namespace OrleansLlm.Benchmarks.Designs;
 public sealed class FixedParallelismConsumer : IAsyncDisposable
 {
     // HSETNX keeps the first result per item; a second one only bumps the duplicates counter, as the silos' script does.
-    private const string CompleteScript = """
-        if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then
-          redis.call('INCR', KEYS[2])
-          return 0
-        end
-        return 1
-        """;
-
     // The silos' idle polling (WorkerOptions defaults), so no design starts faster only because it polls harder.
     private static readonly WorkerOptions Polling = new();
 
@@ -116,7 +109,7 @@ public sealed class FixedParallelismConsumer : IAsyncDisposable
             mayor = answer.Trim(),
             meta = new { consumer = _name, backend = _http[backend].BaseAddress!.Authority, completed_at = DateTimeOffset.UtcNow },
         });
-        await Db.ScriptEvaluateAsync(CompleteScript, [_context.Keys.Results(BatchIds.Default), _context.Keys.Duplicates], [id, result]);
+        await RawResults.AddAsync(Db, _context.Keys, id, result);
     }
 
     /// <summary>The same non-streaming call as the silos' OllamaGenerator.</summary>

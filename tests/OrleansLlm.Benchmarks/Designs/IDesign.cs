@@ -18,7 +18,7 @@ public sealed record DesignContext(
 /// <summary>
 /// One way of feeding the backends from the Redis list <see cref="DesignContext.Keys"/>.Ready. Started before the
 /// items are pushed (so start-up is not timed), it writes one result per item to
-/// <c>Keys.Results("default")</c> with <c>meta.completed_at</c>, and stops consuming when disposed.
+/// the raw results (<see cref="Infrastructure.RawResults"/>) with <c>meta.completed_at</c>, and stops consuming when disposed.
 /// </summary>
 public interface IDesign
 {

@@ -57,12 +57,12 @@ public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper outpu
         output.WriteLine(progress.ToString());
         Assert.Equal((OtherModel, 5L, 0L, 0L, BatchStates.InProgress), (progress.WaitingForModel, progress.Queued, progress.DeadLettered, progress.InFlight, progress.Status));
         Assert.Empty(await cluster.DeadLettersAsync());
-        Assert.Equal(5, await cluster.Db.SortedSetLengthAsync(cluster.Keys.Parked));
+        Assert.Equal(5, await cluster.Db.SortedSetLengthAsync(cluster.Keys.Parked(OtherModel)));
 
         cluster.Simulators[0].PullModel(OtherModel);
 
         var final = await submitter.WaitAsync("waiting", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
         Assert.Equal((5L, 0L, null), (final.Done, final.DeadLettered, final.WaitingForModel));
-        Assert.Equal(0, await cluster.Db.SortedSetLengthAsync(cluster.Keys.Parked));
+        Assert.Equal(0, await cluster.Db.SortedSetLengthAsync(cluster.Keys.Parked(OtherModel)));
     }
 }

@@ -64,11 +64,12 @@ public sealed class CliOperatorTests(CliCluster cluster, ITestOutputHelper outpu
         // More than one page (500) of raw items the prompt can't fill, and one payload that is not JSON at all.
         var marker = Guid.NewGuid().ToString("N")[..8];
         var ids = Enumerable.Range(0, 1200).Select(i => $"{marker}-{i}").ToArray();
-        var entries = await cluster.Db.ListLengthAsync(cluster.Keys.DeadLetter);
+        var raw = cluster.Keys.DeadLetters(BatchIds.Default);
+        var entries = await cluster.Db.ListLengthAsync(raw);
         // Entries 'retry' put back in the queue (other tests') keep their place in the list but are no longer listed.
-        var before = (await cluster.Db.ListRangeAsync(cluster.Keys.DeadLetter)).Count(e => !((string)e!).Contains("\"retried\":", StringComparison.Ordinal));
+        var before = (await QueueHandle.DeadLettersAsync(cluster.Db, cluster.Keys)).Count(e => !e.TryGetProperty("retried", out _));
         await cluster.Db.ListRightPushAsync(cluster.Keys.Ready, [.. ids.Select(id => (RedisValue)$"{{\"id\":\"{id}\",\"country\":\"Perú\"}}"), $"not json {marker}"]);
-        await Eventually.TrueAsync(async () => await cluster.Db.ListLengthAsync(cluster.Keys.DeadLetter) == entries + ids.Length + 1, "every pushed item to be dead-lettered");
+        await Eventually.TrueAsync(async () => await cluster.Db.ListLengthAsync(raw) == entries + ids.Length + 1, "every pushed item to be dead-lettered");
 
         var run = await cluster.RunAsync("dead", "--format", "jsonl");
 

@@ -178,20 +178,23 @@ public sealed class LlmCluster : IAsyncDisposable
 
     public async Task<Dictionary<string, JsonElement>> ResultsAsync(string batchId = BatchIds.Default)
     {
-        var entries = await Db.HashGetAllAsync(Keys.Results(batchId));
-        return entries.ToDictionary(e => (string)e.Name!, e => JsonDocument.Parse((string)e.Value!).RootElement.Clone());
+        var entries = batchId == BatchIds.Default
+            ? await QueueHandle.RawResultsAsync(Db, Keys)
+            : (await Db.HashGetAllAsync(Keys.Results(batchId))).ToDictionary(e => (string)e.Name!, e => (string)e.Value!);
+        return entries.ToDictionary(e => e.Key, e => JsonDocument.Parse(e.Value).RootElement.Clone());
     }
 
-    public async Task<long> ResultCountAsync(string batchId = BatchIds.Default) => await Db.HashLengthAsync(Keys.Results(batchId));
+    public async Task<long> ResultCountAsync(string batchId = BatchIds.Default) =>
+        batchId == BatchIds.Default ? (await QueueHandle.RawResultsAsync(Db, Keys)).Count : await Db.HashLengthAsync(Keys.Results(batchId));
 
-    public async Task<JsonElement[]> DeadLettersAsync() =>
-        (await Db.ListRangeAsync(Keys.DeadLetter)).Select(v => JsonDocument.Parse((string)v!).RootElement.Clone()).ToArray();
+    /// <summary>Every dead letter of the queue: the raw items' first, then each batch's in creation order.</summary>
+    public Task<JsonElement[]> DeadLettersAsync() => QueueHandle.DeadLettersAsync(Db, Keys);
 
     public async Task<string> DescribeQueueAsync() =>
         $"ready {await Db.ListLengthAsync(Keys.Ready)} raw + {await Db.SortedSetLengthAsync(Keys.ReadyClass(BatchPriority.High))} high + " +
         $"{await Db.SortedSetLengthAsync(Keys.ReadyClass(BatchPriority.Normal))} normal + {await Db.SortedSetLengthAsync(Keys.ReadyClass(BatchPriority.Low))} low, " +
-        $"parked {await Db.SortedSetLengthAsync(Keys.Parked)}, in flight {await Db.HashLengthAsync(Keys.InFlight)} (retries due {await Db.SortedSetLengthAsync(Keys.Retries)}), " +
-        $"dead {await Db.ListLengthAsync(Keys.DeadLetter)}, results {await ResultCountAsync()}; owners: " +
+        $"in flight {await Db.HashLengthAsync(Keys.InFlight)} (retries waiting {await Db.SortedSetLengthAsync(Keys.Retries)}), " +
+        $"dead {(long?)await Db.HashGetAsync(Keys.Stats, "dead") ?? 0}, raw results {await ResultCountAsync()}; owners: " +
         string.Join(", ", (await Db.HashValuesAsync(Keys.Owners)).GroupBy(o => (string)o!).Select(g => $"{g.Key} {g.Count()}")) +
         $"; in flight: {string.Join(" ", (await Db.HashGetAllAsync(Keys.InFlight)).Take(3).Select(e => $"{e.Name}={Shorten(e.Value!)}"))}";
 

@@ -50,8 +50,8 @@ public sealed class KubernetesHostingTests(RedisServer redis) : IAsyncLifetime
         var keys = new OrleansLlm.Queue.QueueKeys(_clusterId);
         var city = (await Cities.LoadAsync(1))[0];
         await db.ListRightPushAsync(keys.Ready, city.Json);
-        await Eventually.TrueAsync(async () => await db.HashLengthAsync(keys.Results(BatchIds.Default)) == 1, "the item's result");
-        var result = System.Text.Json.JsonDocument.Parse((string)(await db.HashValuesAsync(keys.Results(BatchIds.Default)))[0]!);
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(db, keys) == 1, "the item's result");
+        var result = System.Text.Json.JsonDocument.Parse((string)((await QueueHandle.RawResultsAsync(db, keys)).Values.ToArray())[0]!);
         Assert.True(a.Owns(result.RootElement.GetProperty("meta").GetProperty("silo").GetString()!), result.RootElement.GetRawText());
 
         // The silo knows its pod by its own name (POD_NAME) and patches it in POD_NAMESPACE.

@@ -74,8 +74,8 @@ public sealed class UntaggedModelTests(RedisServer redis) : IAsyncLifetime
         var db = redis.Connection.GetDatabase();
         var keys = new OrleansLlm.Queue.QueueKeys(_queue);
         await db.ListRightPushAsync(keys.Ready, (await Cities.LoadAsync(1))[0].Json);
-        await Eventually.TrueAsync(async () => await db.HashLengthAsync(keys.Results(BatchIds.Default)) == 1, "the item's result");
-        using var result = JsonDocument.Parse((string)(await db.HashValuesAsync(keys.Results(BatchIds.Default)))[0]!);
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(db, keys) == 1, "the item's result");
+        using var result = JsonDocument.Parse((string)((await QueueHandle.RawResultsAsync(db, keys)).Values.ToArray())[0]!);
         Assert.Equal($"{model}:latest", result.RootElement.GetProperty("meta").GetProperty("model").GetString());
     }
 

@@ -34,6 +34,7 @@ public sealed class QueueMetricsTests : IAsyncLifetime
             .AddSingleton(Microsoft.Extensions.Options.Options.Create(new RedisOptions { ConnectionString = _redis.ConnectionString }))
             .AddSingleton(Microsoft.Extensions.Options.Options.Create(new QueueOptions { Name = _keys.Name }))
             .AddSingleton<RedisConnection>()
+            .AddSingleton(QueueClock.Redis)
             .AddSingleton<RedisLeaseQueue>()
             .AddSingleton<QueueMetrics>()
             .BuildServiceProvider();
@@ -66,7 +67,7 @@ public sealed class QueueMetricsTests : IAsyncLifetime
         await db.ListRightPushAsync(_keys.Ready, ["a", "b"]);
         await db.SortedSetAddAsync(_keys.ReadyClass(BatchPriority.High), "c", 0);
         await db.HashSetAsync(_keys.InFlight, "lease-1", "d");
-        await db.ListRightPushAsync(_keys.DeadLetter, "e");
+        await db.HashSetAsync(_keys.Stats, "dead", 1);
         var before = await ReadCallsAsync();
 
         listener.RecordObservableInstruments();
@@ -126,12 +127,12 @@ public sealed class QueueMetricsTests : IAsyncLifetime
     // A gauge reading is one LLEN of the ready list, a ZCARD per priority class, one HLEN, one LLEN of the dead letters.
     private static readonly int ReadsPerScrape = 3 + BatchPriorities.All.Count;
 
-    // LLEN, ZCARD and HLEN calls Redis has served.
+    // LLEN, ZCARD, HLEN and HGET calls Redis has served: the ready list, the class sets, in flight, and the dead letters' count.
     private async Task<long> ReadCallsAsync()
     {
         var server = _redis.Connection.GetServer(_redis.Connection.GetEndPoints()[0]);
         var stats = (await server.InfoAsync("commandstats")).SelectMany(g => g).ToDictionary(kv => kv.Key, kv => kv.Value);
-        return Calls(stats, "cmdstat_llen") + Calls(stats, "cmdstat_zcard") + Calls(stats, "cmdstat_hlen");
+        return Calls(stats, "cmdstat_llen") + Calls(stats, "cmdstat_zcard") + Calls(stats, "cmdstat_hlen") + Calls(stats, "cmdstat_hget");
 
         static long Calls(Dictionary<string, string> stats, string command) =>
             stats.TryGetValue(command, out var value) ? long.Parse(value.Split(',')[0].Split('=')[1]) : 0;

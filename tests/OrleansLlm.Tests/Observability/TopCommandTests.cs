@@ -45,7 +45,7 @@ public sealed partial class TopCommandTests(RedisServer redis, ITestOutputHelper
     [Fact]
     public async Task Once_ShowsTheSiloItsStateAndLimit_AndTheQueue()
     {
-        await redis.Connection.GetDatabase().ListRightPushAsync(new OrleansLlm.Queue.QueueKeys(_queue).DeadLetter, "{}");
+        await redis.Connection.GetDatabase().HashSetAsync(new OrleansLlm.Queue.QueueKeys(_queue).Stats, "dead", 1);
 
         CliRun run = null!;
         // The coordinator knows a worker from its first heartbeat on.

@@ -35,7 +35,7 @@ public sealed class PipelineTests(RedisServer redis)
         var perSilo = results.Values.GroupBy(r => r.GetProperty("meta").GetProperty("silo").GetString()).ToDictionary(g => g.Key!, g => g.Count());
         Assert.Equal(2, perSilo.Count);
         Assert.All(perSilo.Values, n => Assert.True(n >= 100, $"each silo should do a fair share, got {string.Join(", ", perSilo.Values)}"));
-        Assert.Equal(0, await cluster.Db.ListLengthAsync(cluster.Keys.DeadLetter));
+        Assert.Empty(await cluster.DeadLettersAsync());
         Assert.Equal(0, await cluster.Db.HashLengthAsync(cluster.Keys.InFlight));
     }
 
@@ -134,8 +134,8 @@ public sealed class PipelineTests(RedisServer redis)
         var city = (await Cities.LoadAsync(1)).Single();
         await using var ghost = await QueueHandle.ConnectAsync(redis.ConnectionString, new QueueOptions { Name = queueName, LeaseDuration = TimeSpan.FromSeconds(1) });
         await ghost.Db.ListRightPushAsync(ghost.Keys.Ready, city.Json);
-        var leased = await ghost.Queue.LeaseAsync("ghost-silo", 1, CancellationToken.None);
-        Assert.Single(leased);
+        var leased = await ghost.Queue.LeaseAsync("ghost-silo", 1, served: null, CancellationToken.None);
+        Assert.Single(leased.Leases);
 
         await using var cluster = await LlmCluster.StartAsync(redis, o => o.QueueName = queueName);
 

@@ -5,7 +5,7 @@ using OrleansLlm.Tests.Infrastructure;
 
 namespace OrleansLlm.Tests.Queue;
 
-/// <summary>The batch store's scripts against a real Redis.</summary>
+/// <summary>Batch definitions, items and results in a real Redis.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class RedisBatchStoreTests(RedisServer redis) : IAsyncLifetime
 {
@@ -28,14 +28,19 @@ public sealed class RedisBatchStoreTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
-    public async Task AddItems_WrapsThemInEnvelopes_SkipsKnownIds_AndCounts()
+    public async Task AddItems_WrapsThemInNumberedEnvelopes_SkipsKnownIds_AndCounts()
     {
         await _handle.Batches.CreateAsync("b1", new BatchDefinition(null, null), CancellationToken.None);
         var added = await _handle.Batches.AddItemsAsync("b1", [new BatchItem("1", "{\"city\":\"Oslo\"}"), new BatchItem("1", "{\"city\":\"Oslo\"}")], CancellationToken.None);
         Assert.Equal(1, added);
+        Assert.Equal(0, await _handle.Batches.AddItemsAsync("b1", [new BatchItem("1", "{\"city\":\"Bergen\"}")], CancellationToken.None));
 
-        var lease = (await _handle.Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
-        Assert.Equal("b1", Envelope.BatchOf(lease.Payload));
+        var lease = (await _handle.Queue.TakeAsync("silo-1", 1)).Single();
+        Assert.StartsWith("{\"olm\":{\"b\":\"b1\",\"n\":1,\"id\":\"1\"}", lease.Payload, StringComparison.Ordinal);
+        // Numbers are the queue's, not the batch's: a batch's items never share one with another batch's.
+        await _handle.Batches.CreateAsync("b2", new BatchDefinition(null, null), CancellationToken.None);
+        await _handle.Batches.AddItemsAsync("b2", [new BatchItem("1", "{}")], CancellationToken.None);
+        Assert.Equal("4", (string?)await _handle.Db.HashGetAsync(_handle.Keys.BatchItems("b2"), "1"));
         Assert.Null(QueueItem.TryParse(lease.Payload, 1024, out var item));
         using (item)
         {
@@ -48,32 +53,46 @@ public sealed class RedisBatchStoreTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AddItems_ToAMissingOrCancelledBatch_AreRefused_AndNothingIsQueued()
+    {
+        var missing = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(
+            () => _handle.Batches.AddItemsAsync("nope", [new BatchItem("1", "{}")], CancellationToken.None));
+        Assert.Contains("batch nope does not exist", missing.Message);
+
+        await _handle.Batches.CreateAsync("b1", new BatchDefinition(null, null), CancellationToken.None);
+        await _handle.Batches.StopAsync("b1", BatchStates.Cancelled, CancellationToken.None);
+        var cancelled = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(
+            () => _handle.Batches.AddItemsAsync("b1", [new BatchItem("1", "{}")], CancellationToken.None));
+
+        Assert.Contains("batch b1 is cancelled; it takes no more items", cancelled.Message);
+        Assert.Equal(0, await _handle.Db.SortedSetLengthAsync(_handle.Keys.ReadyClass(BatchPriority.Normal)));
+    }
+
+    [Fact]
     public async Task Results_ComeInSubmissionOrder_EachExactlyOnce_AcrossPages()
     {
         await _handle.Batches.CreateAsync("b1", new BatchDefinition(null, null), CancellationToken.None);
         var ids = Enumerable.Range(0, 25).Select(i => $"item-{i}").ToArray();
         await _handle.Batches.AddItemsAsync("b1", ids.Select(id => new BatchItem(id, "{}")).ToArray(), CancellationToken.None);
-        var leases = await _handle.Queue.LeaseAsync("silo-1", 25, CancellationToken.None);
+        var leases = await _handle.Queue.TakeAsync("silo-1", 25);
 
         // Complete them in reverse: the results still come back in submission order.
         foreach (var lease in leases.Reverse())
         {
-            QueueItem.TryParse(lease.Payload, 1024, out var item);
-            using (item)
-            {
-                await _handle.Queue.CompleteAsync(lease, "silo-1", "b1", item!.Id, $"{{\"id\":\"{item.Id}\"}}", CancellationToken.None);
-            }
+            var id = QueueTestExtensions.ItemIdOf(lease);
+            await _handle.Queue.CompleteAsync(lease, "silo-1", $"{{\"id\":\"{id}\"}}");
         }
 
         var read = new List<string>();
-        long after = 0;
+        string? cursor = null;
         StoredResults page;
-        while ((page = await _handle.Batches.GetResultsAsync("b1", after, 10, CancellationToken.None)).Documents.Count > 0)
+        while ((page = await _handle.Batches.GetResultsAsync("b1", cursor, 10, CancellationToken.None)).Documents.Count > 0)
         {
             read.AddRange(page.Documents);
-            after = page.LastOrdinal!.Value;
+            cursor = page.Next;
         }
 
         Assert.Equal(ids.Select(id => $"{{\"id\":\"{id}\"}}"), read);
+        await Assert.ThrowsAsync<ArgumentException>(() => _handle.Batches.GetResultsAsync("b1", "not-a-cursor", 10, CancellationToken.None));
     }
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
 using OrleansLlm.Tests.Infrastructure;
@@ -5,10 +6,16 @@ using StackExchange.Redis;
 
 namespace OrleansLlm.Tests.Queue;
 
-/// <summary>The queue's Lua scripts against a real Redis: every transition keeps each item in exactly one place.</summary>
+/// <summary>
+/// The queue's lease scripts against a real Redis, raw items: every transition keeps each item in exactly one place.
+/// Time is a fake clock the scripts read instead of Redis', so leases expire when the test says.
+/// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class RedisLeaseQueueTests(RedisServer redis) : IAsyncLifetime
 {
+    private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(1);
+
+    private readonly FakeTimeProvider _time = FakeClock.Now();
     private QueueHandle _handle = null!;
 
     private RedisLeaseQueue Queue => _handle.Queue;
@@ -17,186 +24,239 @@ public sealed class RedisLeaseQueueTests(RedisServer redis) : IAsyncLifetime
 
     private IDatabase Db => _handle.Db;
 
-    public async Task InitializeAsync() => _handle = await Connect(TimeSpan.FromMinutes(1));
+    public async Task InitializeAsync() =>
+        _handle = await QueueHandle.ConnectAsync(
+            redis.ConnectionString, new QueueOptions { Name = LlmClusterOptions.NewQueueName(), MaxAttempts = 2, LeaseDuration = LeaseDuration }, _time);
 
     public async Task DisposeAsync() => await _handle.DisposeAsync();
 
-    private Task<QueueHandle> Connect(TimeSpan leaseDuration, string? name = null) =>
-        QueueHandle.ConnectAsync(redis.ConnectionString, new QueueOptions { Name = name ?? LlmClusterOptions.NewQueueName(), MaxAttempts = 2, LeaseDuration = leaseDuration });
+    private async Task<long> CountAsync(string field, string batch = BatchIds.Default) => (long?)await Db.HashGetAsync(Keys.Batch(batch), field) ?? 0;
 
     [Fact]
-    public async Task Lease_MovesItemsFromHeadIntoInFlight()
+    public async Task Lease_MovesItemsFromHeadIntoInFlight_EachUnderAFreshToken()
     {
         await Db.ListRightPushAsync(Keys.Ready, ["a", "b", "c"]);
 
-        var leases = await Queue.LeaseAsync("silo-1", 2, CancellationToken.None);
+        var leases = await Queue.TakeAsync("silo-1", 2);
 
         Assert.Equal(["a", "b"], leases.Select(l => l.Payload));
         Assert.All(leases, l => Assert.Equal(0, l.FailedAttempts));
+        Assert.NotEqual(leases[0].Id, leases[1].Id);
         Assert.Equal(1, await Db.ListLengthAsync(Keys.Ready));
         Assert.Equal(2, await Db.HashLengthAsync(Keys.InFlight));
         Assert.Equal("silo-1", (string?)await Db.HashGetAsync(Keys.Owners, leases[0].Id));
-        Assert.Equal(2, (long)await Db.HashGetAsync(Keys.BatchInFlight, BatchIds.Default));
+        Assert.Equal(2, await CountAsync("inflight"));
     }
 
     [Fact]
-    public async Task Complete_WritesOneResultPerId_AndCountsDuplicates()
+    public async Task Complete_StoresTheResult_AndEndsTheLease()
     {
-        await Db.ListRightPushAsync(Keys.Ready, ["x", "x"]);
-        var leases = await Queue.LeaseAsync("silo-1", 2, CancellationToken.None);
+        await Db.ListRightPushAsync(Keys.Ready, "{\"id\":\"x\"}");
+        var lease = (await Queue.TakeAsync("silo-1", 1)).Single();
 
-        Assert.True(await Queue.CompleteAsync(leases[0], "silo-1", BatchIds.Default, "id-x", "{\"first\":true}", CancellationToken.None));
-        Assert.False(await Queue.CompleteAsync(leases[1], "silo-1", BatchIds.Default, "id-x", "{\"first\":false}", CancellationToken.None));
+        Assert.Equal(CompleteOutcome.Stored, await Queue.CompleteAsync(lease, "silo-1", "{\"first\":true}"));
 
-        Assert.Equal("{\"first\":true}", (string?)await Db.HashGetAsync(Keys.Results(BatchIds.Default), "id-x"));
-        Assert.Equal(1, (long)await Db.StringGetAsync(Keys.Duplicates));
-        Assert.Equal(0, await Db.HashLengthAsync(Keys.InFlight));
-        Assert.Equal(0, await Db.SortedSetLengthAsync(Keys.Deadlines));
-        Assert.Equal(0, (long)await Db.HashGetAsync(Keys.BatchInFlight, BatchIds.Default));
+        Assert.Equal("{\"first\":true}", (await QueueHandle.RawResultsAsync(Db, Keys))["x"]);
+        Assert.Equal((0L, 0L, 0L), (await Db.HashLengthAsync(Keys.InFlight), await Db.SortedSetLengthAsync(Keys.Deadlines), await Db.HashLengthAsync(Keys.RawState)));
+        Assert.Equal((0L, 1L), (await CountAsync("inflight"), await CountAsync("done")));
     }
 
     [Fact]
-    public async Task Fail_CountsTheAttemptAtOnce_AndTheNextLeaseAfterTheDelayRetriesIt()
+    public async Task Fail_CountsTheAttemptAtOnce_AndTheNextLeaseAfterTheDelayRetriesIt_UnderANewToken()
     {
         await Db.ListRightPushAsync(Keys.Ready, ["item", "next"]);
-        var lease = (await Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
+        var lease = (await Queue.TakeAsync("silo-1", 1)).Single();
 
-        Assert.Equal(FailOutcome.Retrying, await Queue.FailAsync(lease, "silo-1", "HTTP 500", TimeSpan.FromMilliseconds(300), CancellationToken.None));
+        Assert.Equal(FailOutcome.Retrying, await Queue.FailAsync(lease, "silo-1", "HTTP 500", TimeSpan.FromSeconds(3), CancellationToken.None));
 
         // Waiting for its retry, the item is still in flight (KEDA counts it) and owned by nobody; meanwhile leases take the next item.
         Assert.Equal(1, await Db.HashLengthAsync(Keys.InFlight));
         Assert.False(await Db.HashExistsAsync(Keys.Owners, lease.Id));
-        var meanwhile = (await Queue.LeaseAsync("silo-2", 1, CancellationToken.None)).Single();
-        Assert.Equal("next", meanwhile.Payload);
+        Assert.Equal("next", (await Queue.TakeAsync("silo-2", 1)).Single().Payload);
+        Assert.Empty(await Queue.TakeAsync("silo-2", 1));
 
-        Lease? retried = null;
-        await Eventually.TrueAsync(async () => (retried = (await Queue.LeaseAsync("silo-2", 1, CancellationToken.None)).SingleOrDefault()) is not null,
-            "the failed item to come back after its retry delay");
-        Assert.Equal(("item", lease.Id, 1), (retried!.Payload, retried.Id, retried.FailedAttempts));
-        Assert.Equal("silo-2", (string?)await Db.HashGetAsync(Keys.Owners, lease.Id));
+        _time.Advance(TimeSpan.FromSeconds(3));
+        var retried = (await Queue.TakeAsync("silo-2", 1)).Single();
+
+        Assert.Equal(("item", 1), (retried.Payload, retried.FailedAttempts));
+        Assert.NotEqual(lease.Id, retried.Id);
+        Assert.Equal("silo-2", (string?)await Db.HashGetAsync(Keys.Owners, retried.Id));
+        Assert.False(await Db.HashExistsAsync(Keys.InFlight, lease.Id));
     }
 
     [Fact]
     public async Task Fail_AtMaxAttempts_DeadLettersAtOnceWithTheError()
     {
         await Db.ListRightPushAsync(Keys.Ready, ["item"]);
-        var first = (await Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
-        await Queue.FailAsync(first, "silo-1", "HTTP 500", TimeSpan.Zero, CancellationToken.None);
-        var second = (await Queue.LeaseAsync("silo-2", 1, CancellationToken.None)).Single();
+        await Queue.FailAsync((await Queue.TakeAsync("silo-1", 1)).Single(), "silo-1");
+        var second = (await Queue.TakeAsync("silo-2", 1)).Single();
 
-        Assert.Equal(FailOutcome.DeadLettered, await Queue.FailAsync(second, "silo-2", "HTTP 502", TimeSpan.Zero, CancellationToken.None));
+        Assert.Equal(FailOutcome.DeadLettered, await Queue.FailAsync(second, "silo-2", "HTTP 502"));
 
-        var dead = (string)(await Db.ListGetByIndexAsync(Keys.DeadLetter, 0))!;
-        Assert.Contains("\"error\":\"HTTP 502\"", dead);
-        Assert.Contains("\"attempts\":2", dead);
-        Assert.Equal(0, await Db.HashLengthAsync(Keys.InFlight));
-        Assert.Equal(0, await Db.SortedSetLengthAsync(Keys.Retries));
-        Assert.Equal(0, await Db.HashLengthAsync(Keys.Attempts));
-        Assert.Equal(1, (long)await Db.HashGetAsync(Keys.BatchDead, BatchIds.Default));
-        Assert.Equal(0, (long)await Db.HashGetAsync(Keys.BatchInFlight, BatchIds.Default));
+        var dead = Assert.Single(await _handle.DeadLettersAsync());
+        Assert.Equal(("HTTP 502", 2, BatchIds.Default), (dead.GetProperty("error").GetString(), dead.GetProperty("attempts").GetInt32(), dead.GetProperty("batch").GetString()));
+        Assert.Equal(["silo-1", "silo-2"], dead.GetProperty("failed_on").EnumerateArray().Select(s => s.GetString()));
+        Assert.Equal((0L, 0L, 0L), (await Db.HashLengthAsync(Keys.InFlight), await Db.SortedSetLengthAsync(Keys.Retries), await Db.HashLengthAsync(Keys.RawState)));
+        Assert.Equal((1L, 0L), (await CountAsync("dead"), await CountAsync("inflight")));
+        Assert.Equal(1, (long)await Db.HashGetAsync(Keys.Stats, "dead"));
     }
 
     [Fact]
     public async Task Fail_ByAnotherOwner_ChangesNothing()
     {
         await Db.ListRightPushAsync(Keys.Ready, ["item"]);
-        var lease = (await Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
+        var lease = (await Queue.TakeAsync("silo-1", 1)).Single();
 
-        Assert.Equal(FailOutcome.LeaseLost, await Queue.FailAsync(lease, "silo-2", "HTTP 500", TimeSpan.Zero, CancellationToken.None));
+        Assert.Equal(FailOutcome.LeaseLost, await Queue.FailAsync(lease, "silo-2"));
         Assert.Equal("silo-1", (string?)await Db.HashGetAsync(Keys.Owners, lease.Id));
-        Assert.Equal(0, await Db.HashLengthAsync(Keys.Attempts));
+        Assert.Equal("l|0|" + lease.Id + "|", (string?)(await Db.HashValuesAsync(Keys.RawState)).Single());
     }
 
     [Fact]
     public async Task ExpiredLease_ReturnsToHeadWithAttemptCounted_ThenDeadLetters()
     {
-        await using var shortLeases = await Connect(TimeSpan.Zero);
-        await shortLeases.Db.ListRightPushAsync(shortLeases.Keys.Ready, ["item", "next"]);
-        var lease = (await shortLeases.Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
+        await Db.ListRightPushAsync(Keys.Ready, ["item", "next"]);
+        var lease = (await Queue.TakeAsync("silo-1", 1)).Single();
+        Assert.Equal((0, 0), await Queue.RequeueExpiredAsync(CancellationToken.None));
 
-        await Eventually.TrueAsync(async () => (await shortLeases.Queue.RequeueExpiredAsync(CancellationToken.None)).Requeued == 1, "the lease to expire");
+        _time.Advance(LeaseDuration + TimeSpan.FromMilliseconds(1));
+        Assert.Equal((1, 0), await Queue.RequeueExpiredAsync(CancellationToken.None));
 
-        Assert.Equal("item", (string?)await shortLeases.Db.ListGetByIndexAsync(shortLeases.Keys.Ready, 0));
-        var again = (await shortLeases.Queue.LeaseAsync("silo-2", 1, CancellationToken.None)).Single();
+        Assert.Equal("item", (string?)await Db.ListGetByIndexAsync(Keys.Ready, 0));
+        var again = (await Queue.TakeAsync("silo-2", 1)).Single();
         Assert.Equal(1, again.FailedAttempts);
         Assert.NotEqual(lease.Id, again.Id);
 
-        await Eventually.TrueAsync(async () => (await shortLeases.Queue.RequeueExpiredAsync(CancellationToken.None)).DeadLettered == 1, "the second expiry to dead-letter");
+        _time.Advance(LeaseDuration + TimeSpan.FromMilliseconds(1));
+        Assert.Equal((0, 1), await Queue.RequeueExpiredAsync(CancellationToken.None));
 
-        var dead = (string)(await shortLeases.Db.ListGetByIndexAsync(shortLeases.Keys.DeadLetter, 0))!;
-        Assert.Contains("lease expired (owner silo-2)", dead);
-        Assert.Equal(["next"], (await shortLeases.Db.ListRangeAsync(shortLeases.Keys.Ready)).Select(v => (string)v!));
-        Assert.Equal(2, await shortLeases.Queue.RecoveredAsync(CancellationToken.None));
+        Assert.Equal("lease expired (owner silo-2)", Assert.Single(await _handle.DeadLettersAsync()).GetProperty("error").GetString());
+        Assert.Equal(["next"], (await Db.ListRangeAsync(Keys.Ready)).Select(v => (string)v!));
+        Assert.Equal(2, await Queue.RecoveredAsync(CancellationToken.None));
     }
 
     [Fact]
-    public async Task Complete_AfterTheLeaseExpired_TakesTheRequeuedCopyBackOut()
+    public async Task LateAnswer_AfterTheLeaseExpired_TakesTheRequeuedCopyBackOut_AndIsStoredOnce()
     {
-        await using var shortLeases = await Connect(TimeSpan.Zero);
-        await shortLeases.Db.ListRightPushAsync(shortLeases.Keys.Ready, ["slow", "other"]);
-        var lease = (await shortLeases.Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
-        await Eventually.TrueAsync(async () => (await shortLeases.Queue.RequeueExpiredAsync(CancellationToken.None)).Requeued == 1, "the lease to expire");
+        await Db.ListRightPushAsync(Keys.Ready, ["{\"id\":\"slow\"}", "{\"id\":\"other\"}"]);
+        var lease = (await Queue.TakeAsync("silo-1", 1)).Single();
+        _time.Advance(LeaseDuration + TimeSpan.FromMilliseconds(1));
+        await Queue.RequeueExpiredAsync(CancellationToken.None);
 
-        Assert.True(await shortLeases.Queue.CompleteAsync(lease, "silo-1", BatchIds.Default, "slow", "{}", CancellationToken.None));
+        Assert.Equal(CompleteOutcome.Stored, await Queue.CompleteAsync(lease, "silo-1"));
 
-        Assert.Equal(["other"], (await shortLeases.Db.ListRangeAsync(shortLeases.Keys.Ready)).Select(v => (string)v!));
-        Assert.Equal(0, await shortLeases.Db.HashLengthAsync(shortLeases.Keys.Attempts));
+        Assert.Equal(["{\"id\":\"other\"}"], (await Db.ListRangeAsync(Keys.Ready)).Select(v => (string)v!));
+        Assert.Equal(0, await Db.HashLengthAsync(Keys.RawState));
+        Assert.Equal((1L, 0L), (await CountAsync("done"), await CountAsync("late")));
     }
 
     [Fact]
     public async Task Recover_HandsBackEveryLeaseOfDeadOwners_AsAFailedAttempt()
     {
         await Db.ListRightPushAsync(Keys.Ready, ["a", "b", "c"]);
-        await Queue.LeaseAsync("dead-silo", 2, CancellationToken.None);
-        var alive = (await Queue.LeaseAsync("live-silo", 1, CancellationToken.None)).Single();
+        await Queue.TakeAsync("dead-silo", 2);
+        var alive = (await Queue.TakeAsync("live-silo", 1)).Single();
 
         Assert.Equal((2, 0), await Queue.RecoverOwnersAsync(["dead-silo"], "silo declared dead", CancellationToken.None));
 
         Assert.Equal(["a", "b"], (await Db.ListRangeAsync(Keys.Ready)).Select(v => (string)v!).Order());
         Assert.Equal(1, await Db.HashLengthAsync(Keys.InFlight));
         Assert.True(await Db.HashExistsAsync(Keys.InFlight, alive.Id));
-        Assert.All(await Queue.LeaseAsync("live-silo", 2, CancellationToken.None), l => Assert.Equal(1, l.FailedAttempts));
+        Assert.All(await Queue.TakeAsync("live-silo", 2), l => Assert.Equal(1, l.FailedAttempts));
     }
 
     [Fact]
     public async Task Release_PutsItemsBackAtHeadInOrder_WithoutCountingAnAttempt()
     {
         await Db.ListRightPushAsync(Keys.Ready, ["1", "2", "3"]);
-        var leases = await Queue.LeaseAsync("silo-1", 2, CancellationToken.None);
+        var leases = await Queue.TakeAsync("silo-1", 2);
 
         Assert.Equal(0, await Queue.ReleaseAsync("someone-else", leases.Select(l => l.Id).ToArray(), CancellationToken.None));
         Assert.Equal(2, await Queue.ReleaseAsync("silo-1", leases.Select(l => l.Id).ToArray(), CancellationToken.None));
 
         Assert.Equal(["1", "2", "3"], (await Db.ListRangeAsync(Keys.Ready)).Select(v => (string)v!));
-        var again = await Queue.LeaseAsync("silo-2", 1, CancellationToken.None);
-        Assert.Equal(0, again.Single().FailedAttempts);
+        Assert.Equal(0, await Db.HashLengthAsync(Keys.RawState));
+        Assert.Equal(0, (await Queue.TakeAsync("silo-2", 1)).Single().FailedAttempts);
     }
 
     [Fact]
     public async Task Renew_OnlyExtendsLeasesTheOwnerHolds()
     {
-        await using var longLeases = await Connect(TimeSpan.FromMinutes(5));
-        await longLeases.Db.ListRightPushAsync(longLeases.Keys.Ready, ["r"]);
-        var lease = (await longLeases.Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
+        await Db.ListRightPushAsync(Keys.Ready, ["r"]);
+        var lease = (await Queue.TakeAsync("silo-1", 1)).Single();
+        _time.Advance(TimeSpan.FromSeconds(50));
 
-        Assert.Equal(0, await longLeases.Queue.RenewAsync("silo-2", [lease.Id], CancellationToken.None));
-        Assert.Equal(1, await longLeases.Queue.RenewAsync("silo-1", [lease.Id], CancellationToken.None));
+        Assert.Equal(0, await Queue.RenewAsync("silo-2", [lease.Id], CancellationToken.None));
+        Assert.Equal(1, await Queue.RenewAsync("silo-1", [lease.Id], CancellationToken.None));
 
-        var deadline = await longLeases.Db.SortedSetScoreAsync(longLeases.Keys.Deadlines, lease.Id);
-        Assert.True(deadline > DateTimeOffset.UtcNow.AddMinutes(4).ToUnixTimeMilliseconds());
+        Assert.Equal((_time.GetUtcNow() + LeaseDuration).ToUnixTimeMilliseconds(), await Db.SortedSetScoreAsync(Keys.Deadlines, lease.Id));
+        _time.Advance(TimeSpan.FromSeconds(50));
+        Assert.Equal((0, 0), await Queue.RequeueExpiredAsync(CancellationToken.None));
     }
 
     [Fact]
     public async Task MalformedItem_DeadLettered_WithItsReason()
     {
         await Db.ListRightPushAsync(Keys.Ready, ["not json"]);
-        var lease = (await Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
+        var lease = (await Queue.TakeAsync("silo-1", 1)).Single();
 
-        await Queue.DeadLetterAsync(lease, "silo-1", "malformed item: not valid JSON", CancellationToken.None);
+        Assert.True(await Queue.DeadLetterAsync(lease, "silo-1", "malformed item: not valid JSON", TokenUsage.Zero, CancellationToken.None));
 
-        var dead = (string)(await Db.ListGetByIndexAsync(Keys.DeadLetter, 0))!;
-        Assert.Contains("\"reason\":\"malformed item: not valid JSON\"", dead);
-        Assert.Contains("\"item\":\"not json\"", dead);
+        var dead = Assert.Single(await _handle.DeadLettersAsync());
+        Assert.Equal(("malformed item: not valid JSON", "not json"), (dead.GetProperty("reason").GetString(), dead.GetProperty("item").GetString()));
         Assert.Equal(0, await Db.HashLengthAsync(Keys.InFlight));
+    }
+
+    [Fact]
+    public async Task SameRawPayload_TwiceWhileInFlight_IsOneItemDeliveredTwice_CountedAsADuplicate()
+    {
+        await Db.ListRightPushAsync(Keys.Ready, ["{\"id\":\"x\"}", "{\"id\":\"x\"}", "{\"id\":\"y\"}"]);
+
+        var leases = await Queue.TakeAsync("silo-1", 3);
+
+        Assert.Equal(["{\"id\":\"x\"}", "{\"id\":\"y\"}"], leases.Select(l => l.Payload));
+        Assert.Equal(1, await CountAsync("duplicates"));
+        Assert.Equal(0, await Db.ListLengthAsync(Keys.Ready));
+    }
+
+    [Fact]
+    public async Task RawIdWithAResultAlready_CompleteChangesNothing_AndTheLeaseStillHolds()
+    {
+        await Db.ListRightPushAsync(Keys.Ready, ["{\"id\":\"u\",\"city\":\"Uman\"}", "{\"id\":\"u\",\"city\":\"Umán\"}"]);
+        var leases = await Queue.TakeAsync("silo-1", 2);
+        Assert.Equal(CompleteOutcome.Stored, await Queue.CompleteAsync(leases[0], "silo-1", "{\"city\":\"Uman\"}"));
+
+        Assert.Equal(CompleteOutcome.Conflict, await Queue.CompleteAsync(leases[1], "silo-1", "{\"city\":\"Umán\"}"));
+
+        Assert.Equal("silo-1", (string?)await Db.HashGetAsync(Keys.Owners, leases[1].Id));
+        Assert.Equal("{\"city\":\"Uman\"}", (await QueueHandle.RawResultsAsync(Db, Keys))["u"]);
+        Assert.True(await Queue.DeadLetterAsync(leases[1], "silo-1", "duplicate id 'u'", TokenUsage.Zero, CancellationToken.None));
+        Assert.Equal("{\"id\":\"u\",\"city\":\"Umán\"}", Assert.Single(await _handle.DeadLettersAsync()).GetProperty("item").GetString());
+        Assert.Equal((1L, 1L, 0L), (await CountAsync("done"), await CountAsync("dead"), await CountAsync("inflight")));
+    }
+
+    [Fact]
+    public async Task RawResults_RollOverByDay_AndExpireResultTtlAfterTheirDay()
+    {
+        await using var handle = await QueueHandle.ConnectAsync(
+            redis.ConnectionString, new QueueOptions { Name = LlmClusterOptions.NewQueueName(), ResultTtl = TimeSpan.FromDays(2) }, _time);
+        await handle.Db.ListRightPushAsync(handle.Keys.Ready, "{\"id\":\"today\"}");
+        await handle.Queue.CompleteAsync((await handle.Queue.TakeAsync("silo-1", 1)).Single(), "silo-1");
+        _time.Advance(TimeSpan.FromDays(1));
+        await handle.Db.ListRightPushAsync(handle.Keys.Ready, "{\"id\":\"tomorrow\"}");
+        await handle.Queue.CompleteAsync((await handle.Queue.TakeAsync("silo-1", 1)).Single(), "silo-1");
+
+        var days = (await handle.Db.SortedSetRangeByRankAsync(handle.Keys.RawDays)).Select(d => (long)d).ToArray();
+
+        Assert.Equal(2, days.Length);
+        Assert.Equal(days[0] + 1, days[1]);
+        Assert.Equal(["today"], (await handle.Db.HashKeysAsync(handle.Keys.RawResults(days[0]))).Select(k => (string)k!));
+        var expiry = await handle.Db.KeyExpireTimeAsync(handle.Keys.RawResults(days[0]));
+        Assert.Equal(DateTimeOffset.FromUnixTimeMilliseconds((days[0] + 1) * 86_400_000) + TimeSpan.FromDays(2), new DateTimeOffset(expiry!.Value));
+        // Both days read in order through the batch store, as 'results default' reads them.
+        var page = await handle.Batches.GetResultsAsync(BatchIds.Default, null, 10, CancellationToken.None);
+        var next = await handle.Batches.GetResultsAsync(BatchIds.Default, page.Next, 10, CancellationToken.None);
+        Assert.Equal((1, 1), (page.Documents.Count, next.Documents.Count));
+        Assert.Empty((await handle.Batches.GetResultsAsync(BatchIds.Default, next.Next, 10, CancellationToken.None)).Documents);
     }
 }

@@ -53,7 +53,7 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
         await SubmitAsync("batch", BatchPriority.Normal, 4);
         await _handle.Db.ListRightPushAsync(_handle.Keys.Ready, ["{\"id\":\"r1\"}", "{\"id\":\"r2\"}", "{\"id\":\"r3\"}"]);
 
-        var leases = await _handle.Queue.LeaseAsync("silo-1", 10, CancellationToken.None);
+        var leases = await _handle.Queue.TakeAsync("silo-1", 10);
 
         Assert.Equal(7, leases.Count);
         Assert.Equal(["r1", "r2", "r3"], leases.Where(l => !Envelope.IsEnveloped(l.Payload)).Select(l => l.Payload[7..9]));
@@ -66,11 +66,11 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
     public async Task Release_PutsABatchsItemsBackAtTheHeadOfItsClass_InTheirOrder()
     {
         await SubmitAsync("a", BatchPriority.Normal, 3);
-        var leases = await _handle.Queue.LeaseAsync("silo-1", 2, CancellationToken.None);
+        var leases = await _handle.Queue.TakeAsync("silo-1", 2);
         await SubmitAsync("b", BatchPriority.Normal, 3);
 
         Assert.Equal(2, await _handle.Queue.ReleaseAsync("silo-1", leases.Select(l => l.Id).ToArray(), CancellationToken.None));
-        var again = await _handle.Queue.LeaseAsync("silo-2", 2, CancellationToken.None);
+        var again = await _handle.Queue.TakeAsync("silo-2", 2);
 
         Assert.Equal(leases.Select(l => l.Payload), again.Select(l => l.Payload));
         Assert.Equal(0, await _handle.Db.ListLengthAsync(_handle.Keys.Ready));
@@ -102,20 +102,20 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
         await SubmitAsync("plain", BatchPriority.Normal, 2);
 
         // Silo A serves model a: it takes a's items and the plain batch's, and parks b's, which nobody serves yet.
-        var first = await _handle.Queue.LeaseAsync("silo-a", 10, ["model-a:1b"], CancellationToken.None);
+        var first = await _handle.Queue.TakeAsync("silo-a", 10, "model-a:1b");
         Assert.Equal(["a", "a", "plain", "plain"], first.Select(l => Envelope.BatchOf(l.Payload)).Order());
-        Assert.Equal(2, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked));
+        Assert.Equal(2, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked("model-b:1b")));
         Assert.Equal("model-b:1b", (await _handle.Batches.GetCountsAsync("b", CancellationToken.None)).WaitingForModel);
 
         // Silo B comes, serving model b: the parked items are back, and it leases them.
-        var second = await _handle.Queue.LeaseAsync("silo-b", 10, ["model-b:1b"], CancellationToken.None);
+        var second = await _handle.Queue.TakeAsync("silo-b", 10, "model-b:1b");
         Assert.Equal(["b", "b"], second.Select(l => Envelope.BatchOf(l.Payload)));
-        Assert.Equal(0, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked));
+        Assert.Equal(0, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked("model-b:1b")));
         Assert.Null((await _handle.Batches.GetCountsAsync("b", CancellationToken.None)).WaitingForModel);
 
         // Now that silo B serves model b, silo A leaves b's items to it instead of parking them.
         await SubmitAsync("b2", BatchPriority.Normal, 1, model: "model-b:1b");
-        Assert.Empty(await _handle.Queue.LeaseAsync("silo-a", 10, ["model-a:1b"], CancellationToken.None));
+        Assert.Empty(await _handle.Queue.TakeAsync("silo-a", 10, "model-a:1b"));
         Assert.Equal(1, await _handle.Db.SortedSetLengthAsync(_handle.Keys.ReadyClass(BatchPriority.Normal)));
     }
 
@@ -123,13 +123,14 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
     public async Task Cancel_RemovesParkedItemsToo()
     {
         await SubmitAsync("nobody", BatchPriority.Low, 3, model: "model-z:1b");
-        Assert.Empty(await _handle.Queue.LeaseAsync("silo-a", 10, ["model-a:1b"], CancellationToken.None));
-        Assert.Equal(3, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked));
+        Assert.Empty(await _handle.Queue.TakeAsync("silo-a", 10, "model-a:1b"));
+        Assert.Equal(3, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked("model-z:1b")));
 
         var (_, removed) = await _handle.Batches.StopAsync("nobody", BatchStates.Cancelled, CancellationToken.None);
 
         Assert.Equal(3, removed);
-        Assert.Equal(0, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked));
+        Assert.Equal(0, await _handle.Db.SortedSetLengthAsync(_handle.Keys.Parked("model-z:1b")));
+        Assert.Equal(BatchStates.Cancelled, (await _handle.Batches.GetCountsAsync("nobody", CancellationToken.None)).Status);
     }
 
     private async Task SubmitAsync(string batchId, BatchPriority priority, int count, string? model = null)
@@ -140,7 +141,7 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
     }
 
     private async Task<string[]> LeaseBatchesAsync(int max) =>
-        (await _handle.Queue.LeaseAsync("silo-1", max, CancellationToken.None)).Select(l => Envelope.BatchOf(l.Payload)).ToArray();
+        (await _handle.Queue.TakeAsync("silo-1", max)).Select(l => Envelope.BatchOf(l.Payload)).ToArray();
 
     // One lease at a time, as a silo with one slot takes them.
     private async Task<string[]> LeaseAllAsync()

@@ -24,7 +24,7 @@ public sealed class RedisConnectionTests(ITestOutputHelper output) : IAsyncLifet
         await LaunchSiloAsync(redis, queue, ("Redis:ClientName", "silo-b"));
         var cities = await Cities.LoadAsync(20);
         await redis.Db.ListRightPushAsync(queue, cities.Select(c => (RedisValue)c.Json).ToArray());
-        await Eventually.TrueAsync(async () => await redis.Db.HashLengthAsync(new QueueKeys(queue).Results(BatchIds.Default)) == 20, "20 results");
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(redis.Db, new QueueKeys(queue)) == 20, "20 results");
 
         var clients = await ClientListAsync(redis);
         foreach (var name in new[] { "silo-a", "silo-b" })

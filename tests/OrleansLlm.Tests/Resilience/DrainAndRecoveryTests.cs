@@ -40,7 +40,7 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         }
 
         Assert.Empty(await cluster.DeadLettersAsync());
-        Assert.Equal(0, (long)await cluster.Db.StringGetAsync(cluster.Keys.Duplicates));
+        Assert.Equal(0, (long)await cluster.Db.HashGetAsync(cluster.Keys.Stats, "duplicates"));
         Assert.Equal(8, cluster.Simulators.Sum(s => s.GetStats().Served));
     }
 

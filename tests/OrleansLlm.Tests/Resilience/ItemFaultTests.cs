@@ -54,7 +54,7 @@ public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
         // The other city with the same id, and the very same item again (Bento re-pushing).
         await cluster.PushRawAsync([umanMexico, uman]);
 
-        await Eventually.TrueAsync(async () => (await cluster.DeadLettersAsync()).Length == 1 && (long)await cluster.Db.StringGetAsync(cluster.Keys.Duplicates) == 1
+        await Eventually.TrueAsync(async () => (await cluster.DeadLettersAsync()).Length == 1 && (long)await cluster.Db.HashGetAsync(cluster.Keys.Stats, "duplicates") == 1
                 && await cluster.Db.HashLengthAsync(cluster.Keys.InFlight) == 0,
             "one dead letter for the other item and one duplicate for the same one", describe: cluster.DescribeQueueAsync);
         var dead = (await cluster.DeadLettersAsync()).Single();
@@ -65,6 +65,44 @@ public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
         Assert.Equal(callsBefore, cluster.Simulators.Sum(s => s.GetStats().Received));
         Assert.Equal("Uman", (await cluster.ResultsAsync())["1484009408"].GetProperty("input").GetProperty("city").GetString());
         Assert.Equal((1L, 1L), (progress.Done, progress.DeadLettered));
+    }
+
+    /// <summary>
+    /// Issue 20's defect 2: two raw items with one id leased in one call, so neither finds the other's result before
+    /// Ollama; the second's answer used to vanish (its result refused, counted as a duplicate). Now the other item is
+    /// dead-lettered as a duplicate id, both kept; the very same item twice is still one result.
+    /// </summary>
+    [Fact]
+    public async Task DuplicateRawIds_LeasedTogether_TheOtherItemIsDeadLettered_TheSameItemTwiceIsOneResult()
+    {
+        await using var cluster = await LlmCluster.StartAsync(redis, o =>
+        {
+            o.Silos = 1;
+            o.Simulator = _ => new SimulatorOptions { Parallel = 4, TimeScale = 0.01 };
+            o.Settings["Worker:AdaptiveConcurrency"] = "false";
+            o.Settings["Worker:MaxConcurrency"] = "4";
+        });
+        var uman = """{"city":"Uman","country":"Ukraine","id":"1484009408"}""";
+        var umanMexico = """{"city":"Umán","country":"Mexico","id":"1484009408"}""";
+        var paris = """{"city":"Paris","country":"France","id":"1250015082"}""";
+
+        // One push, so one lease takes them all.
+        await cluster.PushRawAsync([uman, umanMexico, paris, paris]);
+
+        await Eventually.TrueAsync(
+            async () => await cluster.ResultCountAsync() == 2 && (await cluster.DeadLettersAsync()).Length == 1 && await cluster.Db.HashLengthAsync(cluster.Keys.InFlight) == 0,
+            "two results and one dead letter", describe: cluster.DescribeQueueAsync);
+        var dead = (await cluster.DeadLettersAsync()).Single();
+        var results = await cluster.ResultsAsync();
+        var progress = await cluster.Client.GetGrain<IBatchGrain>(BatchIds.Default).GetProgressAsync();
+        BackendFaultTests.Report(output, "duplicate raw ids leased together (Uman and Umán; Paris twice)", 4, 2, 1, 0, dead.GetProperty("reason").GetString()!);
+        Assert.StartsWith("duplicate id '1484009408'", dead.GetProperty("reason").GetString());
+        var kept = results["1484009408"].GetProperty("input").GetProperty("city").GetString();
+        Assert.Contains(kept, new[] { "Uman", "Umán" });
+        Assert.Contains(kept == "Uman" ? "Umán" : "Uman", dead.GetProperty("item").GetString());
+        Assert.Equal("Paris", results["1250015082"].GetProperty("input").GetProperty("city").GetString());
+        Assert.Equal((2L, 1L), (progress.Done, progress.DeadLettered));
+        Assert.Equal(1, (long)await cluster.Db.HashGetAsync(cluster.Keys.Stats, "duplicates"));
     }
 
     [Fact]
@@ -124,21 +162,62 @@ public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
         Assert.Contains("Nowhere 4", dead[^1].GetProperty("item").GetString());
     }
 
+    /// <summary>
+    /// The retention soak: 20 batches, each kept 2 s after it ended, through real silos. Once each is forgotten no key
+    /// of it is left, and the queue has as many keys after the 20th as after the 5th: nothing grows with the batches run.
+    /// </summary>
+    /// <remarks>
+    /// Settled leases' outcomes are kept a while in a hash per period (<c>QueueKeys.Settled</c>): at most three such
+    /// keys live at once, and which of them does depends on the clock, so they are counted apart.
+    /// </remarks>
     [Fact]
-    public async Task ResultTtl_ResultsExpire()
+    public async Task ShortResultTtl_TwentyBatches_LeaveNoKeyBehind_AndRedisStaysFlat()
     {
         await using var cluster = await LlmCluster.StartAsync(redis, o =>
         {
             o.Silos = 1;
             o.Simulator = Fast;
-            o.Settings["Queue:ResultTtl"] = "00:00:01";
+            o.Settings["Queue:ResultTtl"] = "00:00:02";
+            o.Settings["Queue:SweepInterval"] = "00:00:00.250";
         });
-        await cluster.PushRawAsync((await Cities.LoadAsync(3)).Select(c => c.Json));
-        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 3, "3 results");
+        var submitter = new BatchSubmitter(cluster.Client);
+        var cities = await Cities.LoadAsync(10);
+        var server = cluster.Redis.Connection.GetServers().Single();
+        async Task<(long Keys, long Settled)> QueueKeysAsync()
+        {
+            var keys = await server.KeysAsync(pattern: cluster.QueueName + "*").Select(k => (string)k!).ToArrayAsync();
+            var settled = keys.Count(k => k.StartsWith(cluster.QueueName + ":settled:", StringComparison.Ordinal));
+            return (keys.Length - settled, settled);
+        }
 
-        var ttl = await cluster.Db.KeyTimeToLiveAsync(cluster.Keys.Results(BatchIds.Default));
+        async Task<long> UsedMemoryAsync() => long.Parse(
+            ((string)(await cluster.Db.ScriptEvaluateAsync("return redis.call('INFO', 'memory')"))!).Split('\n')
+                .Single(l => l.StartsWith("used_memory:", StringComparison.Ordinal))["used_memory:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var figures = new List<(int Batch, (long Other, long Settled) Keys, long Memory)>();
 
-        Assert.NotNull(ttl);
-        await Eventually.TrueAsync(async () => !await cluster.Db.KeyExistsAsync(cluster.Keys.Results(BatchIds.Default)), "the results to expire");
+        for (var i = 1; i <= 20; i++)
+        {
+            var id = $"soak-{i}";
+            await submitter.SubmitAsync(id, new BatchSpec(null, null), cities, CancellationToken.None);
+            var final = await submitter.WaitAsync(id, TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
+            Assert.Equal((10L, BatchStates.Completed), (final.Done, final.Status));
+            await Eventually.TrueAsync(async () => await cluster.Db.SortedSetScoreAsync(cluster.Keys.Batches, id) is null, $"batch {id} to be forgotten");
+            foreach (var key in cluster.Keys.OfBatch(id))
+            {
+                Assert.False(await cluster.Db.KeyExistsAsync(key), key);
+            }
+
+            figures.Add((i, await QueueKeysAsync(), await UsedMemoryAsync()));
+        }
+
+        output.WriteLine("batch  queue keys  settled-outcome keys  used_memory");
+        foreach (var (batch, keys, memory) in figures)
+        {
+            output.WriteLine($"{batch,5}  {keys.Other,10}  {keys.Settled,20}  {memory,11:N0}");
+        }
+
+        Assert.Equal(figures[4].Keys.Other, figures[^1].Keys.Other);
+        Assert.All(figures, f => Assert.InRange(f.Keys.Settled, 0, 3));
+        Assert.Empty(await server.KeysAsync(pattern: "*soak-*").ToArrayAsync());
     }
 }

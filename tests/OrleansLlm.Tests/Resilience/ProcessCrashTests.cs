@@ -43,8 +43,8 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
         clock.Stop();
 
         output.WriteLine($"SIGKILL: leases recovered {clock.Elapsed.TotalSeconds:F1} s after the kill (leases last 10 minutes)");
-        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 6, "6 results");
-        Assert.Equal(0, await Db.ListLengthAsync(Keys.DeadLetter));
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(Db, Keys) == 6, "6 results");
+        Assert.Empty(await QueueHandle.DeadLettersAsync(Db, Keys));
     }
 
     [Fact]
@@ -68,10 +68,10 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
         clock.Stop();
         output.WriteLine($"SIGSTOP: leases recovered {clock.Elapsed.TotalSeconds:F1} s after the freeze (lease duration 2 s)");
 
-        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 6, "6 results while the silo is frozen");
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(Db, Keys) == 6, "6 results while the silo is frozen");
         frozen.Thaw();
-        Assert.Equal(0, await Db.ListLengthAsync(Keys.DeadLetter));
-        Assert.Equal(6, await Db.HashLengthAsync(Keys.Results(BatchIds.Default)));
+        Assert.Empty(await QueueHandle.DeadLettersAsync(Db, Keys));
+        Assert.Equal(6, await QueueHandle.RawResultCountAsync(Db, Keys));
     }
 
     public async Task DisposeAsync()

@@ -68,14 +68,14 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
         await using var redis = await RedisProcess.StartAsync();
         await using var queue = await QueueHandle.ConnectAsync(redis.ConnectionString, new QueueOptions { Name = LlmClusterOptions.NewQueueName() });
         await queue.Db.ListRightPushAsync(queue.Keys.Ready, ["a", "b"]);
-        var first = (await queue.Queue.LeaseAsync("silo-1", 1, CancellationToken.None)).Single();
+        var first = (await queue.Queue.TakeAsync("silo-1", 1)).Single();
 
         // What a restart from an AOF older than the last lease does to the sequence.
         await queue.Db.StringSetAsync(queue.Keys.LeaseSequence, 0);
         // A real rollback means a Redis restart, which takes far longer than the millisecond the clock must move on.
-        var issuedAt = long.Parse(first.Id.Split('-')[1]);
+        var issuedAt = long.Parse(first.Id.Split('-')[1][..^1]);
         await Eventually.TrueAsync(async () => RedisMilliseconds((RedisResult[])(await queue.Db.ExecuteAsync("TIME"))!) > issuedAt, "the Redis clock to pass the first lease's millisecond");
-        var second = (await queue.Queue.LeaseAsync("silo-2", 1, CancellationToken.None)).Single();
+        var second = (await queue.Queue.TakeAsync("silo-2", 1)).Single();
 
         Assert.Equal(first.Id.Split('-')[0], second.Id.Split('-')[0]);
         Assert.NotEqual(first.Id, second.Id);

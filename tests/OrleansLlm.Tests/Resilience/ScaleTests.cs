@@ -53,19 +53,19 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
         replicas.Kill(victim);
         // As in the in-process test: what the victim held is read again once it is dead, as it leased on until then.
         var heldAtKill = Math.Max(heldBeforeKill, (await db.HashValuesAsync(keys.Owners)).Count(o => victim.Owns(o!)));
-        await Eventually.TrueAsync(async () => await db.HashLengthAsync(keys.Results(BatchIds.Default)) == 1000, "wave 1 done", TimeSpan.FromMinutes(3));
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(db, keys) == 1000, "wave 1 done", TimeSpan.FromMinutes(3));
         await Eventually.TrueAsync(() => scaler.Replicas == 1, "scale-down to 1 silo process", TimeSpan.FromMinutes(1));
 
         // Wave 2: the same again, without a crash.
         await db.ListRightPushAsync(keys.Ready, items[1000..].Select(i => (StackExchange.Redis.RedisValue)i.Json).ToArray());
         await Eventually.TrueAsync(() => scaler.Replicas == 4, "second scale-up to 4", TimeSpan.FromMinutes(2));
-        await Eventually.TrueAsync(async () => await db.HashLengthAsync(keys.Results(BatchIds.Default)) == 2000, "wave 2 done", TimeSpan.FromMinutes(3));
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(db, keys) == 2000, "wave 2 done", TimeSpan.FromMinutes(3));
         await Eventually.TrueAsync(() => scaler.Replicas == 1, "second scale-down to 1", TimeSpan.FromMinutes(1));
         stop.Cancel();
         await scaling;
 
-        Assert.Equal(2000, await db.HashLengthAsync(keys.Results(BatchIds.Default)));
-        Assert.Equal(0, await db.ListLengthAsync(keys.DeadLetter));
+        Assert.Equal(2000, await QueueHandle.RawResultCountAsync(db, keys));
+        Assert.Empty(await QueueHandle.DeadLettersAsync(db, keys));
         Assert.True(scaler.CycledFully(times: 2), $"expected 1 → 4 → 1 twice, saw {string.Join(" → ", scaler.History)}");
 
         // Every Ollama call beyond one per item was a call the killed silo had in flight; the SIGTERMed silos drained.
@@ -74,7 +74,7 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
         output.WriteLine($"replicas over time: {string.Join(" → ", scaler.History)}; processes started: {replicas.All.Count}");
         output.WriteLine($"SIGKILLed silo held {heldAtKill} items; duplicate Ollama calls: {calls - 2000}; " +
                          $"calls the victim never answered: {victimSim.Failed + victimSim.InFlight}; longest SIGTERM drain: {replicas.LongestTermination.TotalSeconds:F1} s");
-        var kept = (await db.HashValuesAsync(keys.Results(BatchIds.Default)))
+        var kept = ((await QueueHandle.RawResultsAsync(db, keys)).Values.ToArray())
             .Select(v => System.Text.Json.JsonDocument.Parse((string)v!).RootElement.GetProperty("meta").GetProperty("silo").GetString()!)
             .ToArray();
         foreach (var (silo, sim) in replicas.All)
@@ -142,7 +142,7 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
         // may be answered twice (once by it, once by the silo that took them over), and graceful scale-downs add none.
         var served = replicas.Started.Prepend(initial).Sum(s => cluster.SimulatorOf(s).GetStats().Served);
         var duplicates = served - 2000;
-        var discarded = (long)await cluster.Db.StringGetAsync(cluster.Keys.Duplicates);
+        var discarded = (long)await cluster.Db.HashGetAsync(cluster.Keys.Stats, "duplicates");
         output.WriteLine($"silos started: {replicas.Started.Count + 1}; killed silo held {heldAtKill} items; " +
                          $"duplicate Ollama calls: {duplicates}; duplicate results discarded: {discarded}");
         Assert.InRange(duplicates, 0, heldAtKill);

@@ -34,7 +34,7 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         var a = await StartSiloAsync();
         var b = await StartSiloAsync();
         await PushAsync(20);
-        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 20, "20 results from two TLS silos");
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(Db, Keys) == 20, "20 results from two TLS silos");
 
         var cluster = await CliProcess.RunAsync(["cluster"], ClientEnvironment());
         var status = await CliProcess.RunAsync(["status"], ClientEnvironment());
@@ -57,7 +57,7 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         Assert.Equal(0, drain.ExitCode);
         await Eventually.TrueAsync(async () => !await b.IsReadyAsync(), "the drained silo to stop being ready");
         await PushAsync(10);
-        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 30, "10 more results from the silo left");
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(Db, Keys) == 30, "10 more results from the silo left");
         Assert.True(await a.IsReadyAsync());
     }
 
@@ -104,7 +104,7 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         var cluster = await CliProcess.RunAsync(["cluster"], ClientEnvironment(("Orleans__Tls__PeerName", "localhost")));
         Assert.Contains(cluster.Stdout.Split('\n'), line => line.StartsWith($"{address}@", StringComparison.Ordinal) && line.Contains(" active "));
         await PushAsync(10);
-        await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 10, "10 results after the intruders");
+        await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(Db, Keys) == 10, "10 results after the intruders");
         output.WriteLine($"the silo logged {Refusals(silo)} refused TLS handshakes");
     }
 

@@ -1,0 +1,9 @@
+namespace OrleansLlm.QueueModel;
+
+public enum SettleKind
+{
+    Complete,
+    Fail,
+    DeadLetter,
+    Discard,
+}

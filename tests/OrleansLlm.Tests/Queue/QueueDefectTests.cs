@@ -75,9 +75,16 @@ public sealed class QueueDefectTests(RedisServer redis) : IAsyncLifetime
             Assert.Equal(FailOutcome.Retrying, await Queue.FailAsync(lease, "silo-m"));
         }
 
-        Assert.Equal(FailOutcome.Retrying, await Queue.FailAsync((await Queue.TakeAsync("silo-p", 1, "own:1b")).Single(), "silo-p"));
-        _time.Advance(RedisLeaseQueue.ServedModelsHold + TimeSpan.FromSeconds(1));
+        var plain = (await Queue.TakeAsync("silo-p", 1, "own:1b")).Single();
+        Assert.Equal(FailOutcome.Retrying, await Queue.FailAsync(plain, "silo-p"));
 
+        // While silo-m still serves the model, its retries are left to it, and silo-p's one free slot takes its own retry.
+        var own = Assert.Single(await Queue.TakeAsync("silo-p", 1, "own:1b"));
+        Assert.Equal(plain.Payload, own.Payload);
+        Assert.Equal(1, await Queue.ReleaseAsync("silo-p", [own.Id], CancellationToken.None));
+
+        // Once no silo has served it for a while, the model's retries are parked.
+        _time.Advance(RedisLeaseQueue.ServedModelsHold + TimeSpan.FromSeconds(1));
         var leased = await Queue.TakeAsync("silo-p", 1, "own:1b");
 
         Assert.Equal("plain", Assert.Single(leased).BatchOf());
@@ -130,6 +137,19 @@ public sealed class QueueDefectTests(RedisServer redis) : IAsyncLifetime
         Assert.Empty(removing.Leases);
         Assert.True(removing.More);
         Assert.InRange((await Store.GetCountsAsync("stopped", CancellationToken.None)).Removed, 1, 256);
+    }
+
+    [Fact]
+    public async Task Lease_ThatOnlyLookedPastAnotherSilosItems_SaysThereIsNoMore_SoTheWorkerDoesNotSpin()
+    {
+        await SubmitAsync("theirs", 600, model: "theirs:1b");
+        Assert.Single(await Queue.TakeAsync("silo-t", 1, "theirs:1b"));
+
+        var mine = await Queue.LeaseAsync("silo-1", 4, ["own:1b"], CancellationToken.None);
+
+        Assert.Empty(mine.Leases);
+        Assert.False(mine.More);
+        Assert.Equal(599, await Db.SortedSetLengthAsync(_handle.Keys.ReadyClass(BatchPriority.Normal)));
     }
 
     /// <summary>

@@ -10,6 +10,10 @@
 -- grow with the queue spends them, and stops at none: what is left waits for the next call.
 local steps = 0
 
+-- Items a call moved on the way (parked, put back, removed, dropped): a call that ran out of steps only looking past
+-- items other silos serve moved none, and asking again at once would find the same.
+local moved = 0
+
 local vt_cache = {}
 
 -- A class's virtual time: the tag of the last item leased from it. It never goes back.
@@ -101,6 +105,7 @@ local function first_servable(c, route)
         -- Parked items leave the set, so only the ones looked past still stand before the next window.
         redis.call('ZREM', K.class[c], v)
         park(load(batch_item(v)), tag, info.model)
+        moved = moved + 1
       end
       if steps <= 0 then return nil end
     end

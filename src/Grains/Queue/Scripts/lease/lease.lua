@@ -6,7 +6,8 @@
 -- ARGV[10]   how long the silo's word that it serves its models holds (ms); 0 or absent: it serves every model
 -- ARGV[11..] the model keys it serves (ModelNames.Key)
 -- Returns {more, token, item, failed attempts, mark, token, item, ...}. more is 1 when the call ran out of steps
--- (items parked, removed or looked past) with items perhaps still to take: the caller asks again at once.
+-- (items parked, removed or looked past) after moving some, with items perhaps still to take: the caller asks again
+-- at once. A call that spent its steps only looking past items other silos serve says no more: they stay theirs.
 -- A silo's served models are noted for the others (served:M), and what waits parked for them comes back, a page a
 -- call. Due retries of a model no live silo serves are parked too, and those another silo serves are looked past,
 -- so neither blocks the retries behind them. Items of a cancelled or expired batch met on the way are removed.
@@ -22,7 +23,10 @@ if hold_ms > 0 then
   for i = 11, #ARGV do
     route.served[ARGV[i]] = true
     redis.call('HSET', K.sched, 'served:' .. ARGV[i], now_ms() + hold_ms)
-    if steps > 0 then steps = steps - unpark(ARGV[i], math.min(64, steps)) end
+    if steps > 0 then
+      local back = unpark(ARGV[i], math.min(64, steps))
+      steps, moved = steps - back, moved + back
+    end
   end
 end
 
@@ -36,7 +40,7 @@ for _, token in ipairs(redis.call('ZRANGEBYSCORE', K.retries, '-inf', now_ms(), 
     -- A retry without its item is a broken invariant; dropped here so it cannot stall every lease.
     redis.call('ZREM', K.retries, token)
   elseif info.stopped then
-    steps = steps - 1
+    steps, moved = steps - 1, moved + 1
     end_wait(it, token)
     remove(it)
   elseif serves(route, info) then
@@ -46,7 +50,7 @@ for _, token in ipairs(redis.call('ZRANGEBYSCORE', K.retries, '-inf', now_ms(), 
   elseif served_elsewhere(info.model) then
     steps = steps - 1
   else
-    steps = steps - 1
+    steps, moved = steps - 1, moved + 1
     end_wait(it, token)
     park(it, vtime(info.class), info.model)
   end
@@ -58,11 +62,11 @@ while taken < max and steps > 0 do
   local it = load(raw and raw_item(v) or batch_item(v))
   if raw and (it.state == 'l' or it.state == 'w') then
     -- The same payload is in flight already: one item delivered twice. The copy is counted, and its answer would be the same.
-    steps = steps - 1
+    steps, moved = steps - 1, moved + 1
     count('default', 'duplicates', 1)
     stat('duplicates', 1)
   elseif not raw and batch_info(it.b).stopped then
-    steps = steps - 1
+    steps, moved = steps - 1, moved + 1
     remove(it)
   else
     lease_item(it, owner, deadline, out)
@@ -70,5 +74,5 @@ while taken < max and steps > 0 do
   end
 end
 
-if steps <= 0 then out[1] = 1 end
+if steps <= 0 and moved > 0 then out[1] = 1 end
 return out

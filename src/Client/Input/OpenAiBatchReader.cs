@@ -147,21 +147,28 @@ public static class OpenAiBatchReader
             return $"expected a JSON object, found {root.ValueKind.ToString().ToLowerInvariant()}";
         }
 
-        if (!root.TryGetProperty("custom_id", out var customId) || customId.ValueKind != JsonValueKind.String || customId.GetString() is not { Length: > 0 } cid)
+        // A value of another JSON type than the one asked for is refused like a wrong value, showing it as written.
+        if (!root.TryGetProperty("custom_id", out var customId))
         {
             return "custom_id is missing; every line needs a non-empty string custom_id";
         }
 
+        if (TextOf(customId) is not { Length: > 0 } cid)
+        {
+            return $"custom_id must be a non-empty string (was {customId.GetRawText()})";
+        }
+
         id = cid;
-        if (root.TryGetProperty("method", out var method) && method.GetString() != "POST")
+        if (root.TryGetProperty("method", out var method) && TextOf(method) != "POST")
         {
             return $"method must be POST (was {method.GetRawText()})";
         }
 
-        var url = root.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
+        var hasUrl = root.TryGetProperty("url", out var u);
+        var url = TextOf(u);
         if (url is not (ChatUrl or CompletionsUrl))
         {
-            return $"url must be {ChatUrl} or {CompletionsUrl} (was {(url is null ? "missing" : $"'{url}'")})";
+            return $"url must be {ChatUrl} or {CompletionsUrl} (was {(hasUrl ? u.GetRawText() : "missing")})";
         }
 
         if (!root.TryGetProperty("body", out var body) || body.ValueKind != JsonValueKind.Object)
@@ -184,7 +191,13 @@ public static class OpenAiBatchReader
             return changing;
         }
 
-        var model = body.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        var hasModel = body.TryGetProperty("model", out var m) && m.ValueKind != JsonValueKind.Null;
+        var model = TextOf(m);
+        if (hasModel && model is null)
+        {
+            return $"body.model must be a string (was {m.GetRawText()})";
+        }
+
         if (model is null && overrides.Model is null)
         {
             return "body.model is missing (or give --model for the whole file)";
@@ -292,7 +305,9 @@ public static class OpenAiBatchReader
             return null;
         }
 
-        var type = rf.ValueKind == JsonValueKind.Object && rf.TryGetProperty("type", out var t) ? t.GetString() : null;
+        var t = default(JsonElement);
+        var hasType = rf.ValueKind == JsonValueKind.Object && rf.TryGetProperty("type", out t);
+        var type = TextOf(t);
         switch (type)
         {
             case "text":
@@ -307,7 +322,7 @@ public static class OpenAiBatchReader
             case "json_schema":
                 return "body.response_format.json_schema.schema must be a JSON Schema object";
             default:
-                return $"body.response_format.type must be text, json_object or json_schema (was {(type is null ? "missing" : $"'{type}'")})";
+                return $"body.response_format.type must be text, json_object or json_schema (was {(type is not null ? $"'{type}'" : hasType ? t.GetRawText() : "missing")})";
         }
     }
 
@@ -367,6 +382,9 @@ public static class OpenAiBatchReader
             command.TopP ?? file?.TopP);
         return merged.IsEmpty ? null : merged;
     }
+
+    /// <returns>The string a value holds; null when it is missing (default) or not a string.</returns>
+    private static string? TextOf(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
     private static string Compact(JsonElement value) => Compact(value.WriteTo);
 

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using OrleansLlm.Client.Input;
 
 namespace OrleansLlm.Tests.Formats;
@@ -110,11 +111,81 @@ public sealed class OpenAiBatchReaderTests : IDisposable
     [InlineData("\"temperature\":\"hot\"", "body.temperature has a value of the wrong type (\"hot\")")]
     [InlineData("\"temperature\":5", "body: temperature must be between 0 and 2 (was 5)")]
     [InlineData("\"response_format\":{\"type\":\"xml\"}", "body.response_format.type must be text, json_object or json_schema (was 'xml')")]
+    [InlineData("\"response_format\":{\"type\":1}", "body.response_format.type must be text, json_object or json_schema (was 1)")]
     public async Task UnsupportedOrBadBodyFields_Refused_NeverDropped(string extra, string expected)
     {
         var batch = await ReadAsync(null, Chat("a", "one", extra));
 
         Assert.Equal($"batch.jsonl:1: {expected}", Assert.Single(batch.Errors).Split(" (supported:")[0]);
+    }
+
+    [Theory]
+    [InlineData("method", "1", "method must be POST (was 1)")]
+    [InlineData("method", "[\"POST\"]", "method must be POST (was [\"POST\"])")]
+    [InlineData("url", "1", "url must be /v1/chat/completions or /v1/completions (was 1)")]
+    [InlineData("custom_id", "7", "custom_id must be a non-empty string (was 7)")]
+    [InlineData("body", "[]", "body must be a JSON object")]
+    [InlineData("body.model", "{\"name\":\"m\"}", "body.model must be a string (was {\"name\":\"m\"})")]
+    public async Task FieldOfTheWrongType_IsALineNumberedError(string field, string value, string expected)
+    {
+        var line = JsonNode.Parse(Chat("a", "one"))!.AsObject();
+        var (parent, name) = field.Split('.') is [var outer, var inner] ? (line[outer]!.AsObject(), inner) : (line, field);
+        parent[name] = JsonNode.Parse(value);
+
+        var batch = await ReadAsync(null, Chat("ok", "fine"), line.ToJsonString());
+
+        Assert.Equal($"batch.jsonl:2: {expected}", Assert.Single(batch.Errors));
+    }
+
+    [Theory]
+    [InlineData("""{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[{"role":"user","content":"x"}],"response_format":{"type":"json_schema","json_schema":{"schema":{"type":"object"}}}}}""")]
+    [InlineData("""{"custom_id":"a","method":"POST","url":"/v1/chat/completions","body":{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"x"}]}],"temperature":0,"top_p":1,"seed":1,"max_tokens":9,"stop":["."],"n":1,"stream":false,"logprobs":null,"frequency_penalty":0,"user":"u"}}""")]
+    [InlineData("""{"custom_id":"a","method":"POST","url":"/v1/completions","body":{"model":"m","prompt":["x"],"max_completion_tokens":9,"stop":"."}}""")]
+    public async Task AnyValueOfAnyType_AnywhereInALine_IsTakenOrALineNumberedError_NeverACrash(string valid)
+    {
+        // Every value of the line, at any depth, in turn replaced by one of each JSON type.
+        string[] replacements = ["1", "1e400", "-1.5", "\"\"", "\"x\"", "true", "false", "null", "[]", "[1]", "[\"x\"]", "{}", "{\"type\":1}"];
+        var lines = Paths(JsonNode.Parse(valid)!).SelectMany(path => replacements.Select(r => Replace(valid, path, r))).ToArray();
+        Assert.Empty((await ReadAsync(null, valid)).Errors);
+
+        foreach (var line in lines)
+        {
+            var batch = await ReadAsync(null, line);
+
+            // Taken whole, or refused with the line: nothing in between.
+            Assert.True(batch.Errors.Count == 1 ? batch.Errors[0].StartsWith("batch.jsonl:1: ", StringComparison.Ordinal) && batch.Items.Count == 0 : batch.Items.Count == 1, line);
+        }
+    }
+
+    private static IEnumerable<string> Paths(JsonNode node, string path = "$") => node switch
+    {
+        JsonObject o => o.SelectMany(p => Paths(p.Value!, $"{path}.{p.Key}").Prepend($"{path}.{p.Key}")),
+        JsonArray a => a.SelectMany((e, i) => Paths(e!, $"{path}[{i}]").Prepend($"{path}[{i}]")),
+        _ => [],
+    };
+
+    private static string Replace(string json, string path, string value)
+    {
+        var root = JsonNode.Parse(json)!;
+        var target = root;
+        var steps = System.Text.RegularExpressions.Regex.Matches(path, @"\.(\w+)|\[(\d+)\]").ToArray();
+        foreach (var step in steps[..^1])
+        {
+            target = step.Groups[1].Success ? target[step.Groups[1].Value]! : target[int.Parse(step.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)]!;
+        }
+
+        var last = steps[^1];
+        var replacement = JsonNode.Parse(value);
+        if (last.Groups[1].Success)
+        {
+            target[last.Groups[1].Value] = replacement;
+        }
+        else
+        {
+            target[int.Parse(last.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)] = replacement;
+        }
+
+        return root.ToJsonString();
     }
 
     [Fact]

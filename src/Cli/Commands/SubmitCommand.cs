@@ -57,7 +57,7 @@ public static class SubmitCommand
             try
             {
                 ItemSourceResult source;
-                if (OpenAiBatchReader.IsOpenAiBatch(path))
+                if (await OpenAiBatchReader.IsOpenAiBatchAsync(path, ct))
                 {
                     // Each line carries its own messages or prompt; the batch's request options come from the file.
                     var openAi = await BatchOptionsCli.ReadOpenAiAsync(

@@ -37,32 +37,45 @@ public static class ItemSource
             throw new FileNotFoundException($"no such file: {path}", path);
         }
 
-        using var reader = Open(path);
-        var first = (char)Math.Max(0, reader.Peek());
+        var firstLine = await FirstLineAsync(path, cancellationToken);
+        using var lines = Utf8LineReader.Open(path);
         var isJsonLines = path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)
             || path.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase)
-            || first == '{';
+            || firstLine.StartsWith('{');
         if (isJsonLines)
         {
-            return await ReadJsonLinesAsync(reader, path, options, cancellationToken);
+            return await ReadJsonLinesAsync(lines, path, options, cancellationToken);
         }
 
-        var delimiter = options.Delimiter ?? CsvReader.DetectDelimiter(await FirstLineAsync(path, cancellationToken));
-        return ReadCsv(reader, path, delimiter, options, cancellationToken);
+        var delimiter = options.Delimiter ?? CsvReader.DetectDelimiter(firstLine);
+        return await ReadCsvAsync(lines, path, delimiter, options, cancellationToken);
     }
-
-    private static StreamReader Open(string path) => new(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
 
     private static async Task<string> FirstLineAsync(string path, CancellationToken cancellationToken)
     {
-        using var reader = Open(path);
-        return await reader.ReadLineAsync(cancellationToken) ?? string.Empty;
+        using var lines = Utf8LineReader.Open(path);
+        return (await lines.ReadLineAsync(cancellationToken))?.Text ?? string.Empty;
     }
 
-    private static ItemSourceResult ReadCsv(TextReader text, string path, char delimiter, ItemSourceOptions options, CancellationToken cancellationToken)
+    private static async Task<ItemSourceResult> ReadCsvAsync(Utf8LineReader lines, string path, char delimiter, ItemSourceOptions options, CancellationToken cancellationToken)
     {
-        var csv = new CsvReader(text, delimiter);
-        var header = csv.ReadRecord()?.Select(c => c.Trim()).ToList();
+        var csv = new CsvReader(lines, delimiter);
+        CsvRecord? first;
+        try
+        {
+            first = await csv.ReadRecordAsync(cancellationToken);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidDataException($"{path}:{ex.Message} in the header row");
+        }
+
+        if (first?.BadLine is { } badHeader)
+        {
+            throw new InvalidDataException($"{path}:{badHeader.Number}: {badHeader.Error}");
+        }
+
+        var header = first?.Fields.Select(c => c.Trim()).ToList();
         if (header is null or [""])
         {
             throw new InvalidDataException($"{path}: the file is empty; a CSV needs a header row naming its columns");
@@ -87,10 +100,10 @@ public static class ItemSource
                 break;
             }
 
-            List<string>? row;
+            CsvRecord? record;
             try
             {
-                row = csv.ReadRecord();
+                record = await csv.ReadRecordAsync(cancellationToken);
             }
             catch (FormatException ex)
             {
@@ -98,18 +111,25 @@ public static class ItemSource
                 break;
             }
 
-            if (row is null)
+            if (record is null)
             {
                 break;
             }
 
-            if (row is [""])
+            var row = record.Fields;
+            if (row is [""] && record.BadLine is null)
             {
                 continue;
             }
 
             rows++;
-            var line = csv.RecordLine;
+            var line = record.Line;
+            if (record.BadLine is { } bad)
+            {
+                errors.Add($"{path}:{bad.Number}: {bad.Error}");
+                continue;
+            }
+
             if (row.Count != header.Count)
             {
                 errors.Add($"{path}:{line}: expected {header.Count} fields, found {row.Count}");
@@ -157,7 +177,7 @@ public static class ItemSource
         };
     }
 
-    private static async Task<ItemSourceResult> ReadJsonLinesAsync(TextReader text, string path, ItemSourceOptions options, CancellationToken cancellationToken)
+    private static async Task<ItemSourceResult> ReadJsonLinesAsync(Utf8LineReader lines, string path, ItemSourceOptions options, CancellationToken cancellationToken)
     {
         var items = new List<BatchItem>();
         var errors = new List<string>();
@@ -165,7 +185,6 @@ public static class ItemSource
         var fields = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var sampled = 0;
-        var lineNumber = 0;
         var rows = 0;
         var limitReached = false;
         while (true)
@@ -176,18 +195,23 @@ public static class ItemSource
                 break;
             }
 
-            if (await text.ReadLineAsync(cancellationToken) is not { } line)
+            if (await lines.ReadLineAsync(cancellationToken) is not { Text: var line, Number: var lineNumber, Error: var error })
             {
                 break;
             }
 
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (string.IsNullOrWhiteSpace(line) && error is null)
             {
                 continue;
             }
 
             rows++;
+            if (error is not null)
+            {
+                errors.Add($"{path}:{lineNumber}: {error}");
+                continue;
+            }
+
             JsonDocument doc;
             try
             {
@@ -360,7 +384,7 @@ public static class ItemSource
         _ => double.NaN,
     };
 
-    private static string ToJson(List<string> header, List<string> row)
+    private static string ToJson(List<string> header, IReadOnlyList<string> row)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, JsonText.WriterOptions))

@@ -39,10 +39,12 @@ public static class OpenAiBatchReader
     };
 
     /// <summary>True when the file's first non-blank line is an object with <c>custom_id</c> and <c>body</c>: an OpenAI batch file.</summary>
-    public static bool IsOpenAiBatch(string path)
+    /// <exception cref="InvalidDataException">The file is not UTF-8 but UTF-16 or UTF-32.</exception>
+    public static async Task<bool> IsOpenAiBatchAsync(string path, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        while (reader.ReadLine() is { } line)
+        using var lines = Utf8LineReader.Open(path);
+        // A line that is not valid UTF-8 still tells the kind of file; its reader refuses it later, naming the line.
+        while (await lines.ReadLineAsync(cancellationToken) is { Text: var line })
         {
             if (string.IsNullOrWhiteSpace(line))
             {
@@ -76,17 +78,17 @@ public static class OpenAiBatchReader
         var errors = new List<string>();
         var lineOfId = new Dictionary<string, int>(StringComparer.Ordinal);
         (Shared Shared, int Line)? first = null;
-        var lineNumber = 0;
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        while (items.Count < (limit ?? int.MaxValue) && await reader.ReadLineAsync(cancellationToken) is { } line)
+        using var lines = Utf8LineReader.Open(path);
+        while (items.Count < (limit ?? int.MaxValue) && await lines.ReadLineAsync(cancellationToken) is { Text: var line, Number: var lineNumber, Error: var badLine })
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (string.IsNullOrWhiteSpace(line) && badLine is null)
             {
                 continue;
             }
 
-            var error = ReadLine(line, overrides, out var id, out var item, out var shared);
+            string? id = null, item = null;
+            Shared? shared = null;
+            var error = badLine ?? ReadLine(line, overrides, out id, out item, out shared);
             if (error is null && id is not null && lineOfId.TryGetValue(id, out var earlier))
             {
                 error = $"custom_id '{id}' is also on line {earlier}; each line needs its own";

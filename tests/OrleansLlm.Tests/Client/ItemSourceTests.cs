@@ -179,6 +179,50 @@ public sealed class ItemSourceTests : IDisposable
     }
 
     [Fact]
+    public async Task Csv_InvalidUtf8_InAValueOrAnId_IsABadRowNamingItsLine_NeverReplaced()
+    {
+        // Latin-1, as a spreadsheet may save it: "São Paulo" with 0xE3, and an id with 0xE9.
+        var path = WriteBytes("latin1.csv", [.. "id,city\nsp,S"u8, 0xE3, .. "o Paulo\nlima,Lima\nb"u8, 0xE9, .. "ziers,B\n"u8]);
+
+        var result = await ItemSource.ReadAsync(path, new ItemFilter(), CancellationToken.None);
+
+        Assert.Equal([$"{path}:2: {InvalidUtf8("0xE3", 5)}", $"{path}:4: {InvalidUtf8("0xE9", 2)}"], result.Errors);
+        Assert.DoesNotContain(result.Items, i => i.Id.Contains('\uFFFD', StringComparison.Ordinal) || i.Json.Contains('\uFFFD', StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Csv_InvalidUtf8_InALineOfAQuotedField_NamesThatLine()
+    {
+        var path = WriteBytes("multi.csv", [.. "id,notes\n1,\"first\nsecond "u8, 0xFF, .. "\"\n2,ok\n"u8]);
+
+        var result = await ItemSource.ReadAsync(path, new ItemFilter(), CancellationToken.None);
+
+        Assert.Equal([$"{path}:3: {InvalidUtf8("0xFF", 8)}"], result.Errors);
+        Assert.Equal(["2"], result.Items.Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task Csv_InvalidUtf8_InTheHeader_RefusesTheFile()
+    {
+        var path = WriteBytes("header.csv", [.. "id,ci"u8, 0xF6, .. "y\n1,Paris\n"u8]);
+
+        var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ItemSource.ReadAsync(path, new ItemFilter(), CancellationToken.None));
+
+        Assert.Equal($"{path}:1: {InvalidUtf8("0xF6", 6)}", ex.Message);
+    }
+
+    [Fact]
+    public async Task JsonLines_InvalidUtf8_IsABadRowNamingItsLine()
+    {
+        var path = WriteBytes("items.jsonl", [.. "{\"city\":\"Paris\"}\n{\"city\":\"S"u8, 0xE3, .. "o Paulo\"}\n{\"city\":\"Lima\"}\n"u8]);
+
+        var result = await ItemSource.ReadAsync(path, new ItemSourceOptions { RequiredFields = ["city"] }, CancellationToken.None);
+
+        Assert.Equal([$"{path}:2: {InvalidUtf8("0xE3", 11)}"], result.Errors);
+        Assert.Equal(3, result.RowsRead);
+    }
+
+    [Fact]
     public async Task EmptyFile_IsRefused()
     {
         var path = Write("empty.csv", string.Empty);
@@ -203,6 +247,16 @@ public sealed class ItemSourceTests : IDisposable
             x is not null && y is not null && x.Reason == y.Reason && x.Count == y.Count && x.FirstLines.SequenceEqual(y.FirstLines);
 
         public int GetHashCode(LeftOutRows obj) => obj.Reason.GetHashCode(StringComparison.Ordinal);
+    }
+
+    private static string InvalidUtf8(string value, int column) =>
+        $"not valid UTF-8 (byte {value} at column {column}); is the file in another encoding, such as Latin-1? save it as UTF-8";
+
+    private string WriteBytes(string name, byte[] content)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, content);
+        return path;
     }
 
     private string Write(string name, string content)

@@ -16,7 +16,7 @@ public sealed class OpenAiBatchReaderTests : IDisposable
     {
         var path = Path.Combine(_dir, "batch.jsonl");
         await File.WriteAllLinesAsync(path, lines);
-        Assert.True(OpenAiBatchReader.IsOpenAiBatch(path));
+        Assert.True(await OpenAiBatchReader.IsOpenAiBatchAsync(path, CancellationToken.None));
         var batch = await OpenAiBatchReader.ReadAsync(path, overrides ?? new OpenAiBatchOverrides(), limit: null, CancellationToken.None);
         // Errors name the file by its full path (as ItemSource's do); the assertions read better with its name alone.
         return batch with { Errors = [.. batch.Errors.Select(e => e.Replace(_dir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal))] };
@@ -189,6 +189,18 @@ public sealed class OpenAiBatchReaderTests : IDisposable
     }
 
     [Fact]
+    public async Task InvalidUtf8_InALine_IsALineNumberedError_StillTakenForAnOpenAiFile()
+    {
+        var path = Path.Combine(_dir, "latin1.jsonl");
+        await File.WriteAllBytesAsync(path, [.. System.Text.Encoding.UTF8.GetBytes(Chat("s\u00E3o", "S\u00E3o Paulo?") + "\n" + Chat("lima", "Lima?") + "\n").Select(b => b == 0xC3 ? (byte)0xE3 : b).Where(b => b != 0xA3)]);
+
+        Assert.True(await OpenAiBatchReader.IsOpenAiBatchAsync(path, CancellationToken.None));
+        var batch = await OpenAiBatchReader.ReadAsync(path, new OpenAiBatchOverrides(), limit: null, CancellationToken.None);
+
+        Assert.Equal($"{path}:1: not valid UTF-8 (byte 0xE3 at column 16); is the file in another encoding, such as Latin-1? save it as UTF-8", Assert.Single(batch.Errors));
+    }
+
+    [Fact]
     public async Task DefaultsSpelledOut_Ignored()
     {
         var batch = await ReadAsync(null, Chat("a", "one", "\"temperature\":0.2,\"n\":1,\"stream\":false,\"frequency_penalty\":0,\"presence_penalty\":0,\"user\":\"me\",\"logprobs\":false"));
@@ -208,11 +220,11 @@ public sealed class OpenAiBatchReaderTests : IDisposable
     }
 
     [Fact]
-    public void PlainJsonLines_AreNotTakenForAnOpenAiFile()
+    public async Task PlainJsonLines_AreNotTakenForAnOpenAiFile()
     {
         var path = Path.Combine(_dir, "cities.jsonl");
         File.WriteAllText(path, "{\"city\":\"Paris\",\"id\":\"1\"}\n");
-        Assert.False(OpenAiBatchReader.IsOpenAiBatch(path));
+        Assert.False(await OpenAiBatchReader.IsOpenAiBatchAsync(path, CancellationToken.None));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -67,19 +68,57 @@ public static class OpenAiBatchReader
         return false;
     }
 
-    public static async Task<OpenAiBatch> ReadAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the whole file, one line at a time, and says what it would submit: the batch's spec, how many items, and
+    /// every line that can't be taken. No item is kept, so a file of any size is checked in little memory (what grows
+    /// is the set of <c>custom_id</c>s, to find one used twice); <see cref="ReadItemsAsync"/> then reads the items.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not UTF-8 but UTF-16 or UTF-32.</exception>
+    public static async Task<OpenAiBatch> CheckAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken)
+    {
+        var pass = new Pass(keepsItems: false);
+        await foreach (var _ in ReadAsync(path, overrides, limit, pass, cancellationToken))
+        {
+        }
+
+        if (pass.First is not { } head || pass.Errors.Count > 0)
+        {
+            return new OpenAiBatch(new BatchSpec(null, overrides.AnswerField), pass.Items, pass.Errors.First, pass.Errors.Count, Url: null);
+        }
+
+        var s = head.Shared;
+        var spec = new BatchSpec(
+            s.Chat ? null : CompletionsTemplate,
+            overrides.AnswerField,
+            overrides.Model ?? s.Model,
+            Merge(s.Options, overrides.Options),
+            overrides.SystemPrompt,
+            overrides.Format ?? s.Format,
+            s.Chat);
+        return new OpenAiBatch(spec, pass.Items, [], 0, s.Chat ? ChatUrl : CompletionsUrl);
+    }
+
+    /// <summary>The file's items, read as they are asked for, one line at a time: the ones <see cref="CheckAsync"/> counts.</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">
+    /// A line <see cref="CheckAsync"/> would report, e.g. when the file changed since it was checked: the items are
+    /// not read past it.
+    /// </exception>
+    public static IAsyncEnumerable<BatchItem> ReadItemsAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken) =>
+        ReadAsync(path, overrides, limit, new Pass(keepsItems: true), cancellationToken);
+
+    private static async IAsyncEnumerable<BatchItem> ReadAsync(
+        string path, OpenAiBatchOverrides overrides, int? limit, Pass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"no such file: {path}", path);
         }
 
-        var items = new List<BatchItem>();
-        var errors = new List<string>();
         var lineOfId = new Dictionary<string, int>(StringComparer.Ordinal);
-        (Shared Shared, int Line)? first = null;
         using var lines = Utf8LineReader.Open(path);
-        while (items.Count < (limit ?? int.MaxValue) && await lines.ReadLineAsync(cancellationToken) is { Text: var line, Number: var lineNumber, Error: var badLine })
+        while (pass.Items < (limit ?? int.MaxValue) && await lines.ReadLineAsync(cancellationToken) is { Text: var line, Number: var lineNumber, Error: var badLine })
         {
             if (string.IsNullOrWhiteSpace(line) && badLine is null)
             {
@@ -94,39 +133,24 @@ public static class OpenAiBatchReader
                 error = $"custom_id '{id}' is also on line {earlier}; each line needs its own";
             }
 
-            if (error is null && first is not null && shared!.DifferenceFrom(first.Value.Shared) is { } difference)
+            if (error is null && pass.First is { } first && shared!.DifferenceFrom(first.Shared) is { } difference)
             {
-                error = $"{difference} on line {first.Value.Line}: every line of a batch is sent with the same model and options " +
+                error = $"{difference} on line {first.Line}: every line of a batch is sent with the same model and options " +
                         "(a difference makes Ollama reload the model); split the file by them, or set the value for the whole file on the command line";
             }
 
             if (error is not null)
             {
                 // PATH:LINE: as ItemSource names its bad rows, so submit reports both alike.
-                errors.Add($"{path}:{lineNumber}: {error}");
+                pass.Errors.Add($"{path}:{lineNumber}: {error}");
                 continue;
             }
 
             lineOfId[id!] = lineNumber;
-            first ??= (shared!, lineNumber);
-            items.Add(new BatchItem(id!, item!));
+            pass.First ??= (shared!, lineNumber);
+            pass.Items++;
+            yield return new BatchItem(id!, item!);
         }
-
-        if (first is not { } head || errors.Count > 0)
-        {
-            return new OpenAiBatch(new BatchSpec(null, overrides.AnswerField), items, errors, Url: null);
-        }
-
-        var s = head.Shared;
-        var spec = new BatchSpec(
-            s.Chat ? null : CompletionsTemplate,
-            overrides.AnswerField,
-            overrides.Model ?? s.Model,
-            Merge(s.Options, overrides.Options),
-            overrides.SystemPrompt,
-            overrides.Format ?? s.Format,
-            s.Chat);
-        return new OpenAiBatch(spec, items, errors, s.Chat ? ChatUrl : CompletionsUrl);
     }
 
     /// <returns>Null with the line's id, item and shared settings, or why the line can't be taken.</returns>
@@ -399,6 +423,18 @@ public static class OpenAiBatchReader
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>What one pass over a file found.</summary>
+    /// <param name="keepsItems">True for the pass that reads the items, which stops at the first bad line (<see cref="BadRows"/>).</param>
+    private sealed class Pass(bool keepsItems)
+    {
+        public BadRows Errors { get; } = new(stopAtFirst: keepsItems);
+
+        public int Items { get; set; }
+
+        /// <summary>The first line taken, whose settings every other line must share.</summary>
+        public (Shared Shared, int Line)? First { get; set; }
     }
 
     /// <summary>What every line of one batch must share.</summary>

@@ -12,15 +12,20 @@ public sealed class OpenAiBatchReaderTests : IDisposable
     private static string Chat(string id, string content, string extra = "\"temperature\":0.2", string model = "gpt-4o-mini") =>
         $$$"""{"custom_id":"{{{id}}}","method":"POST","url":"/v1/chat/completions","body":{"model":"{{{model}}}","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"{{{content}}}"}],{{{extra}}}}}""";
 
-    private async Task<OpenAiBatch> ReadAsync(OpenAiBatchOverrides? overrides, params string[] lines)
+    /// <summary>Both passes, as submit makes them: the check, then, when it found no bad line, the items, as many as it counted.</summary>
+    private async Task<Read> ReadAsync(OpenAiBatchOverrides? overrides, params string[] lines)
     {
         var path = Path.Combine(_dir, "batch.jsonl");
         await File.WriteAllLinesAsync(path, lines);
         Assert.True(await OpenAiBatchReader.IsOpenAiBatchAsync(path, CancellationToken.None));
-        var batch = await OpenAiBatchReader.ReadAsync(path, overrides ?? new OpenAiBatchOverrides(), limit: null, CancellationToken.None);
+        var batch = await OpenAiBatchReader.CheckAsync(path, overrides ?? new OpenAiBatchOverrides(), limit: null, CancellationToken.None);
+        var items = batch.ErrorCount == 0 ? await OpenAiBatchReader.ReadItemsAsync(path, overrides ?? new OpenAiBatchOverrides(), limit: null, CancellationToken.None).ToListAsync() : [];
+        Assert.Equal(batch.ErrorCount == 0 ? batch.ItemCount : 0, items.Count);
         // Errors name the file by its full path (as ItemSource's do); the assertions read better with its name alone.
-        return batch with { Errors = [.. batch.Errors.Select(e => e.Replace(_dir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal))] };
+        return new Read(batch.Spec, batch.Url, [.. batch.Errors.Select(e => e.Replace(_dir + Path.DirectorySeparatorChar, string.Empty, StringComparison.Ordinal))], items);
     }
+
+    private sealed record Read(BatchSpec Spec, string? Url, IReadOnlyList<string> Errors, IReadOnlyList<BatchItem> Items);
 
     [Fact]
     public async Task ChatFile_OneItemPerLine_KeyedByCustomId_OptionsAndSchemaForTheBatch()
@@ -195,7 +200,7 @@ public sealed class OpenAiBatchReaderTests : IDisposable
         await File.WriteAllBytesAsync(path, [.. System.Text.Encoding.UTF8.GetBytes(Chat("s\u00E3o", "S\u00E3o Paulo?") + "\n" + Chat("lima", "Lima?") + "\n").Select(b => b == 0xC3 ? (byte)0xE3 : b).Where(b => b != 0xA3)]);
 
         Assert.True(await OpenAiBatchReader.IsOpenAiBatchAsync(path, CancellationToken.None));
-        var batch = await OpenAiBatchReader.ReadAsync(path, new OpenAiBatchOverrides(), limit: null, CancellationToken.None);
+        var batch = await OpenAiBatchReader.CheckAsync(path, new OpenAiBatchOverrides(), limit: null, CancellationToken.None);
 
         Assert.Equal($"{path}:1: not valid UTF-8 (byte 0xE3 at column 16); is the file in another encoding, such as Latin-1? save it as UTF-8", Assert.Single(batch.Errors));
     }

@@ -29,8 +29,9 @@ internal static class BatchOptionsCli
         return new BatchSpec(prompt, field, o.Model, o.Options, o.SystemPrompt, o.Format);
     }
 
-    /// <summary>Reads an OpenAI batch file; the command line's values replace the file's.</summary>
-    public static async Task<OpenAiBatch> ReadOpenAiAsync(ParseResult parse, string path, string? prompt, double? minPopulation, int? limit, string? field, CancellationToken ct)
+    /// <summary>What the command line sets for an OpenAI batch file, whose values it replaces.</summary>
+    /// <exception cref="CliException">An option that does not apply to an OpenAI batch file.</exception>
+    public static OpenAiBatchOverrides OpenAiOverrides(ParseResult parse, string path, string? prompt, double? minPopulation, string? field)
     {
         if (prompt is not null)
         {
@@ -42,7 +43,7 @@ internal static class BatchOptionsCli
             throw new CliException($"--min-population does not apply to {Path.GetFileName(path)}: an OpenAI batch file has no population column", exitCode: 2);
         }
 
-        return await OpenAiBatchReader.ReadAsync(path, Overrides(parse, field), limit, ct);
+        return Overrides(parse, field);
     }
 
     private static OpenAiBatchOverrides Overrides(ParseResult parse, string? field)

@@ -5,23 +5,30 @@ namespace OrleansLlm.Client;
 public sealed record SubmitSummary(string BatchId, int Submitted, int Enqueued);
 
 /// <summary>
-/// Creates a batch and streams its items to the batch grain in chunks, never the whole file in one message. Each item
-/// starts its own trace (<see cref="ClientActivities"/>) when someone listens.
+/// Creates a batch and streams its items to the batch grain in chunks as they are read, never the whole file in one
+/// message or in memory. Each item starts its own trace (<see cref="ClientActivities"/>) when someone listens.
 /// </summary>
 public sealed class BatchSubmitter(IClusterClient client)
 {
     public const int DefaultChunkSize = 1000;
 
     /// <param name="onChunk">Called after each chunk with the items sent so far, e.g. to say how far a cancelled submission got.</param>
+    public Task<SubmitSummary> SubmitAsync(
+        string batchId, BatchSpec spec, IEnumerable<BatchItem> items, CancellationToken cancellationToken,
+        int chunkSize = DefaultChunkSize, Action<int>? onChunk = null) =>
+        SubmitAsync(batchId, spec, items.ToAsyncEnumerable(), cancellationToken, chunkSize, onChunk);
+
+    /// <summary>Submits items as they are read: only one chunk of them is held at a time, so a file of any size can be sent.</summary>
+    /// <param name="onChunk">Called after each chunk with the items sent so far, e.g. to say how far a cancelled submission got.</param>
     public async Task<SubmitSummary> SubmitAsync(
-        string batchId, BatchSpec spec, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken,
+        string batchId, BatchSpec spec, IAsyncEnumerable<BatchItem> items, CancellationToken cancellationToken,
         int chunkSize = DefaultChunkSize, Action<int>? onChunk = null)
     {
         var batch = client.GetGrain<IBatchGrain>(batchId);
         await batch.CreateAsync(spec).WaitAsync(cancellationToken);
         var sent = 0;
         var enqueued = 0;
-        foreach (var chunk in items.Chunk(chunkSize))
+        await foreach (var chunk in items.Chunk(chunkSize).WithCancellation(cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
             // Each item carries its submit span's context, so its path through the cluster is one trace.
@@ -43,7 +50,7 @@ public sealed class BatchSubmitter(IClusterClient client)
         }
 
         await batch.SealAsync().WaitAsync(cancellationToken);
-        return new SubmitSummary(batchId, items.Count, enqueued);
+        return new SubmitSummary(batchId, sent, enqueued);
     }
 
     /// <summary>Polls the batch until every item has a result or a dead letter.</summary>

@@ -33,14 +33,14 @@ public sealed class Workload(IReadOnlyList<WorkItem> items)
 
     public static async Task<Workload> LoadAsync(int count, CancellationToken cancellationToken)
     {
-        var source = await ItemSource.ReadAsync(DataFile(), new ItemFilter(Limit: count), cancellationToken);
-        if (source.Items.Count < count)
+        var source = await ItemSource.ReadItemsAsync(DataFile(), new ItemSourceOptions { Filter = new ItemFilter(Limit: count) }, cancellationToken).ToListAsync(cancellationToken);
+        if (source.Count < count)
         {
-            throw new InvalidOperationException($"data/worldcities.csv has only {source.Items.Count} usable rows; ask for fewer items");
+            throw new InvalidOperationException($"data/worldcities.csv has only {source.Count} usable rows; ask for fewer items");
         }
 
         var items = new List<WorkItem>(count);
-        foreach (var item in source.Items)
+        foreach (var item in source)
         {
             using var json = JsonDocument.Parse(item.Json);
             var prompt = Template.Render(json.RootElement, out var missing)

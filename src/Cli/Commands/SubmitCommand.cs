@@ -8,7 +8,8 @@ namespace OrleansLlm.Cli.Commands;
 
 /// <summary>
 /// <c>submit FILE</c>: reads and checks the whole file against what the batch needs before anything is sent, then
-/// streams it to a new batch in chunks and says what came of every row: submitted, skipped by the filter, rejected.
+/// reads it again as it streams it to a new batch in chunks, and says what came of every row: submitted, skipped by
+/// the filter, rejected. Neither pass holds the file.
 /// </summary>
 public static class SubmitCommand
 {
@@ -56,13 +57,17 @@ public static class SubmitCommand
             ClusterConnection? cluster = null;
             try
             {
+                // Two passes over the file, neither holding it: the first checks every row, so bad input submits
+                // nothing; the second reads the items as they are sent.
                 ItemSourceResult source;
-                if (OpenAiBatchReader.IsOpenAiBatch(path))
+                IAsyncEnumerable<BatchItem> items;
+                if (await OpenAiBatchReader.IsOpenAiBatchAsync(path, ct))
                 {
                     // Each line carries its own messages or prompt; the batch's request options come from the file.
-                    var openAi = await BatchOptionsCli.ReadOpenAiAsync(
-                        parse, path, parse.GetValue(prompt), parse.GetValue(minPopulation), parse.GetValue(limit), parse.GetValue(field), ct);
-                    (source, spec) = (new ItemSourceResult(openAi.Items, openAi.Errors, openAi.Items.Count + openAi.Errors.Count), openAi.Spec);
+                    var overrides = BatchOptionsCli.OpenAiOverrides(parse, path, parse.GetValue(prompt), parse.GetValue(minPopulation), parse.GetValue(field));
+                    var openAi = await OpenAiBatchReader.CheckAsync(path, overrides, parse.GetValue(limit), ct);
+                    (source, spec) = (new ItemSourceResult(openAi.ItemCount, openAi.Errors, openAi.ErrorCount, openAi.ItemCount + openAi.ErrorCount), openAi.Spec);
+                    items = OpenAiBatchReader.ReadItemsAsync(path, overrides, parse.GetValue(limit), ct);
                 }
                 else
                 {
@@ -73,7 +78,9 @@ public static class SubmitCommand
                         template = (await cluster.Client.GetGrain<IQueueGrain>(0).GetDefaultSpecAsync().WaitAsync(ct)).PromptTemplate!;
                     }
 
-                    source = await ItemSource.ReadAsync(path, options with { RequiredFields = PromptPlaceholders.Fields(template) }, ct);
+                    var checkedOptions = options with { RequiredFields = PromptPlaceholders.Fields(template) };
+                    source = await ItemSource.CheckAsync(path, checkedOptions, ct);
+                    items = ItemSource.ReadItemsAsync(path, checkedOptions, ct);
                 }
 
                 BatchPriorities.TryParse(parse.GetValue(priority), out var batchPriority);
@@ -84,7 +91,7 @@ public static class SubmitCommand
                 };
                 CheckSource(path, source);
                 cluster ??= await Cli.ConnectAsync(parse, ct);
-                await SubmitAsync(cluster, parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System), spec, path, source, parse.GetValue(wait), ct);
+                await SubmitAsync(cluster, parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System), spec, path, source, items, parse.GetValue(wait), ct);
             }
             finally
             {
@@ -98,21 +105,25 @@ public static class SubmitCommand
     }
 
     private static async Task SubmitAsync(
-        ClusterConnection cluster, string batchId, BatchSpec spec, string path, ItemSourceResult source, bool wait, CancellationToken ct)
+        ClusterConnection cluster, string batchId, BatchSpec spec, string path, ItemSourceResult source, IAsyncEnumerable<BatchItem> items, bool wait, CancellationToken ct)
     {
         var submitter = new BatchSubmitter(cluster.Client);
         var sent = 0;
         SubmitSummary summary;
         try
         {
-            summary = await submitter.SubmitAsync(batchId, spec, source.Items, ct, onChunk: n => sent = n);
+            summary = await submitter.SubmitAsync(batchId, spec, items, ct, onChunk: n => sent = n);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
             // Nothing is lost: the items sent stay in the batch, and submitting the same file to it again adds the rest.
-            Console.Error.WriteLine($"batch {batchId} is not sealed: {sent} of {source.Items.Count} items were sent; " +
-                                    $"run the same command with --batch {batchId} to send the rest (ids already in the batch are skipped)");
+            Console.Error.WriteLine(NotSealed(batchId, sent, source));
             throw;
+        }
+        catch (InvalidDataException ex)
+        {
+            // The file was checked whole before anything was sent; a bad row now means it changed since.
+            throw new CliException($"{path} changed while it was being submitted ({AtLine(path, ex.Message)}); {NotSealed(batchId, sent, source)}", ExitCodes.Failure);
         }
 
         Console.Out.WriteLine(summary.BatchId);
@@ -143,17 +154,21 @@ public static class SubmitCommand
                                 (final.DeadLettered > 0 ? $" (see 'orleansllm dead {final.BatchId}')" : string.Empty));
     }
 
+    private static string NotSealed(string batchId, int sent, ItemSourceResult source) =>
+        $"batch {batchId} is not sealed: {sent} of {source.ItemCount} items were sent; " +
+        $"run the same command with --batch {batchId} to send the rest (ids already in the batch are skipped)";
+
     private static void CheckSource(string path, ItemSourceResult source)
     {
-        if (source.Errors.Count > 0)
+        if (source.ErrorCount > 0)
         {
             // Each error names its line; the first few are enough to find the problem, and it stays one line.
             var shown = string.Join("; ", source.Errors.Take(ErrorsShown).Select(e => AtLine(path, e)));
-            var more = source.Errors.Count > ErrorsShown ? $"; and {source.Errors.Count - ErrorsShown} more" : string.Empty;
-            throw new CliException($"{source.Errors.Count} bad rows in {path} ({shown}{more}); nothing was submitted", ExitCodes.Usage);
+            var more = source.ErrorCount > ErrorsShown ? $"; and {source.ErrorCount - ErrorsShown} more" : string.Empty;
+            throw new CliException($"{source.ErrorCount} bad rows in {path} ({shown}{more}); nothing was submitted", ExitCodes.Usage);
         }
 
-        if (source.Items.Count == 0)
+        if (source.ItemCount == 0)
         {
             throw new CliException(
                 $"no rows of {path} left to submit ({source.RowsRead} read, {LeftOut("skipped by filter", source.Skipped, lines: false)}, {LeftOut("rejected", source.Rejected, lines: true)}); nothing was submitted",
@@ -176,7 +191,7 @@ public static class SubmitCommand
                (source.Delimiter is { } d and not ',' ? $" ({ItemSource.Describe(d)}-separated)" : string.Empty) +
                $": submitted {summary.Enqueued} to batch {summary.BatchId}, {LeftOut("skipped by filter", source.Skipped, lines: false)}, {LeftOut("rejected", source.Rejected, lines: true)}" +
                (duplicates > 0 ? $", {duplicates} skipped as duplicate ids" : string.Empty) +
-               (source.LimitReached ? $", stopped at --limit {source.Items.Count}" : string.Empty);
+               (source.LimitReached ? $", stopped at --limit {source.ItemCount}" : string.Empty);
     }
 
     // Rejected rows are the file's to fix, so their first lines are named; skipped rows are what the filter is for.

@@ -4,9 +4,9 @@ namespace OrleansLlm.Client.Input;
 
 /// <summary>
 /// A small streaming RFC 4180 reader: quoted fields, doubled quotes, and line breaks inside quotes; the delimiter is
-/// a comma unless told otherwise.
+/// a comma unless told otherwise. It holds one record at a time.
 /// </summary>
-public sealed class CsvReader(TextReader reader, char delimiter = ',')
+public sealed class CsvReader(Utf8LineReader lines, char delimiter = ',')
 {
     /// <summary>The delimiters <see cref="DetectDelimiter"/> chooses from, the most usual first.</summary>
     public const string CommonDelimiters = ",;\t";
@@ -40,87 +40,68 @@ public sealed class CsvReader(TextReader reader, char delimiter = ',')
         return CommonDelimiters[best];
     }
 
-    /// <summary>Line number (1-based) where the last record returned started.</summary>
-    public int RecordLine { get; private set; }
-
-    private int _line = 1;
-
-    /// <returns>The next record's fields, or null at the end of the input.</returns>
+    /// <returns>The next record, or null at the end of the input.</returns>
     /// <exception cref="FormatException">An unterminated quoted field.</exception>
-    public List<string>? ReadRecord()
+    public async ValueTask<CsvRecord?> ReadRecordAsync(CancellationToken cancellationToken)
     {
+        if (await lines.ReadLineAsync(cancellationToken) is not { } first)
+        {
+            return null;
+        }
+
         var fields = new List<string>();
         var field = new StringBuilder();
         var inQuotes = false;
-        var any = false;
-        RecordLine = _line;
+        var line = first;
+        var bad = first.Error is null ? null : first;
         while (true)
         {
-            var c = reader.Read();
-            if (c == -1)
+            var text = line.Text;
+            for (var i = 0; i < text.Length; i++)
             {
+                var ch = text[i];
                 if (inQuotes)
                 {
-                    throw new FormatException($"line {RecordLine}: a quoted field is never closed");
-                }
-
-                if (!any)
-                {
-                    return null;
-                }
-
-                fields.Add(field.ToString());
-                return fields;
-            }
-
-            any = true;
-            var ch = (char)c;
-            if (inQuotes)
-            {
-                if (ch == '"')
-                {
-                    if (reader.Peek() == '"')
+                    if (ch != '"')
                     {
-                        reader.Read();
+                        field.Append(ch);
+                    }
+                    else if (i + 1 < text.Length && text[i + 1] == '"')
+                    {
                         field.Append('"');
+                        i++;
                     }
                     else
                     {
                         inQuotes = false;
                     }
                 }
-                else
+                else if (ch == '"' && field.Length == 0)
                 {
-                    if (ch == '\n')
-                    {
-                        _line++;
-                    }
-
-                    field.Append(ch);
-                }
-
-                continue;
-            }
-
-            switch (ch)
-            {
-                case '"' when field.Length == 0:
                     inQuotes = true;
-                    break;
-                case var d when d == delimiter:
+                }
+                else if (ch == delimiter)
+                {
                     fields.Add(field.ToString());
                     field.Clear();
-                    break;
-                case '\r' when reader.Peek() == '\n':
-                    break;
-                case '\n' or '\r':
-                    _line++;
-                    fields.Add(field.ToString());
-                    return fields;
-                default:
+                }
+                else
+                {
                     field.Append(ch);
-                    break;
+                }
             }
+
+            if (!inQuotes)
+            {
+                fields.Add(field.ToString());
+                return new CsvRecord(first.Number, fields, bad);
+            }
+
+            // A quoted field goes on over the line break, which is part of its value.
+            field.Append(line.Break);
+            line = await lines.ReadLineAsync(cancellationToken)
+                ?? throw new FormatException($"{first.Number}: a quoted field is never closed");
+            bad ??= line.Error is null ? null : line;
         }
     }
 }

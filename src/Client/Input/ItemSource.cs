@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -21,173 +22,190 @@ public static class ItemSource
     private const string PopulationField = "population";
     private const string DefaultIdField = "id";
 
-    public static Task<ItemSourceResult> ReadAsync(string path, ItemFilter filter, CancellationToken cancellationToken) =>
-        ReadAsync(path, new ItemSourceOptions { Filter = filter }, cancellationToken);
-
+    /// <summary>
+    /// Reads the whole file, one row at a time, and says what submitting it would do: how many items, every row that
+    /// can't be read, and every row left out, with why. No item is kept, so a file of any size is checked in little
+    /// memory; <see cref="ReadItemsAsync"/> then reads the items.
+    /// </summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="InvalidDataException">
     /// The file can't give the batch what it needs: an empty file, a first row that looks like data rather than a
     /// header, or a needed field missing from the header (CSV) or from every one of the first objects (JSON Lines).
     /// The message names the fields the file has.
     /// </exception>
-    public static async Task<ItemSourceResult> ReadAsync(string path, ItemSourceOptions options, CancellationToken cancellationToken)
+    public static async Task<ItemSourceResult> CheckAsync(string path, ItemSourceOptions options, CancellationToken cancellationToken)
+    {
+        var pass = new Pass(keepsItems: false);
+        await foreach (var _ in ReadAsync(path, options, pass, cancellationToken))
+        {
+        }
+
+        return pass.Result();
+    }
+
+    /// <summary>
+    /// The file's items, read as they are asked for, one row at a time: the ones <see cref="CheckAsync"/> counts.
+    /// Rows left out are passed over; they are the check's to report.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">
+    /// What <see cref="CheckAsync"/> refuses a file for, or a row it would report as bad, e.g. when the file changed
+    /// since it was checked: the items are not read past it.
+    /// </exception>
+    public static IAsyncEnumerable<BatchItem> ReadItemsAsync(string path, ItemSourceOptions options, CancellationToken cancellationToken) =>
+        ReadAsync(path, options, new Pass(keepsItems: true), cancellationToken);
+
+    private static async IAsyncEnumerable<BatchItem> ReadAsync(
+        string path, ItemSourceOptions options, Pass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"no such file: {path}", path);
         }
 
-        using var reader = Open(path);
-        var first = (char)Math.Max(0, reader.Peek());
+        var firstLine = await FirstLineAsync(path, cancellationToken);
+        using var lines = Utf8LineReader.Open(path);
         var isJsonLines = path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase)
             || path.EndsWith(".ndjson", StringComparison.OrdinalIgnoreCase)
-            || first == '{';
-        if (isJsonLines)
+            || firstLine.StartsWith('{');
+        var items = isJsonLines
+            ? ReadJsonLinesAsync(lines, path, options, pass, cancellationToken)
+            : ReadCsvAsync(lines, path, options.Delimiter ?? CsvReader.DetectDelimiter(firstLine), options, pass, cancellationToken);
+        await foreach (var item in items)
         {
-            return await ReadJsonLinesAsync(reader, path, options, cancellationToken);
+            yield return item;
         }
-
-        var delimiter = options.Delimiter ?? CsvReader.DetectDelimiter(await FirstLineAsync(path, cancellationToken));
-        return ReadCsv(reader, path, delimiter, options, cancellationToken);
     }
-
-    private static StreamReader Open(string path) => new(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
 
     private static async Task<string> FirstLineAsync(string path, CancellationToken cancellationToken)
     {
-        using var reader = Open(path);
-        return await reader.ReadLineAsync(cancellationToken) ?? string.Empty;
+        using var lines = Utf8LineReader.Open(path);
+        return (await lines.ReadLineAsync(cancellationToken))?.Text ?? string.Empty;
     }
 
-    private static ItemSourceResult ReadCsv(TextReader text, string path, char delimiter, ItemSourceOptions options, CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<BatchItem> ReadCsvAsync(
+        Utf8LineReader lines, string path, char delimiter, ItemSourceOptions options, Pass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var csv = new CsvReader(text, delimiter);
-        var header = csv.ReadRecord()?.Select(c => c.Trim()).ToList();
+        var csv = new CsvReader(lines, delimiter);
+        CsvRecord? first;
+        try
+        {
+            first = await csv.ReadRecordAsync(cancellationToken);
+        }
+        catch (FormatException ex)
+        {
+            throw new InvalidDataException($"{path}:{ex.Message} in the header row");
+        }
+
+        if (first?.BadLine is { } badHeader)
+        {
+            throw new InvalidDataException($"{path}:{badHeader.Number}: {badHeader.Error}");
+        }
+
+        var header = first?.Fields.Select(c => c.Trim()).ToList();
         if (header is null or [""])
         {
             throw new InvalidDataException($"{path}: the file is empty; a CSV needs a header row naming its columns");
         }
 
         CheckHeader(path, header, delimiter, options);
+        pass.Fields = header;
+        pass.Delimiter = delimiter;
         var idColumn = header.IndexOf(options.IdField ?? DefaultIdField);
         var populationColumn = header.IndexOf(PopulationField);
         var required = options.RequiredFields.Select(f => (Field: f, Column: header.IndexOf(f))).ToArray();
-
-        var items = new List<BatchItem>();
-        var errors = new List<string>();
-        var tally = new Tally();
-        var rows = 0;
-        var limitReached = false;
-        while (true)
+        while (!pass.AtLimit(options.Filter))
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (items.Count >= (options.Filter.Limit ?? int.MaxValue))
-            {
-                limitReached = true;
-                break;
-            }
-
-            List<string>? row;
+            CsvRecord? record;
             try
             {
-                row = csv.ReadRecord();
+                record = await csv.ReadRecordAsync(cancellationToken);
             }
             catch (FormatException ex)
             {
-                errors.Add($"{path}:{ex.Message}");
+                pass.Error($"{path}:{ex.Message}");
                 break;
             }
 
-            if (row is null)
+            if (record is null)
             {
                 break;
             }
 
-            if (row is [""])
+            var row = record.Fields;
+            if (row is [""] && record.BadLine is null)
             {
                 continue;
             }
 
-            rows++;
-            var line = csv.RecordLine;
+            pass.Rows++;
+            var line = record.Line;
+            if (record.BadLine is { } bad)
+            {
+                pass.Error($"{path}:{bad.Number}: {bad.Error}");
+                continue;
+            }
+
             if (row.Count != header.Count)
             {
-                errors.Add($"{path}:{line}: expected {header.Count} fields, found {row.Count}");
+                pass.Error($"{path}:{line}: expected {header.Count} fields, found {row.Count}");
                 continue;
             }
 
             if (options.Filter.MinPopulation is { } min && SkipReason(ParsePopulation(row[populationColumn]), min) is { } skip)
             {
-                tally.Skip(skip, line);
+                pass.Skip(skip, line);
                 continue;
             }
 
             if (required.FirstOrDefault(r => row[r.Column].Length == 0) is { Field: { } empty })
             {
-                tally.Reject(NoValue(empty), line);
+                pass.Reject(NoValue(empty), line);
                 continue;
             }
 
-            var json = ToJson(header, row);
-            string id;
-            if (idColumn >= 0 && row[idColumn].Length > 0)
+            var ownId = idColumn >= 0 && row[idColumn].Length > 0 ? row[idColumn] : null;
+            if (ownId is null && options.IdField is { } idField)
             {
-                id = row[idColumn];
-            }
-            else if (options.IdField is { } idField)
-            {
-                tally.Reject(NoValue(idField), line);
+                pass.Reject(NoValue(idField), line);
                 continue;
             }
-            else
-            {
-                id = ItemIds.FromContent(json);
-            }
 
-            items.Add(new BatchItem(id, json));
+            pass.Items++;
+            if (pass.KeepsItems)
+            {
+                var json = ToJson(header, row);
+                yield return new BatchItem(ownId ?? ItemIds.FromContent(json), json);
+            }
         }
-
-        return new ItemSourceResult(items, errors, rows)
-        {
-            Fields = header,
-            Skipped = tally.Skipped,
-            Rejected = tally.Rejected,
-            LimitReached = limitReached,
-            Delimiter = delimiter,
-        };
     }
 
-    private static async Task<ItemSourceResult> ReadJsonLinesAsync(TextReader text, string path, ItemSourceOptions options, CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<BatchItem> ReadJsonLinesAsync(
+        Utf8LineReader lines, string path, ItemSourceOptions options, Pass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var items = new List<BatchItem>();
-        var errors = new List<string>();
-        var tally = new Tally();
         var fields = new List<string>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var sampled = 0;
-        var lineNumber = 0;
-        var rows = 0;
-        var limitReached = false;
-        while (true)
+        pass.Fields = fields;
+        while (!pass.AtLimit(options.Filter))
         {
-            if (items.Count >= (options.Filter.Limit ?? int.MaxValue))
-            {
-                limitReached = true;
-                break;
-            }
-
-            if (await text.ReadLineAsync(cancellationToken) is not { } line)
+            if (await lines.ReadLineAsync(cancellationToken) is not { Text: var line, Number: var lineNumber, Error: var error })
             {
                 break;
             }
 
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
+            if (string.IsNullOrWhiteSpace(line) && error is null)
             {
                 continue;
             }
 
-            rows++;
+            pass.Rows++;
+            if (error is not null)
+            {
+                pass.Error($"{path}:{lineNumber}: {error}");
+                continue;
+            }
+
             JsonDocument doc;
             try
             {
@@ -195,7 +213,7 @@ public static class ItemSource
             }
             catch (JsonException ex)
             {
-                errors.Add($"{path}:{lineNumber}: not valid JSON ({ex.Message})");
+                pass.Error($"{path}:{lineNumber}: not valid JSON ({ex.Message})");
                 continue;
             }
 
@@ -204,7 +222,7 @@ public static class ItemSource
                 var root = doc.RootElement;
                 if (root.ValueKind != JsonValueKind.Object)
                 {
-                    errors.Add($"{path}:{lineNumber}: expected a JSON object, found {root.ValueKind.ToString().ToLowerInvariant()}");
+                    pass.Error($"{path}:{lineNumber}: expected a JSON object, found {root.ValueKind.ToString().ToLowerInvariant()}");
                     continue;
                 }
 
@@ -221,34 +239,30 @@ public static class ItemSource
                 if (options.Filter.MinPopulation is { } min
                     && SkipReason(root.TryGetProperty(PopulationField, out var p) ? ParsePopulation(p) : double.NaN, min) is { } skip)
                 {
-                    tally.Skip(skip, lineNumber);
+                    pass.Skip(skip, lineNumber);
                     continue;
                 }
 
                 if (options.RequiredFields.FirstOrDefault(f => !HasValue(root, f)) is { } empty)
                 {
-                    tally.Reject(NoValue(empty), lineNumber);
+                    pass.Reject(NoValue(empty), lineNumber);
                     continue;
                 }
 
-                var json = root.GetRawText();
-                string id;
-                if (options.IdField is { } idField)
+                string? ownId = null;
+                if (options.IdField is { } idField
+                    && (!root.TryGetProperty(idField, out var own) || (ownId = PromptPlaceholders.TextOf(own)) is not { Length: > 0 }))
                 {
-                    if (!root.TryGetProperty(idField, out var own) || PromptPlaceholders.TextOf(own) is not { Length: > 0 } ownId)
-                    {
-                        tally.Reject(NoValue(idField), lineNumber);
-                        continue;
-                    }
-
-                    id = ownId;
-                }
-                else
-                {
-                    id = ItemIds.Of(root, json);
+                    pass.Reject(NoValue(idField), lineNumber);
+                    continue;
                 }
 
-                items.Add(new BatchItem(id, json));
+                pass.Items++;
+                if (pass.KeepsItems)
+                {
+                    var json = root.GetRawText();
+                    yield return new BatchItem(ownId ?? ItemIds.Of(root, json), json);
+                }
             }
         }
 
@@ -256,14 +270,6 @@ public static class ItemSource
         {
             CheckSampledFields(path, fields, sampled, options);
         }
-
-        return new ItemSourceResult(items, errors, rows)
-        {
-            Fields = fields,
-            Skipped = tally.Skipped,
-            Rejected = tally.Rejected,
-            LimitReached = limitReached,
-        };
     }
 
     /// <summary>What the batch needs of every row, and for what, in messages.</summary>
@@ -360,7 +366,7 @@ public static class ItemSource
         _ => double.NaN,
     };
 
-    private static string ToJson(List<string> header, List<string> row)
+    private static string ToJson(List<string> header, IReadOnlyList<string> row)
     {
         var buffer = new ArrayBufferWriter<byte>(256);
         using (var w = new Utf8JsonWriter(buffer, JsonText.WriterOptions))
@@ -377,19 +383,49 @@ public static class ItemSource
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    /// <summary>Counts the rows left out, by reason, in the order the reasons first came up.</summary>
-    private sealed class Tally
+    /// <summary>
+    /// What one pass over a file found: rows read, items, bad rows and rows left out, by reason in the order the
+    /// reasons first came up. Its size does not grow with the file's: only the first few errors and lines are kept.
+    /// </summary>
+    /// <param name="keepsItems">
+    /// True for the pass that reads the items: it stops at the first bad row (<see cref="BadRows"/>); false for the
+    /// check, which counts every bad row, and builds no item.
+    /// </param>
+    private sealed class Pass(bool keepsItems)
     {
+        private readonly BadRows _errors = new(stopAtFirst: keepsItems);
         private readonly List<(string Reason, List<int> Lines, int Count)> _skipped = [];
         private readonly List<(string Reason, List<int> Lines, int Count)> _rejected = [];
+        private bool _limitReached;
 
-        public IReadOnlyList<LeftOutRows> Skipped => [.. _skipped.Select(s => new LeftOutRows(s.Reason, s.Count, s.Lines))];
+        public bool KeepsItems => keepsItems;
 
-        public IReadOnlyList<LeftOutRows> Rejected => [.. _rejected.Select(r => new LeftOutRows(r.Reason, r.Count, r.Lines))];
+        public int Rows { get; set; }
+
+        public int Items { get; set; }
+
+        public IReadOnlyList<string> Fields { get; set; } = [];
+
+        public char? Delimiter { get; set; }
+
+        /// <summary>True when the filter's limit is reached: no more rows are read.</summary>
+        public bool AtLimit(ItemFilter filter) => _limitReached = Items >= (filter.Limit ?? int.MaxValue);
+
+        /// <exception cref="InvalidDataException">This pass reads the items, which stop at a bad row.</exception>
+        public void Error(string error) => _errors.Add(error);
 
         public void Skip(string reason, int line) => Add(_skipped, reason, line);
 
         public void Reject(string reason, int line) => Add(_rejected, reason, line);
+
+        public ItemSourceResult Result() => new(Items, _errors.First, _errors.Count, Rows)
+        {
+            Fields = Fields,
+            Skipped = [.. _skipped.Select(s => new LeftOutRows(s.Reason, s.Count, s.Lines))],
+            Rejected = [.. _rejected.Select(r => new LeftOutRows(r.Reason, r.Count, r.Lines))],
+            LimitReached = _limitReached,
+            Delimiter = Delimiter,
+        };
 
         private static void Add(List<(string Reason, List<int> Lines, int Count)> tally, string reason, int line)
         {

@@ -1,11 +1,15 @@
 namespace OrleansLlm.Client.Input;
 
 /// <summary>
-/// What reading a source produced: the items to submit, every row that could not be read, and every row left out,
-/// with why, so nothing is dropped without a word.
+/// What checking a source found (<see cref="ItemSource.CheckAsync"/>): how many items it gives, every row that could
+/// not be read, and every row left out, with why, so nothing is dropped without a word. It holds no item, and only the
+/// first few messages, so it stays small however large the file.
 /// </summary>
+/// <param name="ItemCount">The items to submit.</param>
+/// <param name="Errors">The first few rows that could not be read (20), as <c>FILE:LINE: why</c>.</param>
+/// <param name="ErrorCount">Every row that could not be read; nothing may be submitted while there is one.</param>
 /// <param name="RowsRead">Rows (CSV) or objects (JSON Lines) read, bad ones included.</param>
-public sealed record ItemSourceResult(IReadOnlyList<BatchItem> Items, IReadOnlyList<string> Errors, int RowsRead)
+public sealed record ItemSourceResult(int ItemCount, IReadOnlyList<string> Errors, int ErrorCount, int RowsRead)
 {
     /// <summary>The header's columns (CSV), or the fields of the first objects (JSON Lines).</summary>
     public IReadOnlyList<string> Fields { get; init; } = [];

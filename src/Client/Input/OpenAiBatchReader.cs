@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 
@@ -39,10 +40,12 @@ public static class OpenAiBatchReader
     };
 
     /// <summary>True when the file's first non-blank line is an object with <c>custom_id</c> and <c>body</c>: an OpenAI batch file.</summary>
-    public static bool IsOpenAiBatch(string path)
+    /// <exception cref="InvalidDataException">The file is not UTF-8 but UTF-16 or UTF-32.</exception>
+    public static async Task<bool> IsOpenAiBatchAsync(string path, CancellationToken cancellationToken)
     {
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        while (reader.ReadLine() is { } line)
+        using var lines = Utf8LineReader.Open(path);
+        // A line that is not valid UTF-8 still tells the kind of file; its reader refuses it later, naming the line.
+        while (await lines.ReadLineAsync(cancellationToken) is { Text: var line })
         {
             if (string.IsNullOrWhiteSpace(line))
             {
@@ -65,54 +68,23 @@ public static class OpenAiBatchReader
         return false;
     }
 
-    public static async Task<OpenAiBatch> ReadAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the whole file, one line at a time, and says what it would submit: the batch's spec, how many items, and
+    /// every line that can't be taken. No item is kept, so a file of any size is checked in little memory (what grows
+    /// is the set of <c>custom_id</c>s, to find one used twice); <see cref="ReadItemsAsync"/> then reads the items.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">The file is not UTF-8 but UTF-16 or UTF-32.</exception>
+    public static async Task<OpenAiBatch> CheckAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
+        var pass = new Pass(keepsItems: false);
+        await foreach (var _ in ReadAsync(path, overrides, limit, pass, cancellationToken))
         {
-            throw new FileNotFoundException($"no such file: {path}", path);
         }
 
-        var items = new List<BatchItem>();
-        var errors = new List<string>();
-        var lineOfId = new Dictionary<string, int>(StringComparer.Ordinal);
-        (Shared Shared, int Line)? first = null;
-        var lineNumber = 0;
-        using var reader = new StreamReader(path, Encoding.UTF8, detectEncodingFromByteOrderMarks: true);
-        while (items.Count < (limit ?? int.MaxValue) && await reader.ReadLineAsync(cancellationToken) is { } line)
+        if (pass.First is not { } head || pass.Errors.Count > 0)
         {
-            lineNumber++;
-            if (string.IsNullOrWhiteSpace(line))
-            {
-                continue;
-            }
-
-            var error = ReadLine(line, overrides, out var id, out var item, out var shared);
-            if (error is null && id is not null && lineOfId.TryGetValue(id, out var earlier))
-            {
-                error = $"custom_id '{id}' is also on line {earlier}; each line needs its own";
-            }
-
-            if (error is null && first is not null && shared!.DifferenceFrom(first.Value.Shared) is { } difference)
-            {
-                error = $"{difference} on line {first.Value.Line}: every line of a batch is sent with the same model and options " +
-                        "(a difference makes Ollama reload the model); split the file by them, or set the value for the whole file on the command line";
-            }
-
-            if (error is not null)
-            {
-                // PATH:LINE: as ItemSource names its bad rows, so submit reports both alike.
-                errors.Add($"{path}:{lineNumber}: {error}");
-                continue;
-            }
-
-            lineOfId[id!] = lineNumber;
-            first ??= (shared!, lineNumber);
-            items.Add(new BatchItem(id!, item!));
-        }
-
-        if (first is not { } head || errors.Count > 0)
-        {
-            return new OpenAiBatch(new BatchSpec(null, overrides.AnswerField), items, errors, Url: null);
+            return new OpenAiBatch(new BatchSpec(null, overrides.AnswerField), pass.Items, pass.Errors.First, pass.Errors.Count, Url: null);
         }
 
         var s = head.Shared;
@@ -124,7 +96,61 @@ public static class OpenAiBatchReader
             overrides.SystemPrompt,
             overrides.Format ?? s.Format,
             s.Chat);
-        return new OpenAiBatch(spec, items, errors, s.Chat ? ChatUrl : CompletionsUrl);
+        return new OpenAiBatch(spec, pass.Items, [], 0, s.Chat ? ChatUrl : CompletionsUrl);
+    }
+
+    /// <summary>The file's items, read as they are asked for, one line at a time: the ones <see cref="CheckAsync"/> counts.</summary>
+    /// <exception cref="FileNotFoundException">There is no such file.</exception>
+    /// <exception cref="InvalidDataException">
+    /// A line <see cref="CheckAsync"/> would report, e.g. when the file changed since it was checked: the items are
+    /// not read past it.
+    /// </exception>
+    public static IAsyncEnumerable<BatchItem> ReadItemsAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken) =>
+        ReadAsync(path, overrides, limit, new Pass(keepsItems: true), cancellationToken);
+
+    private static async IAsyncEnumerable<BatchItem> ReadAsync(
+        string path, OpenAiBatchOverrides overrides, int? limit, Pass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"no such file: {path}", path);
+        }
+
+        var lineOfId = new Dictionary<string, int>(StringComparer.Ordinal);
+        using var lines = Utf8LineReader.Open(path);
+        while (pass.Items < (limit ?? int.MaxValue) && await lines.ReadLineAsync(cancellationToken) is { Text: var line, Number: var lineNumber, Error: var badLine })
+        {
+            if (string.IsNullOrWhiteSpace(line) && badLine is null)
+            {
+                continue;
+            }
+
+            string? id = null, item = null;
+            Shared? shared = null;
+            var error = badLine ?? ReadLine(line, overrides, out id, out item, out shared);
+            if (error is null && id is not null && lineOfId.TryGetValue(id, out var earlier))
+            {
+                error = $"custom_id '{id}' is also on line {earlier}; each line needs its own";
+            }
+
+            if (error is null && pass.First is { } first && shared!.DifferenceFrom(first.Shared) is { } difference)
+            {
+                error = $"{difference} on line {first.Line}: every line of a batch is sent with the same model and options " +
+                        "(a difference makes Ollama reload the model); split the file by them, or set the value for the whole file on the command line";
+            }
+
+            if (error is not null)
+            {
+                // PATH:LINE: as ItemSource names its bad rows, so submit reports both alike.
+                pass.Errors.Add($"{path}:{lineNumber}: {error}");
+                continue;
+            }
+
+            lineOfId[id!] = lineNumber;
+            pass.First ??= (shared!, lineNumber);
+            pass.Items++;
+            yield return new BatchItem(id!, item!);
+        }
     }
 
     /// <returns>Null with the line's id, item and shared settings, or why the line can't be taken.</returns>
@@ -147,21 +173,28 @@ public static class OpenAiBatchReader
             return $"expected a JSON object, found {root.ValueKind.ToString().ToLowerInvariant()}";
         }
 
-        if (!root.TryGetProperty("custom_id", out var customId) || customId.ValueKind != JsonValueKind.String || customId.GetString() is not { Length: > 0 } cid)
+        // A value of another JSON type than the one asked for is refused like a wrong value, showing it as written.
+        if (!root.TryGetProperty("custom_id", out var customId))
         {
             return "custom_id is missing; every line needs a non-empty string custom_id";
         }
 
+        if (TextOf(customId) is not { Length: > 0 } cid)
+        {
+            return $"custom_id must be a non-empty string (was {customId.GetRawText()})";
+        }
+
         id = cid;
-        if (root.TryGetProperty("method", out var method) && method.GetString() != "POST")
+        if (root.TryGetProperty("method", out var method) && TextOf(method) != "POST")
         {
             return $"method must be POST (was {method.GetRawText()})";
         }
 
-        var url = root.TryGetProperty("url", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
+        var hasUrl = root.TryGetProperty("url", out var u);
+        var url = TextOf(u);
         if (url is not (ChatUrl or CompletionsUrl))
         {
-            return $"url must be {ChatUrl} or {CompletionsUrl} (was {(url is null ? "missing" : $"'{url}'")})";
+            return $"url must be {ChatUrl} or {CompletionsUrl} (was {(hasUrl ? u.GetRawText() : "missing")})";
         }
 
         if (!root.TryGetProperty("body", out var body) || body.ValueKind != JsonValueKind.Object)
@@ -184,7 +217,13 @@ public static class OpenAiBatchReader
             return changing;
         }
 
-        var model = body.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        var hasModel = body.TryGetProperty("model", out var m) && m.ValueKind != JsonValueKind.Null;
+        var model = TextOf(m);
+        if (hasModel && model is null)
+        {
+            return $"body.model must be a string (was {m.GetRawText()})";
+        }
+
         if (model is null && overrides.Model is null)
         {
             return "body.model is missing (or give --model for the whole file)";
@@ -292,7 +331,9 @@ public static class OpenAiBatchReader
             return null;
         }
 
-        var type = rf.ValueKind == JsonValueKind.Object && rf.TryGetProperty("type", out var t) ? t.GetString() : null;
+        var t = default(JsonElement);
+        var hasType = rf.ValueKind == JsonValueKind.Object && rf.TryGetProperty("type", out t);
+        var type = TextOf(t);
         switch (type)
         {
             case "text":
@@ -307,7 +348,7 @@ public static class OpenAiBatchReader
             case "json_schema":
                 return "body.response_format.json_schema.schema must be a JSON Schema object";
             default:
-                return $"body.response_format.type must be text, json_object or json_schema (was {(type is null ? "missing" : $"'{type}'")})";
+                return $"body.response_format.type must be text, json_object or json_schema (was {(type is not null ? $"'{type}'" : hasType ? t.GetRawText() : "missing")})";
         }
     }
 
@@ -368,6 +409,9 @@ public static class OpenAiBatchReader
         return merged.IsEmpty ? null : merged;
     }
 
+    /// <returns>The string a value holds; null when it is missing (default) or not a string.</returns>
+    private static string? TextOf(JsonElement value) => value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
     private static string Compact(JsonElement value) => Compact(value.WriteTo);
 
     private static string Compact(Action<Utf8JsonWriter> write)
@@ -379,6 +423,18 @@ public static class OpenAiBatchReader
         }
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    /// <summary>What one pass over a file found.</summary>
+    /// <param name="keepsItems">True for the pass that reads the items, which stops at the first bad line (<see cref="BadRows"/>).</param>
+    private sealed class Pass(bool keepsItems)
+    {
+        public BadRows Errors { get; } = new(stopAtFirst: keepsItems);
+
+        public int Items { get; set; }
+
+        /// <summary>The first line taken, whose settings every other line must share.</summary>
+        public (Shared Shared, int Line)? First { get; set; }
     }
 
     /// <summary>What every line of one batch must share.</summary>

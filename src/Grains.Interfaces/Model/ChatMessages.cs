@@ -78,7 +78,7 @@ public static class ChatMessages
                 // Content parts: text only; an image or audio part would be dropped without a word, so it is refused.
                 foreach (var part in content.EnumerateArray())
                 {
-                    var type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) ? t.GetString() : null;
+                    var type = part.ValueKind == JsonValueKind.Object && part.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
                     if (type != "text" || !part.TryGetProperty("text", out var partText) || partText.ValueKind != JsonValueKind.String)
                     {
                         return $"only text content parts are supported (found {(type is null ? "a part without a type" : $"'{type}'")})";

@@ -13,19 +13,19 @@ public sealed class BatchTests(RedisServer redis)
     {
         await using var cluster = await LlmCluster.StartAsync(redis, o =>
             o.Simulator = _ => new OllamaSim.SimulatorOptions { Parallel = 1, TimeScale = 0.004 });
-        var source = await ItemSource.ReadAsync(Cities.DataFile, new ItemFilter(MinPopulation: 1_000_000), CancellationToken.None);
+        var items = await ItemSource.ReadItemsAsync(Cities.DataFile, new ItemSourceOptions { Filter = new ItemFilter(MinPopulation: 1_000_000) }, CancellationToken.None).ToListAsync();
         var submitter = new BatchSubmitter(cluster.Client);
         var spec = new BatchSpec("What country is {city} in? Answer with the name only.", "country_answer");
 
-        var summary = await submitter.SubmitAsync("batch-progress", spec, source.Items, CancellationToken.None, chunkSize: 100);
+        var summary = await submitter.SubmitAsync("batch-progress", spec, items, CancellationToken.None, chunkSize: 100);
 
-        Assert.Equal(source.Items.Count, summary.Enqueued);
+        Assert.Equal(items.Count, summary.Enqueued);
         var seen = new List<BatchProgress>();
         var final = await submitter.WaitAsync("batch-progress", TimeSpan.FromMilliseconds(100), seen.Add, new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
 
         Assert.True(final.IsComplete);
-        Assert.Equal(source.Items.Count, final.Total);
-        Assert.Equal(source.Items.Count, final.Done);
+        Assert.Equal(items.Count, final.Total);
+        Assert.Equal(items.Count, final.Done);
         Assert.Equal(0, final.Queued);
         Assert.Equal(0, final.InFlight);
         Assert.All(seen, p => Assert.Equal(p.Total, p.Queued + p.InFlight + p.Done + p.DeadLettered));
@@ -42,7 +42,7 @@ public sealed class BatchTests(RedisServer redis)
         while (cursor is not null);
 
         var results = pages.Select(r => JsonDocument.Parse(r).RootElement).ToArray();
-        Assert.Equal(source.Items.Select(i => i.Id).Order(), results.Select(r => r.GetProperty("id").GetString()).Distinct().Order());
+        Assert.Equal(items.Select(i => i.Id).Order(), results.Select(r => r.GetProperty("id").GetString()).Distinct().Order());
         Assert.All(results, r => Assert.Equal("batch-progress", r.GetProperty("batch").GetString()));
         Assert.All(results, r => Assert.True(r.TryGetProperty("country_answer", out _)));
     }

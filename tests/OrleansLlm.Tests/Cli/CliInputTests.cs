@@ -202,6 +202,26 @@ public sealed class CliInputTests(CliCluster cluster, ITestOutputHelper output) 
     }
 
     [Fact]
+    public async Task InvalidUtf8_RefusesTheFile_InOneLineNamingTheLines_NothingSubmitted()
+    {
+        // A spreadsheet's Latin-1 export: "São Paulo" and "Bogotá" with one byte each for ã and á, the second in an id.
+        var file = Path.Combine(_dir, "latin1.csv");
+        await File.WriteAllBytesAsync(file, [.. "id,city\nsp,S"u8, 0xE3, .. "o Paulo\nlima,Lima\nbogot"u8, 0xE1, .. ",Bogota\n"u8]);
+        var batch = NewBatchId();
+
+        var run = await cluster.RunAsync("submit", file, "--batch", batch, "--prompt", "Mayor of {city}?");
+
+        output.WriteLine(run.ToString());
+        Assert.Equal(2, run.ExitCode);
+        const string hint = "is the file in another encoding, such as Latin-1? save it as UTF-8";
+        Assert.Equal(
+            $"error: 2 bad rows in {file} (line 2: not valid UTF-8 (byte 0xE3 at column 5); {hint}; line 4: not valid UTF-8 (byte 0xE1 at column 6); {hint}); nothing was submitted",
+            Assert.Single(run.StderrLines));
+        Assert.Empty(run.Stdout);
+        Assert.True(await cluster.NothingSubmittedAsync(batch));
+    }
+
+    [Fact]
     public async Task Results_UnknownBatch_IsAnError()
     {
         var run = await cluster.RunAsync("results", "no-such-batch");

@@ -37,6 +37,28 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
     }
 
     [Fact]
+    public async Task OpenAiFile_WithAMethodOrUrlThatIsNoString_OneLineNamingTheLines_NothingSubmitted()
+    {
+        var path = Path.Combine(fixture.Directory, "bad-types.jsonl");
+        await File.WriteAllLinesAsync(path,
+        [
+            Line("a", "Who is the mayor of Paris?"),
+            Line("b", "Who is the mayor of Oslo?").Replace("\"method\":\"POST\"", "\"method\":1", StringComparison.Ordinal),
+            Line("c", "Who is the mayor of Rome?").Replace("\"url\":\"/v1/chat/completions\"", "\"url\":[\"/v1/chat/completions\"]", StringComparison.Ordinal),
+        ]);
+
+        var run = await fixture.CliAsync("submit", path, "--batch", "bad-types");
+
+        output.WriteLine(run.ToString());
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(
+            $"error: 2 bad rows in {path} (line 2: method must be POST (was 1); line 3: url must be /v1/chat/completions or /v1/completions (was [\"/v1/chat/completions\"])); nothing was submitted",
+            Assert.Single(run.Stderr.Trim().Split('\n')));
+        Assert.Empty(run.Stdout);
+        Assert.False(await fixture.Redis.Db.KeyExistsAsync(fixture.Keys.Batch("bad-types")));
+    }
+
+    [Fact]
     public async Task OpenAiFile_InAndOut_ReadByTheOfficialTypes_AndStatusCountsTokens()
     {
         var path = Path.Combine(fixture.Directory, "requests.jsonl");

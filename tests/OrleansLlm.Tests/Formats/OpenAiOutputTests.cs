@@ -100,9 +100,10 @@ public sealed class OpenAiOutputTests(RedisServer redis, ITestOutputHelper outpu
             },
         })));
 
-        var batch = await OpenAiBatchReader.ReadAsync(path, new OpenAiBatchOverrides(Model: "qwen2:1.5b"), limit: null, CancellationToken.None);
+        var overrides = new OpenAiBatchOverrides(Model: "qwen2:1.5b");
+        var batch = await OpenAiBatchReader.CheckAsync(path, overrides, limit: null, CancellationToken.None);
         Assert.Empty(batch.Errors);
-        await BatchRequests.SubmitAndWaitAsync(cluster, "openai-chat", batch.Spec, batch.Items);
+        await BatchRequests.SubmitAndWaitAsync(cluster, "openai-chat", batch.Spec, await OpenAiBatchReader.ReadItemsAsync(path, overrides, limit: null, CancellationToken.None).ToListAsync());
         var lines = new StringWriter();
         var written = await OpenAiResultWriter.WriteAsync(BatchResults.ReadAsync(cluster.Client.GetGrain<IBatchGrain>("openai-chat"), CancellationToken.None), lines, CancellationToken.None);
 
@@ -150,8 +151,8 @@ public sealed class OpenAiOutputTests(RedisServer redis, ITestOutputHelper outpu
             },
         })));
 
-        var batch = await OpenAiBatchReader.ReadAsync(path, new OpenAiBatchOverrides(), limit: null, CancellationToken.None);
-        await BatchRequests.SubmitAndWaitAsync(cluster, "openai-completions", batch.Spec, batch.Items);
+        var batch = await OpenAiBatchReader.CheckAsync(path, new OpenAiBatchOverrides(), limit: null, CancellationToken.None);
+        await BatchRequests.SubmitAndWaitAsync(cluster, "openai-completions", batch.Spec, await OpenAiBatchReader.ReadItemsAsync(path, new OpenAiBatchOverrides(), limit: null, CancellationToken.None).ToListAsync());
         var lines = new StringWriter();
         await OpenAiResultWriter.WriteAsync(BatchResults.ReadAsync(cluster.Client.GetGrain<IBatchGrain>("openai-completions"), CancellationToken.None), lines, CancellationToken.None);
 

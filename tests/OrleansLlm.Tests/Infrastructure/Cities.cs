@@ -11,8 +11,7 @@ public static class Cities
     /// <summary>The first <paramref name="count"/> rows as raw JSON objects with every field a string.</summary>
     public static async Task<IReadOnlyList<BatchItem>> LoadAsync(int count)
     {
-        var source = await ItemSource.ReadAsync(DataFile, new ItemFilter(Limit: count), CancellationToken.None);
-        return source.Items;
+        return await ItemSource.ReadItemsAsync(DataFile, new ItemSourceOptions { Filter = new ItemFilter(Limit: count) }, CancellationToken.None).ToListAsync();
     }
 
     public static string Name(JsonElement item) => item.GetProperty("city").GetString()!;

@@ -133,14 +133,15 @@ public sealed partial class DocsTests(ITestOutputHelper output)
     }
 
     [SkippableTheory, MemberData(nameof(Documents))]
-    public async Task HelmInstall_PutsKedaWhereTheRedisPolicyLetsItIn(string doc)
+    public async Task KedaCheck_LooksInEveryNamespace_ForTheLabelTheRedisPolicyAdmits(string doc)
     {
-        var helm = Assert.Single(ScriptOf(doc).Commands, c => c.Program == "helm" && c.Words.Contains("keda"));
-        var ns = helm.Words[helm.Words.ToList().IndexOf("--namespace") + 1];
+        var check = Assert.Single(await KubectlOfAsync(ScriptOf(doc)), c => c.Verb == "get" && c.Has("A", "all-namespaces"));
         var policy = (await RenderedManifests.RenderAsync("overlays/cpu")).Single<V1NetworkPolicy>("orleansllm-redis");
-        var admitted = policy.Spec.Ingress.SelectMany(r => r.FromProperty).Where(f => f.NamespaceSelector is not null)
-            .Select(f => f.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
-        Assert.Equal([ns], admitted);
+        var keda = Assert.Single(policy.Spec.Ingress.SelectMany(r => r.FromProperty), f => f.NamespaceSelector is not null);
+        Assert.Empty(keda.NamespaceSelector.MatchLabels ?? new Dictionary<string, string>());
+        Assert.Null(keda.NamespaceSelector.MatchExpressions);
+        Assert.Equal(string.Join(",", keda.PodSelector.MatchLabels.Select(kv => $"{kv.Key}={kv.Value}")), check.Value("l", "selector"));
+        Assert.Equal(["pods"], check.Positionals);
     }
 
     [SkippableFact]
@@ -151,7 +152,7 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         var m = RenderedManifests.Parse(await Kustomize.RenderOverlayAsync(block.Text));
 
         Assert.Equal(ns, Assert.Single(m.All<V1Namespace>()).Metadata.Name);
-        Assert.All(m.All<IMetadata<V1ObjectMeta>>().Where(o => o is not V1Namespace), o => Assert.Equal(ns, o.Metadata.NamespaceProperty));
+        Assert.All(m.All<IMetadata<V1ObjectMeta>>().Where(o => !ManifestTests.ClusterScoped(o)), o => Assert.Equal(ns, o.Metadata.NamespaceProperty));
         Assert.All(m.Single<ScaledObject>("orleansllm-silo").Spec.Triggers, t => Assert.Equal($"orleansllm-redis.{ns}.svc:6379", t.Metadata["address"]));
         Assert.Equal(ns, Assert.Single(m.Single<V1RoleBinding>("orleansllm-silo").Subjects).NamespaceProperty);
     }
@@ -176,7 +177,9 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         var overlay = await RenderedManifests.RenderAsync("overlays/cpu");
         var silo = overlay.Environment(overlay.SiloContainer, overlay.SiloDeployment.Spec.Template.Metadata, "orleansllm");
         var env = overlay.Environment(pod.Spec.Containers.Single(), pod.Metadata, "orleansllm");
-        Assert.Equal(silo["Redis__ConnectionString"], env["Redis__ConnectionString"]);
+        Assert.Equal(silo["Redis__ConnectionString"].Replace("user=silo", "user=client", StringComparison.Ordinal).Replace(Kustomize.RedisPasswords["silo"], Kustomize.RedisPasswords["client"], StringComparison.Ordinal),
+            env["Redis__ConnectionString"]);
+        Assert.Equal(silo["Redis__TrustedCaFile"], env["Redis__TrustedCaFile"]);
         Assert.Equal((silo["Orleans__ClusterId"], silo["Orleans__ServiceId"]), (env["Orleans__ClusterId"], env["Orleans__ServiceId"]));
         Assert.Equal("orleansllm-client", pod.Metadata.Labels["app.kubernetes.io/name"]);
     }
@@ -410,7 +413,8 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         }
 
         var pods = new List<V1PodTemplateSpec>();
-        if (command.Value("l", "selector") is { } selector)
+        // In every namespace: about other software's pods (KEDA's), not the manifests'.
+        if (command.Value("l", "selector") is { } selector && !command.Has("A", "all-namespaces"))
         {
             var matching = Workloads(objects).Values.Where(t => SelectorMatches(selector, t.Metadata.Labels)).ToArray();
             if (matching.Length == 0)

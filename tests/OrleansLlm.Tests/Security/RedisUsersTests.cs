@@ -24,12 +24,16 @@ public sealed partial class RedisUsersTests(ITestOutputHelper output) : IAsyncLi
     private RenderedManifests _manifests = null!;
     private IReadOnlyDictionary<string, string> _rules = null!;
     private IReadOnlyDictionary<string, string> _silo = null!;
+    private IReadOnlyDictionary<string, string> _client = null!;
 
     public async Task InitializeAsync()
     {
         _manifests = await RenderedManifests.RenderAsync("overlays/cpu");
         _rules = Users(_manifests);
         _silo = _manifests.Environment(_manifests.SiloContainer, _manifests.SiloDeployment.Spec.Template.Metadata, "orleansllm");
+        var jobs = new RenderedManifests([.. _manifests.Objects, .. (await RenderedManifests.RenderAsync("jobs/submit-cities")).Objects]);
+        var job = jobs.All<V1Job>().Single();
+        _client = jobs.Environment(job.Spec.Template.Spec.Containers.Single(), job.Spec.Template.Metadata, "orleansllm");
         _redis = await RedisProcess.StartAsync(new RedisProcessOptions
         {
             Tls = _certificates,
@@ -68,7 +72,7 @@ public sealed partial class RedisUsersTests(ITestOutputHelper output) : IAsyncLi
         _running.Add(simulator);
         var silo = await SiloProcess.StartAsync(new Dictionary<string, string>
         {
-            ["Redis:ConnectionString"] = As("silo"),
+            ["Redis:ConnectionString"] = Here(_silo["Redis__ConnectionString"], "silo"),
             ["Redis:TrustedCaFile"] = _certificates.CaFile,
             ["Queue:Name"] = _silo["Queue__Name"],
             ["Orleans:ClusterId"] = _silo["Orleans__ClusterId"],
@@ -81,7 +85,7 @@ public sealed partial class RedisUsersTests(ITestOutputHelper output) : IAsyncLi
         // The real CLI as the user client: submit and wait, read the results, cancel a second batch.
         var client = new Dictionary<string, string>
         {
-            ["Redis__ConnectionString"] = As("client"),
+            ["Redis__ConnectionString"] = Here(_client["Redis__ConnectionString"], "client"),
             ["Redis__TrustedCaFile"] = _certificates.CaFile,
             ["Orleans__ClusterId"] = _silo["Orleans__ClusterId"],
             ["Orleans__ServiceId"] = _silo["Orleans__ServiceId"],
@@ -181,7 +185,12 @@ public sealed partial class RedisUsersTests(ITestOutputHelper output) : IAsyncLi
 
     private static string[] KeyPatterns(string rules) => [.. rules.Split(' ').Where(r => r.StartsWith('~') || r.StartsWith('%'))];
 
-    private string As(string user) => _redis.ConnectionStringAs(user, Kustomize.RedisPasswords[user]);
+    /// <summary>A connection string of the manifests, every option kept, pointed at this machine's Redis.</summary>
+    private string Here(string manifest, string user)
+    {
+        Assert.Contains($"user={user},password={Kustomize.RedisPasswords[user]}", manifest, StringComparison.Ordinal);
+        return manifest.Replace("orleansllm-redis:6379", $"127.0.0.1:{_redis.Port}", StringComparison.Ordinal);
+    }
 
     private async Task<RespClient> ConnectAsAsync(string user, CancellationToken cancellationToken)
     {

@@ -36,8 +36,8 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         await PushAsync(20);
         await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 20, "20 results from two TLS silos");
 
-        var cluster = await CliProcess.RunAsync(["cluster"], ClientEnvironment());
-        var status = await CliProcess.RunAsync(["status"], ClientEnvironment());
+        var cluster = await CliProcess.RunAsync(["cluster", .. LoadedMachine], ClientEnvironment());
+        var status = await CliProcess.RunAsync(["status", .. LoadedMachine], ClientEnvironment());
 
         output.WriteLine(cluster.ToString());
         output.WriteLine(status.ToString());
@@ -51,7 +51,7 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         Assert.Equal(0, status.ExitCode);
         Assert.Contains("done 20, dead-lettered 0", status.Stdout);
 
-        var drain = await CliProcess.RunAsync(["drain", $"127.0.0.1:{b.SiloPort}"], ClientEnvironment());
+        var drain = await CliProcess.RunAsync(["drain", $"127.0.0.1:{b.SiloPort}", .. LoadedMachine], ClientEnvironment());
 
         output.WriteLine(drain.ToString());
         Assert.Equal(0, drain.ExitCode);
@@ -101,7 +101,7 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         Assert.True(control.Called, control.Outcome);
 
         Assert.True(await silo.IsReadyAsync(), "the silo is still ready");
-        var cluster = await CliProcess.RunAsync(["cluster"], ClientEnvironment(("Orleans__Tls__PeerName", "localhost")));
+        var cluster = await CliProcess.RunAsync(["cluster", .. LoadedMachine], ClientEnvironment(("Orleans__Tls__PeerName", "localhost")));
         Assert.Contains(cluster.Stdout.Split('\n'), line => line.StartsWith($"{address}@", StringComparison.Ordinal) && line.Contains(" active "));
         await PushAsync(10);
         await Eventually.TrueAsync(async () => await Db.HashLengthAsync(Keys.Results(BatchIds.Default)) == 10, "10 results after the intruders");
@@ -135,7 +135,7 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         var member = await TlsProbe.ConnectAsync(silo.GatewayPort, client, deadline.Token);
         output.WriteLine($"client certificate on the gateway: {member.Outcome}");
         Assert.False(member.Refused, member.Outcome);
-        var cluster = await CliProcess.RunAsync(["cluster"], ClientEnvironment());
+        var cluster = await CliProcess.RunAsync(["cluster", .. LoadedMachine], ClientEnvironment());
         Assert.True(cluster.ExitCode == 0, cluster.ToString());
 
         // The metrics port answers /metrics alone; the HTTP port everything else, /metrics no longer.
@@ -187,7 +187,7 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
             Assert.Contains("Cluster certificate reloaded", silo.Output);
 
             // The silo's own process is the one that started: no restart, and it still serves the CLI.
-            var cluster = await CliProcess.RunAsync(["cluster"], ClientEnvironment());
+            var cluster = await CliProcess.RunAsync(["cluster", .. LoadedMachine], ClientEnvironment());
             Assert.True(cluster.ExitCode == 0, cluster.ToString());
         }
         finally
@@ -325,6 +325,10 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         await Db.ListRightPushAsync(Keys.Ready, cities.Skip(_pushed).Select(c => (RedisValue)c.Json).ToArray());
         _pushed += count;
     }
+
+    // A member's CLI waits longer than its default 10 s for a gateway: a CI machine shared by several builds can be slow
+    // to answer the first handshake, and these tests are about who gets in, not how fast.
+    private static readonly string[] LoadedMachine = ["--connect-timeout", "30"];
 
     // Orleans' TLS middleware logs each handshake it refuses as a warning.
     private static int Refusals(SiloProcess silo) => Regex.Count(silo.Output, "TlsServerConnectionMiddleware\\[1\\]\\s+Authentication failed");

@@ -22,6 +22,9 @@ public sealed class RespClient : IAsyncDisposable
         _in = new BufferedStream(tls);
     }
 
+    /// <summary>The certificate the server presented.</summary>
+    public System.Security.Cryptography.X509Certificates.X509Certificate? ServerCertificate => _tls.RemoteCertificate;
+
     public static async Task<RespClient> ConnectAsync(int port, string caFile, CancellationToken cancellationToken)
     {
         var tcp = new TcpClient();

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Orleans.Clustering.Redis;
 using Orleans.Configuration;
 using Orleans.Messaging;
@@ -23,13 +24,11 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
 
     private readonly IHost _host;
     private readonly IConnectionMultiplexer _redis;
-    private readonly ClusterTrust? _trust;
-
-    private ClusterConnection(IHost host, IConnectionMultiplexer redis, ClusterTrust? trust)
+    
+    private ClusterConnection(IHost host, IConnectionMultiplexer redis)
     {
         _host = host;
         _redis = redis;
-        _trust = trust;
     }
 
     public IClusterClient Client => _host.Services.GetRequiredService<IClusterClient>();
@@ -69,7 +68,7 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         var redis = await ConnectRedisAsync(settings, redisConfig, deadline.Token, cancellationToken);
 
         Exception? lastError = null;
-        var trust = tls.Enabled ? ClusterTrust.Load(tls) : null;
+        var credentials = tls.Enabled ? ClusterCredentials.Load(tls, server: false, TimeProvider.System, NullLogger.Instance) : null;
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
@@ -87,9 +86,10 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
                 o.ConfigurationOptions = redisConfig;
                 o.CreateMultiplexer = _ => Task.FromResult((redis, IsShared: true));
             });
-            if (trust is not null)
+            if (credentials is not null)
             {
-                client.UseTls(trust.Certificate, trust.Configure);
+                // The gateway must be a silo's: a client's certificate, or another of the CA's, is no gateway.
+                client.UseTls(o => credentials.Configure(o, ClusterPeer.Silo));
             }
 
             client.UseConnectionRetryFilter(async (error, token) =>
@@ -105,14 +105,13 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         try
         {
             await host.StartAsync(deadline.Token).WaitAsync(deadline.Token);
-            return new ClusterConnection(host, redis, trust);
+            return new ClusterConnection(host, redis);
         }
         catch (Exception ex)
         {
             var message = cancellationToken.IsCancellationRequested ? null : await DescribeNoGatewayAsync(host, settings, lastError ?? ex);
             await StopAsync(host);
             await redis.DisposeAsync();
-            trust?.Dispose();
             cancellationToken.ThrowIfCancellationRequested();
             throw new ClusterUnavailableException(message!);
         }
@@ -122,7 +121,6 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
     {
         await StopAsync(_host);
         await _redis.DisposeAsync();
-        _trust?.Dispose();
     }
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();

@@ -20,6 +20,12 @@ public sealed record RedisProcessOptions
 
     /// <summary>Serves TLS only, with this certificate; clients must trust its CA (<see cref="TestCertificates.CaFile"/>).</summary>
     public TestCertificates? Tls { get; init; }
+
+    /// <summary>
+    /// ACL users, as <c>user NAME on &gt;PASSWORD RULES</c> lines: the default user is turned off, and the test's own
+    /// connection (<see cref="RedisProcess.Connection"/>) uses an administrator of its own.
+    /// </summary>
+    public IReadOnlyList<string>? Users { get; init; }
 }
 
 /// <summary>
@@ -30,7 +36,10 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
 {
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(20);
 
+    private const string AdminUser = "orleansllm-test-admin";
+
     private readonly RedisProcessOptions _options;
+    private readonly string _adminPassword = Guid.NewGuid().ToString("N");
     private Process? _process;
 
     private RedisProcess(RedisProcessOptions options, string dir)
@@ -44,9 +53,14 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
     /// <summary>Where the server keeps its files (AOF, cluster config, log).</summary>
     public string Directory { get; }
 
-    /// <summary>What silos and clients are given: host, port, password and TLS, no admin rights.</summary>
+    /// <summary>What silos and clients are given: host, port, password and TLS, no admin rights (with <see cref="RedisProcessOptions.Users"/>, the test's administrator).</summary>
     public string ConnectionString =>
-        $"127.0.0.1:{Port}" + (_options.Password is { } password ? $",password={password}" : string.Empty) + (_options.Tls is null ? string.Empty : ",ssl=true");
+        _options.Users is not null ? ConnectionStringAs(AdminUser, _adminPassword)
+        : $"127.0.0.1:{Port}" + (_options.Password is { } password ? $",password={password}" : string.Empty) + (_options.Tls is null ? string.Empty : ",ssl=true");
+
+    /// <summary>Host, port and TLS, as one of <see cref="RedisProcessOptions.Users"/>.</summary>
+    public string ConnectionStringAs(string user, string password) =>
+        $"127.0.0.1:{Port},user={user},password={password}" + (_options.Tls is null ? string.Empty : ",ssl=true");
 
     /// <summary>The CA silos and clients must trust when Redis serves TLS (<c>Redis:TrustedCaFile</c>), else null.</summary>
     public string? TrustedCaFile => _options.Tls?.CaFile;
@@ -151,7 +165,17 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
 
     private async Task StartServerAsync(CancellationToken cancellationToken)
     {
-        List<string> args = ["--bind", "127.0.0.1", "--save", "", "--dir", Directory, "--logfile", "redis.log"];
+        List<string> args = [];
+        if (_options.Users is { } users)
+        {
+            // Users come from a configuration file, as a Redis pod gets them: never on the command line.
+            var file = Path.Combine(Directory, "users.conf");
+            await File.WriteAllLinesAsync(file,
+                ["user default off resetpass resetkeys resetchannels -@all", .. users, $"user {AdminUser} on >{_adminPassword} ~* &* +@all"], cancellationToken);
+            args.Add(file);
+        }
+
+        args.AddRange(["--bind", "127.0.0.1", "--save", "", "--dir", Directory, "--logfile", "redis.log"]);
         args.AddRange(_options.AppendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]);
         if (_options.Password is { } password)
         {

@@ -10,6 +10,14 @@ namespace OrleansLlm.Testing;
 /// </summary>
 public sealed class TestCertificates : IDisposable
 {
+    /// <summary>The name silo certificates carry (<c>Orleans:Tls:PeerName</c>).</summary>
+    public const string SiloName = "orleansllm-silo";
+
+    /// <summary>The name client certificates carry (<c>Orleans:Tls:ClientPeerName</c>).</summary>
+    public const string ClientName = "orleansllm-client";
+
+    private X509Certificate2 _ca = null!;
+
     private TestCertificates(string directory) => Directory = directory;
 
     public string Directory { get; }
@@ -32,22 +40,40 @@ public sealed class TestCertificates : IDisposable
 
     public string OtherNameKeyFile => Path.Combine(Directory, "other.key");
 
+    /// <summary>A silo's certificate: server and client authentication, for <see cref="SiloName"/>, <c>localhost</c> and 127.0.0.1.</summary>
+    public string SiloCertFile => Path.Combine(Directory, "silo.crt");
+
+    public string SiloKeyFile => Path.Combine(Directory, "silo.key");
+
+    /// <summary>A client's certificate: client authentication only, for <see cref="ClientName"/>.</summary>
+    public string ClientCertFile => Path.Combine(Directory, "client.crt");
+
+    public string ClientKeyFile => Path.Combine(Directory, "client.key");
+
     public static TestCertificates Create()
     {
         var dir = Path.Combine(Path.GetTempPath(), "orleansllm-certs-" + Guid.NewGuid().ToString("N")[..8]);
         System.IO.Directory.CreateDirectory(dir);
         var certificates = new TestCertificates(dir);
-        using var ca = CreateAuthority("OrleansLlm test CA");
+        var ca = CreateAuthority("OrleansLlm test CA");
+        certificates._ca = ca;
         File.WriteAllText(certificates.CaFile, ca.ExportCertificatePem());
         Issue(ca, certificates.CertFile, certificates.KeyFile, "localhost", IPAddress.Loopback);
         Issue(ca, certificates.OtherNameCertFile, certificates.OtherNameKeyFile, "other.example");
+        certificates.IssueSilo(certificates.SiloCertFile, certificates.SiloKeyFile);
+        Issue(ca, certificates.ClientCertFile, certificates.ClientKeyFile, ClientName, serverAuth: false);
         using var stranger = CreateAuthority("Someone else's CA");
         Issue(stranger, certificates.StrangerCertFile, certificates.StrangerKeyFile, "localhost", IPAddress.Loopback);
         return certificates;
     }
 
+    /// <summary>Writes a new silo certificate of the same CA (a renewal): a new key, a new serial.</summary>
+    public void IssueSilo(string certFile, string keyFile) =>
+        Issue(_ca, certFile, keyFile, SiloName, serverAuth: true, "localhost", IPAddress.Loopback);
+
     public void Dispose()
     {
+        _ca?.Dispose();
         try
         {
             System.IO.Directory.Delete(Directory, recursive: true);
@@ -67,13 +93,21 @@ public sealed class TestCertificates : IDisposable
         return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30));
     }
 
-    // One certificate for both ends of a connection (server and client auth), as a cluster certificate is.
-    private static void Issue(X509Certificate2 ca, string certFile, string keyFile, string dnsName, IPAddress? address = null)
+    // One certificate for both ends of a connection (server and client auth), as a silo's is; a client's has client auth only.
+    private static void Issue(X509Certificate2 ca, string certFile, string keyFile, string dnsName, IPAddress? address = null) =>
+        Issue(ca, certFile, keyFile, dnsName, serverAuth: true, null, address);
+
+    private static void Issue(X509Certificate2 ca, string certFile, string keyFile, string dnsName, bool serverAuth, string? otherName = null, IPAddress? address = null)
     {
         using var key = RSA.Create(2048);
         var request = new CertificateRequest($"CN={dnsName}", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var names = new SubjectAlternativeNameBuilder();
         names.AddDnsName(dnsName);
+        if (otherName is not null)
+        {
+            names.AddDnsName(otherName);
+        }
+
         if (address is not null)
         {
             names.AddIpAddress(address);
@@ -83,10 +117,13 @@ public sealed class TestCertificates : IDisposable
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment, critical: true));
         request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(
-            [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
+            serverAuth ? [new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")] : [new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
         var serial = RandomNumberGenerator.GetBytes(16);
         using var cert = request.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(29), serial);
-        File.WriteAllText(certFile, cert.ExportCertificatePem());
-        File.WriteAllText(keyFile, key.ExportPkcs8PrivateKeyPem());
+        // Written beside and renamed over: a reader never sees half a file (as with a Kubernetes Secret volume).
+        File.WriteAllText(certFile + ".new", cert.ExportCertificatePem());
+        File.WriteAllText(keyFile + ".new", key.ExportPkcs8PrivateKeyPem());
+        File.Move(keyFile + ".new", keyFile, overwrite: true);
+        File.Move(certFile + ".new", certFile, overwrite: true);
     }
 }

@@ -22,6 +22,7 @@ public sealed class ClusterTlsOptionsValidator(bool server) : IValidateOptions<C
             (nameof(options.KeyFile), options.KeyFile),
             (nameof(options.CaFile), options.CaFile),
             (nameof(options.PeerName), options.PeerName),
+            (nameof(options.ClientPeerName), options.ClientPeerName),
         ];
         if (!options.Enabled)
         {
@@ -48,9 +49,17 @@ public sealed class ClusterTlsOptionsValidator(bool server) : IValidateOptions<C
             }
         }
 
-        if (options.PeerName is { Length: > 0 } peer && Uri.CheckHostName(peer) != UriHostNameType.Dns)
+        foreach (var (key, peer) in settings.Skip(3))
         {
-            failures.Add($"{s}:{nameof(options.PeerName)} must be a DNS name (was '{peer}').");
+            if (peer is { Length: > 0 } && Uri.CheckHostName(peer) != UriHostNameType.Dns)
+            {
+                failures.Add($"{s}:{key} must be a DNS name (was '{peer}').");
+            }
+        }
+
+        if (options.ReloadInterval <= TimeSpan.Zero)
+        {
+            failures.Add($"{s}:{nameof(options.ReloadInterval)} must be positive (was {options.ReloadInterval}).");
         }
 
         if (failures.Count == 0)
@@ -101,9 +110,11 @@ public sealed class ClusterTlsOptionsValidator(bool server) : IValidateOptions<C
                 failures.Add($"{file} is not valid under a CA of {s}:{nameof(options.CaFile)} '{options.CaFile}': {errors}.");
             }
 
-            if (options.PeerName is { Length: > 0 } peer && !certificate.MatchesHostname(peer, allowWildcards: true, allowCommonName: false))
+            // A silo's certificate carries the silos' name, a client's the clients' name: what the other end asks for.
+            var (nameKey, name) = server ? (nameof(options.PeerName), options.PeerName) : (nameof(options.ClientPeerName), options.ClientPeerName);
+            if (name is { Length: > 0 } && !certificate.MatchesHostname(name, allowWildcards: true, allowCommonName: false))
             {
-                failures.Add($"{file} does not carry the name {s}:{nameof(options.PeerName)} '{peer}' (a DNS subject alternative name), so its peers would refuse it.");
+                failures.Add($"{file} does not carry the name {s}:{nameKey} '{name}' (a DNS subject alternative name), so its peers would refuse it.");
             }
         }
     }

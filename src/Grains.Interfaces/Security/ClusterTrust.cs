@@ -1,13 +1,12 @@
 using System.Net.Security;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Orleans.Connections.Security;
 
 namespace OrleansLlm.Security;
 
 /// <summary>
-/// The certificate this end of the cluster presents and the CAs it requires of the other end, applied to Orleans' TLS
-/// options the same way on silos and clients.
+/// The certificate this end of the cluster presents and the CAs and names it requires of the other end, as read from
+/// the files at one moment; <see cref="ClusterCredentials"/> holds the current one.
 /// </summary>
 public sealed class ClusterTrust : IDisposable
 {
@@ -16,12 +15,14 @@ public sealed class ClusterTrust : IDisposable
 
     private readonly X509Certificate2Collection _authorities;
     private readonly string? _peerName;
+    private readonly string? _clientPeerName;
 
-    private ClusterTrust(X509Certificate2 certificate, X509Certificate2Collection authorities, string? peerName)
+    private ClusterTrust(X509Certificate2 certificate, X509Certificate2Collection authorities, string? peerName, string? clientPeerName)
     {
         Certificate = certificate;
         _authorities = authorities;
         _peerName = peerName;
+        _clientPeerName = clientPeerName;
     }
 
     public X509Certificate2 Certificate { get; }
@@ -36,36 +37,22 @@ public sealed class ClusterTrust : IDisposable
         var authorities = new X509Certificate2Collection();
         authorities.ImportFromPemFile(options.CaFile!);
         var certificate = X509Certificate2.CreateFromPemFile(options.CertificateFile!, options.KeyFile!);
-        return new ClusterTrust(certificate, authorities, string.IsNullOrWhiteSpace(options.PeerName) ? null : options.PeerName);
+        return new ClusterTrust(certificate, authorities, NameOrNull(options.PeerName), NameOrNull(options.ClientPeerName));
     }
 
     /// <summary>
-    /// Both ends present their certificate on every connection, and each accepts the other only if
-    /// <see cref="Accepts"/> does.
+    /// Whether <paramref name="peer"/> may be at the other end as <paramref name="expected"/>: its chain ends at a cluster
+    /// CA with the usage the handshake asked for. A silo's certificate must also allow server authentication, which a
+    /// client's does not, and carry <c>PeerName</c> when set; a client's must carry <c>ClientPeerName</c> when set. A
+    /// name mismatch of the address dialled is forgiven: silos dial each other by address, which no certificate names.
     /// </summary>
-    public void Configure(TlsOptions tls)
-    {
-        tls.LocalCertificate = Certificate;
-        tls.RemoteCertificateMode = RemoteCertificateMode.RequireCertificate;
-        tls.ClientCertificateMode = RemoteCertificateMode.RequireCertificate;
-        // SslStream then builds the peer's chain against the cluster's CAs alone, with the usage each side needs (a
-        // server's certificate for server authentication, a client's for client authentication). A fresh policy per
-        // handshake, because SslStream adds to the one it is given.
-        tls.OnAuthenticateAsServer = (_, server) =>
-            ((SslServerAuthenticationOptions)server.SslServerAuthenticationOptions).CertificateChainPolicy = CreateChainPolicy();
-        tls.OnAuthenticateAsClient = (_, client) =>
-            ((SslClientAuthenticationOptions)client.SslClientAuthenticationOptions).CertificateChainPolicy = CreateChainPolicy();
-        tls.RemoteCertificateValidation = (certificate, _, errors) => Accepts(certificate, errors);
-    }
-
-    /// <summary>
-    /// A peer is a member if its chain ends at a cluster CA with the right usage and, when <c>PeerName</c> is set, its
-    /// certificate carries that name. A name mismatch alone is forgiven: silos dial each other by address, which no
-    /// shared certificate can name.
-    /// </summary>
-    public bool Accepts(X509Certificate2 peer, SslPolicyErrors errors) =>
+    public bool Accepts(X509Certificate2 peer, SslPolicyErrors errors, ClusterPeer expected) =>
         (errors & ~SslPolicyErrors.RemoteCertificateNameMismatch) == SslPolicyErrors.None
-        && (_peerName is null || peer.MatchesHostname(_peerName, allowWildcards: true, allowCommonName: false));
+        && expected switch
+        {
+            ClusterPeer.Silo => AllowsUsage(peer, ServerAuthentication) && Carries(peer, _peerName),
+            _ => Carries(peer, _clientPeerName),
+        };
 
     /// <summary>Trusts the cluster's CAs and nothing else. Revocation is not checked: a private CA publishes no list.</summary>
     public X509ChainPolicy CreateChainPolicy()
@@ -92,6 +79,11 @@ public sealed class ClusterTrust : IDisposable
     public static bool AllowsUsage(X509Certificate2 certificate, Oid usage) =>
         certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().FirstOrDefault() is not { } extension
         || extension.EnhancedKeyUsages.Cast<Oid>().Any(u => u.Value == usage.Value);
+
+    private static bool Carries(X509Certificate2 certificate, string? name) =>
+        name is null || certificate.MatchesHostname(name, allowWildcards: true, allowCommonName: false);
+
+    private static string? NameOrNull(string? name) => string.IsNullOrWhiteSpace(name) ? null : name;
 
     public void Dispose()
     {

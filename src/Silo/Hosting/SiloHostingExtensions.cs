@@ -28,6 +28,12 @@ public static class SiloHostingExtensions
         var worker = Bind<WorkerOptions>(config, WorkerOptions.Section, new WorkerOptionsValidator());
         var tls = Bind<ClusterTlsOptions>(config, ClusterTlsOptions.Section, new ClusterTlsOptionsValidator(server: true));
         var dashboard = config.GetSection(SiloDashboardOptions.Section).Get<SiloDashboardOptions>() ?? new SiloDashboardOptions();
+        var metrics = Bind<SiloMetricsOptions>(config, SiloMetricsOptions.Section, new SiloMetricsOptionsValidator([silo.SiloPort, silo.GatewayPort, .. HttpPorts(config)]));
+        builder.Services.AddSingleton(metrics);
+        if (metrics.Port is { } metricsPort)
+        {
+            ListenAlsoOn(builder, metricsPort);
+        }
 
         builder.Services.AddOptions<OrleansSiloOptions>().BindConfiguration(OrleansSiloOptions.Section).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<OrleansSiloOptions>, OrleansSiloOptionsValidator>();
@@ -82,6 +88,16 @@ public static class SiloHostingExtensions
     /// </summary>
     public static WebApplication MapOrleansLlmEndpoints(this WebApplication app)
     {
+        if (app.Services.GetRequiredService<SiloMetricsOptions>().Port is { } metricsPort)
+        {
+            // The metrics port answers /metrics and nothing else, and /metrics is answered there alone: the port a
+            // NetworkPolicy opens to Prometheus must not also serve the unauthenticated dashboard, drain state or health.
+            app.Use((context, next) =>
+                (context.Connection.LocalPort == metricsPort) == context.Request.Path.StartsWithSegments(MetricsPath)
+                    ? next(context)
+                    : Results.NotFound().ExecuteAsync(context));
+        }
+
         app.MapHealthChecks("/healthz", new HealthCheckOptions { Predicate = _ => false });
         app.MapHealthChecks("/readyz", new HealthCheckOptions
         {
@@ -91,7 +107,7 @@ public static class SiloHostingExtensions
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         app.MapOrleansLlmMetrics();
 
-        // For the Ollama container's preStop hook: it may stop once this answers 200 (or the silo is gone).
+        // 200 once the worker has drained, else 503: for a script or an operator following a drain.
         app.MapGet("/drained", (LocalWorkerState worker) => worker.IsDrained
             ? Results.Text("drained")
             : Results.Text(worker.State?.ToString().ToLowerInvariant() ?? "not started", statusCode: StatusCodes.Status503ServiceUnavailable));
@@ -150,6 +166,41 @@ public static class SiloHostingExtensions
             {
                 failures.Add($"{variable} is '{value}' but {key} is '{configured}': set both to the same value, clients use {key}.");
             }
+        }
+    }
+
+    private const string MetricsPath = "/metrics";
+
+    /// <summary>The ports the web host is told to listen on (<c>urls</c> or <c>http_ports</c>), as far as they are numbers.</summary>
+    private static IEnumerable<int> HttpPorts(IConfiguration config) =>
+        (config[WebHostDefaults.ServerUrlsKey] ?? config[WebHostDefaults.HttpPortsKey] ?? string.Empty)
+            .Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(address => address[(address.LastIndexOf(':') + 1)..].TrimEnd('/'))
+            .Select(port => int.TryParse(port, out var n) ? n : -1)
+            .Where(port => port > 0);
+
+    /// <summary>
+    /// Adds <paramref name="port"/> to the addresses the web host listens on, beside those it was given: on the same
+    /// host as the first of <c>urls</c> (127.0.0.1 in tests), or on every address as <c>http_ports</c> does (a pod).
+    /// </summary>
+    private static void ListenAlsoOn(WebApplicationBuilder builder, int port)
+    {
+        var config = builder.Configuration;
+        if (config[WebHostDefaults.ServerUrlsKey] is { Length: > 0 } urls)
+        {
+            var first = urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)[0].TrimEnd('/');
+            var colon = first.LastIndexOf(':');
+            var host = first[(colon + 1)..].All(char.IsAsciiDigit) ? first[..colon] : first;
+            builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, $"{urls};{host}:{port}");
+        }
+        else if (config[WebHostDefaults.HttpPortsKey] is { Length: > 0 } ports)
+        {
+            builder.WebHost.UseSetting(WebHostDefaults.HttpPortsKey, $"{ports};{port}");
+        }
+        else
+        {
+            // Kestrel's own default when it is given no address.
+            builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, $"http://localhost:5000;http://localhost:{port}");
         }
     }
 

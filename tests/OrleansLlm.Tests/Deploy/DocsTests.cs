@@ -60,8 +60,12 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         var script = ScriptOf(doc);
         var kubectl = await KubectlOfAsync(script);
         var ours = OurImages();
+        // docker buildx build ... --push builds and pushes at once; docker build + kind load puts the image on the nodes.
         int First(string verb, string image) =>
-            script.Commands.FirstOrDefault(c => c.Program == "docker" && c.Words.Count > 1 && c.Words[1] == verb && c.Words.Contains(image))?.Index ?? int.MaxValue;
+            script.Commands.FirstOrDefault(c => c.Words.Contains(image) && (
+                (c.Program == "docker" && c.Words.Count > 1 && c.Words[1] == verb)
+                || (c.Program == "docker" && c.Words.Count > 2 && c.Words[1] == "buildx" && c.Words[2] == "build" && (verb == "build" || c.Words.Contains("--push")))
+                || (c.Program == "kind" && verb == "push" && c.Words.Count > 2 && c.Words[1] == "load")))?.Index ?? int.MaxValue;
 
         var problems = new List<string>();
         var runs = 0;
@@ -133,14 +137,15 @@ public sealed partial class DocsTests(ITestOutputHelper output)
     }
 
     [SkippableTheory, MemberData(nameof(Documents))]
-    public async Task HelmInstall_PutsKedaWhereTheRedisPolicyLetsItIn(string doc)
+    public async Task KedaCheck_LooksInEveryNamespace_ForTheLabelTheRedisPolicyAdmits(string doc)
     {
-        var helm = Assert.Single(ScriptOf(doc).Commands, c => c.Program == "helm" && c.Words.Contains("keda"));
-        var ns = helm.Words[helm.Words.ToList().IndexOf("--namespace") + 1];
+        var check = Assert.Single(await KubectlOfAsync(ScriptOf(doc)), c => c.Verb == "get" && c.Has("A", "all-namespaces"));
         var policy = (await RenderedManifests.RenderAsync("overlays/cpu")).Single<V1NetworkPolicy>("orleansllm-redis");
-        var admitted = policy.Spec.Ingress.SelectMany(r => r.FromProperty).Where(f => f.NamespaceSelector is not null)
-            .Select(f => f.NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"]);
-        Assert.Equal([ns], admitted);
+        var keda = Assert.Single(policy.Spec.Ingress.SelectMany(r => r.FromProperty), f => f.NamespaceSelector is not null);
+        Assert.Empty(keda.NamespaceSelector.MatchLabels ?? new Dictionary<string, string>());
+        Assert.Null(keda.NamespaceSelector.MatchExpressions);
+        Assert.Equal(string.Join(",", keda.PodSelector.MatchLabels.Select(kv => $"{kv.Key}={kv.Value}")), check.Value("l", "selector"));
+        Assert.Equal(["pods"], check.Positionals);
     }
 
     [SkippableFact]
@@ -151,7 +156,7 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         var m = RenderedManifests.Parse(await Kustomize.RenderOverlayAsync(block.Text));
 
         Assert.Equal(ns, Assert.Single(m.All<V1Namespace>()).Metadata.Name);
-        Assert.All(m.All<IMetadata<V1ObjectMeta>>().Where(o => o is not V1Namespace), o => Assert.Equal(ns, o.Metadata.NamespaceProperty));
+        Assert.All(m.All<IMetadata<V1ObjectMeta>>().Where(o => !ManifestTests.ClusterScoped(o)), o => Assert.Equal(ns, o.Metadata.NamespaceProperty));
         Assert.All(m.Single<ScaledObject>("orleansllm-silo").Spec.Triggers, t => Assert.Equal($"orleansllm-redis.{ns}.svc:6379", t.Metadata["address"]));
         Assert.Equal(ns, Assert.Single(m.Single<V1RoleBinding>("orleansllm-silo").Subjects).NamespaceProperty);
     }
@@ -176,7 +181,10 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         var overlay = await RenderedManifests.RenderAsync("overlays/cpu");
         var silo = overlay.Environment(overlay.SiloContainer, overlay.SiloDeployment.Spec.Template.Metadata, "orleansllm");
         var env = overlay.Environment(pod.Spec.Containers.Single(), pod.Metadata, "orleansllm");
-        Assert.Equal(silo["Redis__ConnectionString"], env["Redis__ConnectionString"]);
+        var redis = StackExchange.Redis.ConfigurationOptions.Parse(env["Redis__ConnectionString"]);
+        Assert.Equal(StackExchange.Redis.ConfigurationOptions.Parse(silo["Redis__ConnectionString"]).EndPoints.Single(), redis.EndPoints.Single());
+        Assert.Equal(("client", Kustomize.RedisPasswords["client"], true), (redis.User, redis.Password, redis.Ssl));
+        Assert.Equal(silo["Redis__TrustedCaFile"], env["Redis__TrustedCaFile"]);
         Assert.Equal((silo["Orleans__ClusterId"], silo["Orleans__ServiceId"]), (env["Orleans__ClusterId"], env["Orleans__ServiceId"]));
         Assert.Equal("orleansllm-client", pod.Metadata.Labels["app.kubernetes.io/name"]);
     }
@@ -228,7 +236,8 @@ public sealed partial class DocsTests(ITestOutputHelper output)
                 : null;
             if (applied is not null)
             {
-                // What the apply brings itself: namespaces, Secrets, and the Secrets its cert-manager Certificates write.
+                // What the apply brings itself: namespaces, Secrets (the Redis users' too, from deploy/secrets), and the Secrets
+        // its cert-manager Certificates write.
                 namespaces.UnionWith(applied.All<V1Namespace>().Select(n => n.Metadata.Name));
                 secrets.UnionWith(applied.All<V1Secret>().Select(x => $"{x.Metadata.NamespaceProperty}/{x.Metadata.Name}"));
                 secrets.UnionWith(applied.All<Certificate>().Select(c => $"{c.Metadata.NamespaceProperty}/{c.Spec.SecretName}"));
@@ -254,30 +263,67 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
-    [SkippableTheory, MemberData(nameof(Documents))]
-    public async Task ClusterSecret_IsCreatedWithEveryKeyThePodsMount_FromTheFilesOfTheReadmesRecipe(string doc)
+    [SkippableFact]
+    public async Task CertificateSecrets_AreCreatedWithEveryKeyThePodsMount_FromTheRecipesFiles()
     {
-        var create = Assert.Single(await KubectlOfAsync(ScriptOf(doc)), c => c.Path is ["create", "secret", _]);
-        Assert.Equal(["create", "secret", "generic"], create.Path);
-        Assert.Equal(ManifestTests.ClusterTlsSecret, create.Positionals.Single());
-        Assert.Equal("kubernetes.io/tls", create.Value("type"));
-
-        // --from-file=PATH makes the key PATH's file name.
-        var files = create.Values("from-file").ToArray();
-        Assert.All(files, f => Assert.DoesNotContain('=', f));
-        var keys = files.Select(f => Path.GetFileName(f)).ToArray();
-        Assert.Equal(ManifestTests.ClusterTlsFiles.Select(f => f.Key).Order(), keys.Order());
-
+        var script = ScriptOf(Walkthrough);
+        var creates = (await KubectlOfAsync(script)).Where(c => c.Path is ["create", "secret", _]).ToArray();
         var overlay = await RenderedManifests.RenderAsync("overlays/cpu");
-        Assert.Equal(ManifestTests.SiloTlsSecret(overlay), create.Positionals.Single());
+        Assert.Equal(
+            new[] { ManifestTests.SiloTlsSecret(overlay), ManifestTests.ClientTlsSecret, ManifestTests.RedisTlsSecret(overlay) }.Order(),
+            creates.Select(c => c.Positionals.Single()).Order());
 
-        // The README's recipe (which OpensslRecipeTests runs) writes each of those files.
-        var recipe = new ShellScript();
-        recipe.Add(ReadmeRecipe(), Readme, 1);
-        var written = recipe.Commands.Where(c => c.Program == "openssl")
+        // What the recipe's openssl commands write (the README's, which OpensslRecipeTests runs, and Redis').
+        var written = script.Commands.Where(c => c.Program == "openssl")
             .SelectMany(c => c.Words.Select((w, i) => (w, i)).Where(x => x.w is "-out" or "-keyout").Select(x => c.Words[x.i + 1]))
             .ToHashSet(StringComparer.Ordinal);
-        Assert.Superset(keys.ToHashSet(StringComparer.Ordinal), written);
+        foreach (var create in creates)
+        {
+            Assert.Equal(["create", "secret", "generic"], create.Path);
+            Assert.Equal("kubernetes.io/tls", create.Value("type"));
+
+            // --from-file=KEY=PATH: the key each pod mounts, from a file the recipe made.
+            var files = create.Values("from-file").Select(f => f.Split('=', 2)).ToDictionary(f => f[0], f => f[1]);
+            Assert.Equal(ManifestTests.ClusterTlsFiles.Select(f => f.Key).Order(), files.Keys.Order());
+            Assert.All(files.Values, path => Assert.Contains(Path.GetFileName(path), written));
+            Assert.Equal("ca.crt", Path.GetFileName(files["ca.crt"]));
+        }
+
+        // Each Secret holds its role's certificate: the silo's, the client's, Redis'.
+        string Certificate(string secret) => Path.GetFileName(creates.Single(c => c.Positionals.Single() == secret).Values("from-file").Single(f => f.StartsWith("tls.crt=", StringComparison.Ordinal)));
+        Assert.Equal("silo.crt", Certificate(ManifestTests.ClusterTlsSecret));
+        Assert.Equal("client.crt", Certificate(ManifestTests.ClientTlsSecret));
+        Assert.Equal("redis.crt", Certificate(ManifestTests.RedisTlsSecretName));
+    }
+
+    [SkippableTheory, MemberData(nameof(Documents))]
+    public async Task PasswordFiles_AreMadeBeforeTheFirstApply_AsTheSecretsComponentReadsThem(string doc)
+    {
+        var text = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, doc));
+        var blocks = BlocksOf(doc).Where(b => b.IsShell).ToArray();
+        var lines = blocks.SelectMany(b => b.Text.Split('\n').Select((line, i) => (Line: b.FirstLine + i, Text: line))).ToArray();
+        var firstApply = lines.First(l => Regex.IsMatch(l.Text, @"kubectl apply -k deploy/overlays/")).Line;
+        var makers = lines.Where(l => Regex.IsMatch(l.Text, @"> deploy/secrets/redis-\w+\.env$")).ToArray();
+        Assert.Equal(["redis-client.env", "redis-keda.env", "redis-silo.env"], makers.Select(l => Regex.Match(l.Text, @"redis-\w+\.env").Value).Order());
+        Assert.All(makers, l => Assert.True(l.Line < firstApply, $"{doc}:{l.Line} makes a password file after the first apply (line {firstApply})"));
+        Assert.Contains("deploy/secrets/redis-silo.env", text, StringComparison.Ordinal);
+
+        // Run as written, each line makes a file of one password of letters and digits, as the component reads it.
+        var dir = Directory.CreateTempSubdirectory("orleansllm-passwords-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "deploy", "secrets"));
+            var run = await ProcessRunner.RunAsync("bash", ["-euo", "pipefail", "-c", $"cd '{dir}' && " + string.Join(" && ", makers.Select(m => m.Text))]);
+            Assert.True(run.ExitCode == 0, run.ToString());
+            foreach (var file in Directory.GetFiles(Path.Combine(dir, "deploy", "secrets")))
+            {
+                Assert.Matches("^password=[A-Za-z0-9]{32,}\n$", await File.ReadAllTextAsync(file));
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [SkippableFact]
@@ -290,7 +336,7 @@ public sealed partial class DocsTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task CertManager_TheDocumentedOverlayWritesTheClusterSecret_AfterCertManagerAndItsCrdsAreInstalled()
     {
-        const string Heading = "4. The cluster certificate";
+        const string Heading = "4. The certificates";
         var block = Assert.Single(BlocksOf(Walkthrough), b => b.Heading == Heading && b.Language == "yaml");
         Assert.Contains("../../components/cert-manager", block.Text, StringComparison.Ordinal);
         var m = RenderedManifests.Parse(await Kustomize.RenderOverlayAsync(block.Text));
@@ -401,16 +447,19 @@ public sealed partial class DocsTests(ITestOutputHelper output)
             }
         }
 
+        // Commands about the cluster itself (every namespace, the API server's endpoints) name what every cluster has.
+        var aboutTheCluster = command.Has("A", "all-namespaces") || References(command).Any(r => Canonical(r.Type) == "endpointslice");
         foreach (var ns in command.Values("n", "namespace"))
         {
-            if (!objects.All<V1Namespace>().Any(n => n.Metadata.Name == ns))
+            if (!objects.All<V1Namespace>().Any(n => n.Metadata.Name == ns) && !(aboutTheCluster && ns is "default" or "kube-system"))
             {
                 yield return $"the namespace {ns} is not one the manifests create";
             }
         }
 
         var pods = new List<V1PodTemplateSpec>();
-        if (command.Value("l", "selector") is { } selector)
+        // In every namespace, or the API server's endpoints: about other software's objects, not the manifests'.
+        if (command.Value("l", "selector") is { } selector && !aboutTheCluster)
         {
             var matching = Workloads(objects).Values.Where(t => SelectorMatches(selector, t.Metadata.Labels)).ToArray();
             if (matching.Length == 0)
@@ -567,6 +616,7 @@ public sealed partial class DocsTests(ITestOutputHelper output)
         "scaledobject" or "scaledobjects" or "so" => "scaledobject",
         "podmonitor" or "podmonitors" => "podmonitor",
         "hpa" or "horizontalpodautoscaler" or "horizontalpodautoscalers" => "hpa",
+        "endpointslice" or "endpointslices" => "endpointslice",
         "pod" or "pods" or "po" => "pod",
         _ => null,
     };

@@ -10,9 +10,27 @@ public static class Kustomize
 
     public static string RepoRoot => RepoPaths.Root;
 
-    /// <summary>The YAML stream of <c>kubectl kustomize deploy/<paramref name="relativeDir"/></c>.</summary>
+    /// <summary>
+    /// The Redis users' passwords the tests render with: what deploy/secrets/README.md has a user make, made once per
+    /// test run, letters and digits only.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> RedisPasswords { get; } =
+        new[] { "silo", "client", "keda" }.ToDictionary(u => u, _ => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)).ToLowerInvariant());
+
+    private static readonly Lazy<string> Copy = new(MakeCopy);
+
+    /// <summary>
+    /// A copy of <c>deploy/</c> with the password files a user makes before applying (deploy/secrets/*.env), which
+    /// the repository does not hold: the kustomizations render from here. The repository is not written to.
+    /// </summary>
+    public static string DeployRoot => Copy.Value;
+
+    /// <summary>The YAML stream of <c>kubectl kustomize deploy/<paramref name="relativeDir"/></c>, with the password files made.</summary>
     public static Task<string> RenderAsync(string relativeDir) =>
-        Rendered.GetOrAdd(relativeDir, dir => new Lazy<Task<string>>(() => RunAsync(Path.Combine(RepoRoot, "deploy", dir), $"deploy/{dir}"))).Value;
+        Rendered.GetOrAdd(relativeDir, dir => new Lazy<Task<string>>(() => RunAsync(Path.Combine(DeployRoot, dir), $"deploy/{dir}"))).Value;
+
+    /// <summary>Renders a directory of the repository's own deploy/ as it stands, without the password files.</summary>
+    public static Task<string> RenderRepositoryAsync(string relativeDir) => RunAsync(Path.Combine(RepoRoot, "deploy", relativeDir), $"deploy/{relativeDir}");
 
     /// <summary>
     /// Renders an overlay of one's own, as if its kustomization.yaml were <c>deploy/overlays/mine/kustomization.yaml</c>:
@@ -21,7 +39,7 @@ public static class Kustomize
     /// </summary>
     public static async Task<string> RenderOverlayAsync(string kustomization)
     {
-        var home = Path.Combine(RepoRoot, "deploy", "overlays", "mine");
+        var home = Path.Combine(DeployRoot, "overlays", "mine");
         var dir = Directory.CreateTempSubdirectory("orleansllm-overlay-").FullName;
         try
         {
@@ -39,6 +57,32 @@ public static class Kustomize
         {
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    private static string MakeCopy()
+    {
+        var root = Directory.CreateTempSubdirectory("orleansllm-deploy-").FullName;
+        var copy = Path.Combine(root, "deploy");
+        var source = Path.Combine(RepoRoot, "deploy");
+        foreach (var file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(copy, Path.GetRelativePath(source, file));
+            if (Path.GetRelativePath(source, file).StartsWith("secrets" + Path.DirectorySeparatorChar, StringComparison.Ordinal) && file.EndsWith(".env", StringComparison.Ordinal))
+            {
+                continue; // a developer's own passwords, if any, stay out of the tests
+            }
+
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
+        }
+
+        foreach (var (user, password) in RedisPasswords)
+        {
+            File.WriteAllText(Path.Combine(copy, "secrets", $"redis-{user}.env"), $"password={password}\n");
+        }
+
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(root, recursive: true);
+        return copy;
     }
 
     // A laptop with only the .NET SDK has no kubectl (Debian ships none recent enough): ProcessRunner reports these

@@ -15,7 +15,14 @@ namespace OrleansLlm.Tests.Deploy;
 /// </summary>
 public sealed partial class ManifestTests
 {
-    public const string ClusterTlsSecret = "orleansllm-cluster-tls";
+    /// <summary>The silos' certificate: server and client authentication, the silos' name.</summary>
+    public const string ClusterTlsSecret = "orleansllm-silo-tls";
+
+    /// <summary>The clients' certificate (the Jobs, the CLI pod): client authentication only, the clients' name.</summary>
+    public const string ClientTlsSecret = "orleansllm-client-tls";
+
+    /// <summary>Redis' server certificate, of the same CA.</summary>
+    public const string RedisTlsSecretName = "orleansllm-redis-tls";
 
     public const string CertManagerOverlay = "overlays/cpu-cert-manager";
 
@@ -53,9 +60,9 @@ public sealed partial class ManifestTests
                 var env = objects.Environment(container, pod.Metadata, "orleansllm");
                 if (!container.Image.StartsWith(OurImages, StringComparison.Ordinal))
                 {
-                    // Ollama and Redis take no part in the cluster: they get neither the settings nor the key.
+                    // Ollama and Redis take no part in the cluster: they get neither the settings nor a silo's or client's key.
                     Assert.DoesNotContain(env.Keys, k => k.StartsWith("Orleans__Tls__", StringComparison.Ordinal));
-                    Assert.DoesNotContain(container.VolumeMounts ?? [], m => pod.Spec.Volumes.Single(v => v.Name == m.Name).Secret?.SecretName == ClusterTlsSecret);
+                    Assert.DoesNotContain(container.VolumeMounts ?? [], m => pod.Spec.Volumes.Single(v => v.Name == m.Name).Secret?.SecretName is ClusterTlsSecret or ClientTlsSecret);
                     continue;
                 }
 
@@ -66,12 +73,14 @@ public sealed partial class ManifestTests
                     : ClientSettings.From(config, redisOverride: null).Tls;
                 Assert.Equivalent(silo, tls, strict: true);
 
+                // A silo's own certificate, or a client's, which cannot join as a silo.
+                var secret = container.Name == "silo" ? ClusterTlsSecret : ClientTlsSecret;
                 foreach (var (setting, fileOf, key) in ClusterTlsFiles)
                 {
                     var path = fileOf(tls!) ?? throw new Xunit.Sdk.XunitException($"{pod.Source} {container.Name}: no {setting}");
                     var file = SecretFileAt(pod, container, path);
-                    Assert.True((ClusterTlsSecret, key, true) == (file.Secret, file.Key, file.ReadOnly),
-                        $"{pod.Source} {container.Name}: {setting} {path} is key '{file.Key}' of Secret {file.Secret} (read-only: {file.ReadOnly}), not '{key}' of {ClusterTlsSecret}");
+                    Assert.True((secret, key, true) == (file.Secret, file.Key, file.ReadOnly),
+                        $"{pod.Source} {container.Name}: {setting} {path} is key '{file.Key}' of Secret {file.Secret} (read-only: {file.ReadOnly}), not '{key}' of {secret}");
                     Assert.True(ReadableBy(pod, container, file.Mode), $"{pod.Source} {container.Name}: its user cannot read {path} (mode {Convert.ToString(file.Mode, 8)})");
                     Assert.True((file.Mode & 0b111) == 0, $"{pod.Source} {container.Name}: {path} is readable by every user (mode {Convert.ToString(file.Mode, 8)})");
                 }
@@ -89,7 +98,7 @@ public sealed partial class ManifestTests
         var withComponent = Documents(await Kustomize.RenderAsync(CertManagerOverlay));
         Assert.Empty(cpu.Except(withComponent));
         var added = withComponent.Except(cpu).ToArray();
-        Assert.Equal(4, added.Length);
+        Assert.Equal(6, added.Length);
         Assert.All(added, d => Assert.StartsWith($"apiVersion: {Certificate.ApiGroupVersion}\n", d, StringComparison.Ordinal));
 
         var m = await RenderedManifests.RenderAsync(CertManagerOverlay);
@@ -102,59 +111,66 @@ public sealed partial class ManifestTests
     {
         var m = await RenderedManifests.RenderAsync(CertManagerOverlay);
         var silo = SiloTls(m);
-        var cluster = m.All<Certificate>().Single(c => c.Spec.SecretName == ClusterTlsSecret);
-        var ca = m.All<Certificate>().Single(c => c.Spec.SecretName == m.Single<Issuer>(cluster.Spec.IssuerRef.Name).Spec.Ca!.SecretName);
-
-        // What cert-manager's CA issuer writes to the Secret: the certificate, its key (PKCS#1 encoding, the default:
-        // SEC 1 for ECDSA) and the CA, under the keys the pods mount; the settings point at them here.
-        var dir = Directory.CreateTempSubdirectory("orleansllm-cert-manager-").FullName;
-        try
+        foreach (var (secret, server) in new[] { (ClusterTlsSecret, true), (ClientTlsSecret, false) })
         {
-            using var caKey = NewKey(ca.Spec.PrivateKey);
-            var caRequest = new CertificateRequest(new X500DistinguishedName($"CN={ca.Spec.CommonName}"), caKey, HashAlgorithmName.SHA256);
-            // isCA adds "cert sign" to the usages, which default to "digital signature" and "key encipherment".
-            var isCa = ca.Spec.IsCA == true;
-            caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(isCa, false, 0, critical: true));
-            caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(
-                KeyUsages(ca.Spec.Usages ?? ["digital signature", "key encipherment"]) | (isCa ? X509KeyUsageFlags.KeyCertSign : X509KeyUsageFlags.None), critical: true));
-            caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, critical: false));
-            var now = DateTimeOffset.UtcNow;
-            using var caCertificate = caRequest.CreateSelfSigned(now.AddMinutes(-5), now + GoDuration(ca.Spec.Duration!));
+            var cluster = m.All<Certificate>().Single(c => c.Spec.SecretName == secret);
+            var ca = m.All<Certificate>().Single(c => c.Spec.SecretName == m.Single<Issuer>(cluster.Spec.IssuerRef.Name).Spec.Ca!.SecretName);
 
-            using var key = NewKey(cluster.Spec.PrivateKey);
-            var request = new CertificateRequest(new X500DistinguishedName($"CN={cluster.Spec.CommonName}"), key, HashAlgorithmName.SHA256);
-            var names = new SubjectAlternativeNameBuilder();
-            cluster.Spec.DnsNames!.ForEach(names.AddDnsName);
-            request.CertificateExtensions.Add(names.Build());
-            request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
-            request.CertificateExtensions.Add(new X509KeyUsageExtension(KeyUsages(cluster.Spec.Usages!), critical: true));
-            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(ExtendedKeyUsages(cluster.Spec.Usages!), critical: false));
-            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(caCertificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
-            using var certificate = request.Create(caCertificate, now.AddMinutes(-5), now + GoDuration(cluster.Spec.Duration!), [1, 2, 3, 4]);
-
-            await File.WriteAllTextAsync(Path.Combine(dir, "tls.crt"), certificate.ExportCertificatePem());
-            await File.WriteAllTextAsync(Path.Combine(dir, "tls.key"), key.ExportECPrivateKeyPem());
-            await File.WriteAllTextAsync(Path.Combine(dir, "ca.crt"), caCertificate.ExportCertificatePem());
-
-            var pod = new PodTemplate("silo", m.SiloDeployment.Spec.Template.Metadata, m.SiloPod);
-            string Here(string path) => Path.Combine(dir, SecretFileAt(pod, m.SiloContainer, path).Key);
-            var options = new ClusterTlsOptions
+            // What cert-manager's CA issuer writes to the Secret: the certificate, its key (PKCS#1 encoding, the default:
+            // SEC 1 for ECDSA) and the CA, under the keys the pods mount; the settings point at them here.
+            var dir = Directory.CreateTempSubdirectory("orleansllm-cert-manager-").FullName;
+            try
             {
-                Enabled = silo.Enabled,
-                CertificateFile = Here(silo.CertificateFile!),
-                KeyFile = Here(silo.KeyFile!),
-                CaFile = Here(silo.CaFile!),
-                PeerName = silo.PeerName,
-            };
-            foreach (var server in (bool[])[true, false])
-            {
+                using var caKey = NewKey(ca.Spec.PrivateKey);
+                var caRequest = new CertificateRequest(new X500DistinguishedName($"CN={ca.Spec.CommonName}"), caKey, HashAlgorithmName.SHA256);
+                // isCA adds "cert sign" to the usages, which default to "digital signature" and "key encipherment".
+                var isCa = ca.Spec.IsCA == true;
+                caRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(isCa, false, 0, critical: true));
+                caRequest.CertificateExtensions.Add(new X509KeyUsageExtension(
+                    KeyUsages(ca.Spec.Usages ?? ["digital signature", "key encipherment"]) | (isCa ? X509KeyUsageFlags.KeyCertSign : X509KeyUsageFlags.None), critical: true));
+                caRequest.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(caRequest.PublicKey, critical: false));
+                var now = DateTimeOffset.UtcNow;
+                using var caCertificate = caRequest.CreateSelfSigned(now.AddMinutes(-5), now + GoDuration(ca.Spec.Duration!));
+
+                using var key = NewKey(cluster.Spec.PrivateKey);
+                var request = new CertificateRequest(new X500DistinguishedName($"CN={cluster.Spec.CommonName}"), key, HashAlgorithmName.SHA256);
+                var names = new SubjectAlternativeNameBuilder();
+                cluster.Spec.DnsNames!.ForEach(names.AddDnsName);
+                request.CertificateExtensions.Add(names.Build());
+                request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
+                request.CertificateExtensions.Add(new X509KeyUsageExtension(KeyUsages(cluster.Spec.Usages!), critical: true));
+                request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(ExtendedKeyUsages(cluster.Spec.Usages!), critical: false));
+                request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(caCertificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+                using var certificate = request.Create(caCertificate, now.AddMinutes(-5), now + GoDuration(cluster.Spec.Duration!), [1, 2, 3, 4]);
+
+                await File.WriteAllTextAsync(Path.Combine(dir, "tls.crt"), certificate.ExportCertificatePem());
+                await File.WriteAllTextAsync(Path.Combine(dir, "tls.key"), key.ExportECPrivateKeyPem());
+                await File.WriteAllTextAsync(Path.Combine(dir, "ca.crt"), caCertificate.ExportCertificatePem());
+
+                var pod = new PodTemplate("silo", m.SiloDeployment.Spec.Template.Metadata, m.SiloPod);
+                string Here(string path) => Path.Combine(dir, SecretFileAt(pod, m.SiloContainer, path).Key);
+                var options = new ClusterTlsOptions
+                {
+                    Enabled = silo.Enabled,
+                    CertificateFile = Here(silo.CertificateFile!),
+                    KeyFile = Here(silo.KeyFile!),
+                    CaFile = Here(silo.CaFile!),
+                    PeerName = silo.PeerName,
+                    ClientPeerName = silo.ClientPeerName,
+                };
                 var result = new ClusterTlsOptionsValidator(server).Validate(null, options);
-                Assert.True(result.Succeeded, $"{(server ? "silo" : "client")}: {result.FailureMessage}");
+                Assert.True(result.Succeeded, $"{secret} as a {(server ? "silo" : "client")}: {result.FailureMessage}");
+
+                // A client's certificate is no silo's: the silo's own checks refuse it, as its silo port does.
+                if (!server)
+                {
+                    Assert.True(new ClusterTlsOptionsValidator(server: true).Validate(null, options).Failed, $"{secret} passes as a silo's certificate");
+                }
             }
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
         }
     }
 
@@ -178,16 +194,37 @@ public sealed partial class ManifestTests
     /// </summary>
     internal static void AssertWritesTheClusterSecret(RenderedManifests m, ClusterTlsOptions silo)
     {
-        var secret = SiloTlsSecret(m);
-        var cluster = Assert.Single(m.All<Certificate>(), c => c.Spec.SecretName == secret);
-        Assert.Contains("server auth", cluster.Spec.Usages ?? []);
-        Assert.Contains("client auth", cluster.Spec.Usages ?? []);
-        Assert.Contains(silo.PeerName, cluster.Spec.DnsNames ?? []);
-        Assert.NotEqual(true, cluster.Spec.IsCA);
-        Assert.True(GoDuration(cluster.Spec.RenewBefore!) < GoDuration(cluster.Spec.Duration!), "renewBefore must fall within the certificate's life");
+        Certificate Writing(string secret) => Assert.Single(m.All<Certificate>(), c => c.Spec.SecretName == secret);
+        var siloCertificate = Writing(SiloTlsSecret(m));
+        Assert.Equal(["client auth", "digital signature", "server auth"], (siloCertificate.Spec.Usages ?? []).Order());
+        Assert.Contains(silo.PeerName, siloCertificate.Spec.DnsNames ?? []);
 
-        // Certificate -> CA Issuer -> CA Certificate -> self-signed Issuer, all in the silos' namespace.
-        var issuer = m.Single<Issuer>(IssuerOf(cluster));
+        // The clients' certificate: client authentication alone, so it is refused on the silo port.
+        var client = Writing(ClientTlsSecret);
+        Assert.Equal(["client auth", "digital signature"], (client.Spec.Usages ?? []).Order());
+        Assert.Contains(silo.ClientPeerName, client.Spec.DnsNames ?? []);
+        Assert.DoesNotContain(silo.PeerName, client.Spec.DnsNames ?? []);
+
+        // Redis': server authentication, under every name silos, clients and KEDA dial it by.
+        var redis = Writing(RedisTlsSecret(m));
+        Assert.Equal(["digital signature", "server auth"], (redis.Spec.Usages ?? []).Order());
+        var service = m.Single<V1Service>("orleansllm-redis");
+        var dialled = new HashSet<string>(m.All<ScaledObject>().SelectMany(s => s.Spec.Triggers).Select(t => t.Metadata["address"].Split(':')[0]))
+        {
+            service.Metadata.Name,
+            $"{service.Metadata.Name}.{service.Metadata.NamespaceProperty}.svc",
+        };
+        Assert.Superset(dialled, new HashSet<string>(redis.Spec.DnsNames ?? []));
+
+        // Certificate -> CA Issuer -> CA Certificate -> self-signed Issuer, all in the silos' namespace, one CA for all.
+        var issuers = new[] { siloCertificate, client, redis }.Select(IssuerOf).Distinct().ToArray();
+        var issuer = m.Single<Issuer>(Assert.Single(issuers));
+        foreach (var cluster in new[] { siloCertificate, client, redis })
+        {
+            Assert.NotEqual(true, cluster.Spec.IsCA);
+            Assert.True(GoDuration(cluster.Spec.RenewBefore!) < GoDuration(cluster.Spec.Duration!), "renewBefore must fall within the certificate's life");
+        }
+
         var caSecret = Assert.IsType<CaIssuer>(issuer.Spec.Ca).SecretName;
         var ca = Assert.Single(m.All<Certificate>(), c => c.Spec.SecretName == caSecret);
         Assert.True(ca.Spec.IsCA, $"Certificate {ca.Metadata.Name} signs for Issuer {issuer.Metadata.Name} but is no CA");
@@ -205,6 +242,14 @@ public sealed partial class ManifestTests
     }
 
     internal static ClusterTlsOptions SiloTls(RenderedManifests m) => Bind<ClusterTlsOptions>(SiloConfiguration(m), ClusterTlsOptions.Section);
+
+    /// <summary>The Secret Redis' container reads its certificate from.</summary>
+    internal static string RedisTlsSecret(RenderedManifests m)
+    {
+        var redis = m.Single<V1Deployment>("orleansllm-redis");
+        var pod = new PodTemplate("redis", redis.Spec.Template.Metadata, redis.Spec.Template.Spec);
+        return SecretFileAt(pod, redis.Spec.Template.Spec.Containers.Single(), "/etc/orleansllm/tls/tls.crt").Secret;
+    }
 
     internal static string SiloTlsSecret(RenderedManifests m)
     {

@@ -43,15 +43,21 @@ public sealed partial class ManifestTests
         Assert.Equal(
             new[]
             {
-                "ScaledObject", "TriggerAuthentication", nameof(V1ConfigMap), nameof(V1Deployment), nameof(V1Deployment),
+                "ScaledObject", "TriggerAuthentication", nameof(V1ConfigMap), nameof(V1ConfigMap), nameof(V1Deployment), nameof(V1Deployment),
                 nameof(V1Namespace), nameof(V1NetworkPolicy), nameof(V1NetworkPolicy), nameof(V1NetworkPolicy),
-                nameof(V1PersistentVolumeClaim), nameof(V1PodDisruptionBudget), nameof(V1Role), nameof(V1RoleBinding),
-                nameof(V1Secret), nameof(V1Service), nameof(V1ServiceAccount),
+                nameof(V1PersistentVolumeClaim), nameof(V1PodDisruptionBudget), nameof(V1PriorityClass), nameof(V1Role), nameof(V1RoleBinding),
+                nameof(V1Secret), nameof(V1Secret), nameof(V1Secret), nameof(V1Service), nameof(V1ServiceAccount),
+                nameof(V1ValidatingAdmissionPolicy), nameof(V1ValidatingAdmissionPolicyBinding),
             }.Order(),
             kinds);
-        Assert.All(manifests.All<IMetadata<V1ObjectMeta>>().Where(o => o is not V1Namespace),
+        Assert.All(manifests.All<IMetadata<V1ObjectMeta>>().Where(o => !ClusterScoped(o)),
             o => Assert.Equal("orleansllm", o.Metadata.NamespaceProperty));
+        Assert.All(manifests.All<IMetadata<V1ObjectMeta>>().Where(ClusterScoped), o => Assert.Null(o.Metadata.NamespaceProperty));
     }
+
+    /// <summary>Objects Kubernetes keeps outside any namespace.</summary>
+    internal static bool ClusterScoped(object o) =>
+        o is V1Namespace or V1PriorityClass or V1ValidatingAdmissionPolicy or V1ValidatingAdmissionPolicyBinding or V1StorageClass;
 
     [SkippableFact]
     public async Task StrictParsing_RejectsAnUnknownField()
@@ -82,7 +88,8 @@ public sealed partial class ManifestTests
         Assert.Equal(int.Parse(config["ASPNETCORE_HTTP_PORTS"]!, CultureInfo.InvariantCulture), ports["http"]);
         Assert.Equal(config.GetValue<int>("Orleans:SiloPort"), ports["silo"]);
         Assert.Equal(config.GetValue<int>("Orleans:GatewayPort"), ports["gateway"]);
-        Assert.Equal([8080, 11111, 30000], ports.Values.Order());
+        Assert.Equal(config.GetValue<int>("Metrics:Port"), ports["metrics"]);
+        Assert.Equal([8080, 9464, 11111, 30000], ports.Values.Order());
 
         Assert.Equal(("/readyz", "http"), (m.SiloContainer.ReadinessProbe.HttpGet.Path, m.SiloContainer.ReadinessProbe.HttpGet.Port.Value));
         Assert.Equal(("/healthz", "http"), (m.SiloContainer.LivenessProbe.HttpGet.Path, m.SiloContainer.LivenessProbe.HttpGet.Port.Value));
@@ -104,19 +111,27 @@ public sealed partial class ManifestTests
 
         // The silo's own validators accept what the pod configures.
         var config = SiloConfiguration(m);
-        AssertValid(Bind<RedisOptions>(config, RedisOptions.Section), new RedisOptionsValidator());
+        // The CA file is the Secret's (checked below), not on this machine.
+        var redisOptions = Bind<RedisOptions>(config, RedisOptions.Section);
+        redisOptions.TrustedCaFile = null;
+        AssertValid(redisOptions, new RedisOptionsValidator());
         AssertValid(Bind<OllamaOptions>(config, OllamaOptions.Section), new OllamaOptionsValidator());
         AssertValid(Bind<QueueOptions>(config, QueueOptions.Section), new QueueOptionsValidator());
         AssertValid(Bind<WorkerOptions>(config, WorkerOptions.Section), new WorkerOptionsValidator());
         Assert.True(config.GetValue<bool>("Kubernetes:PodDeletionCost"));
 
-        // Redis: the Service of the rendered Redis, with the password of its Secret.
+        // Redis: the Service of the rendered Redis, over TLS, as the user silo with its Secret's password, trusting the
+        // CA that the silo's own certificate Secret carries (the cluster's, which signs Redis' certificate too).
         var redis = StackExchange.Redis.ConfigurationOptions.Parse(env["Redis__ConnectionString"]);
         var endpoint = Assert.IsType<System.Net.DnsEndPoint>(Assert.Single(redis.EndPoints));
         var redisService = m.Single<V1Service>(endpoint.Host);
         Assert.Equal(redisService.Spec.Ports.Single().Port, endpoint.Port);
-        Assert.Equal(m.SecretValue("orleansllm-redis", "password"), redis.Password);
+        Assert.Equal(("silo", m.SecretValue("orleansllm-redis-silo", "password")), (redis.User, redis.Password));
+        Assert.True(redis.Ssl, "the silo reaches Redis without TLS");
         Assert.False(redis.AbortOnConnectFail);
+        var pod = new PodTemplate("silo", m.SiloDeployment.Spec.Template.Metadata, m.SiloPod);
+        var ca = SecretFileAt(pod, m.SiloContainer, env["Redis__TrustedCaFile"]);
+        Assert.Equal((SiloTlsSecret(m), "ca.crt"), (ca.Secret, ca.Key));
         AssertSelects(redisService.Spec.Selector, m.Single<V1Deployment>("orleansllm-redis").Spec.Template.Metadata.Labels);
 
         // Ollama: the sidecar in the same pod, where it listens (loopback only), with the model the init container pulled.
@@ -257,16 +272,19 @@ public sealed partial class ManifestTests
         var window = scaled.Spec.Advanced.HorizontalPodAutoscalerConfig?.Behavior?.ScaleDown?.StabilizationWindowSeconds;
         Assert.True(window >= requestTimeout.TotalSeconds, $"scale-down stabilization {window} s is shorter than a request ({requestTimeout})");
 
-        // Both triggers read the rendered Redis, authenticated with its Secret's password.
+        // Every trigger reads the rendered Redis as the user keda, over TLS with the CA of Redis' certificate Secret.
         var redisService = m.Single<V1Service>("orleansllm-redis");
         var expectedAddress = $"{redisService.Metadata.Name}.{redisService.Metadata.NamespaceProperty}.svc:{redisService.Spec.Ports.Single().Port}";
         foreach (var trigger in scaled.Spec.Triggers)
         {
             Assert.Equal(expectedAddress, trigger.Metadata["address"]);
-            var auth = m.Single<TriggerAuthentication>(trigger.AuthenticationRef!.Name);
-            var password = Assert.Single(auth.Spec.SecretTargetRef!);
-            Assert.Equal("password", password.Parameter);
-            Assert.Equal(m.SecretValue("orleansllm-redis", "password"), m.SecretValue(password.Name, password.Key));
+            Assert.False(trigger.Metadata.ContainsKey("enableTLS"), "KEDA refuses tls in both the trigger and its TriggerAuthentication");
+            var auth = m.Single<TriggerAuthentication>(trigger.AuthenticationRef!.Name).Spec.SecretTargetRef!.ToDictionary(r => r.Parameter);
+            Assert.Equal(["ca", "password", "tls", "username"], auth.Keys.Order());
+            Assert.Equal("keda", m.SecretValue(auth["username"].Name, auth["username"].Key));
+            Assert.Equal(Kustomize.RedisPasswords["keda"], m.SecretValue(auth["password"].Name, auth["password"].Key));
+            Assert.Equal("enable", m.SecretValue(auth["tls"].Name, auth["tls"].Key));
+            Assert.Equal((RedisTlsSecret(m), "ca.crt"), (auth["ca"].Name, auth["ca"].Key));
         }
     }
 
@@ -288,16 +306,26 @@ public sealed partial class ManifestTests
         var limit = container.Resources.Limits["memory"].ToDecimal();
         Assert.InRange(long.Parse(maxMemory.Groups[1].Value, CultureInfo.InvariantCulture) * 1024 * 1024, 1, (long)(limit * 0.6m));
 
-        // The password reaches Redis from the Secret's file through stdin: never in its arguments or environment.
-        var password = m.SecretValue("orleansllm-redis", "password");
+        // TLS only, with the certificate of its own Secret; no client certificates asked (users authenticate).
+        Assert.Contains("--port 0 --tls-port 6379", args, StringComparison.Ordinal);
+        Assert.Contains("--tls-auth-clients no", args, StringComparison.Ordinal);
+        var pod = new PodTemplate("redis", redis.Spec.Template.Metadata, redis.Spec.Template.Spec);
+        foreach (var (flag, key) in new[] { ("--tls-cert-file", "tls.crt"), ("--tls-key-file", "tls.key"), ("--tls-ca-cert-file", "ca.crt") })
+        {
+            var path = Regex.Match(args, $@"{flag} (\S+)").Groups[1].Value.Replace("$tls", "/etc/orleansllm/tls", StringComparison.Ordinal);
+            var file = SecretFileAt(pod, container, path);
+            Assert.Equal((RedisTlsSecret(m), key), (file.Secret, file.Key));
+        }
+
+        // The users' passwords reach Redis from their Secrets' files through stdin: never in its arguments or environment.
         Assert.DoesNotContain("--requirepass", args, StringComparison.Ordinal);
+        Assert.DoesNotContain("--user", args.Replace("--user orleansllm-reload", "", StringComparison.Ordinal).Replace("--user keda ping", "", StringComparison.Ordinal), StringComparison.Ordinal);
         Assert.Null(container.Env);
-        var secretVolume = redis.Spec.Template.Spec.Volumes.Single(v => v.Secret?.SecretName == "orleansllm-redis");
-        var secretMount = container.VolumeMounts.Single(v => v.Name == secretVolume.Name);
-        Assert.True(secretMount.ReadOnlyProperty);
-        Assert.Contains($"requirepass \"$(cat {secretMount.MountPath}/{secretVolume.Secret.Items.Single().Path})\"", args, StringComparison.Ordinal);
         Assert.Contains("redis-server - ", args, StringComparison.Ordinal);
-        Assert.DoesNotContain(password, args, StringComparison.Ordinal);
+        Assert.All(Kustomize.RedisPasswords.Values, password => Assert.DoesNotContain(password, args, StringComparison.Ordinal));
+        var passwords = redis.Spec.Template.Spec.Volumes.Single(v => v.Projected is not null).Projected.Sources;
+        Assert.Equal(["orleansllm-redis-client", "orleansllm-redis-keda", "orleansllm-redis-silo"], passwords.Select(p => p.Secret.Name).Order());
+        Assert.All(passwords, p => Assert.Equal(p.Secret.Name["orleansllm-redis-".Length..], Assert.Single(p.Secret.Items).Path));
         var data = container.VolumeMounts.Single(v => v.MountPath == "/data");
         var claim = redis.Spec.Template.Spec.Volumes.Single(v => v.Name == data.Name).PersistentVolumeClaim.ClaimName;
         Assert.NotNull(m.Single<V1PersistentVolumeClaim>(claim));
@@ -318,12 +346,12 @@ public sealed partial class ManifestTests
     }
 
     [SkippableFact]
-    public async Task CpuOverlay_SizesOllamaAsTheWorkshop()
+    public async Task CpuOverlay_GivesOllamaThreeWholeCpusAndTwoGigabytes()
     {
         var m = await RenderedManifests.RenderAsync("overlays/cpu");
         var resources = m.OllamaSidecar.Resources;
 
-        Assert.Equal(1.5m, resources.Requests["cpu"].ToDecimal());
+        Assert.Equal(3m, resources.Requests["cpu"].ToDecimal());
         Assert.Equal(3m, resources.Limits["cpu"].ToDecimal());
         Assert.Equal(2_000_000_000m, resources.Requests["memory"].ToDecimal());
         Assert.Equal(2_000_000_000m, resources.Limits["memory"].ToDecimal());
@@ -470,7 +498,8 @@ public sealed partial class ManifestTests
         var m = RenderedManifests.Parse(renamed);
 
         Assert.Equal("llm-renamed", Assert.Single(m.All<V1Namespace>()).Metadata.Name);
-        Assert.All(m.All<IMetadata<V1ObjectMeta>>().Where(o => o is not V1Namespace), o => Assert.Equal("llm-renamed", o.Metadata.NamespaceProperty));
+        Assert.All(m.All<IMetadata<V1ObjectMeta>>().Where(o => !ClusterScoped(o)), o => Assert.Equal("llm-renamed", o.Metadata.NamespaceProperty));
+        Assert.All(m.All<IMetadata<V1ObjectMeta>>().Where(ClusterScoped), o => Assert.Null(o.Metadata.NamespaceProperty));
         Assert.All(m.Single<ScaledObject>("orleansllm-silo").Spec.Triggers, t => Assert.Equal("orleansllm-redis.llm-renamed.svc:6379", t.Metadata["address"]));
         Assert.Equal("llm-renamed", Assert.Single(m.Single<V1RoleBinding>("orleansllm-silo").Subjects).NamespaceProperty);
 
@@ -527,7 +556,8 @@ public sealed partial class ManifestTests
     {
         var job = jobs.Single<V1Job>(name);
         Assert.Equal("orleansllm", job.Metadata.NamespaceProperty);
-        var container = Assert.Single(job.Spec.Template.Spec.Containers);
+        // The client: the Job's one container, or (the results Job) its init container that writes the file.
+        var container = Assert.Single(job.Spec.Template.Spec.Containers.Concat(job.Spec.Template.Spec.InitContainers ?? []), c => c.Name == "client");
         Assert.Equal("Never", job.Spec.Template.Spec.RestartPolicy);
         Assert.StartsWith("registry.example.com/orleansllm/client:", container.Image, StringComparison.Ordinal);
 
@@ -536,7 +566,12 @@ public sealed partial class ManifestTests
         var env = both.Environment(container, job.Spec.Template.Metadata, "orleansllm");
         var client = ClientSettings.From(new ConfigurationBuilder().AddInMemoryCollection(
             env.Select(kv => KeyValuePair.Create(kv.Key.Replace("__", ":", StringComparison.Ordinal), (string?)kv.Value))).Build(), redisOverride: null);
-        Assert.Equal(siloEnv["Redis__ConnectionString"], client.RedisConnectionString);
+        // The same Redis, over TLS, as the user client with its own Secret's password.
+        var redis = StackExchange.Redis.ConfigurationOptions.Parse(client.RedisConnectionString);
+        var siloRedis = StackExchange.Redis.ConfigurationOptions.Parse(siloEnv["Redis__ConnectionString"]);
+        Assert.Equal(siloRedis.EndPoints.Single(), redis.EndPoints.Single());
+        Assert.Equal(("client", Kustomize.RedisPasswords["client"], true), (redis.User, redis.Password, redis.Ssl));
+        Assert.Equal(siloEnv["Redis__TrustedCaFile"], client.RedisTrustedCaFile);
         Assert.Equal(siloEnv["Orleans__ClusterId"], client.ClusterId);
         Assert.Equal(siloEnv["Orleans__ServiceId"], client.ServiceId);
         Assert.Equivalent(SiloTls(overlay), client.Tls, strict: true);

@@ -14,7 +14,7 @@ public sealed class MonitoringManifestTests
 
     [SkippableTheory]
     [MemberData(nameof(Overlays))]
-    public async Task PodMonitor_ScrapesMetricsOnEverySilosHttpPort(string overlay)
+    public async Task PodMonitor_ScrapesMetricsOnEverySilosMetricsPort(string overlay)
     {
         var manifests = await RenderWithMonitoringAsync(overlay);
         var monitor = Assert.Single(manifests.All<PodMonitor>());
@@ -26,10 +26,11 @@ public sealed class MonitoringManifestTests
         var endpoint = Assert.Single(monitor.Spec.PodMetricsEndpoints);
         Assert.Equal("/metrics", endpoint.Path);
 
-        // The named port is the silo container's, and it is the port the silo's web host listens on.
+        // The named port is the silo container's, and it is the silo's metrics port (Metrics:Port), not its HTTP port.
         var port = Assert.Single(manifests.SiloContainer.Ports, p => p.Name == endpoint.Port);
         var env = manifests.Environment(manifests.SiloContainer, pod.Metadata, manifests.SiloDeployment.Metadata.NamespaceProperty);
-        Assert.Equal(port.ContainerPort.ToString(), env["ASPNETCORE_HTTP_PORTS"]);
+        Assert.Equal(port.ContainerPort.ToString(), env["Metrics__Port"]);
+        Assert.NotEqual(port.ContainerPort.ToString(), env["ASPNETCORE_HTTP_PORTS"]);
         Assert.DoesNotContain(manifests.OllamaSidecar.Ports ?? [], p => p.Name == endpoint.Port);
     }
 
@@ -76,13 +77,13 @@ public sealed class MonitoringManifestTests
     private static string DashboardFile => Path.Combine(RepoPaths.Root, "deploy", "monitoring", "dashboard.json");
 
     // As docs/kubernetes.md says to turn it on: an overlay with the component added.
-    private static async Task<RenderedManifests> RenderWithMonitoringAsync(string overlay)
+    internal static async Task<RenderedManifests> RenderWithMonitoringAsync(string overlay)
     {
         var dir = Path.Combine(Path.GetTempPath(), "orleansllm-monitoring-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         try
         {
-            var deploy = Path.GetRelativePath(dir, Path.Combine(RepoPaths.Root, "deploy"));
+            var deploy = Path.GetRelativePath(dir, Kustomize.DeployRoot);
             await File.WriteAllTextAsync(Path.Combine(dir, "kustomization.yaml"), $"""
                 apiVersion: kustomize.config.k8s.io/v1beta1
                 kind: Kustomization

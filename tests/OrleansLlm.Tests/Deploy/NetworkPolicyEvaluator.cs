@@ -33,10 +33,31 @@ public sealed class NetworkPolicyEvaluator(IReadOnlyList<V1NetworkPolicy> polici
             .Any(r => PortMatches(r.Rule.Ports, port, namedPorts) && PeerMatches(r.Rule.FromProperty, r.Policy.Metadata.NamespaceProperty ?? "default", peer));
     }
 
-    private static bool PortMatches(IList<V1NetworkPolicyPort>? ports, int port, IReadOnlyDictionary<string, int> namedPorts) =>
+    /// <summary>
+    /// Whether a pod in <paramref name="podNamespace"/> labelled <paramref name="podLabels"/> may open a connection to
+    /// <paramref name="port"/>/<paramref name="protocol"/> of <paramref name="destination"/>: as for ingress, a pod no
+    /// Egress policy selects may go anywhere; a selected one only where a rule of a selecting policy allows.
+    /// </summary>
+    public bool AllowsEgress(string podNamespace, IDictionary<string, string> podLabels, Peer destination, int port, string protocol = "TCP")
+    {
+        var selecting = policies
+            .Where(p => (p.Metadata.NamespaceProperty ?? "default") == podNamespace)
+            .Where(p => Matches(p.Spec.PodSelector, podLabels))
+            .Where(p => p.Spec.PolicyTypes?.Contains("Egress") ?? p.Spec.Egress is not null)
+            .ToArray();
+        if (selecting.Length == 0)
+        {
+            return true;
+        }
+
+        return selecting.SelectMany(p => (p.Spec.Egress ?? []).Select(rule => (Policy: p, Rule: rule)))
+            .Any(r => PortMatches(r.Rule.Ports, port, new Dictionary<string, int>(), protocol) && PeerMatches(r.Rule.To, r.Policy.Metadata.NamespaceProperty ?? "default", destination));
+    }
+
+    private static bool PortMatches(IList<V1NetworkPolicyPort>? ports, int port, IReadOnlyDictionary<string, int> namedPorts, string protocol = "TCP") =>
         ports is null || ports.Count == 0 || ports.Any(p =>
         {
-            if ((p.Protocol ?? "TCP") != "TCP")
+            if ((p.Protocol ?? "TCP") != protocol)
             {
                 return false;
             }

@@ -10,11 +10,12 @@ namespace OrleansLlm.Tests.Deploy;
 public sealed class NetworkPolicyTests(ITestOutputHelper output)
 {
     public const string Namespace = "orleansllm";
-    public const string KedaNamespace = "keda-system";
+    public const string KedaNamespace = "keda";
 
     private const string Silos = "silo pods";
     private const string Clients = "client pods";
-    private const string Keda = "KEDA's namespace";
+    private const string Keda = "KEDA's operator";
+    private const string Prometheus = "Prometheus";
 
     public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };
 
@@ -22,6 +23,7 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
     private static readonly Dictionary<string, string[]> Expected = new()
     {
         ["orleansllm-silo/silo:8080"] = [],
+        ["orleansllm-silo/silo:9464"] = [],
         ["orleansllm-silo/silo:11111"] = [Silos],
         ["orleansllm-silo/silo:30000"] = [Silos, Clients],
         ["orleansllm-silo/ollama:11434"] = [],
@@ -29,9 +31,16 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
     };
 
     [SkippableTheory, MemberData(nameof(Overlays))]
-    public async Task EveryPort_ReachableFromExactlyItsPeers(string overlay)
+    public Task EveryPort_ReachableFromExactlyItsPeers(string overlay) => AssertReachableAsync(RenderedManifests.RenderAsync(overlay), Expected);
+
+    /// <summary>The monitoring component opens the metrics port to Prometheus in the namespace monitoring, and nothing else to anyone.</summary>
+    [SkippableTheory, MemberData(nameof(Overlays))]
+    public Task WithMonitoring_MetricsAloneAreOpen_ToPrometheusOfTheMonitoringNamespace(string overlay) =>
+        AssertReachableAsync(MonitoringManifestTests.RenderWithMonitoringAsync(overlay), new Dictionary<string, string[]>(Expected) { ["orleansllm-silo/silo:9464"] = [Prometheus] });
+
+    private async Task AssertReachableAsync(Task<RenderedManifests> rendering, Dictionary<string, string[]> expected)
     {
-        var m = await RenderedManifests.RenderAsync(overlay);
+        var m = await rendering;
         var evaluator = new NetworkPolicyEvaluator([.. m.All<V1NetworkPolicy>()]);
         var peers = await PeersAsync(m);
 
@@ -61,8 +70,8 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
         }
 
         output.WriteLine(string.Join("\n", actual.Select(kv => $"{kv.Key} <- {(kv.Value.Length == 0 ? "nobody" : string.Join(", ", kv.Value))}")));
-        Assert.Equal(Expected.Keys.Order(), actual.Keys.Order());
-        Assert.All(Expected, kv => Assert.Equal(kv.Value.Order(), actual[kv.Key]));
+        Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
+        Assert.All(expected, kv => Assert.Equal(kv.Value.Order(), actual[kv.Key]));
     }
 
     [SkippableFact]
@@ -99,6 +108,8 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
         }
     }
 
+    private static Dictionary<string, string> KedaOperator => new() { ["app"] = "keda-operator", ["app.kubernetes.io/name"] = "keda-operator" };
+
     /// <summary>Everyone who might knock: the manifests' own pods, an unrelated pod, KEDA, a look-alike elsewhere, the outside.</summary>
     private static async Task<IReadOnlyList<Peer>> PeersAsync(RenderedManifests overlay)
     {
@@ -113,7 +124,14 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
             Peer.Pod(Clients, Namespace, cli.Metadata.Labels),
             Peer.Pod("the Redis pod", Namespace, overlay.Single<V1Deployment>("orleansllm-redis").Spec.Template.Metadata.Labels),
             Peer.Pod("another pod of the namespace", Namespace, new Dictionary<string, string> { ["app"] = "debug" }),
-            Peer.Pod(Keda, KedaNamespace, new Dictionary<string, string> { ["app"] = "keda-operator" }),
+            // KEDA's operator wherever it is installed: its Helm chart's namespace, the AKS add-on's, another.
+            Peer.Pod(Keda, KedaNamespace, KedaOperator),
+            Peer.Pod(Keda, "kube-system", KedaOperator),
+            Peer.Pod(Keda, "platform-autoscaling", KedaOperator),
+            Peer.Pod("KEDA's metrics server, beside its operator", KedaNamespace, new Dictionary<string, string> { ["app.kubernetes.io/name"] = "keda-operator-metrics-apiserver" }),
+            Peer.Pod(Prometheus, "monitoring", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus", ["prometheus"] = "kube-prometheus-stack-prometheus" }),
+            Peer.Pod("Grafana in the monitoring namespace", "monitoring", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "grafana" }),
+            Peer.Pod("a Prometheus elsewhere", "team-a", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus" }),
             Peer.Pod("a silo look-alike in another namespace", "default", silo),
             Peer.Outside("outside the cluster", "203.0.113.9"),
         ];

@@ -13,17 +13,20 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly System.Text.StringBuilder _output = new();
     private readonly System.Text.StringBuilder _stderr = new();
 
-    private SiloProcess(Process process, string logFile, int httpPort, int siloPort)
+    private SiloProcess(Process process, string logFile, int httpPort, int siloPort, int gatewayPort)
     {
         _process = process;
         _logFile = logFile;
         HttpPort = httpPort;
         SiloPort = siloPort;
+        GatewayPort = gatewayPort;
     }
 
     public int HttpPort { get; }
 
     public int SiloPort { get; }
+
+    public int GatewayPort { get; }
 
     public int ProcessId => _process.Id;
 
@@ -60,7 +63,7 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("the silo process did not start");
-        var silo = new SiloProcess(process, logFile, httpPort, siloPort);
+        var silo = new SiloProcess(process, logFile, httpPort, siloPort, gatewayPort);
         var log = new StreamWriter(logFile) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => silo.Capture(log, e.Data, stderr: false);
         process.ErrorDataReceived += (_, e) => silo.Capture(log, e.Data, stderr: true);

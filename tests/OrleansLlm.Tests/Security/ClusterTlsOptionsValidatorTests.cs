@@ -96,6 +96,35 @@ public sealed class ClusterTlsOptionsValidatorTests : IDisposable
         Assert.Equal($"Orleans:Tls:CaFile '{empty}' holds no PEM certificate.", failure);
     }
 
+    [Fact]
+    public void ClientsCertificate_ServesAClient_NeverASilo()
+    {
+        var client = Options(o => (o.CertificateFile, o.KeyFile, o.PeerName, o.ClientPeerName) =
+            (_certificates.ClientCertFile, _certificates.ClientKeyFile, TestCertificates.SiloName, TestCertificates.ClientName));
+
+        Assert.True(Validate(client, server: false).Succeeded, Validate(client, server: false).FailureMessage);
+        var failures = Failures(client);
+        Assert.Contains(failures, f => f.StartsWith($"Orleans:Tls:CertificateFile '{_certificates.ClientCertFile}' does not allow server authentication", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains($"does not carry the name Orleans:Tls:PeerName '{TestCertificates.SiloName}'", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ClientPeerName_TheClientsCertificateDoesNotCarry_IsRefused()
+    {
+        var result = Validate(Options(o => o.ClientPeerName = TestCertificates.ClientName), server: false);
+
+        var failure = Assert.Single(result.Failures ?? []);
+        Assert.StartsWith($"Orleans:Tls:CertificateFile '{_certificates.CertFile}' does not carry the name Orleans:Tls:ClientPeerName '{TestCertificates.ClientName}'", failure);
+    }
+
+    [Fact]
+    public void ReloadInterval_NotPositive_IsRefused()
+    {
+        var failure = Assert.Single(Failures(Options(o => o.ReloadInterval = TimeSpan.Zero)));
+
+        Assert.Equal("Orleans:Tls:ReloadInterval must be positive (was 00:00:00).", failure);
+    }
+
     public void Dispose() => _certificates.Dispose();
 
     private ClusterTlsOptions Options(Action<ClusterTlsOptions> change)

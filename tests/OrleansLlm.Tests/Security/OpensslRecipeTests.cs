@@ -11,7 +11,7 @@ public sealed partial class OpensslRecipeTests(ITestOutputHelper output) : IDisp
     private readonly string _directory = Directory.CreateTempSubdirectory("orleansllm-recipe-").FullName;
 
     [SkippableFact]
-    public async Task ReadmeRecipe_MakesAClusterCertificate_ForSilosAndClients()
+    public async Task ReadmeRecipe_MakesASilosAndAClientsCertificate_TheClientsCannotServeASilo()
     {
         Skip.If(FindOnPath("openssl") is null, "openssl is not installed");
         var readme = await File.ReadAllTextAsync(Path.Combine(RepoPaths.Root, "README.md"));
@@ -28,19 +28,24 @@ public sealed partial class OpensslRecipeTests(ITestOutputHelper output) : IDisp
         await run.WaitForExitAsync();
         Assert.True(run.ExitCode == 0, stderr);
 
-        var options = new ClusterTlsOptions
+        ClusterTlsOptions Options(string name) => new()
         {
             Enabled = true,
-            CertificateFile = Path.Combine(_directory, "tls.crt"),
-            KeyFile = Path.Combine(_directory, "tls.key"),
+            CertificateFile = Path.Combine(_directory, $"{name}.crt"),
+            KeyFile = Path.Combine(_directory, $"{name}.key"),
             CaFile = Path.Combine(_directory, "ca.crt"),
-            PeerName = "orleansllm",
+            PeerName = "orleansllm-silo",
+            ClientPeerName = "orleansllm-client",
         };
-        foreach (var server in new[] { true, false })
-        {
-            var result = new ClusterTlsOptionsValidator(server).Validate(null, options);
-            Assert.True(result.Succeeded, result.FailureMessage);
-        }
+
+        // The silo's certificate serves a silo; the client's a client, and never a silo.
+        var silo = new ClusterTlsOptionsValidator(server: true).Validate(null, Options("silo"));
+        Assert.True(silo.Succeeded, silo.FailureMessage);
+        var client = new ClusterTlsOptionsValidator(server: false).Validate(null, Options("client"));
+        Assert.True(client.Succeeded, client.FailureMessage);
+        var clientAsSilo = new ClusterTlsOptionsValidator(server: true).Validate(null, Options("client"));
+        Assert.True(clientAsSilo.Failed);
+        Assert.Contains("does not allow server authentication", clientAsSilo.FailureMessage, StringComparison.Ordinal);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

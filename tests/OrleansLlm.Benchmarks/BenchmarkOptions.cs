@@ -114,7 +114,7 @@ public sealed record BenchmarkOptions
                 TimeScaleSet = defaults.TimeScaleSet || parse.GetValue(timeScale) is not null,
                 DMaxConcurrencySet = parse.GetValue(dMax) is not null,
                 // The whole data set is D with more items, nothing a smoke run would add to.
-                Scenarios = Split(parse.GetValue(scenario)) ?? (isSmoke ? Scenario.Names.Where(n => n != Scenario.Full.Name).ToArray() : Scenario.Names),
+                Scenarios = Split(parse.GetValue(scenario)) ?? (isSmoke ? Scenario.Names.Where(n => n != Scenario.Full.Name && n != Scenario.Million.Name).ToArray() : Scenario.Names),
                 Designs = Split(parse.GetValue(designs))?.Select(d => d.ToUpperInvariant()).ToArray() ?? DesignCatalog.Ids,
                 Out = parse.GetValue(output) ?? (isSmoke ? null : Path.Combine("docs", "benchmarks.md")),
                 TimeScale = parse.GetValue(timeScale) ?? defaults.TimeScale,

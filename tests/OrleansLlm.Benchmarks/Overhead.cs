@@ -48,7 +48,10 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
             // JIT, connection pools and the controllers' climb happen here, not in the measurement.
             await PushAndWaitAsync(keys, warmUp, expected: Distinct(warmUp), cancellationToken);
             // The measured items include the warm-up's (the first rows of the file): start their results afresh.
-            await redis.Db.KeyDeleteAsync(keys.Results(OrleansLlm.BatchIds.Default));
+            foreach (var day in await redis.Db.SortedSetRangeByRankAsync(keys.RawDays))
+            {
+                await redis.Db.KeyDeleteAsync([keys.RawResults((long)day), keys.RawResultOrder((long)day)]);
+            }
 
             var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
             var (scriptsBefore, commandsBefore) = await CommandStatsAsync(server);
@@ -63,9 +66,9 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
             var redisCpu = await RedisCpuAsync(server) - redisCpuBefore;
             var (scriptsAfter, commandsAfter) = await CommandStatsAsync(server);
 
-            // Our own polling (one HLEN per poll) and the push are the harness's, not the system's.
+            // Our own polling (the days' index and one HLEN per poll) and the push are the harness's, not the system's.
             var result = new OverheadResult(
-                silos, workload.Count, seconds, scriptsAfter - scriptsBefore, commandsAfter - commandsBefore - polls - 1, cpu, redisCpu);
+                silos, workload.Count, seconds, scriptsAfter - scriptsBefore, commandsAfter - commandsBefore - (2 * polls) - 1, cpu, redisCpu);
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[overhead/{silos} silo(s)] {workload.Count} items in {seconds:0.00} s: {result.ItemsPerSecond:0} items/s, " +
                 $"{result.ScriptCallsPerItem:0.00} script calls and {result.RedisCommandsPerItem:0.0} Redis commands per item, CPU {result.CpuShare:P0} of {Environment.ProcessorCount} cores"));
@@ -85,7 +88,7 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         while (true)
         {
             polls++;
-            if (await redis.Db.HashLengthAsync(keys.Results(OrleansLlm.BatchIds.Default)) >= expected)
+            if (await RawResults.CountAsync(redis.Db, keys) >= expected)
             {
                 return polls;
             }

@@ -34,6 +34,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     var results = new List<RunResult>();
     var scales = new List<ScaleResult>();
     var overheads = new List<OverheadResult>();
+    var millions = new List<MillionResult>();
     try
     {
         await using var redis = await RedisProcess.StartAsync(cancellationToken: cancellationToken);
@@ -43,6 +44,16 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
             var items = workload.Take(scenarioOptions.Items);
             log.WriteLine($"benchmark: {scenario.Name}: {items.Count} items, {items.TotalSoloSeconds:0} solo seconds of work, time scale {scenarioOptions.TimeScale}");
             var designs = options.Designs.Where(d => scenario.Designs is null || scenario.Designs.Contains(d)).ToArray();
+            if (scenario.Kind == ScenarioKind.Million)
+            {
+                if (designs.Length > 0)
+                {
+                    millions.Add(await new MillionRun(redis, items, scenarioOptions, log).RunAsync(cancellationToken));
+                }
+
+                continue;
+            }
+
             if (scenario.Kind == ScenarioKind.Scale)
             {
                 if (designs.Length > 0)
@@ -95,6 +106,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     stdout.WriteLine(Report.Goals(results, scales));
     stdout.WriteLine(Report.Tables(results, scales, options));
     stdout.WriteLine(Report.OverheadTable(overheads));
+    stdout.WriteLine(Report.MillionSection(millions));
     if (Report.Headline(results) is { } headline)
     {
         stdout.WriteLine($"Whole data set: {headline}");
@@ -112,7 +124,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
             ? old[(at + Report.KeepBelowMarker.Length)..]
             : Environment.NewLine;
         await File.WriteAllTextAsync(svgPath, SvgChart.Render(results, scales), CancellationToken.None);
-        await File.WriteAllTextAsync(mdPath, Report.Document(results, scales, overheads, workload, options, elapsed, load, Path.GetFileName(svgPath)).TrimEnd() + kept, CancellationToken.None);
+        await File.WriteAllTextAsync(mdPath, Report.Document(results, scales, overheads, millions, workload, options, elapsed, load, Path.GetFileName(svgPath)).TrimEnd() + kept, CancellationToken.None);
         log.WriteLine($"wrote {mdPath} and {svgPath}");
     }
 

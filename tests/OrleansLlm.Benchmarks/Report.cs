@@ -287,9 +287,40 @@ public static class Report
         return md.ToString();
     }
 
+    /// <summary>The million run: the longest script calls Redis logged, and Redis' memory per queued item.</summary>
+    public static string MillionSection(IReadOnlyList<MillionResult> millions)
+    {
+        if (millions.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var m = millions[^1];
+        var md = new StringBuilder();
+        md.AppendLine("## A million queued items");
+        md.AppendLine();
+        md.AppendLine(
+            string.Create(Inv, $"{m.Queued:N0} items queued through the batch store in pages of {OrleansLlm.Batches.RedisBatchStore.Page} (900,000 of one batch, 50,000 of a batch whose model no silo serves, ") +
+            "50,000 of a batch cancelled a quarter into the run), then two silos lease for a minute at time scale 0 (every answer instant, 16 slots each). " +
+            string.Create(Inv, $"Redis logs every command slower than {m.SlowlogThresholdMicroseconds} µs (SLOWLOG, kept whole for the run); no script call may do work that grows with the queue."));
+        md.AppendLine();
+        md.AppendLine("| measure | value |");
+        md.AppendLine("|---|--:|");
+        md.AppendLine(Inv, $"| **longest script call** | **{(m.LongestCalls.Count > 0 ? $"{m.LongestCalls[0].Microseconds / 1000.0:0.00} ms ({m.LongestCalls[0].Script})" : $"under {m.SlowlogThresholdMicroseconds / 1000.0:0.0} ms")}** |");
+        md.AppendLine(Inv, $"| next longest | {(m.LongestCalls.Count > 1 ? string.Join(", ", m.LongestCalls.Skip(1).Select(c => $"{c.Microseconds / 1000.0:0.00} ms ({c.Script})")) : "none over the threshold")} |");
+        md.AppendLine(Inv, $"| script calls over {m.SlowlogThresholdMicroseconds} µs | {m.SlowCalls:N0} |");
+        md.AppendLine(Inv, $"| **Redis `used_memory` per queued item** | **{m.BytesPerQueuedItem:N0} bytes** |");
+        md.AppendLine(Inv, $"| enqueue | {m.Queued:N0} items in {m.EnqueueSeconds:0.0} s ({m.Queued / m.EnqueueSeconds:N0} items/s) |");
+        md.AppendLine(Inv, $"| leased and answered in {m.LeaseSeconds:0} s | {m.Done:N0} ({m.ItemsPerSecond:N0} items/s) |");
+        md.AppendLine(Inv, $"| parked on the way (model no silo serves) | {m.Parked:N0} of 50,000 |");
+        md.AppendLine(Inv, $"| removed by the cancel | {m.Removed:N0} of 50,000, in {m.CancelSeconds:0.0} s of paged calls |");
+        md.AppendLine();
+        return md.ToString();
+    }
+
     public static string Document(
-        IReadOnlyList<RunResult> results, IReadOnlyList<ScaleResult> scales, IReadOnlyList<OverheadResult> overheads, Workload workload, BenchmarkOptions options,
-        TimeSpan elapsed, string load, string chartFile)
+        IReadOnlyList<RunResult> results, IReadOnlyList<ScaleResult> scales, IReadOnlyList<OverheadResult> overheads, IReadOnlyList<MillionResult> millions,
+        Workload workload, BenchmarkOptions options, TimeSpan elapsed, string load, string chartFile)
     {
         var md = new StringBuilder();
         md.AppendLine("# Benchmarks: keeping Ollama busy");
@@ -352,6 +383,7 @@ public static class Report
             md.AppendLine();
         }
 
+        md.Append(MillionSection(millions));
         md.AppendLine("## How the ideal is computed");
         md.AppendLine();
         md.AppendLine("From the simulator's own capacity model (`SlotScheduler`): with k slots computing, each progresses at speed × k^(e−1) ÷ timeScale " +

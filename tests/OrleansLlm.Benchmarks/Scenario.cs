@@ -10,6 +10,9 @@ public enum ScenarioKind
 
     /// <summary>Pods (a silo and its own backend) come and go as KEDA's formula says; D only (see <see cref="ScaleRun"/>).</summary>
     Scale,
+
+    /// <summary>A million items queued, and how long the longest script call takes; D only (see <see cref="MillionRun"/>).</summary>
+    Million,
 }
 
 /// <summary>One simulated Ollama backend: its slots (OLLAMA_NUM_PARALLEL), hardware speed and capacity curve.</summary>
@@ -116,7 +119,14 @@ public sealed record Scenario(
     public static readonly Scenario Full = new("full", "Full data set: every city through D, 4 backends × 4 slots",
         [new(4, 1), new(4, 1), new(4, 1), new(4, 1)], Items: Workload.AllRows, TimeScale: 0.001, Designs: ["D"]);
 
-    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Scale, Full];
+    /// <summary>
+    /// A million queued items (the file's rows again past its end), a 50k batch of a model no silo serves and a 50k
+    /// batch cancelled while two silos lease at time scale 0; see <see cref="MillionRun"/>.
+    /// </summary>
+    public static readonly Scenario Million = new("million", "A million queued items: 900k of one batch, 50k of a model no silo serves, 50k cancelled; 2 silos at time scale 0",
+        [new(16, 1), new(16, 1)], Items: Workload.AllRows, Designs: ["D"], Kind: ScenarioKind.Million);
+
+    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Scale, Full, Million];
 
     public static readonly IReadOnlyList<string> Names = All.Select(s => s.Name).ToArray();
 

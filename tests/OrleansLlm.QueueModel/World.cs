@@ -104,8 +104,9 @@ public sealed partial class World : IAsyncDisposable
         var connection = new RedisConnection(
             MsOptions.Create(new RedisOptions { ConnectionString = connectionString, ClientName = "queue-model" }), TimeProvider.System, NullLogger<RedisConnection>.Instance);
         await connection.ConnectAsync();
-        // Now, to the millisecond: what the scripts set to expire (on Redis' own clock) stays in the future.
-        var time = new FakeTimeProvider(DateTimeOffset.FromUnixTimeMilliseconds(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()));
+        // A minute into tomorrow (UTC): what the scripts set to expire, on Redis' own clock, stays in the future however
+        // far a run moves time, and no run reaches the end of that day, when raw results would roll over and expire.
+        var time = new FakeTimeProvider(new DateTimeOffset(DateTime.UtcNow.Date.AddDays(1).AddMinutes(1), TimeSpan.Zero));
         return new World(time, connection, options);
     }
 

@@ -17,6 +17,8 @@ internal sealed partial class QueueScript
     // In the order they depend on each other: each may call only those before it.
     private static readonly string[] Includes = ["include/common.lua", "include/ending.lua", "include/scheduling.lua", "include/settling.lua"];
 
+    private const string ResourcePrefix = "OrleansLlm.Queue.Scripts/";
+
     private readonly (string File, int FirstLine, int Lines)[] _parts;
 
     private QueueScript(string name, string text, (string, int, int)[] parts)
@@ -50,6 +52,15 @@ internal sealed partial class QueueScript
         return new QueueScript(file, text.ToString(), [.. parts]);
     }
 
+    /// <summary>Every script of the queue (not the includes), as Redis runs them: for tools that name a script by its SHA-1.</summary>
+    public static IEnumerable<QueueScript> All() =>
+        typeof(QueueScript).Assembly.GetManifestResourceNames()
+            .Where(n => n.StartsWith(ResourcePrefix, StringComparison.Ordinal) && !n.StartsWith(ResourcePrefix + "include/", StringComparison.Ordinal))
+            .Select(n => Load(n[ResourcePrefix.Length..]));
+
+    /// <summary>The SHA-1 Redis knows the script by (<c>EVALSHA</c>).</summary>
+    public string Sha1 => Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(Encoding.UTF8.GetBytes(Text)));
+
     /// <summary>Rewrites Redis' <c>user_script:LINE</c> in an error as the file and line it came from.</summary>
     public string Explain(string error) => UserScriptLine().Replace(error, m =>
     {
@@ -80,7 +91,7 @@ internal sealed partial class QueueScript
 
     private static string Read(string file)
     {
-        var name = $"OrleansLlm.Queue.Scripts/{file}";
+        var name = ResourcePrefix + file;
         using var stream = typeof(QueueScript).Assembly.GetManifestResourceStream(name)
             ?? throw new InvalidOperationException($"The queue script {name} is not embedded in {typeof(QueueScript).Assembly.GetName().Name}.");
         using var reader = new StreamReader(stream, Encoding.UTF8);

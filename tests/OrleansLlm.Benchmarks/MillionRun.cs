@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Globalization;
+using OrleansLlm.Batches;
+using OrleansLlm.Benchmarks.Designs;
+using OrleansLlm.Benchmarks.Infrastructure;
+using OrleansLlm.Options;
+using OrleansLlm.Queue;
+using OrleansLlm.Redis;
+using StackExchange.Redis;
+using MsOptions = Microsoft.Extensions.Options.Options;
+
+namespace OrleansLlm.Benchmarks;
+
+/// <summary>What the million run measured.</summary>
+/// <param name="LongestCalls">The longest script calls Redis logged (SLOWLOG at or above its threshold), longest first: script, µs.</param>
+public sealed record MillionResult(
+    int Queued,
+    double EnqueueSeconds,
+    double BytesPerQueuedItem,
+    int SlowlogThresholdMicroseconds,
+    IReadOnlyList<(string Script, long Microseconds)> LongestCalls,
+    long SlowCalls,
+    double LeaseSeconds,
+    long Done,
+    long Parked,
+    long Removed,
+    double CancelSeconds,
+    double ItemsPerSecond);
+
+/// <summary>
+/// A million items queued, and the queue still quick: 900,000 items of one batch, 50,000 of a batch whose model no
+/// silo serves (its items are parked on the way as leases meet them), and 50,000 of a batch cancelled while two silos
+/// lease at time scale 0 (every answer instant). Redis logs every command that takes longer than a threshold
+/// (SLOWLOG); the run reports the longest script calls it saw, from enqueue through leasing, parking and the cancel,
+/// and Redis' <c>used_memory</c> per queued item.
+/// </summary>
+public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkOptions options, TextWriter log)
+{
+    public const int Queued = 1_000_000;
+    private const int Parked = 50_000;
+    private const int Cancelled = 50_000;
+    private const int SlowlogThresholdMicroseconds = 500;
+    private static readonly TimeSpan LeaseFor = TimeSpan.FromSeconds(60);
+
+    public async Task<MillionResult> RunAsync(CancellationToken cancellationToken)
+    {
+        var keys = new QueueKeys($"million-{Guid.NewGuid():N}"[..20]);
+        var queueOptions = MsOptions.Create(new QueueOptions { Name = keys.Name });
+        await using var connection = new RedisConnection(
+            MsOptions.Create(new RedisOptions { ConnectionString = redis.ConnectionString, ClientName = "benchmark-million" }),
+            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisConnection>.Instance);
+        await connection.ConnectAsync();
+        var store = new RedisBatchStore(connection, queueOptions, QueueClock.Redis, TimeProvider.System);
+        var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
+        await server.ConfigSetAsync("slowlog-log-slower-than", SlowlogThresholdMicroseconds);
+        await server.ConfigSetAsync("slowlog-max-len", 100_000);
+        await server.SlowlogResetAsync();
+        try
+        {
+            var before = await UsedMemoryAsync(server);
+            var clock = Stopwatch.StartNew();
+            await EnqueueAsync(store, "bulk", Queued - Parked - Cancelled, model: null, cancellationToken);
+            await EnqueueAsync(store, "unserved", Parked, model: "nobody-serves-this:1b", cancellationToken);
+            await EnqueueAsync(store, "cancelled", Cancelled, model: null, cancellationToken);
+            var enqueueSeconds = clock.Elapsed.TotalSeconds;
+            var bytesPerItem = (double)(await UsedMemoryAsync(server) - before) / Queued;
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[million] {Queued:N0} items queued in {enqueueSeconds:0.0} s, {bytesPerItem:0} bytes of Redis memory each"));
+
+            var instant = options with { TimeScale = 0, DMaxConcurrency = Overhead.Slots };
+            var scenario = new Scenario("million", "A million queued items", [new(Overhead.Slots, 1), new(Overhead.Slots, 1)]);
+            await using var backends = await Backends.StartAsync(scenario, instant, cancellationToken);
+            var context = new DesignContext(redis, keys, backends.Urls, new CallRecorder(), instant, TimeSpan.FromMinutes(1));
+            await using (await new OrleansDesign().StartAsync(context, cancellationToken))
+            {
+                clock.Restart();
+                // A quarter in, the cancelled batch is cancelled while the silos lease around it.
+                await Task.Delay(LeaseFor / 4, cancellationToken);
+                var cancelClock = Stopwatch.StartNew();
+                await store.StopAsync("cancelled", BatchStates.Cancelled, cancellationToken);
+                var cancelSeconds = cancelClock.Elapsed.TotalSeconds;
+                await Task.Delay(LeaseFor - clock.Elapsed, cancellationToken);
+                var leaseSeconds = clock.Elapsed.TotalSeconds;
+                var done = (await store.GetCountsAsync("bulk", cancellationToken)).Done + (await store.GetCountsAsync("unserved", cancellationToken)).Done;
+                var parked = (await store.GetCountsAsync("unserved", cancellationToken)).Parked;
+                var removed = (await store.GetCountsAsync("cancelled", cancellationToken)).Removed;
+                var (longest, slow) = await LongestScriptCallsAsync(server);
+                var result = new MillionResult(
+                    Queued, enqueueSeconds, bytesPerItem, SlowlogThresholdMicroseconds, longest, slow, leaseSeconds, done, parked, removed, cancelSeconds, done / leaseSeconds);
+                log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"[million] {done:N0} done in {leaseSeconds:0} s ({result.ItemsPerSecond:0} items/s), {parked:N0} parked, {removed:N0} removed by the cancel in {cancelSeconds:0.0} s; " +
+                    $"longest script call {(longest.Count > 0 ? $"{longest[0].Microseconds / 1000.0:0.00} ms ({longest[0].Script})" : $"under {SlowlogThresholdMicroseconds} µs")}, {slow} calls over {SlowlogThresholdMicroseconds} µs"));
+                return result;
+            }
+        }
+        finally
+        {
+            await server.ConfigSetAsync("slowlog-log-slower-than", 10_000);
+            await redis.FlushAsync();
+        }
+    }
+
+    /// <summary>Items of the workload's rows, as many as asked (the rows again with new ids past the file's end), in pages.</summary>
+    private async Task EnqueueAsync(RedisBatchStore store, string batchId, int count, string? model, CancellationToken cancellationToken)
+    {
+        await store.CreateAsync(batchId, new BatchDefinition(null, null, Model: model), cancellationToken);
+        const int chunk = 10_000;
+        for (var first = 0; first < count; first += chunk)
+        {
+            var items = Enumerable.Range(first, Math.Min(chunk, count - first))
+                .Select(i => new BatchItem($"{batchId}-{i}", workload.Items[i % workload.Count].Json))
+                .ToArray();
+            await store.AddItemsAsync(batchId, items, cancellationToken);
+        }
+
+        await store.SealAsync(batchId, cancellationToken);
+    }
+
+    private static async Task<long> UsedMemoryAsync(IServer server) =>
+        long.Parse((await server.InfoAsync("memory")).SelectMany(g => g).Single(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
+
+    /// <summary>The script calls SLOWLOG holds, longest first (named by their file: QueueScript's text has their SHA-1).</summary>
+    private static async Task<(IReadOnlyList<(string Script, long Microseconds)> Longest, long Count)> LongestScriptCallsAsync(IServer server)
+    {
+        var names = OrleansLlm.Queue.Scripts.QueueScript.All().ToDictionary(s => s.Sha1, s => s.Name, StringComparer.Ordinal);
+        var calls = (await server.SlowlogGetAsync(100_000))
+            .Where(e => e.Arguments.Length > 1 && ((string?)e.Arguments[0])?.ToUpperInvariant() is "EVALSHA" or "EVAL")
+            .Select(e => (Script: names.GetValueOrDefault(Sha((string)e.Arguments[1]!, (string)e.Arguments[0]!), "another script"), Microseconds: (long)e.Duration.TotalMicroseconds))
+            .OrderByDescending(c => c.Microseconds)
+            .ToArray();
+        return (calls.Take(5).ToArray(), calls.Length);
+    }
+
+    // EVALSHA names its script by SHA-1; EVAL carries the text itself.
+    private static string Sha(string scriptOrSha, string command) =>
+        command.Equals("EVALSHA", StringComparison.OrdinalIgnoreCase)
+            ? scriptOrSha.ToLowerInvariant()
+            : Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(scriptOrSha)));
+}

@@ -13,6 +13,8 @@ namespace OrleansLlm.Benchmarks;
 
 /// <summary>What the million run measured.</summary>
 /// <param name="LongestCalls">The longest script calls Redis logged (SLOWLOG at or above its threshold), longest first: script, µs.</param>
+/// <param name="P999Microseconds">The 99.9th percentile of every script call of the run (0 when under the threshold).</param>
+/// <param name="IntrinsicLatencyMicroseconds">The longest pause of a busy loop on Redis' core before the run (redis-cli --intrinsic-latency): what the machine itself adds.</param>
 public sealed record MillionResult(
     int Queued,
     double EnqueueSeconds,
@@ -20,6 +22,9 @@ public sealed record MillionResult(
     int SlowlogThresholdMicroseconds,
     IReadOnlyList<(string Script, long Microseconds)> LongestCalls,
     long SlowCalls,
+    long ScriptCalls,
+    long P999Microseconds,
+    long IntrinsicLatencyMicroseconds,
     double LeaseSeconds,
     long Done,
     long Parked,
@@ -34,6 +39,11 @@ public sealed record MillionResult(
 /// (SLOWLOG); the run reports the longest script calls it saw, from enqueue through leasing, parking and the cancel,
 /// and Redis' <c>used_memory</c> per queued item.
 /// </summary>
+/// <remarks>
+/// SLOWLOG times a command by the wall clock, so a redis-server the OS sets aside for this process's threads shows
+/// calls as long as the pause. On a machine of two cores, redis-server gets one of its own for the run (taskset) and
+/// this process the other, as Redis would have in production.
+/// </remarks>
 public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkOptions options, TextWriter log)
 {
     public const int Queued = 1_000_000;
@@ -55,6 +65,9 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
         await server.ConfigSetAsync("slowlog-log-slower-than", SlowlogThresholdMicroseconds);
         await server.ConfigSetAsync("slowlog-max-len", 100_000);
         await server.SlowlogResetAsync();
+        var pinned = await PinAsync(server);
+        var intrinsic = await IntrinsicLatencyAsync();
+        var scriptsBefore = await ScriptCallsAsync(server);
         try
         {
             var before = await UsedMemoryAsync(server);
@@ -83,9 +96,11 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
                 var done = (await store.GetCountsAsync("bulk", cancellationToken)).Done + (await store.GetCountsAsync("unserved", cancellationToken)).Done;
                 var parked = (await store.GetCountsAsync("unserved", cancellationToken)).Parked;
                 var removed = (await store.GetCountsAsync("cancelled", cancellationToken)).Removed;
-                var (longest, slow) = await LongestScriptCallsAsync(server);
+                var scripts = await ScriptCallsAsync(server) - scriptsBefore;
+                var (longest, slow, p999) = await LongestScriptCallsAsync(server, scripts);
                 var result = new MillionResult(
-                    Queued, enqueueSeconds, bytesPerItem, SlowlogThresholdMicroseconds, longest, slow, leaseSeconds, done, parked, removed, cancelSeconds, done / leaseSeconds);
+                    Queued, enqueueSeconds, bytesPerItem, SlowlogThresholdMicroseconds, longest, slow, scripts, p999, intrinsic, leaseSeconds, done, parked, removed, cancelSeconds,
+                    done / leaseSeconds);
                 log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"[million] {done:N0} done in {leaseSeconds:0} s ({result.ItemsPerSecond:0} items/s), {parked:N0} parked, {removed:N0} removed by the cancel in {cancelSeconds:0.0} s; " +
                     $"longest script call {(longest.Count > 0 ? $"{longest[0].Microseconds / 1000.0:0.00} ms ({longest[0].Script})" : $"under {SlowlogThresholdMicroseconds} µs")}, {slow} calls over {SlowlogThresholdMicroseconds} µs"));
@@ -94,9 +109,40 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
         }
         finally
         {
+            if (pinned is { } all && OperatingSystem.IsLinux())
+            {
+                Process.GetCurrentProcess().ProcessorAffinity = all;
+            }
+
             await server.ConfigSetAsync("slowlog-log-slower-than", 10_000);
             await redis.FlushAsync();
         }
+    }
+
+    /// <summary>redis-server on the last core, this process on the others; returns this process's affinity before, or null if not pinned.</summary>
+    private async Task<IntPtr?> PinAsync(IServer server)
+    {
+        var cores = Environment.ProcessorCount;
+        if (cores < 2 || !OperatingSystem.IsLinux())
+        {
+            log.WriteLine("[million] not pinned: redis-server shares the cores with the silos");
+            return null;
+        }
+
+        var pid = (await server.InfoAsync("server")).SelectMany(g => g).Single(p => p.Key == "process_id").Value;
+        using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-pc", (cores - 1).ToString(CultureInfo.InvariantCulture), pid]) { RedirectStandardOutput = true })!;
+        await taskset.WaitForExitAsync();
+        if (taskset.ExitCode != 0)
+        {
+            log.WriteLine("[million] not pinned: taskset failed");
+            return null;
+        }
+
+        var self = Process.GetCurrentProcess();
+        var before = self.ProcessorAffinity;
+        self.ProcessorAffinity = (IntPtr)((1L << (cores - 1)) - 1);
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[million] redis-server pinned to core {cores - 1}, this process to the other {cores - 1}"));
+        return before;
     }
 
     /// <summary>Items of the workload's rows, as many as asked (the rows again with new ids past the file's end), in pages.</summary>
@@ -119,15 +165,47 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
         long.Parse((await server.InfoAsync("memory")).SelectMany(g => g).Single(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
 
     /// <summary>The script calls SLOWLOG holds, longest first (named by their file: QueueScript's text has their SHA-1).</summary>
-    private static async Task<(IReadOnlyList<(string Script, long Microseconds)> Longest, long Count)> LongestScriptCallsAsync(IServer server)
+    private async Task<(IReadOnlyList<(string Script, long Microseconds)> Longest, long Count, long P999)> LongestScriptCallsAsync(IServer server, long allCalls)
     {
         var names = OrleansLlm.Queue.Scripts.QueueScript.All().ToDictionary(s => s.Sha1, s => s.Name, StringComparer.Ordinal);
         var calls = (await server.SlowlogGetAsync(100_000))
             .Where(e => e.Arguments.Length > 1 && ((string?)e.Arguments[0])?.ToUpperInvariant() is "EVALSHA" or "EVAL")
-            .Select(e => (Script: names.GetValueOrDefault(Sha((string)e.Arguments[1]!, (string)e.Arguments[0]!), "another script"), Microseconds: (long)e.Duration.TotalMicroseconds))
+            .Select(e => (Script: names.GetValueOrDefault(Sha((string)e.Arguments[1]!, (string)e.Arguments[0]!), "another script"), Microseconds: (long)e.Duration.TotalMicroseconds, e.Time))
             .OrderByDescending(c => c.Microseconds)
             .ToArray();
-        return (calls.Take(5).ToArray(), calls.Length);
+        foreach (var group in calls.GroupBy(c => c.Script).OrderByDescending(g => g.Count()))
+        {
+            var sorted = group.Select(c => c.Microseconds).Order().ToArray();
+            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"[million] {group.Key}: {sorted.Length} calls over the threshold, median of those {sorted[sorted.Length / 2] / 1000.0:0.00} ms, longest {sorted[^1] / 1000.0:0.00} ms at {string.Join(", ", group.Take(3).Select(c => c.Time.ToString("HH:mm:ss.fff", CultureInfo.InvariantCulture)))}"));
+        }
+
+        // The slowest 0.1% of every call, if SLOWLOG holds that many; else it is under the threshold.
+        var rank = (int)(allCalls / 1000);
+        return (calls.Take(5).Select(c => (c.Script, c.Microseconds)).ToArray(), calls.Length, rank < calls.Length ? calls[rank].Microseconds : 0);
+    }
+
+    private static async Task<long> ScriptCallsAsync(IServer server) =>
+        (await server.InfoAsync("commandstats")).SelectMany(g => g)
+            .Where(p => p.Key is "cmdstat_evalsha" or "cmdstat_eval")
+            .Sum(p => long.Parse(p.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture));
+
+    /// <summary>The longest pause of a busy loop on the core Redis runs on, in 5 s before the run, in µs (0 when it can't be measured).</summary>
+    private async Task<long> IntrinsicLatencyAsync()
+    {
+        var core = (Environment.ProcessorCount - 1).ToString(CultureInfo.InvariantCulture);
+        using var probe = Process.Start(new ProcessStartInfo("taskset", ["-c", core, "redis-cli", "--intrinsic-latency", "5"]) { RedirectStandardOutput = true });
+        if (probe is null)
+        {
+            return 0;
+        }
+
+        var output = await probe.StandardOutput.ReadToEndAsync();
+        await probe.WaitForExitAsync();
+        var longest = output.Split('\n').Select(l => System.Text.RegularExpressions.Regex.Match(l, @"Max latency so far: (\d+) microseconds")).Where(m => m.Success)
+            .Select(m => long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture)).DefaultIfEmpty(0).Max();
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[million] the machine alone: a busy loop on Redis' core paused up to {longest} µs in 5 s"));
+        return longest;
     }
 
     // EVALSHA names its script by SHA-1; EVAL carries the text itself.

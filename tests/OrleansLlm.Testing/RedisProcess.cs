@@ -176,6 +176,8 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
         }
 
         args.AddRange(["--bind", "127.0.0.1", "--save", "", "--dir", Directory, "--logfile", "redis.log"]);
+        // As deploy/base/redis.yaml runs it: big keys that expire or are deleted are freed in the background.
+        args.AddRange(["--lazyfree-lazy-expire", "yes", "--lazyfree-lazy-user-del", "yes", "--lazyfree-lazy-server-del", "yes"]);
         args.AddRange(_options.AppendOnly ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"]);
         if (_options.Password is { } password)
         {

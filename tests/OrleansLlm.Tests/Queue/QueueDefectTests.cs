@@ -113,7 +113,7 @@ public sealed class QueueDefectTests(RedisServer redis) : IAsyncLifetime
         Assert.Empty(first.Leases);
         Assert.True(first.More);
         var parked = await Db.SortedSetLengthAsync(_handle.Keys.Parked("nobody:1b"));
-        Assert.InRange(parked, 1, 256);
+        Assert.InRange(parked, 1, 128);
         // The caller goes on until all are parked, a bounded step each time.
         var calls = 1;
         while ((await Queue.LeaseAsync("silo-1", 4, ["own:1b"], CancellationToken.None)).More)
@@ -122,7 +122,7 @@ public sealed class QueueDefectTests(RedisServer redis) : IAsyncLifetime
         }
 
         Assert.Equal(1000, await Db.SortedSetLengthAsync(_handle.Keys.Parked("nobody:1b")));
-        Assert.InRange(calls, 1000 / 256, 1000 / 64);
+        Assert.InRange(calls, 1000 / 128, 1000 / 64);
 
         // A silo that serves the model takes them back a page per call.
         var back = await Queue.LeaseAsync("silo-2", 1, ["nobody:1b"], CancellationToken.None);
@@ -136,7 +136,7 @@ public sealed class QueueDefectTests(RedisServer redis) : IAsyncLifetime
         var removing = await Queue.LeaseAsync("silo-1", 4, null, CancellationToken.None);
         Assert.Empty(removing.Leases);
         Assert.True(removing.More);
-        Assert.InRange((await Store.GetCountsAsync("stopped", CancellationToken.None)).Removed, 1, 256);
+        Assert.InRange((await Store.GetCountsAsync("stopped", CancellationToken.None)).Removed, 1, 128);
     }
 
     [Fact]

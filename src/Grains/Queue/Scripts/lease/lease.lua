@@ -15,7 +15,8 @@ local max, lease_ms, owner, hold_ms = tonumber(ARGV[7]), tonumber(ARGV[8]), ARGV
 local deadline = now_ms() + lease_ms
 local out = {0}
 local taken = 0
-steps = 256
+-- About 5 Redis calls a step: a few milliseconds at most (the million benchmark measures it).
+steps = 128
 
 local route = nil
 if hold_ms > 0 then

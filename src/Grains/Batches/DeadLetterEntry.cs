@@ -4,8 +4,8 @@ using OrleansLlm.Queue;
 namespace OrleansLlm.Batches;
 
 /// <summary>
-/// Reads an entry of the dead-letter list, as <c>dead_letter</c> in <see cref="QueueScripts"/> writes it:
-/// <c>{reason, error, attempts, batch, owner, at, item, answer, retried}</c>, where <c>retried</c> (ms) is set once
+/// Reads a dead letter, as <c>dead_letter</c> in <c>Scripts/include/ending.lua</c> writes it to its batch's list:
+/// <c>{reason, error, attempts, batch, owner, at, item, answer, failed_on, retried}</c>, where <c>retried</c> (ms) is set once
 /// <c>retry</c> put the item back in the queue, <c>at</c> is Unix milliseconds on Redis' clock,
 /// <c>error</c> is absent when there was none, and <c>item</c> is the queued payload (an envelope, or a raw item).
 /// </summary>

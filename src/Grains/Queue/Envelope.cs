@@ -7,12 +7,13 @@ namespace OrleansLlm.Queue;
 /// <summary>
 /// The envelope the batch grain wraps each submitted item in: <c>{"olm":{"b":BATCH,"tp":TRACEPARENT,"id":ID},"item":{...}}</c>.
 /// Raw items (pushed straight into Redis, e.g. by Bento) have none and belong to <see cref="BatchIds.Default"/>.
-/// <c>tp</c>, the W3C <c>traceparent</c> of the item's trace, is there only when the item was traced.
+/// <c>tp</c>, the W3C <c>traceparent</c> of the item's trace, is there only when the item was traced. As it is queued,
+/// the enqueue script puts the item's number right after the batch: <c>{"olm":{"b":BATCH,"n":NUMBER,...</c>.
 /// </summary>
 /// <remarks>
-/// The envelope always starts with the same bytes, so the Lua scripts find an item's batch with one
-/// <c>string.match</c> instead of decoding JSON: <c>batch_of</c> in <see cref="QueueScripts"/> is this type's twin,
-/// and both accept exactly the ids <see cref="BatchIds.IsValid"/> accepts (the tests run both on the same cases).
+/// The envelope always starts with the same bytes, so the Lua scripts find an item's batch and number with one
+/// <c>string.match</c> instead of decoding JSON: <c>envelope_of</c> in <c>Scripts/include/common.lua</c> is this type's
+/// twin, and both accept exactly the ids <see cref="BatchIds.IsValid"/> accepts (the tests run both on the same cases).
 /// </remarks>
 public static class Envelope
 {

@@ -341,10 +341,7 @@ public sealed partial class WorkerGrain(
 
             case ItemOutcome.DuplicateId duplicate:
                 concurrency.OnAbandoned(ticket);
-                await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, duplicate.Usage, CancellationToken.None));
-                _deadLettered++;
-                metrics.DeadLettered(FailureReasons.DuplicateId);
-                LogDeadLettered(logger, lease.Id, duplicate.Reason);
+                await DeadLetterDuplicateAsync(lease, duplicate);
                 break;
 
             case ItemOutcome.InvalidAnswer invalid:
@@ -360,8 +357,7 @@ public sealed partial class WorkerGrain(
 
             case ItemOutcome.AlreadyDone done:
                 concurrency.OnAbandoned(ticket);
-                await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.DiscardAsync(lease, Owner, done.Usage, CancellationToken.None));
-                LogAlreadyDone(logger, done.ItemId, lease.Id);
+                await DiscardAsync(lease, done);
                 break;
         }
     }
@@ -372,18 +368,29 @@ public sealed partial class WorkerGrain(
     /// </summary>
     private async Task SettleRepeatedIdAsync(Lease lease, ItemOutcome.Answered answered)
     {
-        var repeated = await processor.RepeatedIdAsync(lease, answered.Usage, CancellationToken.None);
-        if (repeated is ItemOutcome.DuplicateId duplicate)
+        switch (await processor.RepeatedIdAsync(lease, answered.Usage, CancellationToken.None))
         {
-            await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, duplicate.Usage, CancellationToken.None));
-            _deadLettered++;
-            metrics.DeadLettered(FailureReasons.DuplicateId);
-            LogDeadLettered(logger, lease.Id, duplicate.Reason);
-            return;
+            case ItemOutcome.DuplicateId duplicate:
+                await DeadLetterDuplicateAsync(lease, duplicate);
+                break;
+            case ItemOutcome.AlreadyDone done:
+                await DiscardAsync(lease, done);
+                break;
         }
+    }
 
-        await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.DiscardAsync(lease, Owner, answered.Usage, CancellationToken.None));
-        LogAlreadyDone(logger, answered.ItemId, lease.Id);
+    private async Task DeadLetterDuplicateAsync(Lease lease, ItemOutcome.DuplicateId duplicate)
+    {
+        await RecordAsync(OrleansLlmActivities.DeadLetterName, () => queue.DeadLetterAsync(lease, Owner, duplicate.Reason, duplicate.Usage, CancellationToken.None));
+        _deadLettered++;
+        metrics.DeadLettered(FailureReasons.DuplicateId);
+        LogDeadLettered(logger, lease.Id, duplicate.Reason);
+    }
+
+    private async Task DiscardAsync(Lease lease, ItemOutcome.AlreadyDone done)
+    {
+        await RecordAsync(OrleansLlmActivities.CompleteName, () => queue.DiscardAsync(lease, Owner, done.Usage, CancellationToken.None));
+        LogAlreadyDone(logger, done.ItemId, lease.Id);
     }
 
     /// <summary>Counts a failed call by what became of its item.</summary>

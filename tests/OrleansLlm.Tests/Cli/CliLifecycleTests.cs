@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace OrleansLlm.Tests.Cli;
 
-/// <summary><c>cancel</c> and <c>retry</c> on live batches, through the real CLI and the real silo.</summary>
+/// <summary><c>cancel</c>, <c>retry</c> and <c>delete</c> on live batches, through the real CLI and the real silo.</summary>
 [Collection(CliClusterCollection.Name)]
 public sealed partial class CliLifecycleTests(CliCluster cluster, ITestOutputHelper output) : IDisposable
 {
@@ -120,13 +120,33 @@ public sealed partial class CliLifecycleTests(CliCluster cluster, ITestOutputHel
     }
 
     [Fact]
-    public async Task CancelAndRetry_OfAnUnknownBatch_AreOneLineErrors()
+    public async Task Delete_OfACompletedBatch_RemovesItsResultsAndDeadLettersNow()
+    {
+        var file = Write("cities.csv", ["city,country,id", "Lima,Peru,l1", "Zzyzx,États-Unis,z1", "Quito,Ecuador,q1"]);
+        var batch = NewBatchId();
+        var submit = await cluster.RunAsync("submit", file, "--batch", batch, "--wait", "--prompt", "Who is the mayor of {city}?");
+        Assert.True(submit.ExitCode == 0, submit.ToString());
+
+        var delete = await cluster.RunAsync("delete", batch);
+
+        output.WriteLine(delete.ToString());
+        Assert.Equal((0, $"batch {batch} deleted: its spec, items, results and dead letters are gone"), (delete.ExitCode, Assert.Single(delete.StderrLines)));
+        Assert.True(await cluster.NothingSubmittedAsync(batch));
+        Assert.All(cluster.Keys.OfBatch(batch), key => Assert.False(cluster.Db.KeyExists(key), key));
+        var status = await cluster.RunAsync("status", batch);
+        Assert.NotEqual(0, status.ExitCode);
+    }
+
+    [Fact]
+    public async Task CancelRetryAndDelete_OfAnUnknownBatch_AreOneLineErrors()
     {
         var cancel = await cluster.RunAsync("cancel", "no-such-batch");
         var retry = await cluster.RunAsync("retry", "no-such-batch");
+        var delete = await cluster.RunAsync("delete", "no-such-batch");
 
         Assert.Equal((1, "error: no batch no-such-batch (see 'orleansllm status' for the recent ones)"), (cancel.ExitCode, Assert.Single(cancel.StderrLines)));
         Assert.Equal((1, "error: no batch no-such-batch (see 'orleansllm status' for the recent ones)"), (retry.ExitCode, Assert.Single(retry.StderrLines)));
+        Assert.Equal((1, "error: no batch no-such-batch (see 'orleansllm status' for the recent ones)"), (delete.ExitCode, Assert.Single(delete.StderrLines)));
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

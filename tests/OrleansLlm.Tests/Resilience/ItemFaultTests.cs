@@ -163,8 +163,9 @@ public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
     }
 
     /// <summary>
-    /// The retention soak: 20 batches, each kept 2 s after it ended, through real silos. Once each is forgotten no key
-    /// of it is left, and the queue has as many keys after the 20th as after the 5th: nothing grows with the batches run.
+    /// The retention soak: 20 batches in four rounds of five, each kept 2 s after it ended, through real silos. Once each
+    /// is forgotten no key of it is left, and the queue has as many keys after the 20th as after the 5th, and about the
+    /// same memory: nothing grows with the batches run.
     /// </summary>
     /// <remarks>
     /// Settled leases' outcomes are kept a while in a hash per period (<c>QueueKeys.Settled</c>): at most three such
@@ -193,11 +194,9 @@ public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
         async Task<long> UsedMemoryAsync() => long.Parse(
             ((string)(await cluster.Db.ScriptEvaluateAsync("return redis.call('INFO', 'memory')"))!).Split('\n')
                 .Single(l => l.StartsWith("used_memory:", StringComparison.Ordinal))["used_memory:".Length..].Trim(), System.Globalization.CultureInfo.InvariantCulture);
-        var figures = new List<(int Batch, (long Other, long Settled) Keys, long Memory)>();
 
-        for (var i = 1; i <= 20; i++)
+        async Task RunAsync(string id)
         {
-            var id = $"soak-{i}";
             await submitter.SubmitAsync(id, new BatchSpec(null, null), cities, CancellationToken.None);
             var final = await submitter.WaitAsync(id, TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
             Assert.Equal((10L, BatchStates.Completed), (final.Done, final.Status));
@@ -206,18 +205,25 @@ public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
             {
                 Assert.False(await cluster.Db.KeyExistsAsync(key), key);
             }
-
-            figures.Add((i, await QueueKeysAsync(), await UsedMemoryAsync()));
         }
 
-        output.WriteLine("batch  queue keys  settled-outcome keys  used_memory");
-        foreach (var (batch, keys, memory) in figures)
+        var figures = new List<(int Batches, (long Other, long Settled) Keys, long Memory)>();
+        for (var round = 0; round < 4; round++)
         {
-            output.WriteLine($"{batch,5}  {keys.Other,10}  {keys.Settled,20}  {memory,11:N0}");
+            await Task.WhenAll(Enumerable.Range(1, 5).Select(i => RunAsync($"soak-{(round * 5) + i}")));
+            figures.Add(((round + 1) * 5, await QueueKeysAsync(), await UsedMemoryAsync()));
         }
 
-        Assert.Equal(figures[4].Keys.Other, figures[^1].Keys.Other);
+        output.WriteLine("batches  queue keys  settled-outcome keys  used_memory");
+        foreach (var (batches, keys, memory) in figures)
+        {
+            output.WriteLine($"{batches,7}  {keys.Other,10}  {keys.Settled,20}  {memory,11:N0}");
+        }
+
+        Assert.Equal(figures[0].Keys.Other, figures[^1].Keys.Other);
         Assert.All(figures, f => Assert.InRange(f.Keys.Settled, 0, 3));
+        // Flat, not equal: the settled-outcome hashes hold a few seconds of leases, whichever they are (a few KiB).
+        Assert.InRange(figures[^1].Memory - figures[0].Memory, long.MinValue, 64 * 1024);
         Assert.Empty(await server.KeysAsync(pattern: "*soak-*").ToArrayAsync());
     }
 }

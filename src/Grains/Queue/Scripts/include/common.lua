@@ -1,5 +1,6 @@
--- common.lua: the queue's names, its clock, item records and counters. Every script is common.lua, schedule.lua,
--- settle.lua and then its own file, composed by LuaScript, so every local here is in scope in every script.
+-- common.lua: the queue's names, its clock, item records and counters. Every script is common.lua, ending.lua,
+-- scheduling.lua, settling.lua and then its own file, composed by QueueScript, so every local of these is in scope in
+-- every script.
 --
 -- KEYS[1]  the queue's name Q: the raw ready list. Every other key starts with Q and is named below (QueueKeys is
 --          the C# twin; a test holds the two to each other). On Redis Cluster, Q carries a hash tag, so every key
@@ -73,7 +74,8 @@ end
 local function is_enveloped(v) return string.sub(v, 1, 13) == '{"olm":{"b":"' end
 
 -- An item: its payload v, its batch b ('default' for raw items) and where its record lives. A batch's item is known by
--- its number in the batch; a raw item by its payload's SHA-1 (the same payload twice is the same item).
+-- its number (n in its envelope, from the queue's item sequence); a raw item by its payload's SHA-1 (the same payload
+-- twice is the same item).
 local function batch_item(v)
   local b, n = envelope_of(v)
   return {v = v, b = b, home = bkey('state', b), field = n, n = tonumber(n)}

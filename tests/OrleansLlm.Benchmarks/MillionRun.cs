@@ -109,9 +109,9 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
         }
         finally
         {
-            if (pinned is { } all && OperatingSystem.IsLinux())
+            if (pinned)
             {
-                Process.GetCurrentProcess().ProcessorAffinity = all;
+                await TasksetAsync($"0-{Environment.ProcessorCount - 1}", Environment.ProcessId, allThreads: true);
             }
 
             await server.ConfigSetAsync("slowlog-log-slower-than", 10_000);
@@ -119,30 +119,36 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
         }
     }
 
-    /// <summary>redis-server on the last core, this process on the others; returns this process's affinity before, or null if not pinned.</summary>
-    private async Task<IntPtr?> PinAsync(IServer server)
+    /// <summary>redis-server on the last core, every thread of this process on the others; false if not pinned.</summary>
+    private async Task<bool> PinAsync(IServer server)
     {
         var cores = Environment.ProcessorCount;
         if (cores < 2 || !OperatingSystem.IsLinux())
         {
             log.WriteLine("[million] not pinned: redis-server shares the cores with the silos");
-            return null;
+            return false;
         }
 
-        var pid = (await server.InfoAsync("server")).SelectMany(g => g).Single(p => p.Key == "process_id").Value;
-        using var taskset = Process.Start(new ProcessStartInfo("taskset", ["-pc", (cores - 1).ToString(CultureInfo.InvariantCulture), pid]) { RedirectStandardOutput = true })!;
-        await taskset.WaitForExitAsync();
-        if (taskset.ExitCode != 0)
+        var pid = int.Parse((await server.InfoAsync("server")).SelectMany(g => g).Single(p => p.Key == "process_id").Value, CultureInfo.InvariantCulture);
+        // Every thread of this process, the thread pool's included: an affinity set on the process alone (sched_setaffinity
+        // of its pid) binds only its main thread, and the silos' threads would go on running on Redis' core.
+        if (!await TasksetAsync((cores - 1).ToString(CultureInfo.InvariantCulture), pid, allThreads: false)
+            || !await TasksetAsync(cores == 2 ? "0" : $"0-{cores - 2}", Environment.ProcessId, allThreads: true))
         {
             log.WriteLine("[million] not pinned: taskset failed");
-            return null;
+            return false;
         }
 
-        var self = Process.GetCurrentProcess();
-        var before = self.ProcessorAffinity;
-        self.ProcessorAffinity = (IntPtr)((1L << (cores - 1)) - 1);
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[million] redis-server pinned to core {cores - 1}, this process to the other {cores - 1}"));
-        return before;
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[million] redis-server pinned to core {cores - 1}, every thread of this process to the other {cores - 1}"));
+        return true;
+    }
+
+    private static async Task<bool> TasksetAsync(string cpus, int pid, bool allThreads)
+    {
+        string[] args = allThreads ? ["-a", "-pc", cpus, pid.ToString(CultureInfo.InvariantCulture)] : ["-pc", cpus, pid.ToString(CultureInfo.InvariantCulture)];
+        using var taskset = Process.Start(new ProcessStartInfo("taskset", args) { RedirectStandardOutput = true })!;
+        await taskset.WaitForExitAsync();
+        return taskset.ExitCode == 0;
     }
 
     /// <summary>Items of the workload's rows, as many as asked (the rows again with new ids past the file's end), in pages.</summary>

@@ -18,7 +18,7 @@ public interface IWorkerGrain : IGrainWithStringKey
     Task StartAsync();
 
     /// <summary>Stops leasing at once, lets in-flight calls finish within <paramref name="timeout"/> (default:
-    /// <c>Worker:DrainTimeout</c>), then hands whatever is unfinished back to the head of the ready list.</summary>
+    /// <c>Worker:DrainTimeout</c>), then hands whatever is unfinished back to the queue, first in its batch's turn (a raw item: the head of the raw list).</summary>
     /// <remarks>Returns as soon as draining has started; <see cref="GetStatusAsync"/> says when it is drained.</remarks>
     [Alias("Drain")]
     Task DrainAsync(TimeSpan? timeout);

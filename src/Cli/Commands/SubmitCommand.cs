@@ -47,7 +47,7 @@ public static class SubmitCommand
 
             var options = new ItemSourceOptions
             {
-                Filter = new ItemFilter(parse.GetValue(minPopulation), parse.GetValue(limit)),
+                Filter = new ItemFilter(parse.GetValue(minPopulation) is { } min ? PopulationFilter.AtLeast(min) : null, parse.GetValue(limit)),
                 Delimiter = parse.GetValue(delimiter),
                 IdField = parse.GetValue(id),
             };

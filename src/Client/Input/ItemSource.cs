@@ -19,7 +19,6 @@ public static class ItemSource
 
     private const int MaxLinesPerReason = 5;
     private const int MaxFieldsShown = 20;
-    private const string PopulationField = "population";
     private const string DefaultIdField = "id";
 
     /// <summary>
@@ -112,7 +111,7 @@ public static class ItemSource
         pass.Fields = header;
         pass.Delimiter = delimiter;
         var idColumn = header.IndexOf(options.IdField ?? DefaultIdField);
-        var populationColumn = header.IndexOf(PopulationField);
+        var keepColumn = options.Filter.Keep is { } keeping ? header.IndexOf(keeping.Field) : -1;
         var required = options.RequiredFields.Select(f => (Field: f, Column: header.IndexOf(f))).ToArray();
         while (!pass.AtLimit(options.Filter))
         {
@@ -152,7 +151,7 @@ public static class ItemSource
                 continue;
             }
 
-            if (options.Filter.MinPopulation is { } min && SkipReason(ParsePopulation(row[populationColumn]), min) is { } skip)
+            if (options.Filter.Keep is { } keep && keep.SkipReason(row[keepColumn]) is { } skip)
             {
                 pass.Skip(skip, line);
                 continue;
@@ -236,8 +235,8 @@ public static class ItemSource
                     }
                 }
 
-                if (options.Filter.MinPopulation is { } min
-                    && SkipReason(root.TryGetProperty(PopulationField, out var p) ? ParsePopulation(p) : double.NaN, min) is { } skip)
+                if (options.Filter.Keep is { } keep
+                    && keep.SkipReason(root.TryGetProperty(keep.Field, out var kept) ? PromptPlaceholders.TextOf(kept) : null) is { } skip)
                 {
                     pass.Skip(skip, lineNumber);
                     continue;
@@ -285,9 +284,9 @@ public static class ItemSource
             yield return (id, "the item ids");
         }
 
-        if (options.Filter.MinPopulation is not null)
+        if (options.Filter.Keep is { } keep)
         {
-            yield return (PopulationField, "the population filter");
+            yield return (keep.Field, keep.Purpose);
         }
     }
 
@@ -347,24 +346,8 @@ public static class ItemSource
 
     private static string NoValue(string field) => $"with no value for {field}";
 
-    private static string? SkipReason(double population, double min) =>
-        double.IsNaN(population) ? "without a population"
-        : population < min ? $"with a population under {min.ToString("#,0.##", CultureInfo.InvariantCulture)}"
-        : null;
-
     private static bool HasValue(JsonElement item, string field) =>
         item.TryGetProperty(field, out var value) && PromptPlaceholders.TextOf(value) is { Length: > 0 };
-
-    // The real data has empty populations and some with decimals ("1234.5"): both must parse or be skipped, not crash.
-    private static double ParsePopulation(string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var n) ? n : double.NaN;
-
-    private static double ParsePopulation(JsonElement value) => value.ValueKind switch
-    {
-        JsonValueKind.Number => value.GetDouble(),
-        JsonValueKind.String => ParsePopulation(value.GetString()!),
-        _ => double.NaN,
-    };
 
     private static string ToJson(List<string> header, IReadOnlyList<string> row)
     {

@@ -1,7 +1,7 @@
 namespace OrleansLlm;
 
 /// <param name="Total">Distinct items submitted; null for the default batch, whose producers are outside the cluster.</param>
-/// <param name="Queued">Items waiting in the ready list; null when <paramref name="Total"/> is unknown.</param>
+/// <param name="Queued">Items waiting for a lease (in its priority class's ready set, or parked for their model); null when <paramref name="Total"/> is unknown.</param>
 /// <param name="Sealed">True once the client has submitted every item.</param>
 /// <param name="Priority">The batch's priority class.</param>
 /// <param name="Removed">Queued items removed by a cancel or the deadline.</param>

@@ -8,6 +8,6 @@ namespace OrleansLlm.Queue;
 /// <param name="FailedAttempts">Attempts at this item that already failed.</param>
 /// <param name="GenuineEnvelope">
 /// For an item in a batch envelope: whether the batch store enqueued this very envelope. Null for raw items.
-/// A producer can push anything onto the ready list, envelopes included; only genuine ones count for their batch.
+/// A producer can push anything onto the raw list, envelopes included; only genuine ones count for their batch.
 /// </param>
 public sealed record Lease(string Id, string Payload, int FailedAttempts, bool? GenuineEnvelope = null);

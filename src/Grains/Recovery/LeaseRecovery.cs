@@ -137,10 +137,10 @@ public sealed partial class LeaseRecovery(
         }
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Handed back the leases of silos declared dead: {Requeued} items back in the ready list, {DeadLettered} dead-lettered")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handed back the leases of silos declared dead: {Requeued} items back in the queue, {DeadLettered} dead-lettered")]
     private static partial void LogRecovered(ILogger logger, int requeued, int deadLettered);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Expired leases: {Requeued} items back in the ready list, {DeadLettered} dead-lettered")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Expired leases: {Requeued} items back in the queue, {DeadLettered} dead-lettered")]
     private static partial void LogExpired(ILogger logger, int requeued, int deadLettered);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Batches past their deadline: {Batches} expired, {Removed} queued items removed")]

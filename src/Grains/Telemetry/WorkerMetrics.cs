@@ -25,7 +25,7 @@ public sealed class WorkerMetrics
             "orleansllm_items_failed", description: "Attempts at items that failed on this silo, the last one before a dead letter included, by reason.");
         _deadLettered = meter.CreateCounter<long>("orleansllm_items_dead_lettered", description: "Items this silo dead-lettered, by reason.");
         _released = meter.CreateCounter<long>(
-            "orleansllm_items_released", description: "Unfinished items this silo handed back to the head of the ready list while draining.");
+            "orleansllm_items_released", description: "Unfinished items this silo handed back to the queue while draining (first in their turn).");
         _late = meter.CreateCounter<long>(
             "orleansllm_items_late", description: "Answers this silo got after their lease had gone back and their item had ended elsewhere: dropped, never stored twice.");
 

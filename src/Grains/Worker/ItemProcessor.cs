@@ -44,7 +44,7 @@ public sealed class ItemProcessor(
         using var item = parsed!;
         if (lease.GenuineEnvelope == false)
         {
-            // Anyone can push onto the ready list; an envelope counts for its batch only if the batch enqueued it.
+            // Anyone can push onto the raw list; an envelope counts for its batch only if the batch enqueued it.
             return new ItemOutcome.Malformed($"an envelope for batch '{item.BatchId}' that the batch never enqueued");
         }
 

@@ -10,7 +10,7 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} draining: {InFlight} in flight, up to {Timeout}")]
     private static partial void LogDraining(ILogger logger, string worker, int inFlight, TimeSpan timeout);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Handed {Released} unfinished items of {Worker} back to the head of the ready list")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handed {Released} unfinished items of {Worker} back to the queue, first in their turn")]
     private static partial void LogReleased(ILogger logger, int released, string worker);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} drained after {Completed} items")]

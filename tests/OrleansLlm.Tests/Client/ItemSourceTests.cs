@@ -12,7 +12,7 @@ public sealed class ItemSourceTests : IDisposable
     public async Task RealCities_MinPopulation10M_Gives44_DespiteEmptyAndDecimalPopulations()
     {
         var all = await ReadAsync(Cities.DataFile, new ItemFilter());
-        var big = await ReadAsync(Cities.DataFile, new ItemFilter(MinPopulation: 10_000_000));
+        var big = await ReadAsync(Cities.DataFile, new ItemFilter(PopulationFilter.AtLeast(10_000_000)));
 
         Assert.Empty(all.Errors);
         Assert.Equal(44_691, all.Items.Count);
@@ -59,7 +59,7 @@ public sealed class ItemSourceTests : IDisposable
     {
         var path = Write("items.jsonl", "{\"city\":\"Paris\",\"population\":2100000}\n[1]\n{oops\n{\"city\":\"Lyon\",\"population\":\"500000\"}\n");
 
-        var result = await ReadAsync(path, new ItemFilter(MinPopulation: 1_000_000));
+        var result = await ReadAsync(path, new ItemFilter(PopulationFilter.AtLeast(1_000_000)));
 
         Assert.Equal(1, result.Source.ItemCount);
         Assert.Equal(2, result.Errors.Count);
@@ -70,7 +70,7 @@ public sealed class ItemSourceTests : IDisposable
     [Fact]
     public async Task RealCities_FilterSkips_AreCountedByReason()
     {
-        var result = await ReadAsync(Cities.DataFile, new ItemFilter(MinPopulation: 1_000_000));
+        var result = await ReadAsync(Cities.DataFile, new ItemFilter(PopulationFilter.AtLeast(1_000_000)));
 
         Assert.Equal(44_691, result.RowsRead);
         Assert.Equal(
@@ -78,6 +78,24 @@ public sealed class ItemSourceTests : IDisposable
             result.Skipped.Select(s => (s.Reason, s.Count)));
         Assert.Equal(44_691 - 43_614 - 307, result.Items.Count);
         Assert.Empty(result.Rejected);
+    }
+
+    [Fact]
+    public async Task Filter_IsTheCallers_AnyFieldAnyRule_InCsvAndJsonLines()
+    {
+        var inFrance = new RowFilter("country", "the country filter", text => text == "France" ? null : "outside France");
+        var csv = Write("c.csv", "city,country\nParis,France\nRome,Italy\nLyon,France\nNice,\n");
+        var jsonl = Write("c.jsonl", "{\"city\":\"Paris\",\"country\":\"France\"}\n{\"city\":\"Rome\",\"country\":\"Italy\"}\n{\"city\":\"Nice\"}\n");
+        var noColumn = Write("n.csv", "city,land\nParis,France\n");
+
+        var fromCsv = await ReadAsync(csv, new ItemFilter(inFrance));
+        var fromJsonl = await ReadAsync(jsonl, new ItemFilter(inFrance));
+        var refused = await Assert.ThrowsAsync<InvalidDataException>(() => ItemSource.CheckAsync(noColumn, new ItemSourceOptions { Filter = new ItemFilter(inFrance) }, CancellationToken.None));
+
+        Assert.Equal(["Paris", "Lyon"], fromCsv.Items.Select(i => JsonDocument.Parse(i.Json).RootElement.GetProperty("city").GetString()));
+        Assert.Equal([("outside France", 2)], fromCsv.Skipped.Select(s => (s.Reason, s.Count)));
+        Assert.Equal([("outside France", 2)], fromJsonl.Skipped.Select(s => (s.Reason, s.Count)));
+        Assert.Equal($"{noColumn}: no column 'country' for the country filter (columns found: city, land)", refused.Message);
     }
 
     [Fact]
@@ -130,7 +148,7 @@ public sealed class ItemSourceTests : IDisposable
     public async Task Csv_HeaderWithoutNeededColumns_IsRefused_NamingEachAndWhy()
     {
         var path = Write("c.csv", "town,country\nParis,France\n");
-        var options = new ItemSourceOptions { RequiredFields = ["city", "country"], IdField = "code", Filter = new ItemFilter(MinPopulation: 1) };
+        var options = new ItemSourceOptions { RequiredFields = ["city", "country"], IdField = "code", Filter = new ItemFilter(PopulationFilter.AtLeast(1)) };
 
         var ex = await Assert.ThrowsAsync<InvalidDataException>(() => ItemSource.CheckAsync(path, options, CancellationToken.None));
 

@@ -61,7 +61,7 @@ end
 local function dead_letter(it, reason, err, tries, owner, answer)
   local entry = {reason = reason, error = err, attempts = tries, batch = it.b, owner = owner, at = now_ms(),
     item = it.v, item_sha1 = redis.sha1hex(it.v), item_bytes = #it.v}
-  -- [formats] The model's answer, when it is why the item is here (it broke the batch's schema).
+  -- The model's answer, when it is why the item is here (it broke the batch's schema).
   if answer then entry.answer = string.sub(answer, 1, dead_max_bytes) end
   if it.failed_on ~= '' then
     local silos = {}

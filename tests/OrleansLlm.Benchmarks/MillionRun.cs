@@ -154,7 +154,7 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
     /// <summary>Items of the workload's rows, as many as asked (the rows again with new ids past the file's end), in pages.</summary>
     private async Task EnqueueAsync(RedisBatchStore store, string batchId, int count, string? model, CancellationToken cancellationToken)
     {
-        await store.CreateAsync(batchId, new BatchDefinition(null, null, Model: model), cancellationToken);
+        await store.CreateAsync(batchId, new BatchSpec(null, null, Model: model), cancellationToken);
         const int chunk = 10_000;
         for (var first = 0; first < count; first += chunk)
         {

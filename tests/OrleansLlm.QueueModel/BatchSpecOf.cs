@@ -4,5 +4,5 @@ namespace OrleansLlm.QueueModel;
 public sealed record BatchSpecOf(string Id, BatchPriority Priority, string? Model, TimeSpan? Window)
 {
     /// <summary>The model as the queue routes it; '' for each silo's own.</summary>
-    public string Route => Model is null ? string.Empty : OrleansLlm.Ollama.ModelNames.Key(Model);
+    public string Route => Model is null ? string.Empty : ModelNames.Key(Model);
 }

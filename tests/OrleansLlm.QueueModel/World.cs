@@ -224,7 +224,7 @@ public sealed partial class World : IAsyncDisposable
 
     private async Task<MBatch> EnsureBatchAsync(BatchSpecOf spec)
     {
-        var definition = new BatchDefinition(null, null, Model: spec.Model, Priority: spec.Priority, CompletionWindow: spec.Window);
+        var definition = new BatchSpec(null, null, Model: spec.Model, Priority: spec.Priority, CompletionWindow: spec.Window);
         var existing = await _store.CreateAsync(spec.Id, definition, CancellationToken.None);
         if (_batches.TryGetValue(spec.Id, out var batch))
         {

@@ -89,6 +89,12 @@ public static class SubmitCommand
                     Priority = batchPriority,
                     CompletionWindow = parse.GetValue(deadline) is var window && window > TimeSpan.Zero ? window : null,
                 };
+                // The very check the batch grain makes: a spec it would refuse is refused here, before anything is sent.
+                if (spec.Check() is { } unusable)
+                {
+                    throw new CliException(unusable.TrimEnd('.'), ExitCodes.Usage);
+                }
+
                 CheckSource(path, source);
                 cluster ??= await Cli.ConnectAsync(parse, ct);
                 await SubmitAsync(cluster, parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System), spec, path, source, items, parse.GetValue(wait), ct);

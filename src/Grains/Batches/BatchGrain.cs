@@ -1,9 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using OrleansLlm.Telemetry;
-using OrleansLlm.Options;
 using OrleansLlm.Redis;
-using OrleansLlm.Worker;
 
 namespace OrleansLlm.Batches;
 
@@ -24,71 +22,20 @@ public sealed class BatchGrain(RedisBatchStore store, RedisMemory memory) : Grai
             throw new ArgumentException($"'{BatchId}' can't be a batch id: use letters, digits, '.', '_' or '-' (at most 64, starting with a letter or digit), and not '{BatchIds.Default}'.");
         }
 
-        if (Check(spec) is { } error)
+        if (spec.Check() is { } error)
         {
             throw new ArgumentException(error);
         }
 
+        var normalised = spec.Normalised();
+
         await RefuseWhenFullAsync();
 
-        var definition = new BatchDefinition(
-            spec.PromptTemplate,
-            spec.AnswerField,
-            spec.Model is { } model ? OllamaOptions.WithTag(model) : null,
-            spec.Options is { IsEmpty: false } options ? options : null,
-            spec.SystemPrompt,
-            spec.Format,
-            spec.Chat,
-            spec.Priority,
-            spec.CompletionWindow);
-        var existing = await store.CreateAsync(BatchId, definition, CancellationToken.None);
-        if (existing is not null && existing != definition)
+        var existing = await store.CreateAsync(BatchId, normalised, CancellationToken.None);
+        if (existing is not null && existing != normalised)
         {
             throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt, answer field, model, options, format, priority or deadline.");
         }
-    }
-
-    /// <returns>Null when the spec is usable, else the first thing wrong with it, in one line.</returns>
-    private static string? Check(BatchSpec spec)
-    {
-        if (spec.PromptTemplate is { } template && PromptTemplate.TryParse(template, out _) is { } error)
-        {
-            return $"The prompt template {error}";
-        }
-
-        if (spec.Chat && spec.PromptTemplate is not null)
-        {
-            return "A chat batch takes each item's messages as they are; it has no prompt template.";
-        }
-
-        if (spec.AnswerField is { } field && AnswerFields.Check(field) is { } fieldError)
-        {
-            return fieldError;
-        }
-
-        if (spec.Model is { } model && (string.IsNullOrWhiteSpace(model) || model.Any(char.IsWhiteSpace)))
-        {
-            return $"'{model}' can't be a model name: use Ollama's name[:tag], e.g. qwen2:1.5b.";
-        }
-
-        if (spec.Options?.Check() is { Count: > 0 } optionErrors)
-        {
-            return $"Bad options: {string.Join("; ", optionErrors)}.";
-        }
-
-        if (spec.CompletionWindow is { } window && window <= TimeSpan.Zero)
-        {
-            return $"The deadline must be in the future, not {window} from now.";
-        }
-
-        if (spec.SystemPrompt is { Length: 0 })
-        {
-            return "The system prompt is empty; leave it out instead.";
-        }
-
-        return spec.Format is { } format && AnswerFormat.TryParse(format, out _) is { } formatError
-            ? $"Bad format: {formatError}."
-            : null;
     }
 
     public async Task<int> AddItemsAsync(IReadOnlyList<BatchItem> items)

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
-using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
 using OrleansLlm.Queue.Scripts;
@@ -20,16 +19,12 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
 {
     private readonly ScriptRunner _scripts = new(() => redis.Database, new QueueKeys(options.Value.Name), QueuePolicy.From(options.Value, clock));
 
-    private const string PromptField = "prompt";
-    private const string AnswerField = "field";
-    private const string ModelField = "model";
-    private const string OptionsField = "options";
-    private const string SystemField = "system";
-    private const string FormatField = "format";
-    private const string ChatField = "chat";
+    // The spec, whole (SpecJson), and beside it the three of its fields the scripts read: its class, the model key
+    // its items are routed by ('' for each silo's own model), and its completion window (ms, '' for none).
+    private const string SpecField = "spec";
     private const string PriorityField = "priority";
-    private const string WindowField = "window";
     private const string RouteField = "route";
+    private const string WindowField = "window";
 
     /// <summary>
     /// How many items, queued entries or dead letters one script call takes: about a millisecond of Redis (enqueue
@@ -42,29 +37,25 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
 
     private const long DayMs = 86_400_000;
 
-    // The spec's fields in the batch's hash, in the order ToDefinition reads them.
-    private static readonly RedisValue[] SpecFields = [PromptField, AnswerField, ModelField, OptionsField, SystemField, FormatField, ChatField, PriorityField, WindowField];
-
     public QueueKeys Keys { get; } = new(options.Value.Name);
 
     private IDatabase Db => redis.Database;
 
-    /// <summary>Stores a new batch's definition, unless the batch exists.</summary>
-    /// <returns>The definition already stored when the batch existed, else null.</returns>
-    public async Task<BatchDefinition?> CreateAsync(string batchId, BatchDefinition definition, CancellationToken cancellationToken)
+    /// <summary>Stores a new batch's spec (<see cref="BatchSpec.Normalised"/>), unless the batch exists.</summary>
+    /// <returns>The spec already stored when the batch existed, else null.</returns>
+    public async Task<BatchSpec?> CreateAsync(string batchId, BatchSpec spec, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var fields = SpecValues(definition);
-        var existing = (RedisResult[])(await _scripts.RunAsync(new CreateBatchCall(batchId, time.GetUtcNow(), fields)).ConfigureAwait(false))!;
-        return existing.Length == 0 ? null : ToDefinition(existing.Take(SpecFields.Length).Select(v => (string?)v).ToArray());
+        var existing = (RedisResult[])(await _scripts.RunAsync(new CreateBatchCall(batchId, time.GetUtcNow(), Stored(spec))).ConfigureAwait(false))!;
+        return existing.Length == 0 ? null : SpecJson.Read((string)existing[0]!);
     }
 
-    /// <summary>The definition of a batch a client created; null for an unknown batch.</summary>
-    public async Task<BatchDefinition?> GetAsync(string batchId, CancellationToken cancellationToken)
+    /// <summary>The spec of a batch a client created; null for an unknown batch.</summary>
+    public async Task<BatchSpec?> GetAsync(string batchId, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var values = await Db.HashGetAsync(Keys.Batch(batchId), ["created", .. SpecFields]).ConfigureAwait(false);
-        return values[0].IsNull ? null : ToDefinition(values.Skip(1).Select(v => (string?)v).ToArray());
+        var json = await Db.HashGetAsync(Keys.Batch(batchId), SpecField).ConfigureAwait(false);
+        return json.IsNull ? null : SpecJson.Read(json!);
     }
 
     /// <summary>Marks the submission complete, so the batch is complete once its items are done.</summary>
@@ -403,35 +394,12 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         return await list.ConfigureAwait(false) + (await Task.WhenAll(sets).ConfigureAwait(false)).Sum();
     }
 
-    /// <summary>Field, value, ... of a definition, as CreateBatch stores them: an absent value is an empty string.</summary>
-    private static KeyValuePair<string, string>[] SpecValues(BatchDefinition d) =>
+    /// <summary>Field, value, ... of a spec as CreateBatch stores it: the spec first, then what the scripts read of it.</summary>
+    private static KeyValuePair<string, string>[] Stored(BatchSpec spec) =>
     [
-        new(PromptField, d.PromptTemplate ?? string.Empty),
-        new(AnswerField, d.AnswerField ?? string.Empty),
-        new(ModelField, d.Model ?? string.Empty),
-        new(OptionsField, d.Options is { IsEmpty: false } options ? OllamaOptionsJson.Write(options) : string.Empty),
-        new(SystemField, d.SystemPrompt ?? string.Empty),
-        new(FormatField, d.Format ?? string.Empty),
-        new(ChatField, d.Chat ? "1" : string.Empty),
-        new(PriorityField, BatchPriorities.Name(d.Priority)),
-        new(WindowField, d.CompletionWindow is { } window ? ((long)window.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : string.Empty),
-        // Not part of the spec: the model as the queue routes it (the lease script reads it for each batch).
-        new(RouteField, d.Model is { } model ? ModelNames.Key(model) : string.Empty),
+        new(SpecField, SpecJson.Write(spec)),
+        new(PriorityField, BatchPriorities.Name(spec.Priority)),
+        new(RouteField, spec.Model is { } model ? ModelNames.Key(model) : string.Empty),
+        new(WindowField, spec.CompletionWindow is { } window ? ((long)window.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : string.Empty),
     ];
-
-    /// <param name="values">The values of <see cref="SpecFields"/>, in order; null or empty where absent.</param>
-    private static BatchDefinition ToDefinition(string?[] values)
-    {
-        string? Value(int i) => string.IsNullOrEmpty(values[i]) ? null : values[i];
-        return new BatchDefinition(
-            Value(0),
-            Value(1),
-            Value(2),
-            Value(3) is { } options ? OllamaOptionsJson.Read(options) : null,
-            Value(4),
-            Value(5),
-            Value(6) == "1",
-            BatchPriorities.TryParse(Value(7), out var priority) ? priority : BatchPriority.Normal,
-            long.TryParse(Value(8), out var window) ? TimeSpan.FromMilliseconds(window) : null);
-    }
 }

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OllamaSharp;
 using OllamaSharp.Models;
@@ -157,16 +158,13 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             return null;
         }
 
-        return new RequestOptions
-        {
-            NumThread = _settings.NumThreads,
-            Temperature = (float?)options?.Temperature,
-            TopP = (float?)options?.TopP,
-            Seed = options?.Seed,
-            NumCtx = options?.NumCtx,
-            NumPredict = options?.NumPredict,
-            Stop = options?.Stop is { Count: > 0 } stop ? [.. stop] : null,
-        };
+        // GenerationOptions in JSON is Ollama's options object (SpecJson), which RequestOptions reads by the same names:
+        // an option a batch can set reaches Ollama without a line here.
+        var request = options is null
+            ? new RequestOptions()
+            : JsonSerializer.Deserialize<RequestOptions>(JsonSerializer.SerializeToUtf8Bytes(options, SpecJson.Options), SpecJson.Options)!;
+        request.NumThread = _settings.NumThreads;
+        return request;
     }
 
     /// <summary>The models Ollama has (<c>/api/tags</c>), as it names them.</summary>

@@ -27,7 +27,7 @@ public sealed class OllamaOptions
     /// <see cref="Model"/> the way Ollama names it in <c>/api/tags</c> and everywhere else: <c>llama3.2</c> is
     /// <c>llama3.2:latest</c>; a tagged name is unchanged.
     /// </summary>
-    public string TaggedModel => WithTag(Model);
+    public string TaggedModel => ModelNames.WithTag(Model);
 
     /// <summary>Timeout of one generate call. CPU models queue for minutes, so HttpClient's 100 s default is too short. Default: 5 minutes.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromMinutes(5);
@@ -37,17 +37,6 @@ public sealed class OllamaOptions
     /// CPU Ollama queues the probe behind a whole request, so keep it above one request's time. Default: 1 minute.
     /// </summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromMinutes(1);
-    /// <summary>Adds Ollama's default tag <c>:latest</c> to a model name that has none.</summary>
-    /// <remarks>
-    /// The tag is what follows a colon in the last path segment: <c>registry:5000/ns/model</c> has none, since that
-    /// colon belongs to the registry's port.
-    /// </remarks>
-    public static string WithTag(string model)
-    {
-        var name = model.Trim();
-        var lastSegment = name[(name.LastIndexOf('/') + 1)..];
-        return lastSegment.Contains(':', StringComparison.Ordinal) ? name : name + ":latest";
-    }
 }
 
 public sealed class OllamaOptionsValidator : IValidateOptions<OllamaOptions>

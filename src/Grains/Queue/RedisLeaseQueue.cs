@@ -35,7 +35,7 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     /// <summary>
     /// Atomically moves up to <paramref name="max"/> items into leases held by <paramref name="owner"/>: due retries
     /// first, then the next ready items (highest priority class first, the batches of a class taking turns). Only
-    /// items of batches whose model is in <paramref name="served"/> (model keys, <see cref="Ollama.ModelNames.Key"/>)
+    /// items of batches whose model is in <paramref name="served"/> (model keys, <see cref="ModelNames.Key"/>)
     /// or that name none; null serves every model. Notes the models for <see cref="ServedModelsHold"/>, so items of a
     /// model no silo serves are parked (<see cref="QueueKeys.Parked"/>) and come back when one does.
     /// </summary>

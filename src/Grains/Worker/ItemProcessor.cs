@@ -23,10 +23,11 @@ public sealed class ItemProcessor(
     TimeProvider time)
 {
     private readonly QueueOptions _queue = queueOptions.Value;
-    private readonly ResolvedSpec _defaultSpec = new(PromptTemplate.Parse(promptOptions.Value.Template), promptOptions.Value.AnswerField, ollama.Model);
+    private readonly PreparedSpec _defaultSpec = PreparedSpec.Of(
+        new BatchSpec(promptOptions.Value.Template, promptOptions.Value.AnswerField, ollama.Model), defaults: null);
 
     // Batch specs never change once created, so a silo can keep them.
-    private readonly ConcurrentDictionary<string, ResolvedSpec> _specs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, PreparedSpec> _specs = new(StringComparer.Ordinal);
 
     public string Model => ollama.Model;
 
@@ -96,7 +97,7 @@ public sealed class ItemProcessor(
         }
 
         var meta = new ResultMeta(
-            spec.AnswerField, spec.Model, lease.FailedAttempts + 1, owner,
+            spec.Spec.AnswerField!, spec.Spec.Model!, lease.FailedAttempts + 1, owner,
             usage.OllamaTime.Ticks * 100, (int)usage.PromptTokens, (int)usage.CompletionTokens, time.GetUtcNow(),
             request!.IsChat ? ResultDocument.ChatEndpoint : ResultDocument.GenerateEndpoint, generation.DoneReason);
         var result = spec.Format is null
@@ -140,10 +141,10 @@ public sealed class ItemProcessor(
 
     /// <summary>The question for Ollama: the item's messages for a chat batch, else the prompt the template fills.</summary>
     /// <returns>Null with the request, or why the item can't be asked.</returns>
-    private static string? Question(ResolvedSpec spec, JsonElement item, out OllamaRequest? request)
+    private static string? Question(PreparedSpec prepared, JsonElement item, out OllamaRequest? request)
     {
         request = null;
-        var format = spec.Format?.Value;
+        var (spec, format) = (prepared.Spec, prepared.Format?.Value);
         if (spec.Chat)
         {
             if (ChatMessages.TryRead(item, out var messages) is { } error)
@@ -151,7 +152,7 @@ public sealed class ItemProcessor(
                 return error;
             }
 
-            request = new OllamaRequest(spec.Model, Prompt: null, messages, spec.SystemPrompt, spec.Options, format);
+            request = new OllamaRequest(spec.Model!, Prompt: null, messages, spec.SystemPrompt, spec.Options, format);
             return null;
         }
 
@@ -159,7 +160,7 @@ public sealed class ItemProcessor(
         string? missing;
         try
         {
-            prompt = spec.Template.Render(item, out missing);
+            prompt = prepared.Template.Render(item, out missing);
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
@@ -172,7 +173,7 @@ public sealed class ItemProcessor(
             return $"missing field '{missing}' required by the prompt template";
         }
 
-        request = new OllamaRequest(spec.Model, prompt, Messages: null, spec.SystemPrompt, spec.Options, format);
+        request = new OllamaRequest(spec.Model!, prompt, Messages: null, spec.SystemPrompt, spec.Options, format);
         return null;
     }
 
@@ -196,7 +197,7 @@ public sealed class ItemProcessor(
         };
     }
 
-    private async ValueTask<ResolvedSpec> ResolveSpecAsync(string batchId, CancellationToken cancellationToken)
+    private async ValueTask<PreparedSpec> ResolveSpecAsync(string batchId, CancellationToken cancellationToken)
     {
         if (batchId == BatchIds.Default)
         {
@@ -208,41 +209,11 @@ public sealed class ItemProcessor(
             return cached;
         }
 
-        var definition = await batches.GetAsync(batchId, cancellationToken).ConfigureAwait(false);
-        if (definition is null)
-        {
-            // A genuine envelope whose batch record is gone (deleted by hand) still deserves an answer: use the silo's defaults.
-            return _defaultSpec;
-        }
-
-        var template = definition.PromptTemplate is { } t ? PromptTemplate.Parse(t) : _defaultSpec.Template;
-        AnswerFormat? format = null;
-        var problem = definition.Format is { } f && AnswerFormat.TryParse(f, out format) is { } error
-            ? $"the batch's format is unusable: {error}"
-            : null;
-        var resolved = new ResolvedSpec(
-            template,
-            definition.AnswerField ?? _defaultSpec.AnswerField,
-            definition.Model ?? ollama.Model,
-            definition.Options,
-            definition.SystemPrompt,
-            format,
-            definition.Chat,
-            problem);
-        return _specs.GetOrAdd(batchId, resolved);
+        // A genuine envelope whose batch record is gone (deleted by hand) still deserves an answer: use the silo's defaults.
+        var stored = await batches.GetAsync(batchId, cancellationToken).ConfigureAwait(false);
+        return stored is null ? _defaultSpec : _specs.GetOrAdd(batchId, PreparedSpec.Of(stored, _defaultSpec.Spec));
     }
 
     private static string Sha1(string text) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
-
-    /// <param name="Problem">Why no item of the batch can be asked (its stored format is unusable); null when all is well.</param>
-    private sealed record ResolvedSpec(
-        PromptTemplate Template,
-        string AnswerField,
-        string Model,
-        GenerationOptions? Options = null,
-        string? SystemPrompt = null,
-        AnswerFormat? Format = null,
-        bool Chat = false,
-        string? Problem = null);
 }

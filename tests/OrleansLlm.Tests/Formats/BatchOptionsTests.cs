@@ -87,6 +87,7 @@ public sealed class BatchOptionsTests(RedisServer redis, ITestOutputHelper outpu
     [InlineData("temperature", "temperature must be between 0 and 2 (was 3)")]
     [InlineData("num_ctx", "num_ctx must be at least 1 (was 0)")]
     [InlineData("schema", "Bad format: the schema must be a JSON object, not array.")]
+    [InlineData("schema-type", "Bad format: the schema is not a usable JSON Schema: 'type' must be either a string or an array of strings.")]
     [InlineData("model", "'qwen 2' can't be a model name")]
     public async Task BadSpec_RefusedInOneLine_NothingCreated(string what, string expected)
     {
@@ -96,6 +97,7 @@ public sealed class BatchOptionsTests(RedisServer redis, ITestOutputHelper outpu
             "temperature" => new BatchSpec(null, null, Options: new GenerationOptions(Temperature: 3)),
             "num_ctx" => new BatchSpec(null, null, Options: new GenerationOptions(NumCtx: 0)),
             "schema" => new BatchSpec(null, null, Format: "[1,2]"),
+            "schema-type" => new BatchSpec(null, null, Format: """{"type": 5}"""),
             _ => new BatchSpec(null, null, Model: "qwen 2"),
         };
 

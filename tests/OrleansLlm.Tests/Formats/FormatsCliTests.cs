@@ -160,6 +160,23 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
         Assert.Single(run.Stderr.Trim().Split('\n'));
     }
 
+    [Fact]
+    public async Task SchemaThatIsNoJsonSchema_RefusedByTheCliItself_OneLine_ExitCode2_NothingSubmitted()
+    {
+        var csv = Path.Combine(fixture.Directory, "one-more.csv");
+        await File.WriteAllLinesAsync(csv, File.ReadLines(Cities.DataFile).Take(2));
+        var schema = Path.Combine(fixture.Directory, "not-a.schema.json");
+        await File.WriteAllTextAsync(schema, """{"type": 5}""");
+
+        var run = await fixture.CliAsync("submit", csv, "--batch", "cli-bad-schema", "--schema", schema);
+
+        // Exit code 2 is the CLI's own refusal: the batch grain's would be 1, after the batch was asked for.
+        Assert.True(run.ExitCode == 2, run.Stderr);
+        Assert.StartsWith("error: Bad format: ", run.Stderr.Trim());
+        Assert.Single(run.Stderr.Trim().Split('\n'));
+        Assert.False(await fixture.Redis.Db.KeyExistsAsync(fixture.Keys.Batch("cli-bad-schema")));
+    }
+
     private static string Line(string id, string question) => JsonSerializer.Serialize(new
     {
         custom_id = id,

@@ -81,10 +81,10 @@ public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
     [Fact]
     public async Task ExpireDue_ExpiresWhatIsStillQueuedAtTheDeadline_AndLeavesABatchDoneInTime()
     {
-        await Store.CreateAsync("late", new BatchDefinition(null, null, CompletionWindow: TimeSpan.FromHours(2)), CancellationToken.None);
+        await Store.CreateAsync("late", new BatchSpec(null, null, CompletionWindow: TimeSpan.FromHours(2)), CancellationToken.None);
         await Store.AddItemsAsync("late", Items("late", 10), CancellationToken.None);
         await Store.SealAsync("late", CancellationToken.None);
-        await Store.CreateAsync("quick", new BatchDefinition(null, null, CompletionWindow: TimeSpan.FromHours(1)), CancellationToken.None);
+        await Store.CreateAsync("quick", new BatchSpec(null, null, CompletionWindow: TimeSpan.FromHours(1)), CancellationToken.None);
         await Store.AddItemsAsync("quick", Items("quick", 1), CancellationToken.None);
         await Store.SealAsync("quick", CancellationToken.None);
         var quick = (await Queue.TakeAsync("silo-1", 10)).Single(l => l.BatchOf() == "quick");
@@ -129,7 +129,7 @@ public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
 
     private async Task SubmitAsync(string batchId, int count, BatchPriority priority)
     {
-        await Store.CreateAsync(batchId, new BatchDefinition(null, null, Priority: priority), CancellationToken.None);
+        await Store.CreateAsync(batchId, new BatchSpec(null, null, Priority: priority), CancellationToken.None);
         Assert.Equal(count, await Store.AddItemsAsync(batchId, Items(batchId, count), CancellationToken.None));
         await Store.SealAsync(batchId, CancellationToken.None);
     }

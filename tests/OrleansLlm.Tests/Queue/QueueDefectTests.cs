@@ -223,7 +223,7 @@ public sealed class QueueDefectTests(RedisServer redis) : IAsyncLifetime
 
     private async Task SubmitAsync(string batchId, int count, BatchPriority priority = BatchPriority.Normal, string? model = null)
     {
-        await Store.CreateAsync(batchId, new BatchDefinition(null, null, Model: model, Priority: priority), CancellationToken.None);
+        await Store.CreateAsync(batchId, new BatchSpec(null, null, Model: model, Priority: priority), CancellationToken.None);
         var items = Enumerable.Range(0, count).Select(i => new BatchItem($"{batchId}-{i}", "{\"city\":\"Oslo\"}")).ToArray();
         Assert.Equal(count, await Store.AddItemsAsync(batchId, items, CancellationToken.None));
         await Store.SealAsync(batchId, CancellationToken.None);

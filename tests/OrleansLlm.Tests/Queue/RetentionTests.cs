@@ -67,7 +67,7 @@ public sealed class RetentionTests(RedisServer redis) : IAsyncLifetime
     {
         await using var keep = await QueueHandle.ConnectAsync(
             redis.ConnectionString, new QueueOptions { Name = LlmClusterOptions.NewQueueName(), ResultTtl = TimeSpan.Zero }, _time);
-        await keep.Batches.CreateAsync("b", new BatchDefinition(null, null), CancellationToken.None);
+        await keep.Batches.CreateAsync("b", new BatchSpec(null, null), CancellationToken.None);
         await keep.Batches.AddItemsAsync("b", [new BatchItem("1", "{}")], CancellationToken.None);
         await keep.Batches.SealAsync("b", CancellationToken.None);
         await keep.Queue.CompleteAsync((await keep.Queue.TakeAsync("silo-1", 1)).Single(), "silo-1");
@@ -141,7 +141,7 @@ public sealed class RetentionTests(RedisServer redis) : IAsyncLifetime
 
     private async Task SubmitAsync(string batchId, int count)
     {
-        await Store.CreateAsync(batchId, new BatchDefinition(null, null), CancellationToken.None);
+        await Store.CreateAsync(batchId, new BatchSpec(null, null), CancellationToken.None);
         var items = Enumerable.Range(0, count).Select(i => new BatchItem($"{batchId}-{i}", "{\"city\":\"Oslo\"}")).ToArray();
         Assert.Equal(count, await Store.AddItemsAsync(batchId, items, CancellationToken.None));
         await Store.SealAsync(batchId, CancellationToken.None);

@@ -135,7 +135,7 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
 
     private async Task SubmitAsync(string batchId, BatchPriority priority, int count, string? model = null)
     {
-        await _handle.Batches.CreateAsync(batchId, new BatchDefinition(null, null, Model: model, Priority: priority), CancellationToken.None);
+        await _handle.Batches.CreateAsync(batchId, new BatchSpec(null, null, Model: model, Priority: priority), CancellationToken.None);
         var items = Enumerable.Range(0, count).Select(i => new BatchItem($"{batchId}-{i}", "{\"city\":\"Oslo\"}")).ToArray();
         Assert.Equal(count, await _handle.Batches.AddItemsAsync(batchId, items, CancellationToken.None));
     }

@@ -1,8 +1,9 @@
 -- CreateBatch: creates a batch unless it exists.
 -- ARGV[7]    batch id
 -- ARGV[8]    created (Unix ms, the silos' clock)
--- ARGV[9..]  field, value, ... of its spec; 'priority' is its class, 'route' the model key its items need ('' for
---            each silo's own model), 'window' its completion window (ms, '' for none)
+-- ARGV[9..]  field, value, ...: 'spec' the whole spec (JSON, read by C# only), and what the scripts read of it:
+--            'priority' its class, 'route' the model key its items need ('' for each silo's own model), 'window' its
+--            completion window (ms, '' for none)
 -- Returns {} for a new batch, else the stored values of the given fields, in their order ('' where absent), for
 -- the caller to compare.
 local b, created = ARGV[7], tonumber(ARGV[8])

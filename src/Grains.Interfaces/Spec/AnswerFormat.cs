@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Json.Schema;
 
-namespace OrleansLlm.Worker;
+namespace OrleansLlm;
 
 /// <summary>
 /// What a batch's answers must be: any JSON object (<c>json</c>), or JSON valid against a JSON Schema. It is sent to
@@ -56,7 +56,7 @@ public sealed class AnswerFormat
             parsed = new AnswerFormat(root, schema);
             return null;
         }
-        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException or FormatException or RefResolutionException or KeyNotFoundException)
+        catch (Exception ex) when (ex is JsonException or JsonSchemaException or ArgumentException or InvalidOperationException or FormatException or RefResolutionException or KeyNotFoundException)
         {
             return $"the schema is not a usable JSON Schema: {ex.Message}";
         }

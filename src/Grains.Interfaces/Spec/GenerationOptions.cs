@@ -1,10 +1,12 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 
 namespace OrleansLlm;
 
 /// <summary>
 /// The Ollama <c>options</c> a batch sends with every one of its requests, so all its items are generated alike.
-/// Null leaves an option to Ollama (or the model's Modelfile).
+/// Null leaves an option to Ollama (or the model's Modelfile). In JSON (<see cref="SpecJson"/>) each property is named
+/// as Ollama names the option (<c>NumCtx</c> is <c>num_ctx</c>), so this record is Ollama's <c>options</c> object.
 /// </summary>
 /// <remarks>
 /// Only <see cref="NumCtx"/> is a runner option: requests whose <c>num_ctx</c> differs make Ollama reload the model,
@@ -32,6 +34,7 @@ public sealed record GenerationOptions(
     public static GenerationOptions None { get; } = new();
 
     /// <summary>True when no option is set.</summary>
+    [JsonIgnore]
     public bool IsEmpty => this == None;
 
     /// <summary>Every value that Ollama would refuse or that makes no sense, one line each, named as the CLI names it.</summary>

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace OrleansLlm.Worker;
+namespace OrleansLlm;
 
 /// <summary>A prompt with <c>{field}</c> placeholders (<see cref="PromptPlaceholders"/>), filled from an item's fields.</summary>
 /// <remarks>Values are inserted as data: a value that itself contains <c>{x}</c> is not expanded again.</remarks>

@@ -23,7 +23,7 @@ public sealed class LargeBatchTests(RedisServer redis, ITestOutputHelper output)
         var submitter = new BatchSubmitter(cluster.Client);
         var clock = Stopwatch.StartNew();
 
-        var summary = await submitter.SubmitAsync("world", new BatchSpec(null, null), items, CancellationToken.None);
+        var summary = await submitter.SubmitAsync("world", new BatchSpec(null, null), items.ToAsyncEnumerable(), CancellationToken.None);
         var final = await submitter.WaitAsync("world", TimeSpan.FromMilliseconds(500), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(5)).Token);
         var enriched = clock.Elapsed;
 

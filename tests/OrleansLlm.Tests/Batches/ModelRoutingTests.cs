@@ -22,8 +22,8 @@ public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper outpu
         var submitter = new BatchSubmitter(cluster.Client);
         var items = await Cities.LoadAsync(40);
 
-        await submitter.SubmitAsync("other-model", new BatchSpec(null, null, Model: OtherModel), items.Take(20).ToArray(), CancellationToken.None);
-        await submitter.SubmitAsync("default-model", new BatchSpec(null, null), items.Skip(20).ToArray(), CancellationToken.None);
+        await submitter.SubmitAsync("other-model", new BatchSpec(null, null, Model: OtherModel), items.Take(20).ToAsyncEnumerable(), CancellationToken.None);
+        await submitter.SubmitAsync("default-model", new BatchSpec(null, null), items.Skip(20).ToAsyncEnumerable(), CancellationToken.None);
         await submitter.WaitAsync("other-model", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
         await submitter.WaitAsync("default-model", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
 
@@ -48,8 +48,8 @@ public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper outpu
         var items = await Cities.LoadAsync(10);
         var waiting = cluster.Client.GetGrain<IBatchGrain>("waiting");
 
-        await submitter.SubmitAsync("waiting", new BatchSpec(null, null, Model: OtherModel), items.Take(5).ToArray(), CancellationToken.None);
-        await submitter.SubmitAsync("served", new BatchSpec(null, null), items.Skip(5).ToArray(), CancellationToken.None);
+        await submitter.SubmitAsync("waiting", new BatchSpec(null, null, Model: OtherModel), items.Take(5).ToAsyncEnumerable(), CancellationToken.None);
+        await submitter.SubmitAsync("served", new BatchSpec(null, null), items.Skip(5).ToAsyncEnumerable(), CancellationToken.None);
         await submitter.WaitAsync("served", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
 
         BatchProgress progress = null!;

@@ -64,7 +64,7 @@ public sealed class FailureReasonTests : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = _simulator.Url, Timeout = fault == "hang" ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(30) };
         var generator = new OllamaGenerator(http, Microsoft.Extensions.Options.Options.Create(new OllamaOptions()), services.GetRequiredService<OllamaMetrics>(), TimeProvider.System);
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => generator.GenerateAsync("Who is the mayor of Paris?", CancellationToken.None));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => generator.GenerateAsync(new OllamaRequest(generator.Model, "Who is the mayor of Paris?", Messages: null), CancellationToken.None));
 
         Assert.Equal(reason, FailureReasons.Of(error));
         Assert.Equal([reason], errorTypes);

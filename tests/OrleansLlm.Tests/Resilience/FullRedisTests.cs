@@ -25,7 +25,7 @@ public sealed class FullRedisTests(ITestOutputHelper output)
         await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = _ => new SimulatorOptions { Parallel = 2, TimeScale = 0.02 });
         var submitter = new BatchSubmitter(cluster.Client);
         var cities = await Cities.LoadAsync(40);
-        await submitter.SubmitAsync("running", new BatchSpec(null, null), cities, CancellationToken.None);
+        await submitter.SubmitAsync("running", new BatchSpec(null, null), cities.ToAsyncEnumerable(), CancellationToken.None);
 
         // Something else fills Redis past 80% of maxmemory while the batch runs.
         var filler = 0;
@@ -42,7 +42,7 @@ public sealed class FullRedisTests(ITestOutputHelper output)
             {
                 try
                 {
-                    await submitter.SubmitAsync($"late-{Guid.NewGuid():N}", new BatchSpec(null, null), cities.Take(5).ToArray(), CancellationToken.None);
+                    await submitter.SubmitAsync($"late-{Guid.NewGuid():N}", new BatchSpec(null, null), cities.Take(5).ToAsyncEnumerable(), CancellationToken.None);
                     return false;
                 }
                 catch (InvalidOperationException ex) when (ex.Message.StartsWith("queue full:", StringComparison.Ordinal))

@@ -6,6 +6,7 @@ using OrleansLlm.Tests.Infrastructure;
 namespace OrleansLlm.Tests.Batches;
 
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class BatchTests(RedisServer redis)
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Batches;
 /// (and docs/benchmarks.md, "Fairness").
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class FairnessTests(RedisServer redis, ITestOutputHelper output)
 {
     private const int Large = 2000;

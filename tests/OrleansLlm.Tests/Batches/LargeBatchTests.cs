@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Batches;
 
 /// <summary>The whole data set as one batch: every city comes back exactly once, in the order it was submitted.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class LargeBatchTests(RedisServer redis, ITestOutputHelper output)
 {
     [Fact]

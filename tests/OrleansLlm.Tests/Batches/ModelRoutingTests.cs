@@ -7,6 +7,7 @@ namespace OrleansLlm.Tests.Batches;
 
 /// <summary>A silo serves only the models its Ollama has; a batch of a model no silo has waits, visibly, and is never dead-lettered.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper output)
 {
     private const string OtherModel = "llama3.2:1b";

@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// deploy/monitoring, the optional component, rendered into each overlay as a user would turn it on, and checked
 /// against the silo pods it must scrape and the dashboard it must load.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed class MonitoringManifestTests
 {
     public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };

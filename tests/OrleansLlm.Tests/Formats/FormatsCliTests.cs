@@ -10,6 +10,7 @@ namespace OrleansLlm.Tests.Formats;
 
 /// <summary>The real <c>orleansllm</c> CLI against a real silo process: OpenAI files in and out, batch options, the error file, status.</summary>
 [Collection(CliClusterCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class FormatsCliTests(CliCluster cluster, ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orleansllm-formats-").FullName;

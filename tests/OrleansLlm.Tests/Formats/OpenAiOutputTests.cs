@@ -15,6 +15,7 @@ namespace OrleansLlm.Tests.Formats;
 /// output line we write, and a real cluster must turn an OpenAI input file into that output, keyed by custom_id.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class OpenAiOutputTests(RedisServer redis, ITestOutputHelper output)
 {
     private static readonly JsonElement NoInput = JsonDocument.Parse("{}").RootElement;

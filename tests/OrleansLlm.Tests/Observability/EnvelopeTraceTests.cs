@@ -7,6 +7,7 @@ namespace OrleansLlm.Tests.Observability;
 
 /// <summary>An item's traceparent rides in its envelope, after the batch id, where the Lua scripts never look.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class EnvelopeTraceTests(RedisServer redis)
 {
     private const string TraceParent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";

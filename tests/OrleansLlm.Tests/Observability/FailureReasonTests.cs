@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Observability;
 /// Each way a real (simulated) Ollama can fail a call lands in one bounded reason class, the label of
 /// <c>orleansllm_items_failed_total</c> and the <c>error.type</c> of the call's span and GenAI metrics.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class FailureReasonTests : IAsyncLifetime
 {
     private SimulatorServer _simulator = null!;

@@ -14,6 +14,7 @@ namespace OrleansLlm.Tests.Observability;
 /// silos, Redis and a retry. Spans are caught by an <see cref="ActivityListener"/>, as an exporter would see them.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class TraceTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private const string FailingCity = "Tracetown";

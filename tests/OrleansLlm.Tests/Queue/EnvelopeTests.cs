@@ -6,6 +6,7 @@ namespace OrleansLlm.Tests.Queue;
 
 /// <summary>The envelope in C# and its Lua twin read every payload's batch alike.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class EnvelopeTests(RedisServer redis)
 {
     private static readonly string Longest = new('b', 64);

@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Redis;
 
 /// <summary>OrleansLlm on a real three-master Redis Cluster, with the queue name carrying a hash tag.</summary>
+[Trait("Category", "Cluster")]
 public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHelper output) : IClassFixture<RedisClusterFixture>
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Resilience;
 /// A Redis that fills up. With <c>noeviction</c> a full Redis refuses every write, leases, results and Orleans
 /// membership alike; batches stop taking items at the high-water mark, so what runs can still finish.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class FullRedisTests(ITestOutputHelper output)
 {
     private const long MaxMemory = 48L * 1024 * 1024;

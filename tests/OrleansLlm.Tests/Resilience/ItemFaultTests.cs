@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Resilience;
 
 /// <summary>Bad, repeated and forged items: each is dead-lettered at once with its reason, or counted, and never lost.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
 {
     private static SimulatorOptions Fast(int _) => new() { Parallel = 2, TimeScale = 0.001 };

@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Resilience;
 
 [Collection(ScalingRedisCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
 {
     [Theory]

@@ -3,6 +3,7 @@ using OrleansLlm.Security;
 namespace OrleansLlm.Tests.Security;
 
 /// <summary>Every TLS mistake an operator can make is caught at start-up, named by its key, before any handshake.</summary>
+[Trait("Category", "Unit")]
 public sealed class ClusterTlsOptionsValidatorTests : IDisposable
 {
     private readonly TestCertificates _certificates = TestCertificates.Create();

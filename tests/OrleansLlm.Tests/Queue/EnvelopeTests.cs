@@ -54,30 +54,4 @@ public sealed class EnvelopeTests(RedisServer redis)
 
         Assert.Equal([("b-1", "41"), ("b-1", "41"), (null, null), (null, null), (null, null)], read);
     }
-
-    [Fact]
-    public void ValidBatchIds_AreExactlyTheOnesBothSidesAccept()
-    {
-        foreach (var (payload, expected) in Cases.Select(c => ((string)c[0], (string)c[1])))
-        {
-            if (expected != BatchIds.Default)
-            {
-                Assert.True(BatchIds.IsValid(expected), expected);
-            }
-        }
-
-        Assert.False(BatchIds.IsValid("evil batch"));
-        Assert.Throws<ArgumentException>(() => Envelope.Encode("evil batch", "1", "{}"));
-    }
-
-    [Fact]
-    public void Envelope_RoundTrips_WithAwkwardIds()
-    {
-        var payload = Envelope.Encode("b-1", "id \"quoted\" São", "{\"city\":\"Zürich\"}");
-
-        Assert.Contains("São", payload);
-        Assert.Null(QueueItem.TryParse(payload, 1024, out var item));
-        Assert.Equal(("b-1", "id \"quoted\" São"), (item!.BatchId, item.Id));
-        Assert.Equal("Zürich", item.Item.GetProperty("city").GetString());
-    }
 }

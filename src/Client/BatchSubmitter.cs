@@ -12,12 +12,6 @@ public sealed class BatchSubmitter(IClusterClient client)
 {
     public const int DefaultChunkSize = 1000;
 
-    /// <param name="onChunk">Called after each chunk with the items sent so far, e.g. to say how far a cancelled submission got.</param>
-    public Task<SubmitSummary> SubmitAsync(
-        string batchId, BatchSpec spec, IEnumerable<BatchItem> items, CancellationToken cancellationToken,
-        int chunkSize = DefaultChunkSize, Action<int>? onChunk = null) =>
-        SubmitAsync(batchId, spec, items.ToAsyncEnumerable(), cancellationToken, chunkSize, onChunk);
-
     /// <summary>Submits items as they are read: only one chunk of them is held at a time, so a file of any size can be sent.</summary>
     /// <param name="onChunk">Called after each chunk with the items sent so far, e.g. to say how far a cancelled submission got.</param>
     public async Task<SubmitSummary> SubmitAsync(

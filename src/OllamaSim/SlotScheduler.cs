@@ -37,11 +37,6 @@ public sealed class SlotScheduler : IDisposable
     private double _busySlotSeconds;
     private bool _disposed;
 
-    public SlotScheduler(int parallel, double scalingExponent = 0.32, double timeScale = 1, double speed = 1, TimeProvider? timeProvider = null)
-        : this(parallel, CurveWith(scalingExponent), timeScale, speed, timeProvider)
-    {
-    }
-
     public SlotScheduler(int parallel, CapacityCurve curve, double timeScale = 1, double speed = 1, TimeProvider? timeProvider = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(parallel, 1);
@@ -365,11 +360,6 @@ public sealed class SlotScheduler : IDisposable
 
     /// <summary>Solo seconds per wall second for each of <paramref name="computing"/> jobs: they share the aggregate equally.</summary>
     private double Rate(int computing) => _speed * _curve.Aggregate(computing) / computing / _timeScale;
-
-    private static CapacityCurve CurveWith(double scalingExponent) =>
-        !(scalingExponent > 0 && scalingExponent <= 1)
-            ? throw new ArgumentOutOfRangeException(nameof(scalingExponent), scalingExponent, "must be in (0, 1]")
-            : new CapacityCurve { ScalingExponent = scalingExponent };
 
     /// <summary>
     /// Brings every computing job's progress up to <paramref name="now"/>, event by event: at each job

@@ -9,8 +9,8 @@ public sealed class SlotSchedulerTests
     private static readonly TimeSpan Ms = TimeSpan.FromMilliseconds(1);
     private readonly FakeTimeProvider _time = new();
 
-    private SlotScheduler Create(int parallel, double exponent = 0.32, double timeScale = 1, double speed = 1) =>
-        new(parallel, exponent, timeScale, speed, _time);
+    private SlotScheduler Create(int parallel, double timeScale = 1, double speed = 1) =>
+        new(parallel, new CapacityCurve(), timeScale, speed, _time);
 
     private static async Task<SlotLease> Acquire(SlotScheduler scheduler)
     {

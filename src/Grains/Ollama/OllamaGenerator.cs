@@ -55,10 +55,6 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
 
     public Uri Url => http.BaseAddress!;
 
-    /// <summary>Asks the silo's default model with a prompt, and nothing else.</summary>
-    public Task<Generation> GenerateAsync(string prompt, CancellationToken cancellationToken) =>
-        GenerateAsync(new OllamaRequest(Model, prompt, Messages: null), cancellationToken);
-
     /// <summary>Asks Ollama one question: <c>/api/chat</c> for messages, else <c>/api/generate</c>; never streamed.</summary>
     public async Task<Generation> GenerateAsync(OllamaRequest request, CancellationToken cancellationToken)
     {

@@ -6,6 +6,7 @@ using OrleansLlm.Tests.Infrastructure;
 namespace OrleansLlm.Tests.Batches;
 
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class BatchTests(RedisServer redis)
 {
     [Fact]
@@ -17,7 +18,7 @@ public sealed class BatchTests(RedisServer redis)
         var submitter = new BatchSubmitter(cluster.Client);
         var spec = new BatchSpec("What country is {city} in? Answer with the name only.", "country_answer");
 
-        var summary = await submitter.SubmitAsync("batch-progress", spec, items, CancellationToken.None, chunkSize: 100);
+        var summary = await submitter.SubmitAsync("batch-progress", spec, items.ToAsyncEnumerable(), CancellationToken.None, chunkSize: 100);
 
         Assert.Equal(items.Count, summary.Enqueued);
         var seen = new List<BatchProgress>();
@@ -54,8 +55,8 @@ public sealed class BatchTests(RedisServer redis)
         var items = await Cities.LoadAsync(30);
         var submitter = new BatchSubmitter(cluster.Client);
 
-        var first = await submitter.SubmitAsync("batch-dedupe", new BatchSpec(null, null), items, CancellationToken.None);
-        var second = await submitter.SubmitAsync("batch-dedupe", new BatchSpec(null, null), items, CancellationToken.None);
+        var first = await submitter.SubmitAsync("batch-dedupe", new BatchSpec(null, null), items.ToAsyncEnumerable(), CancellationToken.None);
+        var second = await submitter.SubmitAsync("batch-dedupe", new BatchSpec(null, null), items.ToAsyncEnumerable(), CancellationToken.None);
 
         Assert.Equal(30, first.Enqueued);
         Assert.Equal(0, second.Enqueued);

@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Batches;
 /// (and docs/benchmarks.md, "Fairness").
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class FairnessTests(RedisServer redis, ITestOutputHelper output)
 {
     private const int Large = 2000;
@@ -51,11 +52,11 @@ public sealed class FairnessTests(RedisServer redis, ITestOutputHelper output)
         var small = cluster.Client.GetGrain<IBatchGrain>("small");
 
         var start = DateTimeOffset.UtcNow;
-        await submitter.SubmitAsync("large", new BatchSpec(null, null), items.Take(Large).ToArray(), CancellationToken.None);
+        await submitter.SubmitAsync("large", new BatchSpec(null, null), items.Take(Large).ToAsyncEnumerable(), CancellationToken.None);
         // The small batch comes in behind the large one once that is under way, the worker busy.
         await Eventually.TrueAsync(async () => (await large.GetProgressAsync()).Done >= 10, "the large batch to be under way");
         var smallSubmitted = DateTimeOffset.UtcNow;
-        await submitter.SubmitAsync("small", new BatchSpec(null, null, Priority: smallPriority), items.Skip(Large).ToArray(), CancellationToken.None);
+        await submitter.SubmitAsync("small", new BatchSpec(null, null, Priority: smallPriority), items.Skip(Large).ToAsyncEnumerable(), CancellationToken.None);
         await Eventually.TrueAsync(async () => (await small.GetProgressAsync()).IsComplete, "the small batch to complete", TimeSpan.FromMinutes(1));
         await Eventually.TrueAsync(async () => (await large.GetProgressAsync()).IsComplete, "the large batch to complete", TimeSpan.FromMinutes(1));
         var final = await large.GetProgressAsync();

@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Batches;
 
 /// <summary>The whole data set as one batch: every city comes back exactly once, in the order it was submitted.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class LargeBatchTests(RedisServer redis, ITestOutputHelper output)
 {
     [Fact]
@@ -23,7 +24,7 @@ public sealed class LargeBatchTests(RedisServer redis, ITestOutputHelper output)
         var submitter = new BatchSubmitter(cluster.Client);
         var clock = Stopwatch.StartNew();
 
-        var summary = await submitter.SubmitAsync("world", new BatchSpec(null, null), items, CancellationToken.None);
+        var summary = await submitter.SubmitAsync("world", new BatchSpec(null, null), items.ToAsyncEnumerable(), CancellationToken.None);
         var final = await submitter.WaitAsync("world", TimeSpan.FromMilliseconds(500), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(5)).Token);
         var enriched = clock.Elapsed;
 

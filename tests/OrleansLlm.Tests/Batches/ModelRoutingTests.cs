@@ -7,6 +7,7 @@ namespace OrleansLlm.Tests.Batches;
 
 /// <summary>A silo serves only the models its Ollama has; a batch of a model no silo has waits, visibly, and is never dead-lettered.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper output)
 {
     private const string OtherModel = "llama3.2:1b";
@@ -22,8 +23,8 @@ public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper outpu
         var submitter = new BatchSubmitter(cluster.Client);
         var items = await Cities.LoadAsync(40);
 
-        await submitter.SubmitAsync("other-model", new BatchSpec(null, null, Model: OtherModel), items.Take(20).ToArray(), CancellationToken.None);
-        await submitter.SubmitAsync("default-model", new BatchSpec(null, null), items.Skip(20).ToArray(), CancellationToken.None);
+        await submitter.SubmitAsync("other-model", new BatchSpec(null, null, Model: OtherModel), items.Take(20).ToAsyncEnumerable(), CancellationToken.None);
+        await submitter.SubmitAsync("default-model", new BatchSpec(null, null), items.Skip(20).ToAsyncEnumerable(), CancellationToken.None);
         await submitter.WaitAsync("other-model", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
         await submitter.WaitAsync("default-model", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
 
@@ -48,8 +49,8 @@ public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper outpu
         var items = await Cities.LoadAsync(10);
         var waiting = cluster.Client.GetGrain<IBatchGrain>("waiting");
 
-        await submitter.SubmitAsync("waiting", new BatchSpec(null, null, Model: OtherModel), items.Take(5).ToArray(), CancellationToken.None);
-        await submitter.SubmitAsync("served", new BatchSpec(null, null), items.Skip(5).ToArray(), CancellationToken.None);
+        await submitter.SubmitAsync("waiting", new BatchSpec(null, null, Model: OtherModel), items.Take(5).ToAsyncEnumerable(), CancellationToken.None);
+        await submitter.SubmitAsync("served", new BatchSpec(null, null), items.Skip(5).ToAsyncEnumerable(), CancellationToken.None);
         await submitter.WaitAsync("served", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
 
         BatchProgress progress = null!;

@@ -1,17 +1,20 @@
 using OllamaSim;
 using OrleansLlm.Queue;
+using OrleansLlm.Tests.Formats;
 using OrleansLlm.Tests.Infrastructure;
 using StackExchange.Redis;
 
 namespace OrleansLlm.Tests.Cli;
 
 /// <summary>
-/// What a new user runs the CLI against, shared by the CLI tests so CI starts it once: a real redis-server, one real
-/// silo process logging as it ships (its own appsettings.json), and its Ollama simulator over real HTTP.
+/// What a new user runs the CLI against, shared by every test of the real CLI against a real silo (the CLI's and the
+/// file formats') so CI starts it once: a real redis-server, one real silo process logging as it ships (its own
+/// appsettings.json), and its Ollama simulator over real HTTP, with a second model beside the silo's default.
 /// </summary>
 /// <remarks>
-/// Tests keep apart by batch id and restore what they change (the simulator's faults, the worker's state). Failures
-/// retry fast and give up after two attempts, and a drain gives in-flight calls 3 seconds, so those paths are quick.
+/// Tests keep apart by batch id and restore what they change (the simulator's faults, speed and models, the worker's
+/// state). Failures retry fast and give up after two attempts, and a drain gives in-flight calls 3 seconds, so those
+/// paths are quick.
 /// </remarks>
 public sealed class CliCluster : IAsyncLifetime
 {
@@ -33,7 +36,7 @@ public sealed class CliCluster : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Redis = await RedisProcess.StartAsync();
-        Simulator = await SimulatorServer.StartAsync(new SimulatorOptions { Parallel = 4, TimeScale = 0.001 });
+        Simulator = await SimulatorServer.StartAsync(new SimulatorOptions { Parallel = 4, TimeScale = 0.001, Models = [SimulatorOptions.DefaultModel, BatchRequests.OtherModel] });
         Silo = await SiloProcess.StartAsync(
             new Dictionary<string, string>
             {

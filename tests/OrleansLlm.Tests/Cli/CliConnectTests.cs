@@ -10,6 +10,7 @@ namespace OrleansLlm.Tests.Cli;
 /// once with 130; and however the CLI goes away, the silo does not log a warning about it.
 /// </summary>
 [Collection(CliClusterCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class CliConnectTests(CliCluster cluster, ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orleansllm-cli-").FullName;

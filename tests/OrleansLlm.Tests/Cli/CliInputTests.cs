@@ -10,6 +10,7 @@ namespace OrleansLlm.Tests.Cli;
 /// the summary accounts for every row.
 /// </summary>
 [Collection(CliClusterCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class CliInputTests(CliCluster cluster, ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orleansllm-cli-").FullName;

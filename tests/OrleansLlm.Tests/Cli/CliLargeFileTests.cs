@@ -15,6 +15,7 @@ namespace OrleansLlm.Tests.Cli;
 /// of every row, and the reading of the items as they are sent.
 /// </summary>
 [Collection(CliClusterCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class CliLargeFileTests(CliCluster cluster, ITestOutputHelper output) : IDisposable
 {
     private const long FileBytes = 64L * 1024 * 1024;

@@ -6,6 +6,7 @@ namespace OrleansLlm.Tests.Cli;
 
 /// <summary><c>cancel</c>, <c>retry</c> and <c>delete</c> on live batches, through the real CLI and the real silo.</summary>
 [Collection(CliClusterCollection.Name)]
+[Trait("Category", "Process")]
 public sealed partial class CliLifecycleTests(CliCluster cluster, ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orleansllm-cli-").FullName;

@@ -14,6 +14,7 @@ namespace OrleansLlm.Tests.Cli;
 /// rate, and a silo log that stays small.
 /// </summary>
 [Collection(CliClusterCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class CliOperatorTests(CliCluster cluster, ITestOutputHelper output) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orleansllm-cli-").FullName;

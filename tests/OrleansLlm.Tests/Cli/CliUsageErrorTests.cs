@@ -7,6 +7,7 @@ namespace OrleansLlm.Tests.Cli;
 /// value, exit code 2, nothing on stdout, no help dump and no stack trace. No Redis or silo runs here, so these
 /// tests also show that nothing was tried.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class CliUsageErrorTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orleansllm-cli-").FullName;

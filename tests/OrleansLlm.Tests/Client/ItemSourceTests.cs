@@ -4,6 +4,7 @@ using OrleansLlm.Tests.Infrastructure;
 
 namespace OrleansLlm.Tests.Client;
 
+[Trait("Category", "Unit")]
 public sealed class ItemSourceTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("orleansllm-src-").FullName;

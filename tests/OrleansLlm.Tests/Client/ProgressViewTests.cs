@@ -3,6 +3,7 @@ using OrleansLlm.Client.Output;
 
 namespace OrleansLlm.Tests.Client;
 
+[Trait("Category", "Unit")]
 public sealed class ProgressViewTests
 {
     private readonly FakeTimeProvider _time = new();

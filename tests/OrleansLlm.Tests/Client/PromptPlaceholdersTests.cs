@@ -3,6 +3,7 @@ using System.Text.Json;
 namespace OrleansLlm.Tests.Client;
 
 /// <summary>The one placeholder rule the silo fills prompts by and the client checks files by.</summary>
+[Trait("Category", "Unit")]
 public sealed class PromptPlaceholdersTests
 {
     [Fact]

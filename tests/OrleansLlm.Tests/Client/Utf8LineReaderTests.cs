@@ -4,6 +4,7 @@ using OrleansLlm.Client.Input;
 namespace OrleansLlm.Tests.Client;
 
 /// <summary>Lines as a file has them, whatever the line breaks and however the bytes arrive; bad ones named, never mended.</summary>
+[Trait("Category", "Unit")]
 public sealed class Utf8LineReaderTests
 {
     [Theory]

@@ -13,6 +13,7 @@ namespace OrleansLlm.Tests.Dashboard;
 /// (Debian's chromium through Playwright) while both workers are busy.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Browser")]
 public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private const string WorkerGrain = "OrleansLlm.Worker.WorkerGrain";

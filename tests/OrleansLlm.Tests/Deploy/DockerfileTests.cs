@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// copied before it, every project the app references is copied, the entry point is the project's assembly, and the
 /// final image runs as the non-root user.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed partial class DockerfileTests
 {
     public static TheoryData<string> Projects => new() { "src/Silo/Silo.csproj", "src/Cli/Cli.csproj" };

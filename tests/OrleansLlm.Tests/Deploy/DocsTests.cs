@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// files, namespaces, objects, labels, containers and ports that exist. Images are built and pushed before anything
 /// runs them, and the logs of a newly created pod are read only after waiting for it.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed partial class DocsTests(ITestOutputHelper output)
 {
     public const string Walkthrough = "docs/kubernetes.md";

@@ -7,6 +7,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// deploy/components/egress, as an overlay of one's own turns it on with the API server's address patched in: each pod
 /// reaches exactly the destinations it needs, evaluated from the rendered NetworkPolicies, and nothing else.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed class EgressPolicyTests(ITestOutputHelper output)
 {
     /// <summary>What the docs' recipe finds as the API server's address, e.g. kind's control plane.</summary>

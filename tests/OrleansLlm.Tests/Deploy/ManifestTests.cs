@@ -14,6 +14,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// Checks the rendered kustomize overlays against the silo's real configuration: its appsettings.json, its options
 /// classes and validators, the queue's Redis key names and the CLI's parser. No cluster is needed, only kubectl.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed partial class ManifestTests
 {
     public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using k8s;
 using k8s.Models;
 
@@ -8,6 +7,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// deploy/monitoring, the optional component, rendered into each overlay as a user would turn it on, and checked
 /// against the silo pods it must scrape and the dashboard it must load.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed class MonitoringManifestTests
 {
     public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };
@@ -45,36 +45,8 @@ public sealed class MonitoringManifestTests
         Assert.Equal(manifests.SiloDeployment.Metadata.NamespaceProperty, map.Metadata.NamespaceProperty);
         var (file, json) = Assert.Single(map.Data);
         Assert.EndsWith(".json", file);
-        Assert.Equal(await File.ReadAllTextAsync(DashboardFile), json);
+        Assert.Equal(await File.ReadAllTextAsync(GrafanaDashboardTests.DashboardFile), json);
     }
-
-    [Fact]
-    public void Dashboard_ShowsWhatTheIssueAsksFor()
-    {
-        using var dashboard = JsonDocument.Parse(File.ReadAllText(DashboardFile));
-        var panels = dashboard.RootElement.GetProperty("panels").EnumerateArray()
-            .ToDictionary(p => p.GetProperty("title").GetString()!, p => p.GetProperty("targets").EnumerateArray().Select(t => t.GetProperty("expr").GetString()!).ToArray());
-        string[] Panel(string title) => panels.TryGetValue(title, out var exprs) ? exprs : throw new Xunit.Sdk.XunitException($"no panel '{title}' in {string.Join(", ", panels.Keys)}");
-
-        // The queue gauges are the same on every silo: max, never sum.
-        Assert.Equal(
-            ["max(orleansllm_queue_ready_items)", "max(orleansllm_queue_inflight_items)", "max(orleansllm_queue_dead_items)", "count(orleansllm_worker_concurrency_limit)"],
-            Panel("Queue depth and in-flight items against replicas"));
-        Assert.Contains("rate(orleansllm_items_completed_total[$__rate_interval])", Assert.Single(Panel("Throughput per silo")));
-        Assert.Contains(Panel("Concurrency limit per silo"), e => e.Contains("orleansllm_worker_concurrency_limit", StringComparison.Ordinal));
-        Assert.Equal(["0.5", "0.99"], Panel("Ollama queue wait p50 / p99").Select(e => e.Split('(', ',')[1]));
-        Assert.All(Panel("Ollama queue wait p50 / p99"), e => Assert.Contains("orleansllm_ollama_queue_wait_seconds_bucket", e));
-        Assert.Contains("orleansllm_ollama_tokens_total", Assert.Single(Panel("Tokens per second")));
-        Assert.All(Panel("Failures by reason"), e => Assert.StartsWith("sum by (reason)", e));
-        Assert.Contains(Panel("Drains"), e => e.Contains("orleansllm_worker_draining", StringComparison.Ordinal));
-        Assert.Contains(Panel("Drains"), e => e.Contains("orleansllm_items_released_total", StringComparison.Ordinal));
-
-        // Every panel reads the dashboard's Prometheus data source, chosen on import.
-        Assert.All(dashboard.RootElement.GetProperty("panels").EnumerateArray(),
-            p => Assert.Equal("${datasource}", p.GetProperty("datasource").GetProperty("uid").GetString()));
-    }
-
-    private static string DashboardFile => Path.Combine(RepoPaths.Root, "deploy", "monitoring", "dashboard.json");
 
     // As docs/kubernetes.md says to turn it on: an overlay with the component added.
     internal static async Task<RenderedManifests> RenderWithMonitoringAsync(string overlay)

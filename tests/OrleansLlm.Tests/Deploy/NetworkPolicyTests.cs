@@ -7,6 +7,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// Each port a pod listens on is reachable from exactly the peers it needs, evaluated from the rendered
 /// NetworkPolicies (<see cref="NetworkPolicyEvaluator"/>) against pods labelled as the manifests label them.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed class NetworkPolicyTests(ITestOutputHelper output)
 {
     public const string Namespace = "orleansllm";

@@ -9,6 +9,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// that the namespace enforces: one test per control (<see cref="PodSecurityStandards"/>), each run on every source,
 /// and one counter-example per control to show the rule can fail.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed class PodSecurityTests(ITestOutputHelper output)
 {
     public const string CliSource = "cli";

@@ -12,6 +12,7 @@ namespace OrleansLlm.Tests.Deploy;
 /// default user, TLS only, and a renewed certificate picked up without a restart. Only the paths, the port and the
 /// reload loop's minute are changed.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed class RedisPodScriptTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TestCertificates _certificates = TestCertificates.Create();

@@ -3,6 +3,7 @@ using OrleansLlm.Client;
 namespace OrleansLlm.Tests.Formats;
 
 /// <summary>How <c>status</c> turns a batch's figures and the cluster's rate into tokens/s and an ETA.</summary>
+[Trait("Category", "Unit")]
 public sealed class BatchEstimateTests
 {
     private static ClusterView Cluster(params (WorkerState State, double ItemsPerSecond)[] workers) => new(

@@ -9,6 +9,7 @@ namespace OrleansLlm.Tests.Formats;
 /// recording every request.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class BatchOptionsTests(RedisServer redis, ITestOutputHelper output)
 {
     [Fact]

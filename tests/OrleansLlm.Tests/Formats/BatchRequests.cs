@@ -30,7 +30,7 @@ internal static class BatchRequests
     public static async Task<BatchProgress> SubmitAndWaitAsync(LlmCluster cluster, string batchId, BatchSpec spec, IReadOnlyList<BatchItem> items)
     {
         var submitter = new BatchSubmitter(cluster.Client);
-        await submitter.SubmitAsync(batchId, spec, items, CancellationToken.None);
+        await submitter.SubmitAsync(batchId, spec, items.ToAsyncEnumerable(), CancellationToken.None);
         BatchProgress? last = null;
         await Eventually.TrueAsync(
             async () => (last = await cluster.Client.GetGrain<IBatchGrain>(batchId).GetProgressAsync()).IsComplete,

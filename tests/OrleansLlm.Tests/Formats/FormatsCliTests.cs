@@ -2,18 +2,23 @@ using System.ClientModel.Primitives;
 using System.Text.Json;
 using OllamaSim;
 using OpenAI.Chat;
+using OrleansLlm.Tests.Cli;
 using OrleansLlm.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace OrleansLlm.Tests.Formats;
 
 /// <summary>The real <c>orleansllm</c> CLI against a real silo process: OpenAI files in and out, batch options, the error file, status.</summary>
-public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper output) : IClassFixture<FormatsCliFixture>
+[Collection(CliClusterCollection.Name)]
+[Trait("Category", "Process")]
+public sealed class FormatsCliTests(CliCluster cluster, ITestOutputHelper output) : IDisposable
 {
+    private readonly string _dir = Directory.CreateTempSubdirectory("orleansllm-formats-").FullName;
+
     [Fact]
     public async Task OpenAiFile_WithMissingAndRepeatedCustomIds_OneLineEach_NothingSubmitted()
     {
-        var path = Path.Combine(fixture.Directory, "bad-ids.jsonl");
+        var path = Path.Combine(_dir, "bad-ids.jsonl");
         await File.WriteAllLinesAsync(path,
         [
             Line("a", "Who is the mayor of Paris?"),
@@ -21,7 +26,7 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
             Line("a", "Who is the mayor of Oslo?"),
         ]);
 
-        var run = await fixture.CliAsync("submit", path, "--batch", "bad-ids");
+        var run = await cluster.RunAsync("submit", path, "--batch", "bad-ids");
 
         output.WriteLine(run.ToString());
         Assert.Equal(2, run.ExitCode);
@@ -32,14 +37,14 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
         Assert.Contains("line 3: custom_id 'a' is also on line 1; each line needs its own", error);
         Assert.EndsWith("nothing was submitted", error);
         Assert.Empty(run.Stdout);
-        Assert.False(await fixture.Redis.Db.KeyExistsAsync(fixture.Keys.Batch("bad-ids")));
-        Assert.Equal(0, await fixture.Redis.Db.ListLengthAsync(fixture.Keys.Ready));
+        Assert.False(await cluster.Db.KeyExistsAsync(cluster.Keys.Batch("bad-ids")));
+        Assert.Equal(0, await cluster.Db.ListLengthAsync(cluster.Keys.Ready));
     }
 
     [Fact]
     public async Task OpenAiFile_WithAMethodOrUrlThatIsNoString_OneLineNamingTheLines_NothingSubmitted()
     {
-        var path = Path.Combine(fixture.Directory, "bad-types.jsonl");
+        var path = Path.Combine(_dir, "bad-types.jsonl");
         await File.WriteAllLinesAsync(path,
         [
             Line("a", "Who is the mayor of Paris?"),
@@ -47,7 +52,7 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
             Line("c", "Who is the mayor of Rome?").Replace("\"url\":\"/v1/chat/completions\"", "\"url\":[\"/v1/chat/completions\"]", StringComparison.Ordinal),
         ]);
 
-        var run = await fixture.CliAsync("submit", path, "--batch", "bad-types");
+        var run = await cluster.RunAsync("submit", path, "--batch", "bad-types");
 
         output.WriteLine(run.ToString());
         Assert.Equal(2, run.ExitCode);
@@ -55,19 +60,19 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
             $"error: 2 bad rows in {path} (line 2: method must be POST (was 1); line 3: url must be /v1/chat/completions or /v1/completions (was [\"/v1/chat/completions\"])); nothing was submitted",
             Assert.Single(run.Stderr.Trim().Split('\n')));
         Assert.Empty(run.Stdout);
-        Assert.False(await fixture.Redis.Db.KeyExistsAsync(fixture.Keys.Batch("bad-types")));
+        Assert.False(await cluster.Db.KeyExistsAsync(cluster.Keys.Batch("bad-types")));
     }
 
     [Fact]
     public async Task OpenAiFile_InAndOut_ReadByTheOfficialTypes_AndStatusCountsTokens()
     {
-        var path = Path.Combine(fixture.Directory, "requests.jsonl");
+        var path = Path.Combine(_dir, "requests.jsonl");
         var cities = new[] { "Paris", "Oslo", "Lagos", "Lima", "Osaka", "Quito" };
         await File.WriteAllLinesAsync(path, cities.Select((c, i) => Line($"request-{i + 1}", $"Who is the mayor of {c}?")));
 
-        var submit = await fixture.CliAsync("submit", path, "--batch", "openai-cli", "--model", "qwen2:1.5b", "--wait");
-        var results = await fixture.CliAsync("results", "openai-cli", "--format", "openai");
-        var status = await fixture.CliAsync("status", "openai-cli");
+        var submit = await cluster.RunAsync("submit", path, "--batch", "openai-cli", "--model", "qwen2:1.5b", "--wait");
+        var results = await cluster.RunAsync("results", "openai-cli", "--format", "openai");
+        var status = await cluster.RunAsync("status", "openai-cli");
 
         output.WriteLine(submit.ToString());
         output.WriteLine(results.Stdout);
@@ -92,18 +97,18 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
     [Fact]
     public async Task CliOptions_SentWithEveryItem()
     {
-        var csv = Path.Combine(fixture.Directory, "cities.csv");
+        var csv = Path.Combine(_dir, "cities.csv");
         await File.WriteAllLinesAsync(csv, File.ReadLines(Cities.DataFile).Take(6));
-        var since = fixture.Simulator.GetRequests(limit: 1).Requests.LastOrDefault()?.Sequence ?? 0;
+        var since = cluster.Simulator.GetRequests(limit: 1).Requests.LastOrDefault()?.Sequence ?? 0;
 
-        var submit = await fixture.CliAsync(
+        var submit = await cluster.RunAsync(
             "submit", csv, "--batch", "cli-options", "--prompt", "Mayor of {city}?", "--model", BatchRequests.OtherModel,
             "--temperature", "0.3", "--top-p", "0.8", "--seed", "5", "--num-ctx", "2048", "--max-tokens", "40", "--stop", "END", "--stop", "###",
             "--system", "Answer with a name.", "--wait");
 
         output.WriteLine(submit.ToString());
         Assert.Equal(0, submit.ExitCode);
-        var requests = fixture.Simulator.GetRequests(since: since).Requests.Where(r => r.Prompt!.StartsWith("Mayor of ", StringComparison.Ordinal)).ToList();
+        var requests = cluster.Simulator.GetRequests(since: since).Requests.Where(r => r.Prompt!.StartsWith("Mayor of ", StringComparison.Ordinal)).ToList();
         Assert.Equal(5, requests.Count);
         Assert.All(requests, r => Assert.Equal(BatchRequests.OtherModel, r.Model));
         Assert.All(requests, r => Assert.Equal("Answer with a name.", r.System));
@@ -120,15 +125,15 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SchemaViolations_DeadLettered_AndWrittenAsTheErrorFile()
     {
-        var csv = Path.Combine(fixture.Directory, "cities-schema.csv");
+        var csv = Path.Combine(_dir, "cities-schema.csv");
         await File.WriteAllLinesAsync(csv, File.ReadLines(Cities.DataFile).Take(5));
-        var schema = Path.Combine(fixture.Directory, "mayor.schema.json");
+        var schema = Path.Combine(_dir, "mayor.schema.json");
         await File.WriteAllTextAsync(schema, BatchRequests.MayorSchema);
-        fixture.Simulator.UpdateFaults(f => f with { SchemaViolationRate = 1 });
+        cluster.Simulator.UpdateFaults(f => f with { SchemaViolationRate = 1 });
         try
         {
-            var submit = await fixture.CliAsync("submit", csv, "--batch", "cli-schema", "--prompt", "Mayor of {city}?", "--schema", schema, "--wait");
-            var errors = await fixture.CliAsync("results", "cli-schema", "--errors");
+            var submit = await cluster.RunAsync("submit", csv, "--batch", "cli-schema", "--prompt", "Mayor of {city}?", "--schema", schema, "--wait");
+            var errors = await cluster.RunAsync("results", "cli-schema", "--errors");
 
             output.WriteLine(submit.ToString());
             output.WriteLine(errors.Stdout);
@@ -141,7 +146,7 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
         }
         finally
         {
-            fixture.Simulator.UpdateFaults(f => f with { SchemaViolationRate = 0 });
+            cluster.Simulator.UpdateFaults(f => f with { SchemaViolationRate = 0 });
         }
     }
 
@@ -150,10 +155,10 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
     [InlineData("--schema", "missing.json", "error: --schema missing.json: Could not find file")]
     public async Task BadOptions_OneLine_ExitCode2(string option, string value, string expected)
     {
-        var csv = Path.Combine(fixture.Directory, "one.csv");
+        var csv = Path.Combine(_dir, "one.csv");
         await File.WriteAllLinesAsync(csv, File.ReadLines(Cities.DataFile).Take(2));
 
-        var run = await fixture.CliAsync("submit", csv, option, Path.GetExtension(value) == ".json" ? Path.Combine(fixture.Directory, value) : value);
+        var run = await cluster.RunAsync("submit", csv, option, Path.GetExtension(value) == ".json" ? Path.Combine(_dir, value) : value);
 
         Assert.Equal(2, run.ExitCode);
         Assert.StartsWith(expected, run.Stderr.Trim());
@@ -163,19 +168,21 @@ public sealed class FormatsCliTests(FormatsCliFixture fixture, ITestOutputHelper
     [Fact]
     public async Task SchemaThatIsNoJsonSchema_RefusedByTheCliItself_OneLine_ExitCode2_NothingSubmitted()
     {
-        var csv = Path.Combine(fixture.Directory, "one-more.csv");
+        var csv = Path.Combine(_dir, "one-more.csv");
         await File.WriteAllLinesAsync(csv, File.ReadLines(Cities.DataFile).Take(2));
-        var schema = Path.Combine(fixture.Directory, "not-a.schema.json");
+        var schema = Path.Combine(_dir, "not-a.schema.json");
         await File.WriteAllTextAsync(schema, """{"type": 5}""");
 
-        var run = await fixture.CliAsync("submit", csv, "--batch", "cli-bad-schema", "--schema", schema);
+        var run = await cluster.RunAsync("submit", csv, "--batch", "cli-bad-schema", "--schema", schema);
 
         // Exit code 2 is the CLI's own refusal: the batch grain's would be 1, after the batch was asked for.
         Assert.True(run.ExitCode == 2, run.Stderr);
         Assert.StartsWith("error: Bad format: ", run.Stderr.Trim());
         Assert.Single(run.Stderr.Trim().Split('\n'));
-        Assert.False(await fixture.Redis.Db.KeyExistsAsync(fixture.Keys.Batch("cli-bad-schema")));
+        Assert.False(await cluster.Db.KeyExistsAsync(cluster.Keys.Batch("cli-bad-schema")));
     }
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private static string Line(string id, string question) => JsonSerializer.Serialize(new
     {

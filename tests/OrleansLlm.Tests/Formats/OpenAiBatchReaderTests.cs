@@ -5,6 +5,7 @@ using OrleansLlm.Client.Input;
 namespace OrleansLlm.Tests.Formats;
 
 /// <summary>OpenAI batch input files read into one batch: what maps, what must agree, what is refused and how.</summary>
+[Trait("Category", "Unit")]
 public sealed class OpenAiBatchReaderTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("openai-batch-").FullName;

@@ -10,6 +10,7 @@ namespace OrleansLlm.Tests.Formats;
 /// with the error, then dead-lettered with the error and the answer.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class StructuredOutputTests(RedisServer redis, ITestOutputHelper output)
 {
     private const string Prompt = "Who is the mayor of {city}?";

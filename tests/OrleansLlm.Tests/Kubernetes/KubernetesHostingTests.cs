@@ -9,6 +9,7 @@ namespace OrleansLlm.Tests.Kubernetes;
 /// deletion cost, end to end.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class KubernetesHostingTests(RedisServer redis) : IAsyncLifetime
 {
     private const string Namespace = "llm-e2e";

@@ -2,6 +2,7 @@ using OrleansLlm.Kubernetes;
 
 namespace OrleansLlm.Tests.Kubernetes;
 
+[Trait("Category", "Unit")]
 public sealed class KubernetesOptionsTests
 {
     [Theory]

@@ -17,6 +17,7 @@ namespace OrleansLlm.Tests.Kubernetes;
 /// Kubernetes hosting names them). A pod is patched only when its bucket changes.
 /// </summary>
 [Collection(SlowRedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class PodDeletionCostTests(RedisServer redis, ITestOutputHelper output)
 {
     private const string Namespace = "llm-test";

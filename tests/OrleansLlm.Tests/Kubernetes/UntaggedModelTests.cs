@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Kubernetes;
 /// <c>name:tag</c>. Otherwise <c>model=llama3.2</c> would leave every pod unready and stall the rollout.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class UntaggedModelTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly string _queue = LlmClusterOptions.NewQueueName();

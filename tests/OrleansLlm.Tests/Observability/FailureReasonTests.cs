@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Observability;
 /// Each way a real (simulated) Ollama can fail a call lands in one bounded reason class, the label of
 /// <c>orleansllm_items_failed_total</c> and the <c>error.type</c> of the call's span and GenAI metrics.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class FailureReasonTests : IAsyncLifetime
 {
     private SimulatorServer _simulator = null!;
@@ -64,7 +65,7 @@ public sealed class FailureReasonTests : IAsyncLifetime
         using var http = new HttpClient { BaseAddress = _simulator.Url, Timeout = fault == "hang" ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(30) };
         var generator = new OllamaGenerator(http, Microsoft.Extensions.Options.Options.Create(new OllamaOptions()), services.GetRequiredService<OllamaMetrics>(), TimeProvider.System);
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => generator.GenerateAsync("Who is the mayor of Paris?", CancellationToken.None));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => generator.GenerateAsync(new OllamaRequest(generator.Model, "Who is the mayor of Paris?", Messages: null), CancellationToken.None));
 
         Assert.Equal(reason, FailureReasons.Of(error));
         Assert.Equal([reason], errorTypes);

@@ -9,6 +9,7 @@ namespace OrleansLlm.Tests.Observability;
 /// The JSON logs of a real silo process, every category at Debug, during a run on a Redis with a password: each line
 /// about an item carries the item's ids as structured scope fields, and the password appears nowhere.
 /// </summary>
+[Trait("Category", "Process")]
 public sealed class LogTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const string Password = "l0g-s3cret-9f2c71";

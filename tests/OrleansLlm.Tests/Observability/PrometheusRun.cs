@@ -59,7 +59,7 @@ public sealed class PrometheusRun : IAsyncLifetime
         var clock = Stopwatch.StartNew();
         var submitter = new BatchSubmitter(cluster.Client);
         var batchId = BatchIds.New(TimeProvider.System);
-        await submitter.SubmitAsync(batchId, new BatchSpec(null, null), items, CancellationToken.None);
+        await submitter.SubmitAsync(batchId, new BatchSpec(null, null), items.ToAsyncEnumerable(), CancellationToken.None);
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         Final = await submitter.WaitAsync(batchId, TimeSpan.FromMilliseconds(250), _ => { }, deadline.Token);
         RunTime = clock.Elapsed;

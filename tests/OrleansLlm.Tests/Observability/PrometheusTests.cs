@@ -8,6 +8,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Observability;
 
 /// <summary>What a real Prometheus, scraping two real silos every second, makes of a batch.</summary>
+[Trait("Category", "Process")]
 public sealed partial class PrometheusTests(PrometheusRun run, ITestOutputHelper output) : IClassFixture<PrometheusRun>
 {
     private static readonly TimeSpan ScrapeWait = TimeSpan.FromSeconds(30);

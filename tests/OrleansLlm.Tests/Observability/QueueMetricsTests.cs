@@ -15,6 +15,7 @@ namespace OrleansLlm.Tests.Observability;
 /// The queue gauges against a real redis-server of their own, whose command statistics count every read: however many
 /// gauges ask and however often, Redis is read at most once per <see cref="QueueMetrics.MaxAge"/>.
 /// </summary>
+[Trait("Category", "Redis")]
 public sealed class QueueMetricsTests : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = new();

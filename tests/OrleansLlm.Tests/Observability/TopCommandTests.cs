@@ -12,6 +12,7 @@ namespace OrleansLlm.Tests.Observability;
 /// pseudo-terminal from util-linux's <c>script</c>), where Ctrl-C is typed as a user would and must leave the terminal clean.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Process")]
 public sealed partial class TopCommandTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private const string HideCursor = "\u001b[?25l";

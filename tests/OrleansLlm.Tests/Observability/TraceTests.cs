@@ -14,6 +14,7 @@ namespace OrleansLlm.Tests.Observability;
 /// silos, Redis and a retry. Spans are caught by an <see cref="ActivityListener"/>, as an exporter would see them.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class TraceTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private const string FailingCity = "Tracetown";
@@ -47,7 +48,7 @@ public sealed class TraceTests(RedisServer redis, ITestOutputHelper output) : IA
             simulator.UpdateFaults(f => f with { FailPromptContains = FailingCity });
         }
 
-        await new BatchSubmitter(_cluster.Client).SubmitAsync(batchId, new BatchSpec(null, null), items, CancellationToken.None);
+        await new BatchSubmitter(_cluster.Client).SubmitAsync(batchId, new BatchSpec(null, null), items.ToAsyncEnumerable(), CancellationToken.None);
         await Eventually.TrueAsync(() => Spans(OrleansLlmActivities.LeaseName, FailingId).Any(s => s.Status == ActivityStatusCode.Error && (string?)s.GetTagItem(OrleansLlmActivities.BatchTag) == batchId),
             $"a failed attempt at {FailingId}", describe: DescribeAsync);
         foreach (var simulator in _cluster.Simulators)

@@ -14,6 +14,7 @@ namespace OrleansLlm.Tests.Observability;
 /// counters agree with the results Redis holds.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class WorkerMetricsTests(RedisServer redis)
 {
     [Fact]

@@ -5,6 +5,7 @@ namespace OrleansLlm.Tests.Pipeline;
 
 /// <summary>What the silo sends its Ollama, as the simulator recorded it.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class OllamaRequestTests(RedisServer redis)
 {
     [Fact]

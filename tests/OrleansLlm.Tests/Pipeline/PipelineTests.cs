@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Pipeline;
 
 /// <summary>End to end: items pushed into a real Redis come out enriched by a real two-silo cluster and simulators.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class PipelineTests(RedisServer redis)
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Queue;
 
 /// <summary>Cancel, retry, the deadline and late answers in the batch store's scripts, against a real Redis; time from a fake clock.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
 {
     private readonly FakeTimeProvider _time = FakeClock.Now();

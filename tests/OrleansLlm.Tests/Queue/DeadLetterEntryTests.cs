@@ -4,6 +4,7 @@ using OrleansLlm.Queue;
 namespace OrleansLlm.Tests.Queue;
 
 /// <summary>Reading the dead-letter list as the Lua scripts write it (cjson: no error field when there was none, '/' escaped).</summary>
+[Trait("Category", "Unit")]
 public sealed class DeadLetterEntryTests
 {
     [Fact]

@@ -6,6 +6,7 @@ namespace OrleansLlm.Tests.Queue;
 
 /// <summary>The envelope in C# and its Lua twin read every payload's batch alike.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class EnvelopeTests(RedisServer redis)
 {
     private static readonly string Longest = new('b', 64);
@@ -52,31 +53,5 @@ public sealed class EnvelopeTests(RedisServer redis)
             """{"olm":{"b":"b-1","n":4x,"id":"x"},"item":{}}""");
 
         Assert.Equal([("b-1", "41"), ("b-1", "41"), (null, null), (null, null), (null, null)], read);
-    }
-
-    [Fact]
-    public void ValidBatchIds_AreExactlyTheOnesBothSidesAccept()
-    {
-        foreach (var (payload, expected) in Cases.Select(c => ((string)c[0], (string)c[1])))
-        {
-            if (expected != BatchIds.Default)
-            {
-                Assert.True(BatchIds.IsValid(expected), expected);
-            }
-        }
-
-        Assert.False(BatchIds.IsValid("evil batch"));
-        Assert.Throws<ArgumentException>(() => Envelope.Encode("evil batch", "1", "{}"));
-    }
-
-    [Fact]
-    public void Envelope_RoundTrips_WithAwkwardIds()
-    {
-        var payload = Envelope.Encode("b-1", "id \"quoted\" São", "{\"city\":\"Zürich\"}");
-
-        Assert.Contains("São", payload);
-        Assert.Null(QueueItem.TryParse(payload, 1024, out var item));
-        Assert.Equal(("b-1", "id \"quoted\" São"), (item!.BatchId, item.Id));
-        Assert.Equal("Zürich", item.Item.GetProperty("city").GetString());
     }
 }

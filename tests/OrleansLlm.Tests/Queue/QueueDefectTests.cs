@@ -12,6 +12,7 @@ namespace OrleansLlm.Tests.Queue;
 /// scripts directly against a real redis-server; time is a fake clock the scripts read.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class QueueDefectTests(RedisServer redis) : IAsyncLifetime
 {
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(1);

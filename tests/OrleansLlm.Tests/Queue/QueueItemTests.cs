@@ -4,6 +4,7 @@ using OrleansLlm.Worker;
 
 namespace OrleansLlm.Tests.Queue;
 
+[Trait("Category", "Unit")]
 public sealed class QueueItemTests
 {
     [Fact]

@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Queue;
 /// <c>dotnet run -c Release --project tests/OrleansLlm.QueueModel -- --seeds 1000</c>.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class QueueModelTests(RedisServer redis, ITestOutputHelper output)
 {
     [Fact]

@@ -9,6 +9,7 @@ namespace OrleansLlm.Tests.Queue;
 
 /// <summary>The Lua scripts as a contract: the key names they use are the C# ones, and an error names its file and line.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class QueueScriptTests(RedisServer redis)
 {
     [Fact]

@@ -7,6 +7,7 @@ namespace OrleansLlm.Tests.Queue;
 
 /// <summary>Batch definitions, items and results in a real Redis.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class RedisBatchStoreTests(RedisServer redis) : IAsyncLifetime
 {
     private QueueHandle _handle = null!;

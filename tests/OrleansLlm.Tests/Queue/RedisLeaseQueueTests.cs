@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Queue;
 /// Time is a fake clock the scripts read instead of Redis', so leases expire when the test says.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class RedisLeaseQueueTests(RedisServer redis) : IAsyncLifetime
 {
     private static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(1);

@@ -9,6 +9,7 @@ namespace OrleansLlm.Tests.Queue;
 
 /// <summary>What a batch leaves in Redis: kept <c>Queue:ResultTtl</c> after it ends, then gone, every key of it; and <c>delete</c>.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class RetentionTests(RedisServer redis) : IAsyncLifetime
 {
     private static readonly TimeSpan Ttl = TimeSpan.FromHours(1);

@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Queue;
 
 /// <summary>The order leases come in: priority classes, batches taking turns, raw items, items handed back. Real Redis.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Redis")]
 public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
 {
     private QueueHandle _handle = null!;

@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Redis;
 
 /// <summary>OrleansLlm on a real three-master Redis Cluster, with the queue name carrying a hash tag.</summary>
+[Trait("Category", "Cluster")]
 public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHelper output) : IClassFixture<RedisClusterFixture>
 {
     [Fact]
@@ -16,7 +17,7 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         var cities = await Cities.LoadAsync(120);
         var submitter = new BatchSubmitter(cluster.Client);
 
-        await submitter.SubmitAsync("cluster-batch", new BatchSpec(null, null), cities.Take(100).ToArray(), CancellationToken.None, chunkSize: 30);
+        await submitter.SubmitAsync("cluster-batch", new BatchSpec(null, null), cities.Take(100).ToAsyncEnumerable(), CancellationToken.None, chunkSize: 30);
         await cluster.PushRawAsync(cities.Skip(100).Select(c => c.Json));
         var final = await submitter.WaitAsync("cluster-batch", TimeSpan.FromMilliseconds(100), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
         await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 20, "20 raw results", describe: cluster.DescribeQueueAsync);

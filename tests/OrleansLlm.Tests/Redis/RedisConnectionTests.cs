@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Redis;
 
 /// <summary>How real silo processes (and the real CLI) connect to Redis: once, patiently, securely, and saying why not.</summary>
+[Trait("Category", "Process")]
 public sealed class RedisConnectionTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly List<SimulatorServer> _simulators = [];

@@ -14,6 +14,7 @@ namespace OrleansLlm.Tests.Resilience;
 /// The figures each test prints are the rows of docs/reliability.md.
 /// </summary>
 [Collection(SlowRedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class BackendFaultTests(RedisServer redis, ITestOutputHelper output)
 {
     // About 12 ms per request alone: fast enough for hundreds of items, slow enough for both silos to be busy.

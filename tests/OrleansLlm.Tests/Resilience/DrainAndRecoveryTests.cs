@@ -9,6 +9,7 @@ namespace OrleansLlm.Tests.Resilience;
 
 /// <summary>No work lost when the cluster shrinks: graceful stops, drain timeouts, crashes and coordinator failover.</summary>
 [Collection(SlowRedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper output)
 {
     // Each simulated request takes ~1.5 s alone and ~2.4 s two at a time (12.5 s × 0.12, on 2 slots).

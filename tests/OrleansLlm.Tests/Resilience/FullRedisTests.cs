@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Resilience;
 /// A Redis that fills up. With <c>noeviction</c> a full Redis refuses every write, leases, results and Orleans
 /// membership alike; batches stop taking items at the high-water mark, so what runs can still finish.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class FullRedisTests(ITestOutputHelper output)
 {
     private const long MaxMemory = 48L * 1024 * 1024;
@@ -25,7 +26,7 @@ public sealed class FullRedisTests(ITestOutputHelper output)
         await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = _ => new SimulatorOptions { Parallel = 2, TimeScale = 0.02 });
         var submitter = new BatchSubmitter(cluster.Client);
         var cities = await Cities.LoadAsync(40);
-        await submitter.SubmitAsync("running", new BatchSpec(null, null), cities, CancellationToken.None);
+        await submitter.SubmitAsync("running", new BatchSpec(null, null), cities.ToAsyncEnumerable(), CancellationToken.None);
 
         // Something else fills Redis past 80% of maxmemory while the batch runs.
         var filler = 0;
@@ -42,7 +43,7 @@ public sealed class FullRedisTests(ITestOutputHelper output)
             {
                 try
                 {
-                    await submitter.SubmitAsync($"late-{Guid.NewGuid():N}", new BatchSpec(null, null), cities.Take(5).ToArray(), CancellationToken.None);
+                    await submitter.SubmitAsync($"late-{Guid.NewGuid():N}", new BatchSpec(null, null), cities.Take(5).ToAsyncEnumerable(), CancellationToken.None);
                     return false;
                 }
                 catch (InvalidOperationException ex) when (ex.Message.StartsWith("queue full:", StringComparison.Ordinal))

@@ -8,6 +8,7 @@ namespace OrleansLlm.Tests.Resilience;
 
 /// <summary>Bad, repeated and forged items: each is dead-lettered at once with its reason, or counted, and never lost.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
 {
     private static SimulatorOptions Fast(int _) => new() { Parallel = 2, TimeScale = 0.001 };
@@ -111,7 +112,7 @@ public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
         await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = Fast);
         var cities = await Cities.LoadAsync(5);
         var submitter = new BatchSubmitter(cluster.Client);
-        await submitter.SubmitAsync("victim", new BatchSpec(null, null), cities, CancellationToken.None);
+        await submitter.SubmitAsync("victim", new BatchSpec(null, null), cities.ToAsyncEnumerable(), CancellationToken.None);
         var tokyoId = cities[0].Id;
         string[] forged =
         [
@@ -197,7 +198,7 @@ public sealed class ItemFaultTests(RedisServer redis, ITestOutputHelper output)
 
         async Task RunAsync(string id)
         {
-            await submitter.SubmitAsync(id, new BatchSpec(null, null), cities, CancellationToken.None);
+            await submitter.SubmitAsync(id, new BatchSpec(null, null), cities.ToAsyncEnumerable(), CancellationToken.None);
             var final = await submitter.WaitAsync(id, TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
             Assert.Equal((10L, BatchStates.Completed), (final.Done, final.Status));
             await Eventually.TrueAsync(async () => await cluster.Db.SortedSetScoreAsync(cluster.Keys.Batches, id) is null, $"batch {id} to be forgotten");

@@ -7,6 +7,7 @@ namespace OrleansLlm.Tests.Resilience;
 
 /// <summary>Real silo processes on Redis clustering, killed with SIGKILL or frozen with SIGSTOP.</summary>
 [Collection(SlowRedisCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _queue = LlmClusterOptions.NewQueueName();

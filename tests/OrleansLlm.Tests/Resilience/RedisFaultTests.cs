@@ -11,6 +11,7 @@ namespace OrleansLlm.Tests.Resilience;
 /// Redis going away under a running cluster: a clean restart, a SIGKILL restored from its AOF, an outage. Each
 /// item is computed once and comes back once, and lease ids never repeat, also after a rollback to an older AOF.
 /// </summary>
+[Trait("Category", "Cluster")]
 public sealed class RedisFaultTests(ITestOutputHelper output)
 {
     public static TheoryData<string> Outages => new() { "restart", "kill", "outage" };

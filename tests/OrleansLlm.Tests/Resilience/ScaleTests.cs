@@ -7,6 +7,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Resilience;
 
 [Collection(ScalingRedisCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
 {
     [Theory]
@@ -105,7 +106,7 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
         var submitter = new BatchSubmitter(cluster.Client);
 
         // Wave 1: scale up to 4, crash one scaled-up silo mid-batch, scale back to 1.
-        await submitter.SubmitAsync("scale", new BatchSpec(null, null), distinct[..1000], CancellationToken.None);
+        await submitter.SubmitAsync("scale", new BatchSpec(null, null), distinct[..1000].ToAsyncEnumerable(), CancellationToken.None);
         await Eventually.TrueAsync(() => scaler.Replicas == 4, "scale-up to 4 silos");
         await Eventually.TrueAsync(async () => replicas.ScaledUpSilos.Count > 0 && (await cluster.LeasesOfAsync(replicas.ScaledUpSilos[^1])).Length > 0,
             "a scaled-up silo with work in flight");
@@ -121,7 +122,7 @@ public sealed class ScaleTests(RedisServer redis, ITestOutputHelper output)
         await Eventually.TrueAsync(() => scaler.Replicas == 1, "scale-down to 1 silo");
 
         // Wave 2: the same again, without a crash.
-        await submitter.SubmitAsync("scale", new BatchSpec(null, null), distinct[1000..], CancellationToken.None);
+        await submitter.SubmitAsync("scale", new BatchSpec(null, null), distinct[1000..].ToAsyncEnumerable(), CancellationToken.None);
         await Eventually.TrueAsync(() => scaler.Replicas == 4, "second scale-up to 4 silos");
         var batch = cluster.Client.GetGrain<IBatchGrain>("scale");
         await Eventually.TrueAsync(async () => (await batch.GetProgressAsync()).IsComplete,

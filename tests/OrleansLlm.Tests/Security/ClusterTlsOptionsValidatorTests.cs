@@ -3,9 +3,11 @@ using OrleansLlm.Security;
 namespace OrleansLlm.Tests.Security;
 
 /// <summary>Every TLS mistake an operator can make is caught at start-up, named by its key, before any handshake.</summary>
-public sealed class ClusterTlsOptionsValidatorTests : IDisposable
+[Trait("Category", "Unit")]
+public sealed class ClusterTlsOptionsValidatorTests(ClassCertificates shared) : IClassFixture<ClassCertificates>
 {
-    private readonly TestCertificates _certificates = TestCertificates.Create();
+    // Tests read the files and may add files of their own names beside them; none changes the shared ones.
+    private readonly TestCertificates _certificates = shared.Certificates;
 
     [Fact]
     public void Default_IsAnOpenClusterAndValid()
@@ -124,8 +126,6 @@ public sealed class ClusterTlsOptionsValidatorTests : IDisposable
 
         Assert.Equal("Orleans:Tls:ReloadInterval must be positive (was 00:00:00).", failure);
     }
-
-    public void Dispose() => _certificates.Dispose();
 
     private ClusterTlsOptions Options(Action<ClusterTlsOptions> change)
     {

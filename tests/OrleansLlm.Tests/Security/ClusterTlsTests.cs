@@ -14,6 +14,7 @@ namespace OrleansLlm.Tests.Security;
 /// in, nobody else does.
 /// </summary>
 [Collection(SlowRedisCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly string _queue = LlmClusterOptions.NewQueueName();

@@ -6,6 +6,7 @@ namespace OrleansLlm.Tests.Security;
 
 /// <summary>The dashboard's live log (<c>/dashboard/Trace</c>) carries item text, so a silo serves it only when told to.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Process")]
 public sealed class DashboardTraceTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
 {
     private const string StreamBanner = "You are connected to the Orleans Dashboard log streaming service";

@@ -6,6 +6,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Security;
 
 /// <summary>The README's <c>openssl</c> recipe, run as written, makes certificates that silos and clients accept.</summary>
+[Trait("Category", "Process")]
 public sealed partial class OpensslRecipeTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("orleansllm-recipe-").FullName;

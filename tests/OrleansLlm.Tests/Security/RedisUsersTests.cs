@@ -16,6 +16,7 @@ namespace OrleansLlm.Tests.Security;
 /// CLI submits, reads and cancels as the user client, KEDA's scaler's commands run as the user keda; each user is
 /// refused one command outside its role, and Redis' ACL log holds those refusals and nothing else.
 /// </summary>
+[Trait("Category", "Deploy")]
 public sealed partial class RedisUsersTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly TestCertificates _certificates = TestCertificates.Create();

@@ -10,6 +10,7 @@ namespace OrleansLlm.Tests.Worker;
 /// How fast the adaptive controller fills a GPU-sized backend, and where it stops on one whose throughput peaks
 /// before its slots, in simulated time. Each test prints the limit it climbed through.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class AdaptiveConcurrencyClimbTests(ITestOutputHelper output)
 {
     private readonly FakeTimeProvider _time = new();

@@ -4,6 +4,7 @@ using OrleansLlm.Tests.Infrastructure;
 namespace OrleansLlm.Tests.Worker;
 
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class AdaptiveConcurrencyClusterTests(RedisServer redis)
 {
     [Fact]

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace OrleansLlm.Tests.Worker;
 
 /// <summary>The adaptive controller against synthetic backends with known knees, in simulated time.</summary>
+[Trait("Category", "Unit")]
 public sealed class AdaptiveConcurrencyControllerTests
 {
     private readonly FakeTimeProvider _time = new();

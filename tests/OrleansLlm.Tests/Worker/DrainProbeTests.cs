@@ -10,6 +10,7 @@ namespace OrleansLlm.Tests.Worker;
 /// probe is cut short with the calls at Worker:DrainTimeout, and the item goes back with the rest, no attempt spent.
 /// </summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class DrainProbeTests(RedisServer redis, ITestOutputHelper output)
 {
     [Fact]

@@ -5,6 +5,7 @@ namespace OrleansLlm.Tests.Worker;
 
 /// <summary>An operator's drain can be undone; a silo's own drain on its way out cannot.</summary>
 [Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
 public sealed class UndrainTests(RedisServer redis, ITestOutputHelper output)
 {
     [Fact]

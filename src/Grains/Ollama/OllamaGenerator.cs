@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -48,6 +49,10 @@ public sealed class OllamaResponseException(string message) : Exception(message)
 public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> options, OllamaMetrics metrics, TimeProvider time)
 {
     private readonly OllamaApiClient _client = new(http, options.Value.TaggedModel);
+
+    // The Ollama form of each batch's options, by the very instance the batch's requests carry (RequestOptionsFor).
+    private readonly ConditionalWeakTable<GenerationOptions, RequestOptions> _requestOptions = new();
+
     private readonly OllamaOptions _settings = options.Value;
 
     /// <summary>The model, always with its tag (<c>:latest</c> when configured without one).</summary>
@@ -154,11 +159,18 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             return null;
         }
 
-        // GenerationOptions in JSON is Ollama's options object (SpecJson), which RequestOptions reads by the same names:
-        // an option a batch can set reaches Ollama without a line here.
-        var request = options is null
-            ? new RequestOptions()
-            : JsonSerializer.Deserialize<RequestOptions>(JsonSerializer.SerializeToUtf8Bytes(options, SpecJson.Options), SpecJson.Options)!;
+        // A batch's options are one instance for all its items (the worker keeps its spec), so each is converted once
+        // rather than on every request.
+        return options is null
+            ? new RequestOptions { NumThread = _settings.NumThreads }
+            : _requestOptions.TryGetValue(options, out var converted) ? converted : _requestOptions.GetValue(options, ToRequestOptions);
+    }
+
+    // GenerationOptions in JSON is Ollama's options object (SpecJson), which RequestOptions reads by the same names:
+    // an option a batch can set reaches Ollama without a line here. Requests only read it, so one may serve many.
+    private RequestOptions ToRequestOptions(GenerationOptions options)
+    {
+        var request = JsonSerializer.Deserialize<RequestOptions>(JsonSerializer.SerializeToUtf8Bytes(options, SpecJson.Options), SpecJson.Options)!;
         request.NumThread = _settings.NumThreads;
         return request;
     }

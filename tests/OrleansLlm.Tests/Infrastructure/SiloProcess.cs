@@ -42,7 +42,10 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Starts a silo without waiting for it, e.g. to watch it fail or wait for Redis.</summary>
     public static SiloProcess Launch(IReadOnlyDictionary<string, string> settings, bool shippedLogging = false)
     {
-        var (httpPort, siloPort, gatewayPort) = (FreePorts.Next(), FreePorts.Next(), FreePorts.Next());
+        // Ports a test chose for the silo (Metrics:Port) are not given again: the silo refuses two uses of one port.
+        var chosen = settings.Values.Select(v => int.TryParse(v, out var port) ? port : 0).ToHashSet();
+        var ports = FreePorts.Take(3, chosen);
+        var (httpPort, siloPort, gatewayPort) = (ports[0], ports[1], ports[2]);
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-silo-{siloPort}.log");
         var start = new ProcessStartInfo("dotnet", [RepoPaths.BuiltProgram("Silo", "OrleansLlm.Silo")])
         {

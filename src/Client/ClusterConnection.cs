@@ -17,6 +17,8 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
     // While no gateway answers, try again this often until the connect timeout: a silo that is starting is found
     // within a fraction of a second, instead of after Orleans' own linear back-off (1.5 s, 3 s, ... 3 minutes in all).
     private static readonly TimeSpan GatewayRetryDelay = TimeSpan.FromMilliseconds(500);
+    // How much longer than its own connect timeout StackExchange.Redis may take to say why it could not connect.
+    private static readonly TimeSpan RedisConnectGrace = TimeSpan.FromSeconds(2);
 
     // Stopping the client sends the gateway a goodbye, so the silo sees a clean close, not a reset; bounded, since
     // the silo may be gone.
@@ -65,7 +67,7 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         redisConfig.ConnectTimeout = (int)Math.Clamp(settings.ConnectTimeout.TotalMilliseconds, 1, int.MaxValue);
         redisConfig.AbortOnConnectFail = true;
         redisConfig.ClientName ??= "orleansllm-cli";
-        var redis = await ConnectRedisAsync(settings, redisConfig, deadline.Token, cancellationToken);
+        var redis = await ConnectRedisAsync(settings, redisConfig, cancellationToken);
 
         Exception? lastError = null;
         var credentials = tls.Enabled ? ClusterCredentials.Load(tls, server: false, TimeProvider.System, NullLogger.Instance) : null;
@@ -125,30 +127,51 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
 
     public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
 
-    private static async Task<IConnectionMultiplexer> ConnectRedisAsync(
-        ClientSettings settings, ConfigurationOptions config, CancellationToken deadline, CancellationToken cancellationToken)
+    private static async Task<IConnectionMultiplexer> ConnectRedisAsync(ClientSettings settings, ConfigurationOptions config, CancellationToken cancellationToken)
     {
+        // StackExchange.Redis gives up after config.ConnectTimeout with the reason it saw (a refused certificate,
+        // refused credentials); a deadline of our own at the same moment would race it and could turn a refused
+        // certificate into "did not answer" (it did, once in CI). Ours is only a backstop, a little later.
+        config.ConnectRetry = 1;
+        var started = TimeProvider.System.GetTimestamp();
         try
         {
-            return await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(deadline);
+            return await ConnectionMultiplexer.ConnectAsync(config).WaitAsync(settings.ConnectTimeout + RedisConnectGrace, cancellationToken);
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        catch (TimeoutException)
         {
-            throw new ClusterUnavailableException(
-                $"Redis at {settings.RedisForDisplay} did not answer within {Seconds(settings.ConnectTimeout)} (set Redis__ConnectionString or --redis; --connect-timeout waits longer)");
+            throw new ClusterUnavailableException(DidNotAnswer(settings));
         }
         catch (RedisConnectionException ex)
         {
-            throw new ClusterUnavailableException(ex switch
-            {
-                { InnerException: System.Security.Authentication.AuthenticationException } =>
-                    $"Redis at {settings.RedisForDisplay} presented a TLS certificate this machine does not trust (set Redis__TrustedCaFile to its CA's PEM file)",
-                { FailureType: ConnectionFailureType.AuthenticationFailure } =>
-                    $"Redis at {settings.RedisForDisplay} refused the credentials (set Redis__ConnectionString or --redis)",
-                _ => $"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)",
-            });
+            var waitedAll = TimeProvider.System.GetElapsedTime(started) >= settings.ConnectTimeout;
+            throw new ClusterUnavailableException(Describe(ex, settings) ?? (waitedAll ? DidNotAnswer(settings) : $"cannot reach Redis at {settings.RedisForDisplay} (set Redis__ConnectionString or --redis)"));
         }
     }
+
+    /// <summary>A refused certificate or refused credentials, from anywhere in the exception chain (the TLS error sits a level or two down); else null.</summary>
+    private static string? Describe(RedisConnectionException failure, ClientSettings settings)
+    {
+        var chain = new List<Exception>();
+        for (Exception? ex = failure; ex is not null; ex = ex.InnerException)
+        {
+            chain.Add(ex);
+        }
+
+        // First: StackExchange.Redis reports a refused certificate as an AuthenticationFailure too.
+        if (chain.Any(ex => ex is System.Security.Authentication.AuthenticationException))
+        {
+            return $"Redis at {settings.RedisForDisplay} presented a TLS certificate this machine does not trust (set Redis__TrustedCaFile to its CA's PEM file)";
+        }
+
+        return chain.Any(ex => ex is RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure }
+            || (ex is RedisServerException && (ex.Message.StartsWith("NOAUTH", StringComparison.Ordinal) || ex.Message.StartsWith("WRONGPASS", StringComparison.Ordinal))))
+            ? $"Redis at {settings.RedisForDisplay} refused the credentials (set Redis__ConnectionString or --redis)"
+            : null;
+    }
+
+    private static string DidNotAnswer(ClientSettings settings) =>
+        $"Redis at {settings.RedisForDisplay} did not answer within {Seconds(settings.ConnectTimeout)} (set Redis__ConnectionString or --redis; --connect-timeout waits longer)";
 
     /// <summary>Says what was tried: the gateways Redis lists for the cluster, or that it lists none.</summary>
     private static async Task<string> DescribeNoGatewayAsync(IHost host, ClientSettings settings, Exception failure)

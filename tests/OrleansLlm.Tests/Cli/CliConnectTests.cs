@@ -33,6 +33,46 @@ public sealed class CliConnectTests(CliCluster cluster, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task NothingListensAtRedisAddress_SaysItCannotReachRedis()
+    {
+        var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var port = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop();
+
+        var run = await CliProcess.RunAsync(["status", "--connect-timeout", "5s"], new Dictionary<string, string> { ["Redis__ConnectionString"] = $"127.0.0.1:{port}" });
+
+        output.WriteLine(run.ToString());
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal($"error: cannot reach Redis at 127.0.0.1:{port} (set Redis__ConnectionString or --redis)", Assert.Single(run.StderrLines));
+    }
+
+    [Fact]
+    public async Task RedisAddressAcceptsButNeverAnswers_GivesUpAfterConnectTimeout()
+    {
+        // A socket that accepts connections (the OS does, from its backlog) and never says a word.
+        var silent = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        silent.Start();
+        var port = ((System.Net.IPEndPoint)silent.LocalEndpoint).Port;
+        var clock = Stopwatch.StartNew();
+        CliRun run;
+        try
+        {
+            run = await CliProcess.RunAsync(["status", "--connect-timeout", "2s"], new Dictionary<string, string> { ["Redis__ConnectionString"] = $"127.0.0.1:{port}" });
+        }
+        finally
+        {
+            silent.Stop();
+        }
+
+        output.WriteLine($"{clock.Elapsed.TotalSeconds:F1} s: {run}");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Equal(
+            $"error: Redis at 127.0.0.1:{port} did not answer within 2 s (set Redis__ConnectionString or --redis; --connect-timeout waits longer)",
+            Assert.Single(run.StderrLines));
+    }
+
+    [Fact]
     public async Task SiloListedButNotAnswering_GivesUpAfterConnectTimeout_NamingTheGateway()
     {
         // A frozen silo: Redis still lists its gateway, and its socket accepts, but nothing answers.

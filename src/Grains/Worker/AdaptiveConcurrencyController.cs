@@ -48,6 +48,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     // crawls until the whole round has answered. A backend that scales as k^e never bends, so it doubles to its slots.
     private const double BendingShare = 0.75;
 
+    // Only a curve that scaled near-linearly can be seen to bend: a CPU's (e ≈ 0.3) is bent from the start, and a
+    // round's measure of it wanders (0.47, then 0.23, without noise), which read as a bend stopped slow start at 8.
+    private const double MinBendingReference = 0.6;
+
     private readonly TimeProvider _time;
     private readonly int _cap;
     private readonly ProbePace _pace;
@@ -246,7 +250,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         double? scaling = _roundBefore is { } before
             ? Math.Log(throughput / before.Throughput) / Math.Log((double)round.InFlight / before.Limit)
             : null;
-        var bends = scaling < BendingShare * _lastScaling;
+        var bends = _lastScaling >= MinBendingReference && scaling < BendingShare * _lastScaling;
         if ((noGain || bends) && Doubt())
         {
             return;
@@ -270,8 +274,9 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         // No hardware scales better than linearly: a doubling that measured so only had a slow round before it, and
-        // would make the next, ordinary doubling look like a bend.
-        _lastScaling = Math.Min(scaling ?? 1, 1);
+        // would make the next, ordinary doubling look like a bend. The first round has no round before it, so nothing
+        // to bend from: taking it as linear made the second doubling of any CPU (e ≈ 0.3) look like a bend.
+        _lastScaling = scaling is { } measured ? Math.Min(measured, 1) : null;
         Double(round);
     }
 

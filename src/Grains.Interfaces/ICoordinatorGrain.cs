@@ -13,20 +13,20 @@ namespace OrleansLlm;
 public interface ICoordinatorGrain : IGrainWithIntegerKey
 {
     [Alias("Report")]
-    Task ReportAsync(WorkerStatus status);
+    Task ReportAsync(WorkerStatus status, CancellationToken cancellationToken = default);
 
     [Alias("GetCluster")]
-    Task<ClusterView> GetClusterAsync();
+    Task<ClusterView> GetClusterAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Drains the worker of the one silo whose address contains <paramref name="silo"/>.</summary>
     /// <returns>The full address of the silo now draining.</returns>
     [Alias("Drain")]
-    Task<string> DrainAsync(string silo);
+    Task<string> DrainAsync(string silo, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Returns the drained worker of the one active silo whose address contains <paramref name="silo"/> to work.
     /// A worker still draining, or a silo shutting down, is refused with an <see cref="InvalidOperationException"/>.
     /// </summary>
     [Alias("Undrain")]
-    Task<UndrainResult> UndrainAsync(string silo);
+    Task<UndrainResult> UndrainAsync(string silo, CancellationToken cancellationToken = default);
 }

@@ -15,20 +15,20 @@ public interface IWorkerGrain : IGrainWithStringKey
     /// the worker is active. Idempotent; the silo lifecycle calls it at start and on every heartbeat.
     /// </summary>
     [Alias("Start")]
-    Task StartAsync();
+    Task StartAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Stops leasing at once, lets in-flight calls finish within <paramref name="timeout"/> (default:
     /// <c>Worker:DrainTimeout</c>), then hands whatever is unfinished back to the queue, first in its batch's turn (a raw item: the head of the raw list).</summary>
     /// <remarks>Returns as soon as draining has started; <see cref="GetStatusAsync"/> says when it is drained.</remarks>
     [Alias("Drain")]
-    Task DrainAsync(TimeSpan? timeout);
+    Task DrainAsync(TimeSpan? timeout, CancellationToken cancellationToken = default);
 
     [Alias("GetStatus")]
-    Task<WorkerStatus> GetStatusAsync();
+    Task<WorkerStatus> GetStatusAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Takes work again after an operator's drain. Idempotent.</summary>
     /// <returns>True when the worker was drained and now takes work; false when it was active already.</returns>
     /// <exception cref="InvalidOperationException">The worker is still draining, or its silo is shutting down.</exception>
     [Alias("Undrain")]
-    Task<bool> UndrainAsync();
+    Task<bool> UndrainAsync(CancellationToken cancellationToken = default);
 }

@@ -32,7 +32,7 @@ public sealed partial class CoordinatorGrain(
         return Task.CompletedTask;
     }
 
-    public Task ReportAsync(WorkerStatus status)
+    public Task ReportAsync(WorkerStatus status, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         if (!_workers.TryGetValue(status.Silo, out var record))
@@ -48,10 +48,10 @@ public sealed partial class CoordinatorGrain(
         return Task.CompletedTask;
     }
 
-    public async Task<ClusterView> GetClusterAsync()
+    public async Task<ClusterView> GetClusterAsync(CancellationToken cancellationToken)
     {
         var snapshot = membership.CurrentSnapshot;
-        var leases = await queue.LeasesByOwnerAsync(CancellationToken.None);
+        var leases = await queue.LeasesByOwnerAsync(cancellationToken);
         var now = time.GetUtcNow();
         foreach (var stale in _workers.Where(w => now - w.Value.LastReport > ForgetAfter).Select(w => w.Key).ToArray())
         {
@@ -67,22 +67,22 @@ public sealed partial class CoordinatorGrain(
                 w.LastReport,
                 leases.GetValueOrDefault(w.Status.Silo)))
             .ToArray();
-        var c = await batches.GetQueueCountsAsync(recentBatches: 10, CancellationToken.None);
+        var c = await batches.GetQueueCountsAsync(recentBatches: 10, cancellationToken);
         var overview = new QueueOverview(c.QueueName, c.Ready, c.InFlight, c.DeadLettered, c.RecentBatches);
-        return new ClusterView(workers, overview, localSilo.SiloAddress.ToParsableString(), await queue.RecoveredAsync(CancellationToken.None));
+        return new ClusterView(workers, overview, localSilo.SiloAddress.ToParsableString(), await queue.RecoveredAsync(cancellationToken));
     }
 
-    public async Task<string> DrainAsync(string silo)
+    public async Task<string> DrainAsync(string silo, CancellationToken cancellationToken)
     {
         var target = ActiveSiloMatching(silo);
-        await GrainFactory.GetGrain<IWorkerGrain>(target).DrainAsync(timeout: null);
+        await GrainFactory.GetGrain<IWorkerGrain>(target).DrainAsync(timeout: null, cancellationToken);
         return target;
     }
 
-    public async Task<UndrainResult> UndrainAsync(string silo)
+    public async Task<UndrainResult> UndrainAsync(string silo, CancellationToken cancellationToken)
     {
         var target = ActiveSiloMatching(silo);
-        var wasDrained = await GrainFactory.GetGrain<IWorkerGrain>(target).UndrainAsync();
+        var wasDrained = await GrainFactory.GetGrain<IWorkerGrain>(target).UndrainAsync(cancellationToken);
         return new UndrainResult(target, wasDrained);
     }
 

@@ -55,7 +55,11 @@ public static class OrleansLlmSiloBuilderExtensions
             http.BaseAddress = new Uri(ollama.Url);
             http.Timeout = ollama.RequestTimeout;
         });
-        services.TryAddTransient<ItemProcessor>();
+        // Scoped: one per worker activation (Orleans gives each its own scope), shared by the grain and its WorkerQueue.
+        services.TryAddScoped<ItemProcessor>();
+        services.TryAddScoped<WorkerStatistics>();
+        services.TryAddTransient<WorkerQueue>();
+        services.TryAddTransient<CallSlots>();
         // One breaker per worker (transient), like its controller: each guards its own Ollama.
         services.TryAddTransient<BackendBreaker>();
         // One controller per worker (transient): each tracks its own Ollama.

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using OrleansLlm.Worker;
 
 namespace OrleansLlm.Telemetry;
 
@@ -90,29 +89,6 @@ public static class OrleansLlmActivities
     /// <summary>The span of recording an item's outcome in Redis, a child of the current span.</summary>
     /// <param name="name">One of <see cref="CompleteName"/>, <see cref="FailName"/>, <see cref="DeadLetterName"/>, <see cref="ReleaseName"/>.</param>
     public static Activity? StartSettle(string name) => Source.StartActivity(name, ActivityKind.Internal);
-
-    /// <summary>Marks an attempt's span with what came of it: failed, with a bounded reason class, unless answered.</summary>
-    public static void SetOutcome(this Activity? activity, ItemOutcome outcome)
-    {
-        switch (outcome)
-        {
-            case ItemOutcome.Failed failed:
-                activity.SetFailure(failed.Reason, failed.Error);
-                break;
-            case ItemOutcome.BackendFault fault:
-                activity.SetFailure(fault.Reason, fault.Error);
-                break;
-            case ItemOutcome.Malformed malformed:
-                activity.SetFailure(FailureReasons.Malformed, malformed.Reason);
-                break;
-            case ItemOutcome.DuplicateId duplicate:
-                activity.SetFailure(FailureReasons.DuplicateId, duplicate.Reason);
-                break;
-            case ItemOutcome.InvalidAnswer invalid:
-                activity.SetFailure(FailureReasons.InvalidAnswer, invalid.Error);
-                break;
-        }
-    }
 
     /// <summary>Marks a span failed with a bounded reason class (<see cref="FailureReasons"/>) and a description.</summary>
     public static void SetFailure(this Activity? activity, string reason, string description)

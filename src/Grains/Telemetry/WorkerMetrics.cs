@@ -4,7 +4,7 @@ namespace OrleansLlm.Telemetry;
 
 /// <summary>
 /// What this silo's worker did with items (<c>orleansllm_items_*</c>) and how it stands
-/// (<c>orleansllm_worker_*</c>). The worker records each outcome where it settles it, and publishes its status with
+/// (<c>orleansllm_worker_*</c>). The worker counts each outcome where it records it (WorkerStatistics), and publishes its status with
 /// every heartbeat; the gauges show the last one.
 /// </summary>
 public sealed class WorkerMetrics

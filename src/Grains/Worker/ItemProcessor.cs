@@ -12,8 +12,8 @@ namespace OrleansLlm.Worker;
 
 /// <summary>
 /// Takes one leased item through parse → prompt → Ollama → result document, and says what it came to. It writes
-/// nothing to Redis: the worker settles the outcome, so an item's path reads top to bottom in
-/// <see cref="WorkerGrain"/>.
+/// nothing to Redis: <see cref="WorkerQueue.RecordAsync"/> records the outcome, so an item's path reads top to
+/// bottom in <see cref="WorkerGrain.RunAsync"/>.
 /// </summary>
 public sealed class ItemProcessor(
     RedisBatchStore batches,
@@ -66,21 +66,10 @@ public sealed class ItemProcessor(
             return new ItemOutcome.Malformed(unusable);
         }
 
-        Generation generation;
-        TokenUsage usage;
-        string? invalid = null;
-        JsonElement structured = default;
+        (Generation Generation, TokenUsage Usage, string? Invalid, JsonElement Structured) reply;
         try
         {
-            generation = await ollama.GenerateAsync(request!, cancellationToken).ConfigureAwait(false);
-            usage = generation.Usage;
-            if (spec.Format?.Check(generation.Text, out structured) is { } error)
-            {
-                // Ollama does not always keep to a format: ask once more, telling the model what was wrong.
-                generation = await ollama.GenerateAsync(request!.FollowedBy(generation.Text, AnswerFormat.Correction(error)), cancellationToken).ConfigureAwait(false);
-                usage += generation.Usage;
-                invalid = spec.Format.Check(generation.Text, out structured);
-            }
+            reply = await AskAsync(spec, request!, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -91,18 +80,41 @@ public sealed class ItemProcessor(
             return Classify(ex, _queue.RetryDelay(lease.FailedAttempts));
         }
 
-        if (invalid is not null)
+        return reply.Invalid is { } invalid
+            ? new ItemOutcome.InvalidAnswer(item.Id, invalid, reply.Generation.Text, reply.Generation, reply.Usage)
+            : Answered(lease, owner, item, spec, request!, reply);
+    }
+
+    /// <summary>Asks Ollama, and once more when the answer does not keep to the batch's format, telling the model what was wrong.</summary>
+    /// <returns>The last answer, what both calls cost, and what is wrong with the answer (null when nothing is).</returns>
+    private async Task<(Generation Generation, TokenUsage Usage, string? Invalid, JsonElement Structured)> AskAsync(
+        PreparedSpec spec, OllamaRequest request, CancellationToken cancellationToken)
+    {
+        var generation = await ollama.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
+        JsonElement structured = default;
+        if (spec.Format?.Check(generation.Text, out structured) is not { } error)
         {
-            return new ItemOutcome.InvalidAnswer(item.Id, invalid, generation.Text, generation, usage);
+            return (generation, generation.Usage, null, structured);
         }
 
+        // Ollama does not always keep to a format.
+        var second = await ollama.GenerateAsync(request.FollowedBy(generation.Text, AnswerFormat.Correction(error)), cancellationToken).ConfigureAwait(false);
+        var invalid = spec.Format.Check(second.Text, out structured);
+        return (second, generation.Usage + second.Usage, invalid, structured);
+    }
+
+    private ItemOutcome.Answered Answered(
+        Lease lease, string owner, QueueItem item, PreparedSpec spec, OllamaRequest request,
+        (Generation Generation, TokenUsage Usage, string? Invalid, JsonElement Structured) reply)
+    {
+        var (generation, usage) = (reply.Generation, reply.Usage);
         var meta = new ResultMeta(
             spec.Spec.AnswerField!, spec.Spec.Model!, lease.FailedAttempts + 1, owner,
             usage.OllamaTime.Ticks * 100, (int)usage.PromptTokens, (int)usage.CompletionTokens, time.GetUtcNow(),
-            request!.IsChat ? ResultDocument.ChatEndpoint : ResultDocument.GenerateEndpoint, generation.DoneReason);
+            request.IsChat ? ResultDocument.ChatEndpoint : ResultDocument.GenerateEndpoint, generation.DoneReason);
         var result = spec.Format is null
             ? ResultDocument.Build(item.Id, item.BatchId, item.Item, generation.Text.Trim(), meta)
-            : ResultDocument.BuildStructured(item.Id, item.BatchId, item.Item, structured, generation.Text, meta);
+            : ResultDocument.BuildStructured(item.Id, item.BatchId, item.Item, reply.Structured, generation.Text, meta);
         return new ItemOutcome.Answered(item.BatchId, item.Id, result, generation, usage);
     }
 

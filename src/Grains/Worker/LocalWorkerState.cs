@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Options;
@@ -9,7 +10,7 @@ namespace OrleansLlm.Worker;
 /// the pod is not ready; once it is drained, a marker file (if configured) tells the Ollama container it may stop.
 /// Its items in flight set the pod's deletion cost (Kubernetes/PodDeletionCostReporter).
 /// </summary>
-public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, ILogger<LocalWorkerState> logger)
+public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, IHostApplicationLifetime host, TimeProvider time, ILogger<LocalWorkerState> logger)
 {
     private volatile WorkerStateBox? _state;
     private int _inFlight;
@@ -20,6 +21,9 @@ public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, IL
     public bool IsAccepting => State == WorkerState.Active;
 
     public bool IsDrained => State == WorkerState.Drained;
+
+    /// <summary>Whether the silo is shutting down: its worker then drains for good.</summary>
+    public bool SiloStopping => host.ApplicationStopping.IsCancellationRequested;
 
     /// <summary>Why the worker's Ollama counts as broken (its breaker is open), or null while it is healthy.</summary>
     public string? BackendProblem { get; private set; }
@@ -42,7 +46,7 @@ public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, IL
         {
             if (state == WorkerState.Drained)
             {
-                File.WriteAllText(path, DateTimeOffset.UtcNow.ToString("O"));
+                File.WriteAllText(path, time.GetUtcNow().ToString("O"));
             }
             else if (File.Exists(path))
             {

@@ -6,5 +6,5 @@ namespace OrleansLlm.Worker;
 // state, in-flight calls and limit (see IWorkerDashboardGrain for why it is shaped this way).
 public sealed partial class WorkerGrain : IWorkerDashboardGrain
 {
-    public async Task<WorkerDashboardState> GetState() => WorkerDashboardState.From(await GetStatusAsync());
+    public async Task<WorkerDashboardState> GetState() => WorkerDashboardState.From(await GetStatusAsync(CancellationToken.None));
 }

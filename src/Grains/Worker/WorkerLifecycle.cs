@@ -34,7 +34,7 @@ public sealed partial class WorkerLifecycle(
 
     private async Task StartAsync(CancellationToken cancellationToken)
     {
-        await Worker.StartAsync();
+        await Worker.StartAsync(cancellationToken);
         _watch = WatchAsync(_stopWatching.Token);
     }
 
@@ -46,7 +46,7 @@ public sealed partial class WorkerLifecycle(
             try
             {
                 await Task.Delay(options.Value.HeartbeatInterval, time, cancellationToken);
-                await Worker.StartAsync();
+                await Worker.StartAsync(cancellationToken);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {

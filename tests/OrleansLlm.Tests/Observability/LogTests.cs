@@ -15,7 +15,8 @@ public sealed class LogTests(ITestOutputHelper output) : IAsyncLifetime
     private const string Password = "l0g-s3cret-9f2c71";
     private const string PoisonCity = "Logtown";
     private const string PoisonId = "log-poison";
-    private const string WorkerCategory = "OrleansLlm.Worker.WorkerGrain";
+    // The worker grain logs what it does with an item; its WorkerQueue logs how the item's outcome was recorded.
+    private static readonly string[] WorkerCategories = ["OrleansLlm.Worker.WorkerGrain", "OrleansLlm.Worker.WorkerQueue"];
     private static readonly string[] ScopeFields = ["ItemId", "BatchId", "Silo", "Attempt", "LeaseId"];
 
     private RedisProcess _redis = null!;
@@ -111,7 +112,7 @@ public sealed class LogTests(ITestOutputHelper output) : IAsyncLifetime
         }
     }
 
-    private static bool IsWorker(JsonElement line) => line.GetProperty("Category").GetString() == WorkerCategory;
+    private static bool IsWorker(JsonElement line) => WorkerCategories.Contains(line.GetProperty("Category").GetString());
 
     private static string Message(JsonElement line) => line.GetProperty("Message").GetString()!;
 

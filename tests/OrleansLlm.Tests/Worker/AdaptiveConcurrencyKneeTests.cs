@@ -10,6 +10,7 @@ namespace OrleansLlm.Tests.Worker;
 /// A backend is full at the first moment its knee is in flight (every slot busy), as the benchmark counts it. Each
 /// test prints, per knee, the service times from the first answer until then, and until the limit was the knee.
 /// </summary>
+[Trait("Category", "Unit")]
 public sealed class AdaptiveConcurrencyKneeTests(ITestOutputHelper output)
 {
     private const double MaxServiceTimes = 5;

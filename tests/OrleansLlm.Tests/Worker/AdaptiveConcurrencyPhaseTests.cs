@@ -5,6 +5,7 @@ using Xunit.Abstractions;
 namespace OrleansLlm.Tests.Worker;
 
 /// <summary>The adaptive controller's phases, as the backend gives reason to move between them; each test prints the path.</summary>
+[Trait("Category", "Unit")]
 public sealed class AdaptiveConcurrencyPhaseTests(ITestOutputHelper output)
 {
     private readonly FakeTimeProvider _time = new();

@@ -74,33 +74,7 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
-        builder.UseOrleansClient(client =>
-        {
-            // Grain calls carry the caller's trace context, as the silos expect (they turn it on too).
-            client.AddActivityPropagation();
-            client.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = settings.ClusterId;
-                o.ServiceId = settings.ServiceId;
-            });
-            client.UseRedisClustering(o =>
-            {
-                o.ConfigurationOptions = redisConfig;
-                o.CreateMultiplexer = _ => Task.FromResult((redis, IsShared: true));
-            });
-            if (credentials is not null)
-            {
-                // The gateway must be a silo's: a client's certificate, or another of the CA's, is no gateway.
-                client.UseTls(o => credentials.Configure(o, ClusterPeer.Silo));
-            }
-
-            client.UseConnectionRetryFilter(async (error, token) =>
-            {
-                lastError = error;
-                await Task.Delay(GatewayRetryDelay, token);
-                return true;
-            });
-        });
+        builder.UseOrleansClient(client => ConfigureClient(client, settings, redisConfig, redis, credentials, error => lastError = error));
         builder.Services.Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = TimeSpan.FromSeconds(5));
 
         var host = builder.Build();
@@ -117,6 +91,35 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
             cancellationToken.ThrowIfCancellationRequested();
             throw new ClusterUnavailableException(message!);
         }
+    }
+
+    private static void ConfigureClient(
+        IClientBuilder client, ClientSettings settings, ConfigurationOptions redisConfig, IConnectionMultiplexer redis, ClusterCredentials? credentials, Action<Exception> onGatewayError)
+    {
+        // Grain calls carry the caller's trace context, as the silos expect (they turn it on too).
+        client.AddActivityPropagation();
+        client.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = settings.ClusterId;
+            o.ServiceId = settings.ServiceId;
+        });
+        client.UseRedisClustering(o =>
+        {
+            o.ConfigurationOptions = redisConfig;
+            o.CreateMultiplexer = _ => Task.FromResult((redis, IsShared: true));
+        });
+        if (credentials is not null)
+        {
+            // The gateway must be a silo's: a client's certificate, or another of the CA's, is no gateway.
+            client.UseTls(o => credentials.Configure(o, ClusterPeer.Silo));
+        }
+
+        client.UseConnectionRetryFilter(async (error, token) =>
+        {
+            onGatewayError(error);
+            await Task.Delay(GatewayRetryDelay, token);
+            return true;
+        });
     }
 
     public async ValueTask DisposeAsync()

@@ -28,6 +28,9 @@ internal static class InferenceEndpoints
         JsonElement? Format,
         RequestOptions Options);
 
+    /// <summary>A call whose prompt is evaluated: when it came, how long loading and the prompt took, when generation began.</summary>
+    private sealed record Prompted(long Started, long LoadNs, int PromptTokens, long PromptNs, long EvalStart);
+
     private static async Task InferenceAsync(HttpContext http, Simulator sim, bool chat)
     {
         sim.Counters.Received();
@@ -94,31 +97,20 @@ internal static class InferenceEndpoints
         HttpContext http, Simulator sim, Call call, FaultDecision decision, FaultOptions faults, long started, CancellationToken ct)
     {
         var time = sim.Time;
-        var fault = decision.Fault;
         var loadStart = time.GetTimestamp();
         await sim.Models.EnsureLoadedAsync(call.Model, faults.LoadDelay, sim.Stopping, ct);
         var loadNs = Nanoseconds(time, loadStart);
 
         if (call.Question.Length == 0 && call.TokenText.Length == 0)
         {
-            // Ollama's "load the model" request (empty prompt / no messages): no generation, no slot.
-            if (call.UnloadAfter)
-            {
-                sim.Models.Unload(call.Model.Name);
-            }
-
-            var loaded = Create(call, "", done: true, time);
-            loaded.DoneReason = call.UnloadAfter ? "unload" : "load";
-            await WriteFinalAsync(http, call, loaded, ct);
-            return true;
+            return await AnswerLoadAsync(http, sim, call, ct);
         }
 
         var answer = call.Options.Limit(AnswerText(call, decision));
         var promptTokens = SimulatedModel.PromptTokens(call.TokenText) + call.PriorContext.Count;
-        var outputTokens = answer.OutputTokens;
 
         using var lease = await sim.Scheduler.AcquireAsync(ct);
-        if (fault == Fault.Hang)
+        if (decision.Fault == Fault.Hang)
         {
             // A hung runner: keeps its slot, never answers, until the client disconnects.
             await Task.Delay(Timeout.InfiniteTimeSpan, time, ct);
@@ -126,42 +118,67 @@ internal static class InferenceEndpoints
 
         var promptStart = time.GetTimestamp();
         await lease.ProcessAsync(promptTokens * SimulatedModel.PromptTokenSeconds, ct);
-        var promptNs = Nanoseconds(time, promptStart);
-        var evalStart = time.GetTimestamp();
+        var prompted = new Prompted(started, loadNs, promptTokens, Nanoseconds(time, promptStart), time.GetTimestamp());
+        return call.Stream
+            ? await StreamAsync(http, sim, call, decision.Fault, lease, answer, prompted, ct)
+            : await AnswerWholeAsync(http, sim, call, decision.Fault, lease, answer, prompted, ct);
+    }
 
-        if (!call.Stream)
+    /// <summary>Ollama's "load the model" request (empty prompt / no messages): no generation, no slot.</summary>
+    private static async Task<bool> AnswerLoadAsync(HttpContext http, Simulator sim, Call call, CancellationToken ct)
+    {
+        if (call.UnloadAfter)
         {
-            await lease.ProcessAsync(outputTokens * SimulatedModel.OutputTokenSeconds, ct);
-            var evalNs = Nanoseconds(time, evalStart);
-            lease.Dispose(); // writing the answer out is not model time
-            if (call.UnloadAfter)
-            {
-                sim.Models.Unload(call.Model.Name);
-            }
-
-            switch (fault)
-            {
-                case Fault.MidStream:
-                    await WriteErrorAsync(http, StatusCodes.Status500InternalServerError, "simulated mid-stream failure", ct);
-                    return false;
-                case Fault.NoDone:
-                    var truncated = Create(call, answer.Text[..(answer.Text.Length / 2)], done: false, time);
-                    await WriteFinalAsync(http, call, truncated, ct);
-                    return false;
-            }
-
-            var response = Create(call, answer.Text, done: true, time);
-            SetStats(response, Nanoseconds(time, started), loadNs, promptTokens, promptNs, outputTokens, evalNs, answer.DoneReason);
-            SetContext(response, call, answer.Text);
-            await WriteFinalAsync(http, call, response, ct);
-            return true;
+            sim.Models.Unload(call.Model.Name);
         }
 
-        // Streaming: generation runs as one piece of work, and each token's chunk is sent as soon as the
-        // work has progressed past it; sending doesn't pause generation, as in a real runner.
+        var loaded = Create(call, "", done: true, sim.Time);
+        loaded.DoneReason = call.UnloadAfter ? "unload" : "load";
+        await WriteFinalAsync(http, call, loaded, ct);
+        return true;
+    }
+
+    private static async Task<bool> AnswerWholeAsync(
+        HttpContext http, Simulator sim, Call call, Fault fault, SlotLease lease, LimitedAnswer answer, Prompted prompted, CancellationToken ct)
+    {
+        var time = sim.Time;
+        await lease.ProcessAsync(answer.OutputTokens * SimulatedModel.OutputTokenSeconds, ct);
+        var evalNs = Nanoseconds(time, prompted.EvalStart);
+        lease.Dispose(); // writing the answer out is not model time
+        if (call.UnloadAfter)
+        {
+            sim.Models.Unload(call.Model.Name);
+        }
+
+        switch (fault)
+        {
+            case Fault.MidStream:
+                await WriteErrorAsync(http, StatusCodes.Status500InternalServerError, "simulated mid-stream failure", ct);
+                return false;
+            case Fault.NoDone:
+                var truncated = Create(call, answer.Text[..(answer.Text.Length / 2)], done: false, time);
+                await WriteFinalAsync(http, call, truncated, ct);
+                return false;
+        }
+
+        var response = Create(call, answer.Text, done: true, time);
+        SetStats(response, Nanoseconds(time, prompted.Started), prompted, answer, evalNs);
+        SetContext(response, call, answer.Text);
+        await WriteFinalAsync(http, call, response, ct);
+        return true;
+    }
+
+    /// <remarks>
+    /// Generation runs as one piece of work, and each token's chunk is sent as soon as the work has progressed past
+    /// it; sending doesn't pause generation, as in a real runner.
+    /// </remarks>
+    private static async Task<bool> StreamAsync(
+        HttpContext http, Simulator sim, Call call, Fault fault, SlotLease lease, LimitedAnswer answer, Prompted prompted, CancellationToken ct)
+    {
+        var time = sim.Time;
         var pieces = SimulatedModel.TokenPieces(answer.Text);
         var breakAt = fault == Fault.MidStream ? pieces.Count / 2 : pieces.Count;
-        using (var generation = lease.StartWork(outputTokens * SimulatedModel.OutputTokenSeconds, ct))
+        using (var generation = lease.StartWork(answer.OutputTokens * SimulatedModel.OutputTokenSeconds, ct))
         {
             for (var i = 0; i < breakAt; i++)
             {
@@ -179,7 +196,7 @@ internal static class InferenceEndpoints
             await generation.Completion;
         }
 
-        var streamEvalNs = Nanoseconds(time, evalStart);
+        var evalNs = Nanoseconds(time, prompted.EvalStart);
         lease.Dispose();
         if (call.UnloadAfter)
         {
@@ -192,7 +209,7 @@ internal static class InferenceEndpoints
         }
 
         var final = Create(call, "", done: true, time);
-        SetStats(final, Nanoseconds(time, started), loadNs, promptTokens, promptNs, outputTokens, streamEvalNs, answer.DoneReason);
+        SetStats(final, Nanoseconds(time, prompted.Started), prompted, answer, evalNs);
         SetContext(final, call, answer.Text);
         await WriteChunkAsync(http, final, ct);
         return true;
@@ -297,15 +314,14 @@ internal static class InferenceEndpoints
             : new GenerateResponse { Model = call.RequestedName, CreatedAt = createdAt, Response = text, Done = done };
     }
 
-    private static void SetStats(
-        CompletionResponse r, long totalNs, long loadNs, int promptTokens, long promptNs, int evalTokens, long evalNs, string doneReason)
+    private static void SetStats(CompletionResponse r, long totalNs, Prompted prompted, LimitedAnswer answer, long evalNs)
     {
-        r.DoneReason = doneReason;
+        r.DoneReason = answer.DoneReason;
         r.TotalDuration = totalNs;
-        r.LoadDuration = loadNs;
-        r.PromptEvalCount = promptTokens;
-        r.PromptEvalDuration = promptNs;
-        r.EvalCount = evalTokens;
+        r.LoadDuration = prompted.LoadNs;
+        r.PromptEvalCount = prompted.PromptTokens;
+        r.PromptEvalDuration = prompted.PromptNs;
+        r.EvalCount = answer.OutputTokens;
         r.EvalDuration = evalNs;
     }
 

@@ -101,16 +101,31 @@ internal static class OllamaEndpoints
 
         var stream = request.Stream ?? true;
         var normalized = ModelName.Normalize(name);
-        // About two seconds of simulated download at time-scale 1; nothing at time-scale 0.
-        var stepDelay = TimeSpan.FromSeconds(0.1 * sim.Options.TimeScale);
-        var layerSize = (long)(ModelName.ParameterBillions(normalized) * 0.6e9);
-        long[] layers = [layerSize, 1_482, 11_344, 487];
-
         if (stream)
         {
             http.Response.StatusCode = StatusCodes.Status200OK;
             http.Response.ContentType = "application/x-ndjson";
         }
+
+        await DownloadAsync(http, sim, normalized, stream, ct);
+        sim.Models.Add(normalized);
+        if (stream)
+        {
+            await WriteLineAsync(http, new PullProgress("success"), Json.PullProgress, ct);
+        }
+        else
+        {
+            await WriteJsonAsync(http, StatusCodes.Status200OK, new PullProgress("success"), Json.PullProgress, ct);
+        }
+    }
+
+    /// <summary>Pretends to download the model's layers, reporting progress as Ollama does when <paramref name="stream"/>.</summary>
+    private static async Task DownloadAsync(HttpContext http, Simulator sim, string normalized, bool stream, CancellationToken ct)
+    {
+        // About two seconds of simulated download at time-scale 1; nothing at time-scale 0.
+        var stepDelay = TimeSpan.FromSeconds(0.1 * sim.Options.TimeScale);
+        var layerSize = (long)(ModelName.ParameterBillions(normalized) * 0.6e9);
+        long[] layers = [layerSize, 1_482, 11_344, 487];
 
         async Task Report(PullProgress progress)
         {
@@ -138,15 +153,6 @@ internal static class OllamaEndpoints
 
         await Report(new PullProgress("verifying sha256 digest"));
         await Report(new PullProgress("writing manifest"));
-        sim.Models.Add(normalized);
-        if (stream)
-        {
-            await WriteLineAsync(http, new PullProgress("success"), Json.PullProgress, ct);
-        }
-        else
-        {
-            await WriteJsonAsync(http, StatusCodes.Status200OK, new PullProgress("success"), Json.PullProgress, ct);
-        }
     }
 
     /// <summary>DELETE /api/delete: 200 with no body, or 404 <c>model 'x' not found</c> (server/routes.go DeleteHandler).</summary>

@@ -15,99 +15,109 @@ public static class SubmitCommand
 {
     private const int ErrorsShown = 5;
 
+    private static readonly Argument<FileInfo> FileArgument = new("FILE") { Description = "CSV with a header row (',', ';' or tab), JSON Lines (.jsonl), or an OpenAI batch file (custom_id, url, body per line)" };
+    private static readonly Option<double?> MinPopulation = CliOptions.Number("--min-population", "only rows with at least this population", min: 0);
+    private static readonly Option<int?> Limit = CliOptions.Count("--limit", "submit at most this many rows", min: 1);
+    private static readonly Option<string?> Prompt = CliOptions.Text("--prompt", "prompt template with {field} placeholders (default: the silo's Prompt:Template)", CheckPrompt);
+    private static readonly Option<string?> Field = CliOptions.Text("--field", "result field for the answer (default: the silo's Prompt:AnswerField)", AnswerFields.Check);
+    private static readonly Option<string?> BatchId = CliOptions.Text("--batch", "batch id (default: a new one)", CheckBatchId);
+    private static readonly Option<string?> Id = CliOptions.Text("--id", "field holding each row's id (default: 'id' when there is one, else a hash of the row)", CheckFieldName);
+    private static readonly Option<char?> Delimiter = CliOptions.Delimiter("--delimiter", "CSV delimiter: one character, or 'tab' (default: detected from the header: ',', ';' or tab)");
+    private static readonly Option<bool> Wait = new("--wait") { Description = "show progress until every item is done" };
+    private static readonly Option<TimeSpan> Deadline = CliOptions.Duration("--deadline", "completion window, e.g. 2h: what is still queued then is expired (default: none)", TimeSpan.Zero);
+    private static readonly Option<string> Priority = CliOptions.OneOf("--priority", "priority class: workers serve high before normal before low; batches of a class take turns (default: normal)", ["normal", "high", "low"]);
+
     public static Command Create()
     {
-        var file = new Argument<FileInfo>("FILE") { Description = "CSV with a header row (',', ';' or tab), JSON Lines (.jsonl), or an OpenAI batch file (custom_id, url, body per line)" };
-        var minPopulation = CliOptions.Number("--min-population", "only rows with at least this population", min: 0);
-        var limit = CliOptions.Count("--limit", "submit at most this many rows", min: 1);
-        var prompt = CliOptions.Text("--prompt", "prompt template with {field} placeholders (default: the silo's Prompt:Template)", CheckPrompt);
-        var field = CliOptions.Text("--field", "result field for the answer (default: the silo's Prompt:AnswerField)", AnswerFields.Check);
-        var batchId = CliOptions.Text("--batch", "batch id (default: a new one)", CheckBatchId);
-        var id = CliOptions.Text("--id", "field holding each row's id (default: 'id' when there is one, else a hash of the row)", CheckFieldName);
-        var delimiter = CliOptions.Delimiter("--delimiter", "CSV delimiter: one character, or 'tab' (default: detected from the header: ',', ';' or tab)");
-        var wait = new Option<bool>("--wait") { Description = "show progress until every item is done" };
-        var deadline = CliOptions.Duration("--deadline", "completion window, e.g. 2h: what is still queued then is expired (default: none)", TimeSpan.Zero);
-        var priority = CliOptions.OneOf("--priority", "priority class: workers serve high before normal before low; batches of a class take turns (default: normal)", ["normal", "high", "low"]);
         var command = new Command("submit", "Submit a batch from a CSV, JSONL or OpenAI batch file; prints the batch id")
         {
-            file, minPopulation, limit, prompt, field, batchId, id, delimiter, wait, priority, deadline,
+            FileArgument, MinPopulation, Limit, Prompt, Field, BatchId, Id, Delimiter, Wait, Priority, Deadline,
         };
         foreach (var option in BatchOptionsCli.All)
         {
             command.Options.Add(option);
         }
 
-        command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
-        {
-            var path = parse.GetValue(file)!.FullName;
-            if (!File.Exists(path))
-            {
-                throw new CliException($"FILE: no such file: {path}", ExitCodes.Usage);
-            }
-
-            var options = new ItemSourceOptions
-            {
-                Filter = new ItemFilter(parse.GetValue(minPopulation) is { } min ? PopulationFilter.AtLeast(min) : null, parse.GetValue(limit)),
-                Delimiter = parse.GetValue(delimiter),
-                IdField = parse.GetValue(id),
-            };
-            var spec = BatchOptionsCli.Spec(parse, parse.GetValue(prompt), parse.GetValue(field));
-
-            // The file is checked against the prompt it will be filled into: the one given, else the cluster's.
-            ClusterConnection? cluster = null;
-            try
-            {
-                // Two passes over the file, neither holding it: the first checks every row, so bad input submits
-                // nothing; the second reads the items as they are sent.
-                ItemSourceResult source;
-                IAsyncEnumerable<BatchItem> items;
-                if (await OpenAiBatchReader.IsOpenAiBatchAsync(path, ct))
-                {
-                    // Each line carries its own messages or prompt; the batch's request options come from the file.
-                    var overrides = BatchOptionsCli.OpenAiOverrides(parse, path, parse.GetValue(prompt), parse.GetValue(minPopulation), parse.GetValue(field));
-                    var openAi = await OpenAiBatchReader.CheckAsync(path, overrides, parse.GetValue(limit), ct);
-                    (source, spec) = (new ItemSourceResult(openAi.ItemCount, openAi.Errors, openAi.ErrorCount, openAi.ItemCount + openAi.ErrorCount), openAi.Spec);
-                    items = OpenAiBatchReader.ReadItemsAsync(path, overrides, parse.GetValue(limit), ct);
-                }
-                else
-                {
-                    var template = spec.PromptTemplate;
-                    if (template is null)
-                    {
-                        cluster = await Cli.ConnectAsync(parse, ct);
-                        template = (await cluster.Client.GetGrain<IQueueGrain>(0).GetDefaultSpecAsync().WaitAsync(ct)).PromptTemplate!;
-                    }
-
-                    var checkedOptions = options with { RequiredFields = PromptPlaceholders.Fields(template) };
-                    source = await ItemSource.CheckAsync(path, checkedOptions, ct);
-                    items = ItemSource.ReadItemsAsync(path, checkedOptions, ct);
-                }
-
-                BatchPriorities.TryParse(parse.GetValue(priority), out var batchPriority);
-                spec = spec with
-                {
-                    Priority = batchPriority,
-                    CompletionWindow = parse.GetValue(deadline) is var window && window > TimeSpan.Zero ? window : null,
-                };
-                // The very check the batch grain makes: a spec it would refuse is refused here, before anything is sent.
-                if (spec.Check() is { } unusable)
-                {
-                    throw new CliException(unusable.TrimEnd('.'), ExitCodes.Usage);
-                }
-
-                CheckSource(path, source);
-                cluster ??= await Cli.ConnectAsync(parse, ct);
-                await SubmitAsync(cluster, parse.GetValue(batchId) ?? BatchIds.New(TimeProvider.System), spec, path, source, items, parse.GetValue(wait), ct);
-            }
-            finally
-            {
-                if (cluster is not null)
-                {
-                    await cluster.DisposeAsync();
-                }
-            }
-        }));
+        command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, () => RunAsync(parse, ct)));
         return command;
+    }
+
+    /// <remarks>
+    /// Everything the command line and the file can get wrong is found before anything connects, so a bad file is
+    /// refused in one line even where no cluster runs; then it connects once. Two passes over the file, neither
+    /// holding it: the first checks every row, so bad input submits nothing; the second reads the items as they are
+    /// sent. Without <c>--prompt</c> the file is checked once more, once connected, against the silo's prompt.
+    /// </remarks>
+    private static async Task RunAsync(ParseResult parse, CancellationToken ct)
+    {
+        var path = parse.GetValue(FileArgument)!.FullName;
+        if (!File.Exists(path))
+        {
+            throw new CliException($"FILE: no such file: {path}", ExitCodes.Usage);
+        }
+
+        var options = ItemOptions(parse);
+        var spec = BatchOptionsCli.Spec(parse, parse.GetValue(Prompt), parse.GetValue(Field));
+        ItemSourceResult source;
+        IAsyncEnumerable<BatchItem> items;
+        if (await OpenAiBatchReader.IsOpenAiBatchAsync(path, ct))
+        {
+            (spec, source, items) = await CheckOpenAiBatchAsync(parse, path, ct);
+        }
+        else
+        {
+            (source, items) = await CheckItemsAsync(path, options, spec.PromptTemplate, ct);
+        }
+
+        spec = WithPriorityAndDeadline(parse, spec);
+        CheckSource(path, source);
+        await using var cluster = await Cli.ConnectAsync(parse, ct);
+        if (spec is { PromptTemplate: null, Chat: false })
+        {
+            // The batch gets the silo's prompt, which only the cluster knows: the file must have what it needs too.
+            var template = (await cluster.Client.GetGrain<IQueueGrain>(0).GetDefaultSpecAsync().WaitAsync(ct)).PromptTemplate!;
+            (source, items) = await CheckItemsAsync(path, options, template, ct);
+            CheckSource(path, source);
+        }
+
+        await SubmitAsync(cluster, parse.GetValue(BatchId) ?? BatchIds.New(TimeProvider.System), spec, path, source, items, parse.GetValue(Wait), ct);
+    }
+
+    private static ItemSourceOptions ItemOptions(ParseResult parse) => new()
+    {
+        Filter = new ItemFilter(parse.GetValue(MinPopulation) is { } min ? PopulationFilter.AtLeast(min) : null, parse.GetValue(Limit)),
+        Delimiter = parse.GetValue(Delimiter),
+        IdField = parse.GetValue(Id),
+    };
+
+    /// <summary>Checks a CSV or JSON Lines file against the prompt it will be filled into; null for none yet.</summary>
+    private static async Task<(ItemSourceResult Source, IAsyncEnumerable<BatchItem> Items)> CheckItemsAsync(
+        string path, ItemSourceOptions options, string? template, CancellationToken ct)
+    {
+        var checkedOptions = template is null ? options : options with { RequiredFields = PromptPlaceholders.Fields(template) };
+        return (await ItemSource.CheckAsync(path, checkedOptions, ct), ItemSource.ReadItemsAsync(path, checkedOptions, ct));
+    }
+
+    /// <summary>Each line carries its own messages or prompt; the batch's request options come from the file.</summary>
+    private static async Task<(BatchSpec Spec, ItemSourceResult Source, IAsyncEnumerable<BatchItem> Items)> CheckOpenAiBatchAsync(
+        ParseResult parse, string path, CancellationToken ct)
+    {
+        var overrides = BatchOptionsCli.OpenAiOverrides(parse, path, parse.GetValue(Prompt), parse.GetValue(MinPopulation), parse.GetValue(Field));
+        var openAi = await OpenAiBatchReader.CheckAsync(path, overrides, parse.GetValue(Limit), ct);
+        var source = new ItemSourceResult(openAi.ItemCount, openAi.Errors, openAi.ErrorCount, openAi.ItemCount + openAi.ErrorCount);
+        return (openAi.Spec, source, OpenAiBatchReader.ReadItemsAsync(path, overrides, parse.GetValue(Limit), ct));
+    }
+
+    /// <exception cref="CliException">The very check the batch grain makes refuses the spec: refused here, before anything is sent.</exception>
+    private static BatchSpec WithPriorityAndDeadline(ParseResult parse, BatchSpec spec)
+    {
+        BatchPriorities.TryParse(parse.GetValue(Priority), out var batchPriority);
+        spec = spec with
+        {
+            Priority = batchPriority,
+            CompletionWindow = parse.GetValue(Deadline) is var window && window > TimeSpan.Zero ? window : null,
+        };
+        return spec.Check() is { } unusable ? throw new CliException(unusable.TrimEnd('.'), ExitCodes.Usage) : spec;
     }
 
     private static async Task SubmitAsync(

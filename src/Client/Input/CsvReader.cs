@@ -56,41 +56,7 @@ public sealed class CsvReader(Utf8LineReader lines, char delimiter = ',')
         var bad = first.Error is null ? null : first;
         while (true)
         {
-            var text = line.Text;
-            for (var i = 0; i < text.Length; i++)
-            {
-                var ch = text[i];
-                if (inQuotes)
-                {
-                    if (ch != '"')
-                    {
-                        field.Append(ch);
-                    }
-                    else if (i + 1 < text.Length && text[i + 1] == '"')
-                    {
-                        field.Append('"');
-                        i++;
-                    }
-                    else
-                    {
-                        inQuotes = false;
-                    }
-                }
-                else if (ch == '"' && field.Length == 0)
-                {
-                    inQuotes = true;
-                }
-                else if (ch == delimiter)
-                {
-                    fields.Add(field.ToString());
-                    field.Clear();
-                }
-                else
-                {
-                    field.Append(ch);
-                }
-            }
-
+            inQuotes = SplitLine(line.Text, fields, field, inQuotes);
             if (!inQuotes)
             {
                 fields.Add(field.ToString());
@@ -103,5 +69,49 @@ public sealed class CsvReader(Utf8LineReader lines, char delimiter = ',')
                 ?? throw new FormatException($"{first.Number}: a quoted field is never closed");
             bad ??= line.Error is null ? null : line;
         }
+    }
+
+    /// <summary>
+    /// Adds the fields <paramref name="text"/> ends to <paramref name="fields"/>, and keeps the one it leaves open in
+    /// <paramref name="field"/>.
+    /// </summary>
+    /// <returns>True when the line ends inside a quoted field.</returns>
+    private bool SplitLine(string text, List<string> fields, StringBuilder field, bool inQuotes)
+    {
+        for (var i = 0; i < text.Length; i++)
+        {
+            var ch = text[i];
+            if (inQuotes)
+            {
+                if (ch != '"')
+                {
+                    field.Append(ch);
+                }
+                else if (i + 1 < text.Length && text[i + 1] == '"')
+                {
+                    field.Append('"');
+                    i++;
+                }
+                else
+                {
+                    inQuotes = false;
+                }
+            }
+            else if (ch == '"' && field.Length == 0)
+            {
+                inQuotes = true;
+            }
+            else if (ch == delimiter)
+            {
+                fields.Add(field.ToString());
+                field.Clear();
+            }
+            else
+            {
+                field.Append(ch);
+            }
+        }
+
+        return inQuotes;
     }
 }

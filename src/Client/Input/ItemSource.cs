@@ -86,6 +86,37 @@ public static class ItemSource
         Utf8LineReader lines, string path, char delimiter, ItemSourceOptions options, Pass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var csv = new CsvReader(lines, delimiter);
+        var header = await ReadHeaderAsync(csv, path, delimiter, options, cancellationToken);
+        pass.Fields = header;
+        pass.Delimiter = delimiter;
+        var columns = new CsvColumns(
+            header.IndexOf(options.IdField ?? DefaultIdField),
+            options.Filter.Keep is { } keeping ? header.IndexOf(keeping.Field) : -1,
+            options.RequiredFields.Select(f => (Field: f, Column: header.IndexOf(f))).ToArray());
+        while (!pass.AtLimit(options.Filter) && await NextRecordAsync(csv, path, pass, cancellationToken) is { } record)
+        {
+            if (record.Fields is [""] && record.BadLine is null)
+            {
+                continue;
+            }
+
+            pass.Rows++;
+            if (!TakeCsvRow(record, header, columns, path, options, pass, out var ownId))
+            {
+                continue;
+            }
+
+            pass.Items++;
+            if (pass.KeepsItems)
+            {
+                var json = ToJson(header, record.Fields);
+                yield return new BatchItem(ownId ?? ItemIds.FromContent(json), json);
+            }
+        }
+    }
+
+    private static async Task<List<string>> ReadHeaderAsync(CsvReader csv, string path, char delimiter, ItemSourceOptions options, CancellationToken cancellationToken)
+    {
         CsvRecord? first;
         try
         {
@@ -108,75 +139,60 @@ public static class ItemSource
         }
 
         CheckHeader(path, header, delimiter, options);
-        pass.Fields = header;
-        pass.Delimiter = delimiter;
-        var idColumn = header.IndexOf(options.IdField ?? DefaultIdField);
-        var keepColumn = options.Filter.Keep is { } keeping ? header.IndexOf(keeping.Field) : -1;
-        var required = options.RequiredFields.Select(f => (Field: f, Column: header.IndexOf(f))).ToArray();
-        while (!pass.AtLimit(options.Filter))
+        return header;
+    }
+
+    /// <returns>The next record; null at the end, or after a quoting error the pass records (nothing past it is read).</returns>
+    private static async Task<CsvRecord?> NextRecordAsync(CsvReader csv, string path, Pass pass, CancellationToken cancellationToken)
+    {
+        try
         {
-            CsvRecord? record;
-            try
-            {
-                record = await csv.ReadRecordAsync(cancellationToken);
-            }
-            catch (FormatException ex)
-            {
-                pass.Error($"{path}:{ex.Message}");
-                break;
-            }
-
-            if (record is null)
-            {
-                break;
-            }
-
-            var row = record.Fields;
-            if (row is [""] && record.BadLine is null)
-            {
-                continue;
-            }
-
-            pass.Rows++;
-            var line = record.Line;
-            if (record.BadLine is { } bad)
-            {
-                pass.Error($"{path}:{bad.Number}: {bad.Error}");
-                continue;
-            }
-
-            if (row.Count != header.Count)
-            {
-                pass.Error($"{path}:{line}: expected {header.Count} fields, found {row.Count}");
-                continue;
-            }
-
-            if (options.Filter.Keep is { } keep && keep.SkipReason(row[keepColumn]) is { } skip)
-            {
-                pass.Skip(skip, line);
-                continue;
-            }
-
-            if (required.FirstOrDefault(r => row[r.Column].Length == 0) is { Field: { } empty })
-            {
-                pass.Reject(NoValue(empty), line);
-                continue;
-            }
-
-            var ownId = idColumn >= 0 && row[idColumn].Length > 0 ? row[idColumn] : null;
-            if (ownId is null && options.IdField is { } idField)
-            {
-                pass.Reject(NoValue(idField), line);
-                continue;
-            }
-
-            pass.Items++;
-            if (pass.KeepsItems)
-            {
-                var json = ToJson(header, row);
-                yield return new BatchItem(ownId ?? ItemIds.FromContent(json), json);
-            }
+            return await csv.ReadRecordAsync(cancellationToken);
         }
+        catch (FormatException ex)
+        {
+            pass.Error($"{path}:{ex.Message}");
+            return null;
+        }
+    }
+
+    /// <returns>True, with the row's own id if it has one, when the row is an item; else the pass has recorded why not.</returns>
+    private static bool TakeCsvRow(CsvRecord record, List<string> header, CsvColumns columns, string path, ItemSourceOptions options, Pass pass, out string? ownId)
+    {
+        ownId = null;
+        var (row, line) = (record.Fields, record.Line);
+        if (record.BadLine is { } bad)
+        {
+            pass.Error($"{path}:{bad.Number}: {bad.Error}");
+            return false;
+        }
+
+        if (row.Count != header.Count)
+        {
+            pass.Error($"{path}:{line}: expected {header.Count} fields, found {row.Count}");
+            return false;
+        }
+
+        if (options.Filter.Keep is { } keep && keep.SkipReason(row[columns.Keep]) is { } skip)
+        {
+            pass.Skip(skip, line);
+            return false;
+        }
+
+        if (columns.Required.FirstOrDefault(r => row[r.Column].Length == 0) is { Field: { } empty })
+        {
+            pass.Reject(NoValue(empty), line);
+            return false;
+        }
+
+        ownId = columns.Id >= 0 && row[columns.Id].Length > 0 ? row[columns.Id] : null;
+        if (ownId is null && options.IdField is { } idField)
+        {
+            pass.Reject(NoValue(idField), line);
+            return false;
+        }
+
+        return true;
     }
 
     private static async IAsyncEnumerable<BatchItem> ReadJsonLinesAsync(
@@ -186,76 +202,33 @@ public static class ItemSource
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var sampled = 0;
         pass.Fields = fields;
-        while (!pass.AtLimit(options.Filter))
+        while (!pass.AtLimit(options.Filter) && await lines.ReadLineAsync(cancellationToken) is { Text: var line, Number: var lineNumber, Error: var error })
         {
-            if (await lines.ReadLineAsync(cancellationToken) is not { Text: var line, Number: var lineNumber, Error: var error })
-            {
-                break;
-            }
-
             if (string.IsNullOrWhiteSpace(line) && error is null)
             {
                 continue;
             }
 
             pass.Rows++;
-            if (error is not null)
+            using var doc = ParseObject(line, lineNumber, error, path, pass);
+            if (doc is null)
             {
-                pass.Error($"{path}:{lineNumber}: {error}");
                 continue;
             }
 
-            JsonDocument doc;
-            try
+            var root = doc.RootElement;
+            if (sampled < JsonLinesSample)
             {
-                doc = JsonDocument.Parse(line);
+                // The first objects stand for the file: a needed field none of them has is a mistake, not a gap.
+                fields.AddRange(root.EnumerateObject().Select(p => p.Name).Where(seen.Add));
+                if (++sampled == JsonLinesSample)
+                {
+                    CheckSampledFields(path, fields, sampled, options);
+                }
             }
-            catch (JsonException ex)
+
+            if (TakeJsonObject(root, lineNumber, options, pass, out var ownId))
             {
-                pass.Error($"{path}:{lineNumber}: not valid JSON ({ex.Message})");
-                continue;
-            }
-
-            using (doc)
-            {
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object)
-                {
-                    pass.Error($"{path}:{lineNumber}: expected a JSON object, found {root.ValueKind.ToString().ToLowerInvariant()}");
-                    continue;
-                }
-
-                if (sampled < JsonLinesSample)
-                {
-                    // The first objects stand for the file: a needed field none of them has is a mistake, not a gap.
-                    fields.AddRange(root.EnumerateObject().Select(p => p.Name).Where(seen.Add));
-                    if (++sampled == JsonLinesSample)
-                    {
-                        CheckSampledFields(path, fields, sampled, options);
-                    }
-                }
-
-                if (options.Filter.Keep is { } keep
-                    && keep.SkipReason(root.TryGetProperty(keep.Field, out var kept) ? PromptPlaceholders.TextOf(kept) : null) is { } skip)
-                {
-                    pass.Skip(skip, lineNumber);
-                    continue;
-                }
-
-                if (options.RequiredFields.FirstOrDefault(f => !HasValue(root, f)) is { } empty)
-                {
-                    pass.Reject(NoValue(empty), lineNumber);
-                    continue;
-                }
-
-                string? ownId = null;
-                if (options.IdField is { } idField
-                    && (!root.TryGetProperty(idField, out var own) || (ownId = PromptPlaceholders.TextOf(own)) is not { Length: > 0 }))
-                {
-                    pass.Reject(NoValue(idField), lineNumber);
-                    continue;
-                }
-
                 pass.Items++;
                 if (pass.KeepsItems)
                 {
@@ -269,6 +242,64 @@ public static class ItemSource
         {
             CheckSampledFields(path, fields, sampled, options);
         }
+    }
+
+    /// <returns>The line's object, for the caller to dispose; null when the line is no JSON object, which the pass records.</returns>
+    private static JsonDocument? ParseObject(string line, int lineNumber, string? error, string path, Pass pass)
+    {
+        if (error is not null)
+        {
+            pass.Error($"{path}:{lineNumber}: {error}");
+            return null;
+        }
+
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(line);
+        }
+        catch (JsonException ex)
+        {
+            pass.Error($"{path}:{lineNumber}: not valid JSON ({ex.Message})");
+            return null;
+        }
+
+        if (doc.RootElement.ValueKind == JsonValueKind.Object)
+        {
+            return doc;
+        }
+
+        var kind = doc.RootElement.ValueKind.ToString().ToLowerInvariant();
+        doc.Dispose();
+        pass.Error($"{path}:{lineNumber}: expected a JSON object, found {kind}");
+        return null;
+    }
+
+    /// <returns>True, with the object's own id when the options name its field, when it is an item; else the pass has recorded why not.</returns>
+    private static bool TakeJsonObject(JsonElement root, int lineNumber, ItemSourceOptions options, Pass pass, out string? ownId)
+    {
+        ownId = null;
+        if (options.Filter.Keep is { } keep
+            && keep.SkipReason(root.TryGetProperty(keep.Field, out var kept) ? PromptPlaceholders.TextOf(kept) : null) is { } skip)
+        {
+            pass.Skip(skip, lineNumber);
+            return false;
+        }
+
+        if (options.RequiredFields.FirstOrDefault(f => !HasValue(root, f)) is { } empty)
+        {
+            pass.Reject(NoValue(empty), lineNumber);
+            return false;
+        }
+
+        if (options.IdField is { } idField
+            && (!root.TryGetProperty(idField, out var own) || (ownId = PromptPlaceholders.TextOf(own)) is not { Length: > 0 }))
+        {
+            pass.Reject(NoValue(idField), lineNumber);
+            return false;
+        }
+
+        return true;
     }
 
     /// <summary>What the batch needs of every row, and for what, in messages.</summary>
@@ -365,6 +396,9 @@ public static class ItemSource
 
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
+
+    /// <summary>Where a CSV row holds its id, the filter's field and each field the batch needs; -1 for none.</summary>
+    private readonly record struct CsvColumns(int Id, int Keep, (string Field, int Column)[] Required);
 
     /// <summary>
     /// What one pass over a file found: rows read, items, bad rows and rows left out, by reason in the order the

@@ -156,7 +156,14 @@ public static class OpenAiBatchReader
     /// <returns>Null with the line's id, item and shared settings, or why the line can't be taken.</returns>
     private static string? ReadLine(string line, OpenAiBatchOverrides overrides, out string? id, out string? item, out Shared? shared)
     {
-        (id, item, shared) = (null, null, null);
+        (item, shared) = (null, null);
+        return ReadRequest(line, out id, out var body, out var chat) ?? ReadBody(body, chat, overrides, out item, out shared);
+    }
+
+    /// <returns>Null with the request's custom_id, body and kind, or why the line is no request OpenAI's batch API takes.</returns>
+    private static string? ReadRequest(string line, out string? id, out JsonElement body, out bool chat)
+    {
+        (id, body, chat) = (null, default, false);
         JsonElement root;
         try
         {
@@ -197,12 +204,14 @@ public static class OpenAiBatchReader
             return $"url must be {ChatUrl} or {CompletionsUrl} (was {(hasUrl ? u.GetRawText() : "missing")})";
         }
 
-        if (!root.TryGetProperty("body", out var body) || body.ValueKind != JsonValueKind.Object)
-        {
-            return "body must be a JSON object";
-        }
+        chat = url == ChatUrl;
+        return root.TryGetProperty("body", out body) && body.ValueKind == JsonValueKind.Object ? null : "body must be a JSON object";
+    }
 
-        var chat = url == ChatUrl;
+    /// <returns>Null with the item and the settings it shares with every line, or why the body can't be taken.</returns>
+    private static string? ReadBody(JsonElement body, bool chat, OpenAiBatchOverrides overrides, out string? item, out Shared? shared)
+    {
+        (item, shared) = (null, null);
         var known = new HashSet<string>(StringComparer.Ordinal)
         {
             "model", "temperature", "top_p", "seed", "max_tokens", "max_completion_tokens", "stop", "response_format", chat ? ChatMessages.Field : "prompt",
@@ -217,16 +226,9 @@ public static class OpenAiBatchReader
             return changing;
         }
 
-        var hasModel = body.TryGetProperty("model", out var m) && m.ValueKind != JsonValueKind.Null;
-        var model = TextOf(m);
-        if (hasModel && model is null)
+        if (ReadModel(body, overrides, out var model) is { } modelError)
         {
-            return $"body.model must be a string (was {m.GetRawText()})";
-        }
-
-        if (model is null && overrides.Model is null)
-        {
-            return "body.model is missing (or give --model for the whole file)";
+            return modelError;
         }
 
         if (ReadOptions(body, out var options) is { } optionsError)
@@ -253,6 +255,18 @@ public static class OpenAiBatchReader
             overrides.Options is null ? options : Merge(options, overrides.Options),
             overrides.Format is null ? format : null);
         return null;
+    }
+
+    private static string? ReadModel(JsonElement body, OpenAiBatchOverrides overrides, out string? model)
+    {
+        var hasModel = body.TryGetProperty("model", out var m) && m.ValueKind != JsonValueKind.Null;
+        model = TextOf(m);
+        if (hasModel && model is null)
+        {
+            return $"body.model must be a string (was {m.GetRawText()})";
+        }
+
+        return model is null && overrides.Model is null ? "body.model is missing (or give --model for the whole file)" : null;
     }
 
     /// <summary>Fields whose only values that keep the answer as asked are the ones Ollama gives anyway.</summary>

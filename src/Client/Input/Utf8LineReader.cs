@@ -84,23 +84,13 @@ public sealed class Utf8LineReader : IDisposable
                     continue;
                 }
 
-                var lineBreak = _buffer[end] == '\n' ? "\n" : end + 1 < _end && _buffer[end + 1] == '\n' ? "\r\n" : "\r";
-                var line = Line(end - _start, lineBreak, dropped);
-                _start = end + lineBreak.Length;
-                return line;
+                return TakeLine(end, dropped);
             }
 
             scanned = _end - _start;
             if (_endOfStream)
             {
-                if (scanned == 0 && dropped == 0)
-                {
-                    return null;
-                }
-
-                var last = Line(scanned, string.Empty, dropped);
-                _start = _end;
-                return last;
+                return TakeLastLine(dropped);
             }
 
             if (scanned > _maxLineBytes)
@@ -116,6 +106,28 @@ public sealed class Utf8LineReader : IDisposable
     }
 
     public void Dispose() => _stream.Dispose();
+
+    /// <summary>The line that ends at the line break at <paramref name="end"/>; the next starts after the break.</summary>
+    private TextLine TakeLine(int end, long dropped)
+    {
+        var lineBreak = _buffer[end] == '\n' ? "\n" : end + 1 < _end && _buffer[end + 1] == '\n' ? "\r\n" : "\r";
+        var line = Line(end - _start, lineBreak, dropped);
+        _start = end + lineBreak.Length;
+        return line;
+    }
+
+    /// <returns>The last line, which no line break ends; null when the file ended with one.</returns>
+    private TextLine? TakeLastLine(long dropped)
+    {
+        if (_end == _start && dropped == 0)
+        {
+            return null;
+        }
+
+        var last = Line(_end - _start, string.Empty, dropped);
+        _start = _end;
+        return last;
+    }
 
     private TextLine Line(int length, string lineBreak, long dropped)
     {

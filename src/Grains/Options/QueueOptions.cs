@@ -73,65 +73,77 @@ public sealed class QueueOptions
 
 public sealed class QueueOptionsValidator : IValidateOptions<QueueOptions>
 {
+    private const string Section = QueueOptions.Section;
+
     public ValidateOptionsResult Validate(string? name, QueueOptions o)
     {
         var failures = new List<string>();
-        const string s = QueueOptions.Section;
+        CheckLeasing(o, failures);
+        CheckStorage(o, failures);
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>How items are named, leased, retried and recovered.</summary>
+    private static void CheckLeasing(QueueOptions o, List<string> failures)
+    {
         if (string.IsNullOrWhiteSpace(o.Name) || o.Name.Any(char.IsWhiteSpace))
         {
-            failures.Add($"{s}:{nameof(o.Name)} must be a non-empty Redis key without spaces, e.g. 'cities'.");
+            failures.Add($"{Section}:{nameof(o.Name)} must be a non-empty Redis key without spaces, e.g. 'cities'.");
         }
 
         if (o.MaxAttempts < 1)
         {
-            failures.Add($"{s}:{nameof(o.MaxAttempts)} must be at least 1 (was {o.MaxAttempts}).");
+            failures.Add($"{Section}:{nameof(o.MaxAttempts)} must be at least 1 (was {o.MaxAttempts}).");
         }
 
         if (o.LeaseDuration < TimeSpan.FromSeconds(1))
         {
-            failures.Add($"{s}:{nameof(o.LeaseDuration)} must be at least 1 second (was {o.LeaseDuration}).");
+            failures.Add($"{Section}:{nameof(o.LeaseDuration)} must be at least 1 second (was {o.LeaseDuration}).");
         }
 
         if (o.SweepLimit < 1)
         {
-            failures.Add($"{s}:{nameof(o.SweepLimit)} must be at least 1 (was {o.SweepLimit}).");
+            failures.Add($"{Section}:{nameof(o.SweepLimit)} must be at least 1 (was {o.SweepLimit}).");
         }
 
         if (o.SweepInterval <= TimeSpan.Zero)
         {
-            failures.Add($"{s}:{nameof(o.SweepInterval)} must be positive (was {o.SweepInterval}).");
+            failures.Add($"{Section}:{nameof(o.SweepInterval)} must be positive (was {o.SweepInterval}).");
         }
 
         if (o.RetryBaseDelay < TimeSpan.Zero || o.RetryMaxDelay < o.RetryBaseDelay)
         {
-            failures.Add($"{s}:{nameof(o.RetryBaseDelay)} must be >= 0 and at most {nameof(o.RetryMaxDelay)}.");
+            failures.Add($"{Section}:{nameof(o.RetryBaseDelay)} must be >= 0 and at most {nameof(o.RetryMaxDelay)}.");
         }
+    }
+
+    /// <summary>How much Redis keeps: dead letters, results, items, and its memory.</summary>
+    private static void CheckStorage(QueueOptions o, List<string> failures)
+    {
 
         if (o.DeadLetterMaxPayloadBytes < 64)
         {
-            failures.Add($"{s}:{nameof(o.DeadLetterMaxPayloadBytes)} must be at least 64 (was {o.DeadLetterMaxPayloadBytes}).");
+            failures.Add($"{Section}:{nameof(o.DeadLetterMaxPayloadBytes)} must be at least 64 (was {o.DeadLetterMaxPayloadBytes}).");
         }
 
         if (o.DeadLetterMaxLength < 0)
         {
-            failures.Add($"{s}:{nameof(o.DeadLetterMaxLength)} must be 0 (keep all) or more (was {o.DeadLetterMaxLength}).");
+            failures.Add($"{Section}:{nameof(o.DeadLetterMaxLength)} must be 0 (keep all) or more (was {o.DeadLetterMaxLength}).");
         }
 
         if (o.ResultTtl < TimeSpan.Zero || (o.ResultTtl > TimeSpan.Zero && o.ResultTtl < TimeSpan.FromSeconds(1)))
         {
-            failures.Add($"{s}:{nameof(o.ResultTtl)} must be at least 1 second, or 0 to keep results for ever (was {o.ResultTtl}).");
+            failures.Add($"{Section}:{nameof(o.ResultTtl)} must be at least 1 second, or 0 to keep results for ever (was {o.ResultTtl}).");
         }
 
         if (o.HighWaterMark is not (> 0 and <= 1))
         {
-            failures.Add($"{s}:{nameof(o.HighWaterMark)} must be a share of maxmemory above 0 and at most 1, e.g. 0.8 (was {o.HighWaterMark}).");
+            failures.Add($"{Section}:{nameof(o.HighWaterMark)} must be a share of maxmemory above 0 and at most 1, e.g. 0.8 (was {o.HighWaterMark}).");
         }
 
         if (o.MaxItemBytes < 64)
         {
-            failures.Add($"{s}:{nameof(o.MaxItemBytes)} must be at least 64 (was {o.MaxItemBytes}).");
+            failures.Add($"{Section}:{nameof(o.MaxItemBytes)} must be at least 64 (was {o.MaxItemBytes}).");
         }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 }

@@ -45,30 +45,7 @@ public static class SiloHostingExtensions
             CheckClusterIdentity(silo);
         }
 
-        builder.UseOrleans(orleans =>
-        {
-            orleans.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = silo.ClusterId;
-                o.ServiceId = silo.ServiceId;
-            });
-            // Membership shares the silo's one Redis connection with the queue and the grain directory.
-            orleans.UseRedisClustering(o => o.ConfigurationOptions = redis.CreateConfiguration());
-            orleans.Services.AddOptions<RedisClusteringOptions>().Configure<RedisConnection>(
-                (o, connection) => o.CreateMultiplexer = async _ => (await connection.ConnectAsync(), IsShared: true));
-            if (inKubernetes)
-            {
-                orleans.UseKubernetesInPod(silo, kubernetes);
-            }
-            else
-            {
-                orleans.ConfigureEndpoints(silo.ResolveAdvertisedAddress(), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
-            }
-
-            orleans.UseClusterTls(tls);
-            orleans.AddOrleansLlm();
-            orleans.AddDashboard(o => o.HideTrace = !dashboard.Trace);
-        });
+        builder.UseOrleans(orleans => orleans.ConfigureSilo(silo, redis, tls, dashboard, inKubernetes ? kubernetes : null));
 
         // Failure detection (probe timeouts, votes) can be tuned under Orleans:Membership, e.g. for tests or small clusters.
         builder.Services.Configure<ClusterMembershipOptions>(config.GetSection($"{OrleansSiloOptions.Section}:Membership"));
@@ -121,6 +98,33 @@ public static class SiloHostingExtensions
     /// </summary>
     public static async Task ConnectRedisAsync(this WebApplication app) =>
         await app.Services.GetRequiredService<RedisConnection>().ConnectAsync();
+
+    /// <param name="kubernetes">Orleans' Kubernetes hosting, when the silo runs in a pod; null elsewhere.</param>
+    private static void ConfigureSilo(
+        this ISiloBuilder orleans, OrleansSiloOptions silo, RedisOptions redis, ClusterTlsOptions tls, SiloDashboardOptions dashboard, KubernetesOptions? kubernetes)
+    {
+        orleans.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = silo.ClusterId;
+            o.ServiceId = silo.ServiceId;
+        });
+        // Membership shares the silo's one Redis connection with the queue and the grain directory.
+        orleans.UseRedisClustering(o => o.ConfigurationOptions = redis.CreateConfiguration());
+        orleans.Services.AddOptions<RedisClusteringOptions>().Configure<RedisConnection>(
+            (o, connection) => o.CreateMultiplexer = async _ => (await connection.ConnectAsync(), IsShared: true));
+        if (kubernetes is not null)
+        {
+            orleans.UseKubernetesInPod(silo, kubernetes);
+        }
+        else
+        {
+            orleans.ConfigureEndpoints(silo.ResolveAdvertisedAddress(), silo.SiloPort, silo.GatewayPort, listenOnAnyHostAddress: true);
+        }
+
+        orleans.UseClusterTls(tls);
+        orleans.AddOrleansLlm();
+        orleans.AddDashboard(o => o.HideTrace = !dashboard.Trace);
+    }
 
     /// <summary>
     /// Orleans' Kubernetes hosting: the silo is named after its pod (<c>POD_NAME</c>), advertises <c>POD_IP</c>,

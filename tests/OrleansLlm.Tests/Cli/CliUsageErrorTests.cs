@@ -89,6 +89,20 @@ public sealed class CliUsageErrorTests : IDisposable
         AssertUsageError(run, $"error: {file}: no column 'cty' for the prompt's {{cty}} (columns found: city, country)");
     }
 
+    // Without --prompt the batch takes the silo's prompt, which only the cluster knows; the file is still read and
+    // checked whole before anything connects, so a bad one is refused for itself, not for the missing cluster.
+    [Theory]
+    [InlineData("cities.csv", "city,country\nParis,France\nOslo,Norway,extra\n", "line 3: expected 2 fields, found 3")]
+    [InlineData("cities.jsonl", "{\"city\":\"Paris\"}\n[\"Oslo\"]\n", "line 2: expected a JSON object, found array")]
+    public async Task BadFile_WithoutPrompt_RefusedForItsRows_BeforeConnecting(string name, string content, string error)
+    {
+        var file = Write(name, content);
+
+        var run = await CliProcess.RunAsync(["submit", file, "--connect-timeout", "1"], _nowhere);
+
+        AssertUsageError(run, $"error: 1 bad rows in {file} ({error}); nothing was submitted");
+    }
+
     [Fact]
     public async Task HelpAsked_IsShownOnStdout_Exit0()
     {

@@ -51,6 +51,7 @@ public static class OrleansLlmSiloBuilderExtensions
         services.TryAddSingleton<RedisMemory>();
         services.TryAddSingleton<RedisBatchStore>();
 
+        services.TryAddSingleton<OllamaMetrics>();
         services.AddHttpClient<OllamaGenerator>((sp, http) =>
         {
             var ollama = sp.GetRequiredService<IOptions<OllamaOptions>>().Value;

@@ -60,7 +60,8 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
             MsOptions.Create(new RedisOptions { ConnectionString = redis.ConnectionString, ClientName = "benchmark-million" }),
             TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisConnection>.Instance);
         await connection.ConnectAsync();
-        var store = new RedisBatchStore(connection, queueOptions, QueueClock.Redis, TimeProvider.System);
+        var items = new RedisQueueItems(connection, queueOptions, QueueClock.Redis, TimeProvider.System);
+        var store = new RedisBatchStore(connection, items, queueOptions, QueueClock.Redis, TimeProvider.System);
         var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
         await server.ConfigSetAsync("slowlog-log-slower-than", SlowlogThresholdMicroseconds);
         await server.ConfigSetAsync("slowlog-max-len", 100_000);
@@ -72,9 +73,9 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
         {
             var before = await UsedMemoryAsync(server);
             var clock = Stopwatch.StartNew();
-            await EnqueueAsync(store, "bulk", Queued - Parked - Cancelled, model: null, cancellationToken);
-            await EnqueueAsync(store, "unserved", Parked, model: "nobody-serves-this:1b", cancellationToken);
-            await EnqueueAsync(store, "cancelled", Cancelled, model: null, cancellationToken);
+            await EnqueueAsync(store, items, "bulk", Queued - Parked - Cancelled, model: null, cancellationToken);
+            await EnqueueAsync(store, items, "unserved", Parked, model: "nobody-serves-this:1b", cancellationToken);
+            await EnqueueAsync(store, items, "cancelled", Cancelled, model: null, cancellationToken);
             var enqueueSeconds = clock.Elapsed.TotalSeconds;
             var bytesPerItem = (double)(await UsedMemoryAsync(server) - before) / Queued;
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[million] {Queued:N0} items queued in {enqueueSeconds:0.0} s, {bytesPerItem:0} bytes of Redis memory each"));
@@ -152,7 +153,7 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
     }
 
     /// <summary>Items of the workload's rows, as many as asked (the rows again with new ids past the file's end), in pages.</summary>
-    private async Task EnqueueAsync(RedisBatchStore store, string batchId, int count, string? model, CancellationToken cancellationToken)
+    private async Task EnqueueAsync(RedisBatchStore store, RedisQueueItems queue, string batchId, int count, string? model, CancellationToken cancellationToken)
     {
         await store.CreateAsync(batchId, new BatchSpec(null, null, Model: model), cancellationToken);
         const int chunk = 10_000;
@@ -161,7 +162,7 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
             var items = Enumerable.Range(first, Math.Min(chunk, count - first))
                 .Select(i => new BatchItem($"{batchId}-{i}", workload.Items[i % workload.Count].Json))
                 .ToArray();
-            await store.AddItemsAsync(batchId, items, cancellationToken);
+            await queue.EnqueueAsync(batchId, items, cancellationToken);
         }
 
         await store.SealAsync(batchId, cancellationToken);

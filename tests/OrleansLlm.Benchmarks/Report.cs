@@ -300,7 +300,7 @@ public static class Report
         md.AppendLine("## A million queued items");
         md.AppendLine();
         md.AppendLine(
-            string.Create(Inv, $"{m.Queued:N0} items queued through the batch store in pages of {OrleansLlm.Batches.RedisBatchStore.Page} (900,000 of one batch, 50,000 of a batch whose model no silo serves, ") +
+            string.Create(Inv, $"{m.Queued:N0} items enqueued in pages of {OrleansLlm.Queue.RedisQueueItems.Page} (900,000 of one batch, 50,000 of a batch whose model no silo serves, ") +
             "50,000 of a batch cancelled a quarter into the run), then two silos lease for a minute at time scale 0 (every answer instant, 16 slots each). " +
             string.Create(Inv, $"Redis logs every command slower than {m.SlowlogThresholdMicroseconds} µs (SLOWLOG, kept whole for the run); no script call may do work that grows with the queue. ") +
             "SLOWLOG times by the wall clock, so redis-server runs on a core of its own (taskset), the silos and simulators on the other.");

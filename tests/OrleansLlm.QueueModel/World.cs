@@ -12,10 +12,11 @@ using MsOptions = Microsoft.Extensions.Options.Options;
 namespace OrleansLlm.QueueModel;
 
 /// <summary>
-/// One run: the real queue (its scripts on a real redis-server, read through <see cref="RedisLeaseQueue"/> and
-/// <see cref="RedisBatchStore"/>, on a clock the run moves) beside a small reference model of the item state machine
-/// in docs/architecture.md. Each step is applied to both; what the real queue answers is held to what the model
-/// expects, and after every step the whole of Redis is read back and held to the model and the invariants.
+/// One run: the real queue (its scripts on a real redis-server, read through <see cref="RedisLeaseQueue"/>,
+/// <see cref="RedisQueueItems"/> and <see cref="RedisBatchStore"/>, on a clock the run moves) beside a small
+/// reference model of the item state machine in docs/architecture.md. Each step is applied to both; what the real
+/// queue answers is held to what the model expects, and after every step the whole of Redis is read back and held to
+/// the model and the invariants.
 /// </summary>
 /// <remarks>
 /// Where the queue may choose (which ready item a lease takes, which items it parks or removes on the way), the model
@@ -47,6 +48,7 @@ public sealed partial class World : IAsyncDisposable
     private readonly FakeTimeProvider _time;
     private readonly RedisConnection _connection;
     private readonly RedisLeaseQueue _queue;
+    private readonly RedisQueueItems _items;
     private readonly RedisBatchStore _store;
     private readonly QueueKeys _keys;
     private readonly MSilo[] _silos = [new("s0"), new("s1"), new("s2")];
@@ -76,7 +78,8 @@ public sealed partial class World : IAsyncDisposable
         _connection = connection;
         var clock = QueueClock.From(time);
         _queue = new RedisLeaseQueue(connection, MsOptions.Create(options), clock);
-        _store = new RedisBatchStore(connection, MsOptions.Create(options), clock, time);
+        _items = new RedisQueueItems(connection, MsOptions.Create(options), clock, time);
+        _store = new RedisBatchStore(connection, _items, MsOptions.Create(options), clock, time);
         _keys = new QueueKeys(options.Name);
         _silos[1].Served.Add(Models[0]);
     }
@@ -175,7 +178,7 @@ public sealed partial class World : IAsyncDisposable
         {
             try
             {
-                await _store.AddItemsAsync(batch.Id, items, CancellationToken.None);
+                await _items.EnqueueAsync(batch.Id, items, CancellationToken.None);
             }
             catch (RedisServerException ex) when (ex.Message.Contains($"is {stopped}; it takes no more items", StringComparison.Ordinal))
             {
@@ -186,7 +189,7 @@ public sealed partial class World : IAsyncDisposable
             throw Violation($"a {stopped} batch took items");
         }
 
-        var added = await _store.AddItemsAsync(batch.Id, items, CancellationToken.None);
+        var added = await _items.EnqueueAsync(batch.Id, items, CancellationToken.None);
         var seq = _itemSeq;
         _itemSeq += items.Length;
         var fresh = new List<MBatchItem>();
@@ -298,7 +301,7 @@ public sealed partial class World : IAsyncDisposable
             return;
         }
 
-        var (retried, tooLarge) = await _store.RetryDeadAsync(batch.Id, CancellationToken.None);
+        var (retried, tooLarge) = await _items.RetryDeadAsync(batch.Id, CancellationToken.None);
         var expected = 0;
         for (var i = 0; i < batch.Dead.Count; i++)
         {

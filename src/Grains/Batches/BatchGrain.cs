@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
+using OrleansLlm.Queue;
 using OrleansLlm.Telemetry;
-using OrleansLlm.Redis;
 
 namespace OrleansLlm.Batches;
 
@@ -9,7 +9,7 @@ namespace OrleansLlm.Batches;
 /// A batch submitted by a client: it checks the batch's spec, enqueues the items chunk by chunk, and reports
 /// progress and results from Redis. Holds no state of its own, so any silo can host it and a restart loses nothing.
 /// </summary>
-public sealed class BatchGrain(RedisBatchStore store, RedisMemory memory) : Grain, IBatchGrain
+public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, RedisMemory memory) : Grain, IBatchGrain
 {
     private const int MaxChunk = 10_000;
 
@@ -70,7 +70,7 @@ public sealed class BatchGrain(RedisBatchStore store, RedisMemory memory) : Grai
         var traced = spans.All(span => span is null) ? items : items.Select((item, i) => spans[i] is { } span ? item with { TraceParent = span.Id } : item).ToArray();
         try
         {
-            return await store.AddItemsAsync(BatchId, traced, CancellationToken.None);
+            return await queue.EnqueueAsync(BatchId, traced, CancellationToken.None);
         }
         catch (Exception ex)
         {
@@ -143,7 +143,7 @@ public sealed class BatchGrain(RedisBatchStore store, RedisMemory memory) : Grai
             throw new InvalidOperationException($"Batch {BatchId} is {progress.Status}; its dead letters can't go back to the queue.");
         }
 
-        var (retried, tooLarge) = await store.RetryDeadAsync(BatchId, CancellationToken.None);
+        var (retried, tooLarge) = await queue.RetryDeadAsync(BatchId, CancellationToken.None);
         return new BatchRetry(retried, tooLarge);
     }
 

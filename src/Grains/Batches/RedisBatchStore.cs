@@ -9,13 +9,15 @@ using StackExchange.Redis;
 namespace OrleansLlm.Batches;
 
 /// <summary>
-/// What Redis knows of batches: their definitions, their items (numbered in submission order), their figures, their
-/// results and dead letters. Items enter the queue here; they leave it through <see cref="RedisLeaseQueue"/>.
+/// What Redis knows of batches: their definitions, their figures, their results; stopping, deleting, expiring and
+/// forgetting them. Their items enter and leave the queue through <see cref="RedisQueueItems"/> and
+/// <see cref="RedisLeaseQueue"/>, which own every write to it.
 /// </summary>
 /// <remarks>
-/// Every call is bounded: items go in pages, and a cancel, a retry or a delete walks the queue a page per script call.
+/// Every call is bounded: a cancel or a delete removes queued items a page per script call, an expiry or a purge
+/// takes batches a page at a time.
 /// </remarks>
-public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions> options, QueueClock clock, TimeProvider time)
+public sealed class RedisBatchStore(RedisConnection redis, RedisQueueItems queue, IOptions<QueueOptions> options, QueueClock clock, TimeProvider time)
 {
     private readonly ScriptRunner _scripts = new(() => redis.Database, new QueueKeys(options.Value.Name), QueuePolicy.From(options.Value, clock));
 
@@ -26,14 +28,8 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     private const string RouteField = "route";
     private const string WindowField = "window";
 
-    /// <summary>
-    /// How many items, queued entries or dead letters one script call takes: about a millisecond of Redis (enqueue
-    /// costs 8–15 µs an item; the million benchmark saw 20–25 ms calls at 500).
-    /// </summary>
-    internal const int Page = 100;
-
-    /// <summary>How many entries one ZSCAN call reads (no script: Redis interleaves other clients between calls).</summary>
-    private const int ScanPage = 500;
+    // Batches one expiry or purge call takes: as many as the queue takes items a call.
+    private const int Page = RedisQueueItems.Page;
 
     private const long DayMs = 86_400_000;
 
@@ -66,24 +62,6 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
     }
 
     /// <summary>
-    /// Adds a batch's items, in their envelopes (with their trace context), to its priority class's ready set, where
-    /// they take turns with the class's other batches; ids the batch already has are skipped.
-    /// </summary>
-    /// <returns>How many were new.</returns>
-    public async Task<int> AddItemsAsync(string batchId, IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
-    {
-        var added = 0;
-        foreach (var page in items.Chunk(Page))
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var call = new EnqueueCall(batchId, page.Select(i => (i.Id, Envelope.Encode(batchId, i.Id, i.Json, i.TraceParent))).ToArray());
-            added += (int)await _scripts.RunAsync(call).ConfigureAwait(false);
-        }
-
-        return added;
-    }
-
-    /// <summary>
     /// Stops a batch (<c>cancelled</c> or <c>expired</c>) and removes its queued items at once; items in flight finish
     /// and keep their results. Stopping a stopped batch removes what is left and keeps the first reason.
     /// </summary>
@@ -113,36 +91,12 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         return await Db.KeyExistsAsync(Keys.Batch(batchId)).ConfigureAwait(false) ? "deleting" : "deleted";
     }
 
-    /// <summary>
-    /// Removes a stopped batch's queued items: ZSCAN finds its envelopes in its class's ready set and its model's
-    /// parked set by their prefix, a page at a time, so Redis is never busy long; the lease script removes any met
-    /// in the meantime.
-    /// </summary>
+    /// <summary>Removes a stopped batch's queued items, from where its spec says they wait.</summary>
     private async Task<long> RemoveQueuedAsync(string batchId, CancellationToken cancellationToken)
     {
         var values = await Db.HashGetAsync(Keys.Batch(batchId), [PriorityField, RouteField]).ConfigureAwait(false);
         var priority = BatchPriorities.TryParse((string?)values[0], out var p) ? p : BatchPriority.Normal;
-        var sets = (string?)values[1] is { Length: > 0 } route ? new[] { Keys.ReadyClass(priority), Keys.Parked(route) } : [Keys.ReadyClass(priority)];
-        // Glob: the batch id's characters (letters, digits, '.', '_', '-') match themselves, and '"' ends it.
-        var pattern = $"{Envelope.Prefix}{batchId}\",*";
-        var removed = 0L;
-        foreach (var set in sets)
-        {
-            var page = new List<RedisValue>(Page);
-            await foreach (var entry in Db.SortedSetScanAsync(set, pattern, ScanPage).WithCancellation(cancellationToken).ConfigureAwait(false))
-            {
-                page.Add(entry.Element);
-                if (page.Count == Page)
-                {
-                    removed += (long)await _scripts.RunAsync(new RemoveQueuedCall(batchId, page)).ConfigureAwait(false);
-                    page = new List<RedisValue>(Page);
-                }
-            }
-
-            removed += page.Count > 0 ? (long)await _scripts.RunAsync(new RemoveQueuedCall(batchId, page)).ConfigureAwait(false) : 0;
-        }
-
-        return removed;
+        return await queue.RemoveQueuedAsync(batchId, priority, (string?)values[1], cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -188,27 +142,6 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
         while (page == Page);
 
         return purged;
-    }
-
-    /// <summary>
-    /// Puts the batch's dead-lettered items back in its class's ready set with fresh attempts, a page of its dead
-    /// letters at a time; their entries are marked retried and no longer listed.
-    /// </summary>
-    /// <returns>How many went back, and how many could not (their item was cut short in the dead letter).</returns>
-    public async Task<(long Retried, long TooLarge)> RetryDeadAsync(string batchId, CancellationToken cancellationToken)
-    {
-        long retried = 0, tooLarge = 0, length;
-        var first = 0L;
-        do
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var r = (RedisResult[])(await _scripts.RunAsync(new RetryDeadCall(batchId, first, Page, time.GetUtcNow())).ConfigureAwait(false))!;
-            (retried, tooLarge, length) = (retried + (long)r[0], tooLarge + (long)r[1], (long)r[2]);
-            first += Page;
-        }
-        while (first < length);
-
-        return (retried, tooLarge);
     }
 
     /// <summary>The stored result of one item, or null. A raw item's is looked for in today's and yesterday's results.</summary>
@@ -320,79 +253,6 @@ public sealed class RedisBatchStore(RedisConnection redis, IOptions<QueueOptions
             : throw BadCursor(cursor);
 
     private static ArgumentException BadCursor(string cursor) => new($"'{cursor}' is not a cursor this batch gave out.");
-
-    /// <summary>
-    /// Up to <paramref name="count"/> of a batch's dead letters from <paramref name="cursor"/> (null: the oldest), as
-    /// the Lua scripts wrote them; or, for <paramref name="batchId"/> null, of every batch's in turn (the raw items'
-    /// first, then the batches' by creation). Entries are only ever appended, so positions stay put while paging.
-    /// </summary>
-    public async Task<StoredDeadLetters> GetDeadLettersAsync(string? batchId, string? cursor, int count, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var (batch, start) = cursor is null
-            ? (batchId ?? BatchIds.Default, 0L)
-            : cursor.Split(':') is [var b, var s] && BatchIds.IsValid(b) && (batchId is null || b == batchId)
-              && long.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var p)
-                ? (b, p)
-                : throw new ArgumentException($"'{cursor}' is not a cursor the dead-letter list gave out.");
-        while (true)
-        {
-            var entries = (await Db.ListRangeAsync(Keys.DeadLetters(batch), start, start + count - 1).ConfigureAwait(false)).Select(e => (string)e!).ToArray();
-            if (entries.Length == count)
-            {
-                return new StoredDeadLetters(entries, $"{batch}:{start + count}");
-            }
-
-            // This batch's list is read to its end: on to the next batch, unless one was asked for.
-            var next = batchId is null ? await NextBatchAsync(batch).ConfigureAwait(false) : null;
-            if (entries.Length > 0 || next is null)
-            {
-                return new StoredDeadLetters(entries, next is null ? null : $"{next}:0");
-            }
-
-            (batch, start) = (next, 0);
-        }
-    }
-
-    private async Task<string?> NextBatchAsync(string batchId)
-    {
-        var rank = batchId == BatchIds.Default ? -1 : await Db.SortedSetRankAsync(Keys.Batches, batchId).ConfigureAwait(false);
-        if (rank is null)
-        {
-            return null;
-        }
-
-        var next = await Db.SortedSetRangeByRankAsync(Keys.Batches, rank.Value + 1, rank.Value + 1).ConfigureAwait(false);
-        return next.Length == 0 ? null : (string)next[0]!;
-    }
-
-    public async Task<QueueCounts> GetQueueCountsAsync(int recentBatches, CancellationToken cancellationToken)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var batch = Db.CreateBatch();
-        var ready = ReadyAsync(batch);
-        var inFlight = batch.HashLengthAsync(Keys.InFlight);
-        var dead = batch.HashGetAsync(Keys.Stats, "dead");
-        var batches = batch.SortedSetRangeByRankAsync(Keys.Batches, 0, recentBatches - 1, Order.Descending);
-        batch.Execute();
-        return new QueueCounts(
-            Keys.Name,
-            await ready.ConfigureAwait(false),
-            await inFlight.ConfigureAwait(false),
-            (long?)await dead.ConfigureAwait(false) ?? 0,
-            (await batches.ConfigureAwait(false)).Select(v => (string)v!).ToArray());
-    }
-
-    /// <summary>Items waiting for a lease: the raw ready list and every priority class's ready set.</summary>
-    internal Task<long> ReadyAsync(IBatch batch) => ReadyCountAsync(batch, Keys);
-
-    /// <inheritdoc cref="ReadyAsync"/>
-    internal static async Task<long> ReadyCountAsync(IDatabaseAsync db, QueueKeys keys)
-    {
-        var list = db.ListLengthAsync(keys.Ready);
-        var sets = BatchPriorities.All.Select(p => db.SortedSetLengthAsync(keys.ReadyClass(p))).ToArray();
-        return await list.ConfigureAwait(false) + (await Task.WhenAll(sets).ConfigureAwait(false)).Sum();
-    }
 
     /// <summary>Field, value, ... of a spec as CreateBatch stores it: the spec first, then what the scripts read of it.</summary>
     private static KeyValuePair<string, string>[] Stored(BatchSpec spec) =>

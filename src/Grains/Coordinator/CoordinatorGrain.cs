@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
-using OrleansLlm.Batches;
 using OrleansLlm.Queue;
 
 namespace OrleansLlm.Coordinator;
@@ -15,7 +14,7 @@ namespace OrleansLlm.Coordinator;
 [Reentrant]
 public sealed partial class CoordinatorGrain(
     RedisLeaseQueue queue,
-    RedisBatchStore batches,
+    RedisQueueItems items,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
     TimeProvider time,
@@ -67,7 +66,7 @@ public sealed partial class CoordinatorGrain(
                 w.LastReport,
                 leases.GetValueOrDefault(w.Status.Silo)))
             .ToArray();
-        var c = await batches.GetQueueCountsAsync(recentBatches: 10, cancellationToken);
+        var c = await items.GetCountsAsync(recentBatches: 10, cancellationToken);
         var overview = new QueueOverview(c.QueueName, c.Ready, c.InFlight, c.DeadLettered, c.RecentBatches);
         return new ClusterView(workers, overview, localSilo.SiloAddress.ToParsableString(), await queue.RecoveredAsync(cancellationToken));
     }

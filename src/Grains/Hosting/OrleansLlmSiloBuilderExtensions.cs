@@ -44,11 +44,14 @@ public static class OrleansLlmSiloBuilderExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<RedisConnection>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RedisConnectionLifecycle>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, QueueHashTagCheck>();
         services.TryAddSingleton(QueueClock.Redis);
         services.TryAddSingleton<RedisLeaseQueue>();
-        services.TryAddSingleton<RedisBatchStore>();
+        services.TryAddSingleton<RedisQueueItems>();
         services.TryAddSingleton<RedisMemory>();
+        services.TryAddSingleton<RedisBatchStore>();
 
+        services.TryAddSingleton<OllamaMetrics>();
         services.AddHttpClient<OllamaGenerator>((sp, http) =>
         {
             var ollama = sp.GetRequiredService<IOptions<OllamaOptions>>().Value;

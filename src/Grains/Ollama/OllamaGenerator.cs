@@ -74,7 +74,7 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var reason = FailureReasons.Of(ex);
+            var reason = OllamaFailureReasons.Of(ex);
             metrics.Failed(time.GetElapsedTime(started), request.Model, Url, reason);
             span.SetFailure(reason, ex.Message);
             throw;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Options;
-using OrleansLlm.Worker;
 
 namespace OrleansLlm.Options;
 

@@ -1,11 +1,10 @@
-using OrleansLlm.Ollama;
-
 namespace OrleansLlm.Telemetry;
 
 /// <summary>
 /// The <c>reason</c> label of <c>orleansllm_items_failed_total</c> and <c>orleansllm_items_dead_lettered_total</c>: a
 /// small fixed set of classes, never an error's text, so the number of series stays bounded.
 /// </summary>
+/// <remarks>An Ollama call's exception is classed by <c>Ollama/OllamaFailureReasons</c>, beside the exceptions it knows.</remarks>
 public static class FailureReasons
 {
     /// <summary>Ollama did not answer within <c>Ollama:RequestTimeout</c>.</summary>
@@ -43,15 +42,4 @@ public static class FailureReasons
 
     /// <summary>Every reason an item can be dead-lettered for.</summary>
     public static IReadOnlyList<string> DeadLetterReasons { get; } = [MaxAttempts, Malformed, DuplicateId, InvalidAnswer];
-
-    /// <summary>The class of an exception thrown by an Ollama call.</summary>
-    public static string Of(Exception ex) => ex switch
-    {
-        TaskCanceledException { InnerException: TimeoutException } or TimeoutException => Timeout,
-        HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } => OllamaUnreachable,
-        HttpRequestException { StatusCode: { } status } when (int)status is >= 400 and < 500 => OllamaHttp4xx,
-        HttpRequestException { StatusCode: { } status } when (int)status >= 500 => OllamaHttp5xx,
-        OllamaResponseException or OllamaSharp.Models.Exceptions.OllamaException => OllamaBadResponse,
-        _ => Error,
-    };
 }

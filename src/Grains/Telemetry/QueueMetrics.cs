@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
-using OrleansLlm.Batches;
 using OrleansLlm.Queue;
 using OrleansLlm.Redis;
 using StackExchange.Redis;
@@ -76,7 +75,7 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
             {
                 // Observable instruments are read synchronously; the lock makes concurrent scrapes share one read.
                 var batch = _redis.Database.CreateBatch();
-                var ready = RedisBatchStore.ReadyCountAsync(batch, _keys);
+                var ready = RedisQueueItems.ReadyCountAsync(batch, _keys);
                 var inFlight = batch.HashLengthAsync(_keys.InFlight);
                 var dead = batch.HashGetAsync(_keys.Stats, "dead");
                 batch.Execute();

@@ -6,15 +6,14 @@ namespace OrleansLlm.Telemetry;
 public static class TelemetryServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the silo's instruments on the <see cref="OrleansLlmTelemetry.MeterName"/> meter: the worker's, Ollama's and
-    /// the queue's. They cost next to nothing until something listens (OpenTelemetry's Prometheus exporter in the silo
-    /// host, a test's <c>MeterListener</c>).
+    /// Adds the silo's instruments on the <see cref="OrleansLlmTelemetry.MeterName"/> meter that live here: the worker's
+    /// and the queue's (Ollama's, <c>OllamaMetrics</c>, come with the Ollama client). They cost next to nothing until
+    /// something listens (OpenTelemetry's Prometheus exporter in the silo host, a test's <c>MeterListener</c>).
     /// </summary>
     public static IServiceCollection AddOrleansLlmMetrics(this IServiceCollection services)
     {
         services.AddMetrics();
         services.TryAddSingleton<WorkerMetrics>();
-        services.TryAddSingleton<OllamaMetrics>();
         if (!services.Any(d => d.ServiceType == typeof(QueueMetrics)))
         {
             services.AddSingleton<QueueMetrics>();

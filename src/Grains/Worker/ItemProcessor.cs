@@ -6,7 +6,6 @@ using OrleansLlm.Batches;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
-using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Worker;
 
@@ -192,7 +191,7 @@ public sealed class ItemProcessor(
     /// <summary>Whose fault a failed call is: the backend's (surely or perhaps), or the item's.</summary>
     private ItemOutcome Classify(Exception ex, TimeSpan retryAfter)
     {
-        var reason = FailureReasons.Of(ex);
+        var reason = OllamaFailureReasons.Of(ex);
         return ex switch
         {
             HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } =>

@@ -9,7 +9,7 @@ using MsOptions = Microsoft.Extensions.Options.Options;
 
 namespace OrleansLlm.Tests.Infrastructure;
 
-/// <summary>The queue and the batch store of one queue name, on their own real Redis connection, outside any silo.</summary>
+/// <summary>The queue (leases and items) and the batch store of one queue name, on their own real Redis connection, outside any silo.</summary>
 public sealed class QueueHandle : IAsyncDisposable
 {
     private readonly RedisConnection _connection;
@@ -18,10 +18,13 @@ public sealed class QueueHandle : IAsyncDisposable
     {
         _connection = connection;
         Queue = new RedisLeaseQueue(connection, MsOptions.Create(options), clock);
-        Batches = new RedisBatchStore(connection, MsOptions.Create(options), clock, time);
+        Items = new RedisQueueItems(connection, MsOptions.Create(options), clock, time);
+        Batches = new RedisBatchStore(connection, Items, MsOptions.Create(options), clock, time);
     }
 
     public RedisLeaseQueue Queue { get; }
+
+    public RedisQueueItems Items { get; }
 
     public RedisBatchStore Batches { get; }
 
@@ -29,7 +32,7 @@ public sealed class QueueHandle : IAsyncDisposable
 
     public IDatabase Db => _connection.Database;
 
-    /// <param name="time">The clock of the queue's scripts and the batch store: the real one unless given.</param>
+    /// <param name="time">The clock of the queue's scripts, its items and the batch store: the real one unless given.</param>
     public static async Task<QueueHandle> ConnectAsync(string connectionString, QueueOptions options, TimeProvider? time = null)
     {
         var connection = new RedisConnection(

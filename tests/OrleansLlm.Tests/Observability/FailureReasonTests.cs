@@ -67,7 +67,7 @@ public sealed class FailureReasonTests : IAsyncLifetime
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => generator.GenerateAsync(new OllamaRequest(generator.Model, "Who is the mayor of Paris?", Messages: null), CancellationToken.None));
 
-        Assert.Equal(reason, FailureReasons.Of(error));
+        Assert.Equal(reason, OllamaFailureReasons.Of(error));
         Assert.Equal([reason], errorTypes);
     }
 

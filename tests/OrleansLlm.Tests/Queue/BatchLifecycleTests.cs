@@ -63,8 +63,8 @@ public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
         var dead = await Store.GetCountsAsync("r", CancellationToken.None);
         Assert.Equal((3L, BatchStates.Completed), (dead.DeadLettered, dead.Status));
 
-        var retry = await Store.RetryDeadAsync("r", CancellationToken.None);
-        var again = await Store.RetryDeadAsync("r", CancellationToken.None);
+        var retry = await _handle.Items.RetryDeadAsync("r", CancellationToken.None);
+        var again = await _handle.Items.RetryDeadAsync("r", CancellationToken.None);
 
         Assert.Equal((3L, 0L), retry);
         Assert.Equal((0L, 0L), again);
@@ -74,7 +74,7 @@ public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
         var leases = await Queue.TakeAsync("silo-2", 10);
         Assert.Equal(3, leases.Count);
         Assert.All(leases, l => Assert.Equal((0, true), (l.FailedAttempts, l.GenuineEnvelope)));
-        var page = await Store.GetDeadLettersAsync("r", null, 10, CancellationToken.None);
+        var page = await _handle.Items.GetDeadLettersAsync("r", null, 10, CancellationToken.None);
         Assert.Equal(3, page.Entries.Count);
         Assert.All(page.Entries, e => Assert.NotNull(DeadLetterEntry.Parse(e).RetriedAt));
     }
@@ -83,10 +83,10 @@ public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
     public async Task ExpireDue_ExpiresWhatIsStillQueuedAtTheDeadline_AndLeavesABatchDoneInTime()
     {
         await Store.CreateAsync("late", new BatchSpec(null, null, CompletionWindow: TimeSpan.FromHours(2)), CancellationToken.None);
-        await Store.AddItemsAsync("late", Items("late", 10), CancellationToken.None);
+        await _handle.Items.EnqueueAsync("late", Items("late", 10), CancellationToken.None);
         await Store.SealAsync("late", CancellationToken.None);
         await Store.CreateAsync("quick", new BatchSpec(null, null, CompletionWindow: TimeSpan.FromHours(1)), CancellationToken.None);
-        await Store.AddItemsAsync("quick", Items("quick", 1), CancellationToken.None);
+        await _handle.Items.EnqueueAsync("quick", Items("quick", 1), CancellationToken.None);
         await Store.SealAsync("quick", CancellationToken.None);
         var quick = (await Queue.TakeAsync("silo-1", 10)).Single(l => l.BatchOf() == "quick");
         await Queue.CompleteAsync(quick, "silo-1");
@@ -131,7 +131,7 @@ public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
     private async Task SubmitAsync(string batchId, int count, BatchPriority priority)
     {
         await Store.CreateAsync(batchId, new BatchSpec(null, null, Priority: priority), CancellationToken.None);
-        Assert.Equal(count, await Store.AddItemsAsync(batchId, Items(batchId, count), CancellationToken.None));
+        Assert.Equal(count, await _handle.Items.EnqueueAsync(batchId, Items(batchId, count), CancellationToken.None));
         await Store.SealAsync(batchId, CancellationToken.None);
     }
 

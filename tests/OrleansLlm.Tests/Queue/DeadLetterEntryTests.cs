@@ -1,4 +1,3 @@
-using OrleansLlm.Batches;
 using OrleansLlm.Queue;
 
 namespace OrleansLlm.Tests.Queue;

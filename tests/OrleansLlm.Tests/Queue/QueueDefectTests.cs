@@ -226,7 +226,7 @@ public sealed class QueueDefectTests(RedisServer redis) : IAsyncLifetime
     {
         await Store.CreateAsync(batchId, new BatchSpec(null, null, Model: model, Priority: priority), CancellationToken.None);
         var items = Enumerable.Range(0, count).Select(i => new BatchItem($"{batchId}-{i}", "{\"city\":\"Oslo\"}")).ToArray();
-        Assert.Equal(count, await Store.AddItemsAsync(batchId, items, CancellationToken.None));
+        Assert.Equal(count, await _handle.Items.EnqueueAsync(batchId, items, CancellationToken.None));
         await Store.SealAsync(batchId, CancellationToken.None);
     }
 

@@ -54,15 +54,15 @@ public sealed class RedisBatchStoreTests(RedisServer redis) : IAsyncLifetime
     public async Task AddItems_WrapsThemInNumberedEnvelopes_SkipsKnownIds_AndCounts()
     {
         await _handle.Batches.CreateAsync("b1", new BatchSpec(null, null), CancellationToken.None);
-        var added = await _handle.Batches.AddItemsAsync("b1", [new BatchItem("1", "{\"city\":\"Oslo\"}"), new BatchItem("1", "{\"city\":\"Oslo\"}")], CancellationToken.None);
+        var added = await _handle.Items.EnqueueAsync("b1", [new BatchItem("1", "{\"city\":\"Oslo\"}"), new BatchItem("1", "{\"city\":\"Oslo\"}")], CancellationToken.None);
         Assert.Equal(1, added);
-        Assert.Equal(0, await _handle.Batches.AddItemsAsync("b1", [new BatchItem("1", "{\"city\":\"Bergen\"}")], CancellationToken.None));
+        Assert.Equal(0, await _handle.Items.EnqueueAsync("b1", [new BatchItem("1", "{\"city\":\"Bergen\"}")], CancellationToken.None));
 
         var lease = (await _handle.Queue.TakeAsync("silo-1", 1)).Single();
         Assert.StartsWith("{\"olm\":{\"b\":\"b1\",\"n\":1,\"id\":\"1\"}", lease.Payload, StringComparison.Ordinal);
         // Numbers are the queue's, not the batch's: a batch's items never share one with another batch's.
         await _handle.Batches.CreateAsync("b2", new BatchSpec(null, null), CancellationToken.None);
-        await _handle.Batches.AddItemsAsync("b2", [new BatchItem("1", "{}")], CancellationToken.None);
+        await _handle.Items.EnqueueAsync("b2", [new BatchItem("1", "{}")], CancellationToken.None);
         Assert.Equal("4", (string?)await _handle.Db.HashGetAsync(_handle.Keys.BatchItems("b2"), "1"));
         Assert.Null(QueueItem.TryParse(lease.Payload, 1024, out var item));
         using (item)
@@ -79,13 +79,13 @@ public sealed class RedisBatchStoreTests(RedisServer redis) : IAsyncLifetime
     public async Task AddItems_ToAMissingOrCancelledBatch_AreRefused_AndNothingIsQueued()
     {
         var missing = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(
-            () => _handle.Batches.AddItemsAsync("nope", [new BatchItem("1", "{}")], CancellationToken.None));
+            () => _handle.Items.EnqueueAsync("nope", [new BatchItem("1", "{}")], CancellationToken.None));
         Assert.Contains("batch nope does not exist", missing.Message);
 
         await _handle.Batches.CreateAsync("b1", new BatchSpec(null, null), CancellationToken.None);
         await _handle.Batches.StopAsync("b1", BatchStates.Cancelled, CancellationToken.None);
         var cancelled = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(
-            () => _handle.Batches.AddItemsAsync("b1", [new BatchItem("1", "{}")], CancellationToken.None));
+            () => _handle.Items.EnqueueAsync("b1", [new BatchItem("1", "{}")], CancellationToken.None));
 
         Assert.Contains("batch b1 is cancelled; it takes no more items", cancelled.Message);
         Assert.Equal(0, await _handle.Db.SortedSetLengthAsync(_handle.Keys.ReadyClass(BatchPriority.Normal)));
@@ -96,7 +96,7 @@ public sealed class RedisBatchStoreTests(RedisServer redis) : IAsyncLifetime
     {
         await _handle.Batches.CreateAsync("b1", new BatchSpec(null, null), CancellationToken.None);
         var ids = Enumerable.Range(0, 25).Select(i => $"item-{i}").ToArray();
-        await _handle.Batches.AddItemsAsync("b1", ids.Select(id => new BatchItem(id, "{}")).ToArray(), CancellationToken.None);
+        await _handle.Items.EnqueueAsync("b1", ids.Select(id => new BatchItem(id, "{}")).ToArray(), CancellationToken.None);
         var leases = await _handle.Queue.TakeAsync("silo-1", 25);
 
         // Complete them in reverse: the results still come back in submission order.

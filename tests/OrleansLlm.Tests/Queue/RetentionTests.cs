@@ -69,7 +69,7 @@ public sealed class RetentionTests(RedisServer redis) : IAsyncLifetime
         await using var keep = await QueueHandle.ConnectAsync(
             redis.ConnectionString, new QueueOptions { Name = LlmClusterOptions.NewQueueName(), ResultTtl = TimeSpan.Zero }, _time);
         await keep.Batches.CreateAsync("b", new BatchSpec(null, null), CancellationToken.None);
-        await keep.Batches.AddItemsAsync("b", [new BatchItem("1", "{}")], CancellationToken.None);
+        await keep.Items.EnqueueAsync("b", [new BatchItem("1", "{}")], CancellationToken.None);
         await keep.Batches.SealAsync("b", CancellationToken.None);
         await keep.Queue.CompleteAsync((await keep.Queue.TakeAsync("silo-1", 1)).Single(), "silo-1");
 
@@ -85,7 +85,7 @@ public sealed class RetentionTests(RedisServer redis) : IAsyncLifetime
         await _handle.Queue.FailAsync((await _handle.Queue.TakeAsync("silo-1", 1)).Single(), "silo-1");
         Assert.NotNull(await Db.KeyExpireTimeAsync(_handle.Keys.Batch("b")));
 
-        Assert.Equal((1L, 0L), await Store.RetryDeadAsync("b", CancellationToken.None));
+        Assert.Equal((1L, 0L), await _handle.Items.RetryDeadAsync("b", CancellationToken.None));
 
         Assert.Null(await Db.KeyExpireTimeAsync(_handle.Keys.Batch("b")));
         Assert.Null(await Db.KeyExpireTimeAsync(_handle.Keys.DeadLetters("b")));
@@ -144,7 +144,7 @@ public sealed class RetentionTests(RedisServer redis) : IAsyncLifetime
     {
         await Store.CreateAsync(batchId, new BatchSpec(null, null), CancellationToken.None);
         var items = Enumerable.Range(0, count).Select(i => new BatchItem($"{batchId}-{i}", "{\"city\":\"Oslo\"}")).ToArray();
-        Assert.Equal(count, await Store.AddItemsAsync(batchId, items, CancellationToken.None));
+        Assert.Equal(count, await _handle.Items.EnqueueAsync(batchId, items, CancellationToken.None));
         await Store.SealAsync(batchId, CancellationToken.None);
     }
 }

@@ -85,7 +85,7 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
         await SubmitAsync("l", BatchPriority.Low, 4);
         await _handle.Db.ListRightPushAsync(_handle.Keys.Ready, "{\"id\":\"raw\"}");
 
-        var counts = await _handle.Batches.GetQueueCountsAsync(10, CancellationToken.None);
+        var counts = await _handle.Items.GetCountsAsync(10, CancellationToken.None);
 
         Assert.Equal(10, counts.Ready);
         Assert.Equal(2, await _handle.Db.SortedSetLengthAsync(_handle.Keys.ReadyClass(BatchPriority.High)));
@@ -138,7 +138,7 @@ public sealed class SchedulingTests(RedisServer redis) : IAsyncLifetime
     {
         await _handle.Batches.CreateAsync(batchId, new BatchSpec(null, null, Model: model, Priority: priority), CancellationToken.None);
         var items = Enumerable.Range(0, count).Select(i => new BatchItem($"{batchId}-{i}", "{\"city\":\"Oslo\"}")).ToArray();
-        Assert.Equal(count, await _handle.Batches.AddItemsAsync(batchId, items, CancellationToken.None));
+        Assert.Equal(count, await _handle.Items.EnqueueAsync(batchId, items, CancellationToken.None));
     }
 
     private async Task<string[]> LeaseBatchesAsync(int max) =>

@@ -1,7 +1,6 @@
 using System.Text.Json;
-using OrleansLlm.Queue;
 
-namespace OrleansLlm.Batches;
+namespace OrleansLlm.Queue;
 
 /// <summary>
 /// Reads a dead letter, as <c>dead_letter</c> in <c>Scripts/include/ending.lua</c> writes it to its batch's list:

@@ -2,23 +2,23 @@ using Microsoft.Extensions.Options;
 using Orleans.Concurrency;
 using OrleansLlm.Options;
 
-namespace OrleansLlm.Batches;
+namespace OrleansLlm.Queue;
 
 /// <summary>Reads the queue's overall figures and its dead letters from Redis; stateless, so every silo may run one.</summary>
 [StatelessWorker]
-public sealed class QueueGrain(RedisBatchStore store, IOptions<PromptOptions> prompt) : Grain, IQueueGrain
+public sealed class QueueGrain(RedisQueueItems queue, IOptions<PromptOptions> prompt) : Grain, IQueueGrain
 {
     private const int MaxDeadLetterPage = 1000;
 
     public async Task<QueueOverview> GetOverviewAsync()
     {
-        var c = await store.GetQueueCountsAsync(recentBatches: 10, CancellationToken.None);
+        var c = await queue.GetCountsAsync(recentBatches: 10, CancellationToken.None);
         return new QueueOverview(c.QueueName, c.Ready, c.InFlight, c.DeadLettered, c.RecentBatches);
     }
 
     public async Task<DeadLetterPage> GetDeadLettersAsync(string? batchId, string? cursor, int pageSize)
     {
-        var page = await store.GetDeadLettersAsync(batchId, cursor, Math.Clamp(pageSize, 1, MaxDeadLetterPage), CancellationToken.None);
+        var page = await queue.GetDeadLettersAsync(batchId, cursor, Math.Clamp(pageSize, 1, MaxDeadLetterPage), CancellationToken.None);
         var deadLetters = page.Entries
             .Select(DeadLetterEntry.Parse)
             // A retried entry is back in the queue: it is no longer dead, though it keeps its place in the list.

@@ -1,4 +1,4 @@
-namespace OrleansLlm.Batches;
+namespace OrleansLlm.Queue;
 
 /// <summary>A page of dead letters: JSON objects as the Lua scripts wrote them (see <see cref="DeadLetterEntry"/>).</summary>
 /// <param name="Next">Where the next page starts; null after the last.</param>

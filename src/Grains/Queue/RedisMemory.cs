@@ -1,10 +1,10 @@
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Options;
-using OrleansLlm.Queue;
 using OrleansLlm.Queue.Scripts;
+using OrleansLlm.Redis;
 
-namespace OrleansLlm.Redis;
+namespace OrleansLlm.Queue;
 
 /// <summary>
 /// How full Redis is against its <c>maxmemory</c>, read at most once a second. Batches take no new items above

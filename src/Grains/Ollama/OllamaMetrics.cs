@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using OrleansLlm.Ollama;
+using OrleansLlm.Telemetry;
 
-namespace OrleansLlm.Telemetry;
+namespace OrleansLlm.Ollama;
 
 /// <summary>
 /// What this silo's Ollama calls cost (<c>orleansllm_ollama_*</c>), from the figures Ollama reports with each answer,

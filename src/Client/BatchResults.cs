@@ -15,7 +15,7 @@ public static class BatchResults
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var page = await batch.GetResultsAsync(cursor, pageSize).WaitAsync(cancellationToken);
+            var page = await batch.GetResultsAsync(cursor, pageSize, cancellationToken);
             foreach (var result in page.Results)
             {
                 yield return result;

@@ -19,7 +19,7 @@ public sealed class BatchSubmitter(IClusterClient client)
         int chunkSize = DefaultChunkSize, Action<int>? onChunk = null)
     {
         var batch = client.GetGrain<IBatchGrain>(batchId);
-        await batch.CreateAsync(spec).WaitAsync(cancellationToken);
+        await batch.CreateAsync(spec, cancellationToken);
         var sent = 0;
         var enqueued = 0;
         await foreach (var chunk in items.Chunk(chunkSize).WithCancellation(cancellationToken))
@@ -30,7 +30,7 @@ public sealed class BatchSubmitter(IClusterClient client)
             var traced = spans is null ? chunk : chunk.Select((item, i) => spans[i] is { } span ? item with { TraceParent = span.Id } : item).ToArray();
             try
             {
-                enqueued += await batch.AddItemsAsync(traced).WaitAsync(cancellationToken);
+                enqueued += await batch.AddItemsAsync(traced, cancellationToken);
             }
             catch (Exception ex)
             {
@@ -43,7 +43,7 @@ public sealed class BatchSubmitter(IClusterClient client)
             onChunk?.Invoke(sent);
         }
 
-        await batch.SealAsync().WaitAsync(cancellationToken);
+        await batch.SealAsync(cancellationToken);
         return new SubmitSummary(batchId, sent, enqueued);
     }
 
@@ -53,7 +53,7 @@ public sealed class BatchSubmitter(IClusterClient client)
         var batch = client.GetGrain<IBatchGrain>(batchId);
         while (true)
         {
-            var progress = await batch.GetProgressAsync().WaitAsync(cancellationToken);
+            var progress = await batch.GetProgressAsync(cancellationToken);
             onProgress(progress);
             if (progress.IsComplete)
             {

@@ -15,7 +15,7 @@ public static class DeadLetters
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var page = await queue.GetDeadLettersAsync(batchId, cursor, pageSize).WaitAsync(cancellationToken);
+            var page = await queue.GetDeadLettersAsync(batchId, cursor, pageSize, cancellationToken);
             foreach (var deadLetter in page.DeadLetters)
             {
                 yield return deadLetter;

@@ -10,19 +10,19 @@ public interface IBatchGrain : IGrainWithStringKey
 {
     /// <summary>Creates the batch, or checks that an existing one has the same spec.</summary>
     [Alias("Create")]
-    Task CreateAsync(BatchSpec spec);
+    Task CreateAsync(BatchSpec spec, CancellationToken cancellationToken = default);
 
     /// <summary>Enqueues a chunk of items. Items whose id is already in the batch are skipped.</summary>
     /// <returns>How many items were new.</returns>
     [Alias("AddItems")]
-    Task<int> AddItemsAsync(IReadOnlyList<BatchItem> items);
+    Task<int> AddItemsAsync(IReadOnlyList<BatchItem> items, CancellationToken cancellationToken = default);
 
     /// <summary>Marks the submission complete, so the batch can finish once its items are done.</summary>
     [Alias("Seal")]
-    Task SealAsync();
+    Task SealAsync(CancellationToken cancellationToken = default);
 
     [Alias("GetProgress")]
-    Task<BatchProgress> GetProgressAsync();
+    Task<BatchProgress> GetProgressAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Cancels the batch: its queued items are removed at once and it takes no more; items in flight finish and keep
@@ -30,11 +30,11 @@ public interface IBatchGrain : IGrainWithStringKey
     /// </summary>
     /// <returns>The batch's progress right after the queued items were removed.</returns>
     [Alias("Cancel")]
-    Task<BatchProgress> CancelAsync();
+    Task<BatchProgress> CancelAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Puts the batch's dead-lettered items back in the queue with fresh attempts.</summary>
     [Alias("Retry")]
-    Task<BatchRetry> RetryAsync();
+    Task<BatchRetry> RetryAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes the batch and everything it holds: spec, items, results, dead letters. A batch still running is
@@ -42,16 +42,16 @@ public interface IBatchGrain : IGrainWithStringKey
     /// </summary>
     /// <returns>True when it is gone; false while its items in flight finish.</returns>
     [Alias("Delete")]
-    Task<bool> DeleteAsync();
+    Task<bool> DeleteAsync(CancellationToken cancellationToken = default);
 
     /// <summary>What Ollama did for the batch so far: tokens and time of every answer, dead-lettered ones included.</summary>
     [Alias("GetUsage")]
-    Task<TokenUsage> GetUsageAsync();
+    Task<TokenUsage> GetUsageAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Pages through the results, each exactly once, in submission order (completion order for raw items). Start with
     /// a null cursor and pass back each page's cursor; a page without results (and a null cursor) ends the listing.
     /// </summary>
     [Alias("GetResults")]
-    Task<ResultPage> GetResultsAsync(string? cursor, int pageSize);
+    Task<ResultPage> GetResultsAsync(string? cursor, int pageSize, CancellationToken cancellationToken = default);
 }

@@ -8,19 +8,19 @@ namespace OrleansLlm;
 public interface IQueueGrain : IGrainWithIntegerKey
 {
     [Alias("GetOverview")]
-    Task<QueueOverview> GetOverviewAsync();
+    Task<QueueOverview> GetOverviewAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Pages through the dead-letter list, oldest first: start with a null cursor and pass back each page's cursor
     /// until it is null. With <paramref name="batchId"/>, only that batch's dead letters (a page may then be empty).
     /// </summary>
     [Alias("GetDeadLetters")]
-    Task<DeadLetterPage> GetDeadLettersAsync(string? batchId, string? cursor, int pageSize);
+    Task<DeadLetterPage> GetDeadLettersAsync(string? batchId, string? cursor, int pageSize, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// The silo's <c>Prompt:Template</c> and <c>Prompt:AnswerField</c>: what a batch created without them uses, so a
     /// client can check its file against the prompt before it submits anything.
     /// </summary>
     [Alias("GetDefaultSpec")]
-    Task<BatchSpec> GetDefaultSpecAsync();
+    Task<BatchSpec> GetDefaultSpecAsync(CancellationToken cancellationToken = default);
 }

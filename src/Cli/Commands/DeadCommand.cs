@@ -16,7 +16,7 @@ public static class DeadCommand
         {
             var id = parse.GetValue(batch);
             await using var cluster = await Cli.ConnectAsync(parse, ct);
-            if (id is not null && !(await cluster.Client.GetGrain<IBatchGrain>(id).GetProgressAsync().WaitAsync(ct)).Exists)
+            if (id is not null && !(await cluster.Client.GetGrain<IBatchGrain>(id).GetProgressAsync(ct)).Exists)
             {
                 throw new CliException($"no batch {id} (see 'orleansllm status' for the recent ones)");
             }

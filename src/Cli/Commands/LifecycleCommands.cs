@@ -15,7 +15,7 @@ public static class LifecycleCommands
             await using var cluster = await Cli.ConnectAsync(parse, ct);
             var grain = cluster.Client.GetGrain<IBatchGrain>(id);
             await RequireAsync(grain, id, ct);
-            var progress = await grain.CancelAsync().WaitAsync(ct);
+            var progress = await grain.CancelAsync(ct);
             StatusCommand.Print(progress);
             Console.Error.WriteLine(progress.Status == BatchStates.Cancelling
                 ? $"batch {id} cancelling: {progress.Removed} queued items removed; {progress.InFlight} in flight finish and keep their results"
@@ -34,10 +34,10 @@ public static class LifecycleCommands
             await using var cluster = await Cli.ConnectAsync(parse, ct);
             var grain = cluster.Client.GetGrain<IBatchGrain>(id);
             await RequireAsync(grain, id, ct);
-            var retry = await grain.RetryAsync().WaitAsync(ct);
+            var retry = await grain.RetryAsync(ct);
             Console.Error.WriteLine($"batch {id}: {retry.Retried} dead-lettered item{(retry.Retried == 1 ? string.Empty : "s")} back in the queue with fresh attempts" +
                                     (retry.TooLarge > 0 ? $"; {retry.TooLarge} stay dead-lettered (their item was cut short in the dead letter)" : string.Empty));
-            StatusCommand.Print(await grain.GetProgressAsync().WaitAsync(ct));
+            StatusCommand.Print(await grain.GetProgressAsync(ct));
         }));
         return command;
     }
@@ -54,7 +54,7 @@ public static class LifecycleCommands
             await using var cluster = await Cli.ConnectAsync(parse, ct);
             var grain = cluster.Client.GetGrain<IBatchGrain>(id);
             await RequireAsync(grain, id, ct);
-            Console.Error.WriteLine(await grain.DeleteAsync().WaitAsync(ct)
+            Console.Error.WriteLine(await grain.DeleteAsync(ct)
                 ? $"batch {id} deleted: its spec, items, results and dead letters are gone"
                 : $"batch {id} cancelled and deleting: its queued items are removed; it goes when its items in flight end");
         }));
@@ -63,7 +63,7 @@ public static class LifecycleCommands
 
     private static async Task RequireAsync(IBatchGrain grain, string id, CancellationToken ct)
     {
-        if (id == BatchIds.Default || !(await grain.GetProgressAsync().WaitAsync(ct)).Exists)
+        if (id == BatchIds.Default || !(await grain.GetProgressAsync(ct)).Exists)
         {
             throw new CliException(id == BatchIds.Default
                 ? $"the raw items' batch {BatchIds.Default} has no known items to cancel, retry or delete"

@@ -25,7 +25,7 @@ public static class ResultsCommand
             var id = parse.GetValue(batch)!;
             await using var cluster = await Cli.ConnectAsync(parse, ct);
             var grain = cluster.Client.GetGrain<IBatchGrain>(id);
-            if (!(await grain.GetProgressAsync().WaitAsync(ct)).Exists)
+            if (!(await grain.GetProgressAsync(ct)).Exists)
             {
                 throw new CliException($"no batch {id} (see 'orleansllm status' for the recent ones)");
             }

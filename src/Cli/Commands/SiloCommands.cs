@@ -11,7 +11,7 @@ public static class SiloCommands
         command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
         {
             await using var cluster = await Cli.ConnectAsync(parse, ct);
-            var view = await cluster.Client.GetCoordinator().GetClusterAsync().WaitAsync(ct);
+            var view = await cluster.Client.GetCoordinator().GetClusterAsync(ct);
             Console.WriteLine($"{"SILO",-32} {"MEMBERSHIP",-12} {"WORKER",-9} {"IN FLIGHT",9} {"LIMIT",5} {"DONE",8} {"ITEMS/S",8} {"LAST SEEN",9}");
             foreach (var w in view.Workers)
             {
@@ -34,7 +34,7 @@ public static class SiloCommands
         command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
         {
             await using var cluster = await Cli.ConnectAsync(parse, ct);
-            var target = await cluster.Client.GetCoordinator().DrainAsync(parse.GetValue(silo)!).WaitAsync(ct);
+            var target = await cluster.Client.GetCoordinator().DrainAsync(parse.GetValue(silo)!, ct);
             Console.WriteLine($"draining {target}; follow it with 'orleansllm cluster', bring it back with 'orleansllm undrain {parse.GetValue(silo)}'");
         }));
         return command;
@@ -47,7 +47,7 @@ public static class SiloCommands
         command.SetAction((parse, ct) => Cli.RunAsync(parse, ct, async () =>
         {
             await using var cluster = await Cli.ConnectAsync(parse, ct);
-            var result = await cluster.Client.GetCoordinator().UndrainAsync(parse.GetValue(silo)!).WaitAsync(ct);
+            var result = await cluster.Client.GetCoordinator().UndrainAsync(parse.GetValue(silo)!, ct);
             Console.WriteLine(result.WasDrained
                 ? $"{result.Silo} is active again"
                 : $"{result.Silo} was not drained; nothing to do");

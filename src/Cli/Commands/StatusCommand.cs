@@ -16,20 +16,20 @@ public static class StatusCommand
             var client = cluster.Client;
             if (parse.GetValue(batch) is { } id)
             {
-                var progress = await client.GetGrain<IBatchGrain>(id).GetProgressAsync().WaitAsync(ct);
+                var progress = await client.GetGrain<IBatchGrain>(id).GetProgressAsync(ct);
                 Print(progress);
                 // Tokens, Ollama time, tokens/s and the ETA at the cluster's current rate.
-                var usage = await client.GetGrain<IBatchGrain>(id).GetUsageAsync().WaitAsync(ct);
-                Console.WriteLine($"  {BatchEstimate.Of(progress, usage, await client.GetCoordinator().GetClusterAsync().WaitAsync(ct))}");
+                var usage = await client.GetGrain<IBatchGrain>(id).GetUsageAsync(ct);
+                Console.WriteLine($"  {BatchEstimate.Of(progress, usage, await client.GetCoordinator().GetClusterAsync(ct))}");
                 return;
             }
 
-            var overview = await client.GetGrain<IQueueGrain>(0).GetOverviewAsync().WaitAsync(ct);
+            var overview = await client.GetGrain<IQueueGrain>(0).GetOverviewAsync(ct);
             Console.WriteLine($"queue {overview.QueueName}: {overview.Ready} ready, {overview.InFlight} in flight, {overview.DeadLettered} dead-lettered");
-            Print(await client.GetGrain<IBatchGrain>(BatchIds.Default).GetProgressAsync().WaitAsync(ct));
+            Print(await client.GetGrain<IBatchGrain>(BatchIds.Default).GetProgressAsync(ct));
             foreach (var b in overview.RecentBatches)
             {
-                Print(await client.GetGrain<IBatchGrain>(b).GetProgressAsync().WaitAsync(ct));
+                Print(await client.GetGrain<IBatchGrain>(b).GetProgressAsync(ct));
             }
         }));
         return command;

@@ -75,7 +75,7 @@ public static class SubmitCommand
         if (spec is { PromptTemplate: null, Chat: false })
         {
             // The batch gets the silo's prompt, which only the cluster knows: the file must have what it needs too.
-            var template = (await cluster.Client.GetGrain<IQueueGrain>(0).GetDefaultSpecAsync().WaitAsync(ct)).PromptTemplate!;
+            var template = (await cluster.Client.GetGrain<IQueueGrain>(0).GetDefaultSpecAsync(ct)).PromptTemplate!;
             (source, items) = await CheckItemsAsync(path, options, template, ct);
             CheckSource(path, source);
         }

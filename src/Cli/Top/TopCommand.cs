@@ -26,11 +26,11 @@ public static class TopCommand
             var console = AnsiConsole.Console;
             if (parse.GetValue(once))
             {
-                console.Write(TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow, live: false));
+                console.Write(TopView.Render(await coordinator.GetClusterAsync(ct), DateTimeOffset.UtcNow, live: false));
                 return;
             }
 
-            var first = TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow, live: true);
+            var first = TopView.Render(await coordinator.GetClusterAsync(ct), DateTimeOffset.UtcNow, live: true);
             await console.Live(first).StartAsync(async live =>
             {
                 while (await WaitAsync(RefreshInterval, ct))

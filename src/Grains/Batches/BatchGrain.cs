@@ -15,7 +15,7 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
 
     private string BatchId => this.GetPrimaryKeyString();
 
-    public async Task CreateAsync(BatchSpec spec)
+    public async Task CreateAsync(BatchSpec spec, CancellationToken cancellationToken)
     {
         if (BatchId == BatchIds.Default || !BatchIds.IsValid(BatchId))
         {
@@ -29,33 +29,33 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
 
         var normalised = spec.Normalised();
 
-        await RefuseWhenFullAsync();
+        await RefuseWhenFullAsync(cancellationToken);
 
-        var existing = await store.CreateAsync(BatchId, normalised, CancellationToken.None);
+        var existing = await store.CreateAsync(BatchId, normalised, cancellationToken);
         if (existing is not null && existing != normalised)
         {
             throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt, answer field, model, options, format, priority or deadline.");
         }
     }
 
-    public async Task<int> AddItemsAsync(IReadOnlyList<BatchItem> items)
+    public async Task<int> AddItemsAsync(IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
     {
         if (items.Count > MaxChunk)
         {
             throw new ArgumentException($"Send at most {MaxChunk} items per call, not {items.Count}.");
         }
 
-        if (await store.GetAsync(BatchId, CancellationToken.None) is null)
+        if (await store.GetAsync(BatchId, cancellationToken) is null)
         {
             throw new InvalidOperationException($"Batch {BatchId} does not exist; create it first.");
         }
 
-        if ((await store.GetCountsAsync(BatchId, CancellationToken.None)).Stopped is { } stopped)
+        if ((await store.GetCountsAsync(BatchId, cancellationToken)).Stopped is { } stopped)
         {
             throw new InvalidOperationException($"Batch {BatchId} is {stopped}; it takes no more items.");
         }
 
-        await RefuseWhenFullAsync();
+        await RefuseWhenFullAsync(cancellationToken);
 
         foreach (var item in items)
         {
@@ -70,7 +70,7 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
         var traced = spans.All(span => span is null) ? items : items.Select((item, i) => spans[i] is { } span ? item with { TraceParent = span.Id } : item).ToArray();
         try
         {
-            return await queue.EnqueueAsync(BatchId, traced, CancellationToken.None);
+            return await queue.EnqueueAsync(BatchId, traced, cancellationToken);
         }
         catch (Exception ex)
         {
@@ -94,21 +94,21 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
     }
 
     /// <summary>Refuses new items while Redis is above its high-water mark, so the running batches keep room to finish.</summary>
-    private async Task RefuseWhenFullAsync()
+    private async Task RefuseWhenFullAsync(CancellationToken cancellationToken)
     {
-        if (await memory.RefusalAsync(CancellationToken.None) is { } full)
+        if (await memory.RefusalAsync(cancellationToken) is { } full)
         {
             throw new InvalidOperationException(full);
         }
     }
 
-    public Task SealAsync() => store.SealAsync(BatchId, CancellationToken.None);
+    public Task SealAsync(CancellationToken cancellationToken) => store.SealAsync(BatchId, cancellationToken);
 
-    public Task<TokenUsage> GetUsageAsync() => store.GetUsageAsync(BatchId, CancellationToken.None);
+    public Task<TokenUsage> GetUsageAsync(CancellationToken cancellationToken) => store.GetUsageAsync(BatchId, cancellationToken);
 
-    public async Task<BatchProgress> GetProgressAsync()
+    public async Task<BatchProgress> GetProgressAsync(CancellationToken cancellationToken)
     {
-        var c = await store.GetCountsAsync(BatchId, CancellationToken.None);
+        var c = await store.GetCountsAsync(BatchId, cancellationToken);
         if (BatchId == BatchIds.Default)
         {
             // Raw items come from producers outside the cluster, so there is no known total.
@@ -121,41 +121,41 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
             queued > 0 ? c.WaitingForModel : null);
     }
 
-    public async Task<BatchProgress> CancelAsync()
+    public async Task<BatchProgress> CancelAsync(CancellationToken cancellationToken)
     {
-        await RequireAsync();
-        var progress = await GetProgressAsync();
+        await RequireAsync(cancellationToken);
+        var progress = await GetProgressAsync(cancellationToken);
         if (progress.Status is BatchStates.Completed or BatchStates.Expired)
         {
             throw new InvalidOperationException($"Batch {BatchId} is {progress.Status}; there is nothing left to cancel.");
         }
 
-        await store.StopAsync(BatchId, BatchStates.Cancelled, CancellationToken.None);
-        return await GetProgressAsync();
+        await store.StopAsync(BatchId, BatchStates.Cancelled, cancellationToken);
+        return await GetProgressAsync(cancellationToken);
     }
 
-    public async Task<BatchRetry> RetryAsync()
+    public async Task<BatchRetry> RetryAsync(CancellationToken cancellationToken)
     {
-        await RequireAsync();
-        var progress = await GetProgressAsync();
+        await RequireAsync(cancellationToken);
+        var progress = await GetProgressAsync(cancellationToken);
         if (progress.Status is BatchStates.Cancelling or BatchStates.Cancelled or BatchStates.Expired)
         {
             throw new InvalidOperationException($"Batch {BatchId} is {progress.Status}; its dead letters can't go back to the queue.");
         }
 
-        var (retried, tooLarge) = await queue.RetryDeadAsync(BatchId, CancellationToken.None);
+        var (retried, tooLarge) = await queue.RetryDeadAsync(BatchId, cancellationToken);
         return new BatchRetry(retried, tooLarge);
     }
 
-    public async Task<bool> DeleteAsync()
+    public async Task<bool> DeleteAsync(CancellationToken cancellationToken)
     {
-        await RequireAsync();
-        return await store.DeleteAsync(BatchId, CancellationToken.None) == "deleted";
+        await RequireAsync(cancellationToken);
+        return await store.DeleteAsync(BatchId, cancellationToken) == "deleted";
     }
 
-    private async Task RequireAsync()
+    private async Task RequireAsync(CancellationToken cancellationToken)
     {
-        if (BatchId == BatchIds.Default || await store.GetAsync(BatchId, CancellationToken.None) is null)
+        if (BatchId == BatchIds.Default || await store.GetAsync(BatchId, cancellationToken) is null)
         {
             throw new InvalidOperationException(BatchId == BatchIds.Default
                 ? $"The raw items' batch {BatchIds.Default} has no known items to cancel, retry or delete."
@@ -163,9 +163,9 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
         }
     }
 
-    public async Task<ResultPage> GetResultsAsync(string? cursor, int pageSize)
+    public async Task<ResultPage> GetResultsAsync(string? cursor, int pageSize, CancellationToken cancellationToken)
     {
-        var page = await store.GetResultsAsync(BatchId, cursor, Math.Clamp(pageSize, 1, 10_000), CancellationToken.None);
+        var page = await store.GetResultsAsync(BatchId, cursor, Math.Clamp(pageSize, 1, 10_000), cancellationToken);
         // An empty page ends the listing; results completed later come after the last cursor, so a live batch can be followed.
         return new ResultPage(page.Documents, page.Documents.Count == 0 ? null : page.Next);
     }

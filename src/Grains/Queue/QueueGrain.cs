@@ -10,15 +10,15 @@ public sealed class QueueGrain(RedisQueueItems queue, IOptions<PromptOptions> pr
 {
     private const int MaxDeadLetterPage = 1000;
 
-    public async Task<QueueOverview> GetOverviewAsync()
+    public async Task<QueueOverview> GetOverviewAsync(CancellationToken cancellationToken)
     {
-        var c = await queue.GetCountsAsync(recentBatches: 10, CancellationToken.None);
+        var c = await queue.GetCountsAsync(recentBatches: 10, cancellationToken);
         return new QueueOverview(c.QueueName, c.Ready, c.InFlight, c.DeadLettered, c.RecentBatches);
     }
 
-    public async Task<DeadLetterPage> GetDeadLettersAsync(string? batchId, string? cursor, int pageSize)
+    public async Task<DeadLetterPage> GetDeadLettersAsync(string? batchId, string? cursor, int pageSize, CancellationToken cancellationToken)
     {
-        var page = await queue.GetDeadLettersAsync(batchId, cursor, Math.Clamp(pageSize, 1, MaxDeadLetterPage), CancellationToken.None);
+        var page = await queue.GetDeadLettersAsync(batchId, cursor, Math.Clamp(pageSize, 1, MaxDeadLetterPage), cancellationToken);
         var deadLetters = page.Entries
             .Select(DeadLetterEntry.Parse)
             // A retried entry is back in the queue: it is no longer dead, though it keeps its place in the list.
@@ -27,5 +27,5 @@ public sealed class QueueGrain(RedisQueueItems queue, IOptions<PromptOptions> pr
         return new DeadLetterPage(deadLetters, page.Next);
     }
 
-    public Task<BatchSpec> GetDefaultSpecAsync() => Task.FromResult(new BatchSpec(prompt.Value.Template, prompt.Value.AnswerField));
+    public Task<BatchSpec> GetDefaultSpecAsync(CancellationToken cancellationToken) => Task.FromResult(new BatchSpec(prompt.Value.Template, prompt.Value.AnswerField));
 }

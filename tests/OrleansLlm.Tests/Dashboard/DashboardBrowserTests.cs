@@ -115,7 +115,7 @@ public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper o
         await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
         output.WriteLine($"screenshot: {screenshot}");
 
-        Assert.Empty(_scriptErrors);
+        Assert.True(_scriptErrors.Count == 0, $"script errors on the dashboard:\n{string.Join("\n", _scriptErrors)}");
         output.WriteLine($"browser part {browserClock.Elapsed.TotalSeconds:F1} s, whole test {total.Elapsed.TotalSeconds:F1} s");
     }
 

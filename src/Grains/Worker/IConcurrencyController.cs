@@ -1,6 +1,4 @@
-using Microsoft.Extensions.Options;
 using OrleansLlm.Ollama;
-using OrleansLlm.Options;
 
 namespace OrleansLlm.Worker;
 
@@ -27,31 +25,4 @@ public interface IConcurrencyController
 
     /// <summary>The request never got an answer, through no fault of Ollama (a malformed item, a drain).</summary>
     void OnAbandoned(ConcurrencyTicket ticket);
-}
-
-/// <param name="Epoch">Which limit the request was sent under; any change of limit starts a new epoch.</param>
-/// <param name="Probe">A request sent beyond the limit to see whether Ollama has a free slot.</param>
-/// <param name="Round">The probe round the request was sent in, or 0.</param>
-public readonly record struct ConcurrencyTicket(long Epoch, bool Probe, long Round = 0);
-
-/// <summary>A fixed limit: <see cref="WorkerOptions.MaxConcurrency"/>.</summary>
-public sealed class FixedConcurrencyController(IOptions<WorkerOptions> options) : IConcurrencyController
-{
-    public int Limit { get; } = options.Value.MaxConcurrency;
-
-    public int InFlightAllowed => Limit;
-
-    public ConcurrencyTicket OnSent(int inFlight) => default;
-
-    public void OnSuccess(ConcurrencyTicket ticket, Generation generation)
-    {
-    }
-
-    public void OnFailure(ConcurrencyTicket ticket)
-    {
-    }
-
-    public void OnAbandoned(ConcurrencyTicket ticket)
-    {
-    }
 }

@@ -33,13 +33,27 @@ public static class TopCommand
             var first = TopView.Render(await coordinator.GetClusterAsync(ct), DateTimeOffset.UtcNow, live: true);
             await console.Live(first).StartAsync(async live =>
             {
-                while (await WaitAsync(RefreshInterval, ct))
+                while (await WaitAsync(RefreshInterval, ct) && await RefreshAsync(coordinator, ct) is { } next)
                 {
-                    live.UpdateTarget(TopView.Render(await coordinator.GetClusterAsync(), DateTimeOffset.UtcNow, live: true));
+                    live.UpdateTarget(next);
                 }
             });
         }));
         return command;
+    }
+
+    // Null once cancelled (Ctrl-C), even while the coordinator is slow to answer: the loop ends at once, and the live
+    // display closes cleanly instead of unwinding with an exception.
+    private static async Task<Spectre.Console.Rendering.IRenderable?> RefreshAsync(ICoordinatorGrain coordinator, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return TopView.Render(await coordinator.GetClusterAsync(cancellationToken), DateTimeOffset.UtcNow, live: true);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
     }
 
     // False once cancelled (Ctrl-C): the loop ends and the live display closes cleanly instead of unwinding with an exception.

@@ -55,8 +55,19 @@ public sealed class CliLargeFileTests(CliCluster cluster, ITestOutputHelper outp
             // Items in the batch while the CLI runs: the check of every row is over, and the sending has begun.
             await Eventually.TrueAsync(async () => await cluster.Db.HashLengthAsync(cluster.Keys.BatchItems(batch)) >= 2000, "the first chunks to be sent",
                 describe: () => Task.FromResult(cli.Stderr));
-            cli.Interrupt();
-            var run = await cli.WaitAsync(CliProcess.DefaultTimeout);
+            // Redis takes no writes for a moment, so the CLI is surely still sending when Ctrl-C comes: on a loaded
+            // machine it once sent the whole file between the check above and the signal.
+            await cluster.Db.ExecuteAsync("CLIENT", "PAUSE", "30000", "WRITE");
+            CliRun run;
+            try
+            {
+                cli.Interrupt();
+                run = await cli.WaitAsync(CliProcess.DefaultTimeout);
+            }
+            finally
+            {
+                await cluster.Db.ExecuteAsync("CLIENT", "UNPAUSE");
+            }
 
             output.WriteLine(run.ToString());
             Assert.Equal(130, run.ExitCode);

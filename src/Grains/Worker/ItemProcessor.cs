@@ -65,7 +65,7 @@ public sealed class ItemProcessor(
             return new ItemOutcome.Malformed(unusable);
         }
 
-        (Generation Generation, TokenUsage Usage, string? Invalid, JsonElement Structured) reply;
+        Reply reply;
         try
         {
             reply = await AskAsync(spec, request!, cancellationToken).ConfigureAwait(false);
@@ -86,25 +86,25 @@ public sealed class ItemProcessor(
 
     /// <summary>Asks Ollama, and once more when the answer does not keep to the batch's format, telling the model what was wrong.</summary>
     /// <returns>The last answer, what both calls cost, and what is wrong with the answer (null when nothing is).</returns>
-    private async Task<(Generation Generation, TokenUsage Usage, string? Invalid, JsonElement Structured)> AskAsync(
+    private async Task<Reply> AskAsync(
         PreparedSpec spec, OllamaRequest request, CancellationToken cancellationToken)
     {
         var generation = await ollama.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
         JsonElement structured = default;
         if (spec.Format?.Check(generation.Text, out structured) is not { } error)
         {
-            return (generation, generation.Usage, null, structured);
+            return new Reply(generation, generation.Usage, Invalid: null, structured);
         }
 
         // Ollama does not always keep to a format.
         var second = await ollama.GenerateAsync(request.FollowedBy(generation.Text, AnswerFormat.Correction(error)), cancellationToken).ConfigureAwait(false);
         var invalid = spec.Format.Check(second.Text, out structured);
-        return (second, generation.Usage + second.Usage, invalid, structured);
+        return new Reply(second, generation.Usage + second.Usage, invalid, structured);
     }
 
     private ItemOutcome.Answered Answered(
         Lease lease, string owner, QueueItem item, PreparedSpec spec, OllamaRequest request,
-        (Generation Generation, TokenUsage Usage, string? Invalid, JsonElement Structured) reply)
+        Reply reply)
     {
         var (generation, usage) = (reply.Generation, reply.Usage);
         var meta = new ResultMeta(
@@ -227,4 +227,7 @@ public sealed class ItemProcessor(
 
     private static string Sha1(string text) =>
         Convert.ToHexStringLower(System.Security.Cryptography.SHA1.HashData(System.Text.Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>Ollama's last answer to an item, what all its calls cost, and what is wrong with it (null when nothing is).</summary>
+    private readonly record struct Reply(Generation Generation, TokenUsage Usage, string? Invalid, JsonElement Structured);
 }

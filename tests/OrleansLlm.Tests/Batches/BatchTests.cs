@@ -13,7 +13,7 @@ public sealed class BatchTests(RedisServer redis)
     public async Task SubmittedBatch_ReportsProgressAndCompletes()
     {
         await using var cluster = await LlmCluster.StartAsync(redis, o =>
-            o.Simulator = _ => new OllamaSim.SimulatorOptions { Parallel = 1, TimeScale = 0.004 });
+            o.Simulator = _ => new OllamaSim.SimulatorOptions { Parallel = 1, TimeScale = 0.001 });
         var items = await ItemSource.ReadItemsAsync(Cities.DataFile, new ItemSourceOptions { Filter = new ItemFilter(PopulationFilter.AtLeast(1_000_000)) }, CancellationToken.None).ToListAsync();
         var submitter = new BatchSubmitter(cluster.Client);
         var spec = new BatchSpec("What country is {city} in? Answer with the name only.", "country_answer");

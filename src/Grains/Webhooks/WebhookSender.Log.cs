@@ -7,6 +7,9 @@ public sealed partial class WebhookSender
     [LoggerMessage(Level = LogLevel.Information, Message = "Webhooks are off (Webhooks:Url is not set)")]
     private static partial void LogOff(ILogger logger);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "Webhooks are not sent: {Error}")]
+    private static partial void LogNoRedis(ILogger logger, string error);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Sending webhooks to {Url} as {Owner}")]
     private static partial void LogStarted(ILogger logger, string url, string owner);
 

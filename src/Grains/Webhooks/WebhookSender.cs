@@ -60,6 +60,11 @@ public sealed partial class WebhookSender(
         {
             // Stopping: leases of events still being sent run out, and another silo sends them.
         }
+        catch (RedisUnavailableException ex)
+        {
+            // The silo's own start-up reports this and stops; a failing background service would only repeat it.
+            LogNoRedis(logger, ex.Message);
+        }
     }
 
     private async Task RunAsync(CancellationToken stoppingToken)

@@ -36,7 +36,9 @@ public static class WebhookExtensions
         services.AddHttpClient(WebhookSender.HttpClientName)
             .ConfigureHttpClient((sp, http) => http.Timeout = sp.GetRequiredService<IOptions<WebhookOptions>>().Value.RequestTimeout)
             // A redirect is an answer other than 2xx, tried again like any other, never followed to wherever it points.
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, AutomaticDecompression = DecompressionMethods.None })
+            // Its own log lines name the URL as configured, which may carry a token; the sender logs it without one.
+            .RemoveAllLoggers();
         services.AddHostedService<WebhookSender>();
         return services;
     }

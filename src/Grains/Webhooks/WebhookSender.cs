@@ -39,7 +39,12 @@ public sealed partial class WebhookSender(
     /// <summary>Who holds this sender's leases, for the record: the process and an instance of it.</summary>
     public string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid().ToString("N")[..6]}";
 
+    private StandardWebhook? _signer;
+
     private WebhookOptions Options => options.Value;
+
+    // Built once: it decodes the secret's key.
+    private StandardWebhook Signer => _signer ??= new StandardWebhook(Options.Secret!);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -139,7 +144,7 @@ public sealed partial class WebhookSender(
         };
         request.Headers.Add("webhook-id", lease.Id);
         request.Headers.Add("webhook-timestamp", now.ToUnixTimeSeconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
-        request.Headers.Add("webhook-signature", new StandardWebhook(Options.Secret!).Sign(lease.Id, now, lease.Body));
+        request.Headers.Add("webhook-signature", Signer.Sign(lease.Id, now, lease.Body));
         return request;
     }
 

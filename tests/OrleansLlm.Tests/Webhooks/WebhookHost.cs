@@ -29,10 +29,16 @@ public sealed class WebhookHost : IAsyncDisposable
     public IServiceProvider Services => _host.Services;
 
     /// <param name="settings">Configuration as the silo reads it, e.g. <c>Webhooks:Url</c>.</param>
-    public static async Task<WebhookHost> StartAsync(string redis, string queue, IReadOnlyDictionary<string, string?> settings)
+    /// <param name="logs">Where the host's logs go; none when null.</param>
+    public static async Task<WebhookHost> StartAsync(string redis, string queue, IReadOnlyDictionary<string, string?> settings, ILoggerProvider? logs = null)
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
+
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
         {
             ["Redis:ConnectionString"] = redis,

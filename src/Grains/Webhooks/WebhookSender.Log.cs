@@ -19,6 +19,9 @@ public sealed partial class WebhookSender
     [LoggerMessage(Level = LogLevel.Warning, Message = "Taking due webhook events from Redis at {Endpoint} failed; trying again in {Delay}: {Error}")]
     private static partial void LogLeaseFailed(ILogger logger, string endpoint, TimeSpan delay, string error);
 
+    [LoggerMessage(Level = LogLevel.Error, Message = "A round of webhook deliveries failed; the next starts in {Delay}, and events it held are sent again when their leases run out")]
+    private static partial void LogRoundFailed(ILogger logger, TimeSpan delay, Exception exception);
+
     [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the outcome of webhook event {EventId} in Redis at {Endpoint} failed; trying again in {Delay}: {Error}")]
     private static partial void LogSettleFailed(ILogger logger, string eventId, string endpoint, TimeSpan delay, string error);
 

@@ -74,32 +74,48 @@ public sealed partial class WebhookSender(
 
     private async Task RunAsync(CancellationToken stoppingToken)
     {
-        var redisDelay = FirstRedisRetry;
+        var failureDelay = FirstRedisRetry;
         while (!stoppingToken.IsCancellationRequested)
         {
-            IReadOnlyList<WebhookLease> leases;
             try
             {
-                leases = await store.LeaseAsync(Owner, EventsPerRound).ConfigureAwait(false);
-                redisDelay = FirstRedisRetry;
-            }
-            catch (Exception ex) when (IsRedisFailure(ex))
-            {
-                LogLeaseFailed(logger, redis.Endpoint, redisDelay, ex.Message);
-                await Task.Delay(redisDelay, time, stoppingToken).ConfigureAwait(false);
-                redisDelay = TimeSpan.FromTicks(Math.Min(redisDelay.Ticks * 2, MaxRedisRetry.Ticks));
-                continue;
-            }
+                if (!await RoundAsync(stoppingToken).ConfigureAwait(false))
+                {
+                    await Task.Delay(Options.PollInterval, time, stoppingToken).ConfigureAwait(false);
+                }
 
-            if (leases.Count == 0)
-            {
-                await Task.Delay(Options.PollInterval, time, stoppingToken).ConfigureAwait(false);
-                continue;
+                failureDelay = FirstRedisRetry;
             }
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            {
+                // Never out of the loop: a background service that throws stops the whole silo.
+                if (IsRedisFailure(ex))
+                {
+                    LogLeaseFailed(logger, redis.Endpoint, failureDelay, ex.Message);
+                }
+                else
+                {
+                    LogRoundFailed(logger, failureDelay, ex);
+                }
 
-            var http = httpClients.CreateClient(HttpClientName);
-            await Task.WhenAll(leases.Select(lease => DeliverAsync(http, lease, stoppingToken))).ConfigureAwait(false);
+                await Task.Delay(failureDelay, time, stoppingToken).ConfigureAwait(false);
+                failureDelay = TimeSpan.FromTicks(Math.Min(failureDelay.Ticks * 2, MaxRedisRetry.Ticks));
+            }
         }
+    }
+
+    /// <summary>Leases the due events and sends them side by side; false when none was due.</summary>
+    private async Task<bool> RoundAsync(CancellationToken stoppingToken)
+    {
+        var leases = await store.LeaseAsync(Owner, EventsPerRound).ConfigureAwait(false);
+        if (leases.Count == 0)
+        {
+            return false;
+        }
+
+        var http = httpClients.CreateClient(HttpClientName);
+        await Task.WhenAll(leases.Select(lease => DeliverAsync(http, lease, stoppingToken))).ConfigureAwait(false);
+        return true;
     }
 
     /// <summary>One attempt: POST, then record the outcome. Cancellation leaves the lease to run out.</summary>

@@ -10,6 +10,11 @@ local function now_ms(clock)
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- '1 attempt', '3 attempts'.
+local function attempts_text(n)
+  return n == 1 and '1 attempt' or string.format('%d attempts', n)
+end
+
 -- Moves an event to the dead list with the reason, and forgets it.
 local function bury(due, dead, event_key, id, reason, now)
   local e = redis.call('HMGET', event_key, 'type', 'batch', 'published', 'attempts', 'body')

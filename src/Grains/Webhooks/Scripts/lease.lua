@@ -20,7 +20,7 @@ for _, id in ipairs(ids) do
   elseif e[3] and now - tonumber(e[2]) > tonumber(ARGV[6]) then
     -- Its last sender took it and never said how it went: it may have been delivered, but no one can tell.
     bury(KEYS[1], KEYS[3], key, id, string.format(
-      'gave up after %d attempts: the last one ended without an outcome (its silo stopped) past the max age', tonumber(e[4])), now)
+      'gave up after %s: the last one ended without an outcome (its silo stopped) past the max age', attempts_text(tonumber(e[4]))), now)
   else
     local token = redis.call('INCR', KEYS[2])
     local attempts = redis.call('HINCRBY', key, 'attempts', 1)

@@ -17,7 +17,7 @@ local published = tonumber(redis.call('HGET', KEYS[2], 'published'))
 if now + tonumber(ARGV[4]) - published > tonumber(ARGV[5]) then
   local attempts = tonumber(redis.call('HGET', KEYS[2], 'attempts'))
   bury(KEYS[1], KEYS[3], KEYS[2], ARGV[1], string.format(
-    'gave up after %d attempts in %d s (the next would pass the max age): %s', attempts, math.floor((now - published) / 1000), ARGV[3]), now)
+    'gave up after %s in %d s (the next would pass the max age): %s', attempts_text(attempts), math.floor((now - published) / 1000), ARGV[3]), now)
   return 'dead'
 end
 redis.call('HSET', KEYS[2], 'error', ARGV[3])

@@ -24,8 +24,6 @@ public sealed class WebhookHost : IAsyncDisposable
 
     public WebhookStore Store => _host.Services.GetRequiredService<WebhookStore>();
 
-    public WebhookSender Sender => _host.Services.GetServices<IHostedService>().OfType<WebhookSender>().Single();
-
     public IServiceProvider Services => _host.Services;
 
     /// <param name="settings">Configuration as the silo reads it, e.g. <c>Webhooks:Url</c>.</param>

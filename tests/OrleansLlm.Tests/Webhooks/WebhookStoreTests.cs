@@ -94,4 +94,15 @@ public sealed class WebhookStoreTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(_time.GetUtcNow().ToUnixTimeMilliseconds(), dead.Died);
         Assert.Equal(0, await _store.PendingAsync());
     }
+
+    [Fact]
+    public async Task WithNoUrl_PublishingStoresNothing_AndABadTypeOrBatchIdIsRefused()
+    {
+        var off = new WebhookOutbox(_store, MsOptions.Create(new WebhookOptions()), NullLogger<WebhookOutbox>.Instance);
+
+        Assert.False(await off.PublishAsync(WebhookEventTypes.BatchCompleted, "batch_off", _time.GetUtcNow(), CancellationToken.None));
+        Assert.Equal(0, await _store.PendingAsync());
+        await Assert.ThrowsAsync<ArgumentException>(() => _outbox.PublishAsync("batch.done", "batch_x", _time.GetUtcNow(), CancellationToken.None));
+        await Assert.ThrowsAsync<ArgumentException>(() => _outbox.PublishAsync(WebhookEventTypes.BatchFailed, "no spaces allowed", _time.GetUtcNow(), CancellationToken.None));
+    }
 }

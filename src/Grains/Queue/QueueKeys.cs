@@ -127,6 +127,10 @@ public sealed record QueueKeys(string Name)
     /// Sorted set webhook event id → when it may be taken next (Unix ms, Redis clock): when it was published, when
     /// its retry is due, or when the lease of the silo sending it runs out. Its size is the events not yet delivered.
     /// </summary>
+    /// <remarks>
+    /// The webhook keys are not in <c>common.lua</c>: the webhook scripts (<c>Webhooks/Scripts/</c>) are given them as
+    /// their KEYS and ARGV, from here.
+    /// </remarks>
     public string Webhooks => $"{Name}:webhooks";
 
     /// <summary>Hash of one webhook event until it is delivered or dead: its body, type, batch, when published, attempts, last error, lease token.</summary>

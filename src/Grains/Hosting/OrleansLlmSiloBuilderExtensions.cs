@@ -10,6 +10,7 @@ using OrleansLlm.Queue;
 using OrleansLlm.Recovery;
 using OrleansLlm.Redis;
 using OrleansLlm.Telemetry;
+using OrleansLlm.Webhooks;
 using OrleansLlm.Worker;
 
 namespace OrleansLlm.Hosting;
@@ -19,7 +20,7 @@ public static class OrleansLlmSiloBuilderExtensions
     /// <summary>
     /// Adds the OrleansLlm grains' services to a silo: options bound from configuration and validated at start-up,
     /// the one Redis connection, the queue and the batch store, the Ollama client, silo-local placement, the
-    /// worker's lifecycle, lease recovery, the silo's metrics, and Orleans' trace propagation through grain calls.
+    /// worker's lifecycle, lease recovery, the silo's metrics, webhooks for batch ends, and Orleans' trace propagation through grain calls.
     /// </summary>
     public static ISiloBuilder AddOrleansLlm(this ISiloBuilder builder)
     {
@@ -78,6 +79,7 @@ public static class OrleansLlmSiloBuilderExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<WorkerLifecycle>());
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, LeaseRecovery>();
         services.AddOrleansLlmMetrics();
+        services.AddWebhooks();
         return services;
     }
 

@@ -123,6 +123,31 @@ public sealed record QueueKeys(string Name)
     /// <summary>Sorted set item id → position of the raw items answered on one day, in the order they were answered.</summary>
     public string RawResultOrder(long day) => ResultOrder($"{BatchIds.Default}@{day}");
 
+    /// <summary>
+    /// Sorted set webhook event id → when it may be taken next (Unix ms, Redis clock): when it was published, when
+    /// its retry is due, or when the lease of the silo sending it runs out. Its size is the events not yet delivered.
+    /// </summary>
+    /// <remarks>
+    /// The webhook keys are not in <c>common.lua</c>: the webhook scripts (<c>Webhooks/Scripts/</c>) are given them as
+    /// their KEYS and ARGV, from here.
+    /// </remarks>
+    public string Webhooks => $"{Name}:webhooks";
+
+    /// <summary>Hash of one webhook event until it is delivered or dead: its body, type, batch, when published, attempts, last error, lease token.</summary>
+    public string Webhook(string eventId) => $"{Name}:webhook:{eventId}";
+
+    /// <summary>
+    /// The id of the event published for one batch and type, so publishing it again stores nothing; it expires when
+    /// the batch's own keys do (<c>Queue:ResultTtl</c> after it was published).
+    /// </summary>
+    public string WebhookOnce(string batchId, string type) => $"{Name}:webhook-once:{batchId}:{type}";
+
+    /// <summary>The number of the last webhook lease token given out.</summary>
+    public string WebhookSequence => $"{Name}:webhook-seq";
+
+    /// <summary>List of the webhook events given up on (JSON, oldest first), each with the reason.</summary>
+    public string WebhookDead => $"{Name}:webhook-dead";
+
     /// <summary>The keys one batch creates, which expire together after it ends.</summary>
     public IReadOnlyList<string> OfBatch(string batchId) =>
         [Batch(batchId), BatchItems(batchId), BatchState(batchId), Results(batchId), ResultOrder(batchId), DeadLetters(batchId)];

@@ -4,11 +4,12 @@ using OrleansLlm.Options;
 
 namespace OrleansLlm.Queue;
 
-/// <summary>Reads the queue's overall figures and its dead letters from Redis; stateless, so every silo may run one.</summary>
+/// <summary>Reads the queue's overall figures, its batches and its dead letters from Redis; stateless, so every silo may run one.</summary>
 [StatelessWorker]
 public sealed class QueueGrain(RedisQueueItems queue, IOptions<PromptOptions> prompt) : Grain, IQueueGrain
 {
     private const int MaxDeadLetterPage = 1000;
+    private const int MaxBatchPage = 1000;
 
     public async Task<QueueOverview> GetOverviewAsync(CancellationToken cancellationToken)
     {
@@ -26,6 +27,9 @@ public sealed class QueueGrain(RedisQueueItems queue, IOptions<PromptOptions> pr
             .ToArray();
         return new DeadLetterPage(deadLetters, page.Next);
     }
+
+    public Task<BatchListPage> GetBatchesAsync(string? cursor, int pageSize, CancellationToken cancellationToken) =>
+        queue.GetBatchesAsync(cursor, Math.Clamp(pageSize, 1, MaxBatchPage), cancellationToken);
 
     public Task<BatchSpec> GetDefaultSpecAsync(CancellationToken cancellationToken) => Task.FromResult(new BatchSpec(prompt.Value.Template, prompt.Value.AnswerField));
 }

@@ -9,7 +9,7 @@ namespace OrleansLlm.Queue;
 
 /// <summary>
 /// The queue's items outside a lease: a batch's items enqueued, a stopped batch's queued items removed, its dead
-/// letters put back; and the queue's figures and dead-letter pages. Leases are <see cref="RedisLeaseQueue"/>'s.
+/// letters put back; and the queue's figures, its batches and dead-letter pages. Leases are <see cref="RedisLeaseQueue"/>'s.
 /// </summary>
 /// <remarks>
 /// Every call is bounded: items go in pages, and a removal or a retry walks the queue a page per script call.
@@ -144,6 +144,32 @@ public sealed class RedisQueueItems(RedisConnection redis, IOptions<QueueOptions
 
         var next = await Db.SortedSetRangeByRankAsync(Keys.Batches, rank.Value + 1, rank.Value + 1).ConfigureAwait(false);
         return next.Length == 0 ? null : (string)next[0]!;
+    }
+
+    /// <summary>
+    /// Up to <paramref name="count"/> batches, newest first, after the batch <paramref name="cursor"/> names (null: from
+    /// the newest), read in one script.
+    /// </summary>
+    /// <exception cref="ArgumentException">The cursor's batch is no longer listed.</exception>
+    public async Task<BatchListPage> GetBatchesAsync(string? cursor, int count, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        // One more than asked for says whether there is a next page.
+        var r = (RedisResult[])(await _scripts.RunAsync(new ListBatchesCall(cursor, count + 1)).ConfigureAwait(false))!;
+        var total = (long)r[0];
+        if (total < 0)
+        {
+            throw new ArgumentException($"'{cursor}' is not a listed batch (deleted or forgotten since): read the batches from the newest again.");
+        }
+
+        var batches = new List<BatchListing>(count);
+        for (var i = 1; i + 1 < r.Length && batches.Count < count; i += 2)
+        {
+            batches.Add(new BatchListing((string)r[i]!, DateTimeOffset.FromUnixTimeMilliseconds((long)(double)r[i + 1])));
+        }
+
+        var more = (r.Length - 1) / 2 > count;
+        return new BatchListPage(batches, total, more ? batches[^1].BatchId : null);
     }
 
     /// <summary>The whole queue's figures, read in one round trip, and its <paramref name="recentBatches"/> newest batches.</summary>

@@ -8,6 +8,7 @@ using OrleansLlm.Kubernetes;
 using OrleansLlm.Options;
 using OrleansLlm.Redis;
 using OrleansLlm.Security;
+using OrleansLlm.Silo.Batches;
 using OrleansLlm.Worker;
 using Orleans.Clustering.Redis;
 
@@ -18,7 +19,7 @@ public static class SiloHostingExtensions
     /// <summary>
     /// Hosts the OrleansLlm silo in this web application: Redis clustering on the queue's Redis, mutual TLS between
     /// silos and clients when <c>Orleans:Tls:Enabled</c>, the worker, the Orleans Dashboard (without its live log
-    /// unless <c>Dashboard:Trace</c>), health checks, OpenTelemetry, and a shutdown long enough for the worker to drain.
+    /// unless <c>Dashboard:Trace</c>), the batches page, health checks, OpenTelemetry, and a shutdown long enough for the worker to drain.
     /// </summary>
     public static WebApplicationBuilder AddOrleansLlmSilo(this WebApplicationBuilder builder)
     {
@@ -55,13 +56,14 @@ public static class SiloHostingExtensions
 
         builder.Services.AddHttpClient(ReadinessHealthCheck.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(3));
         builder.Services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: ["ready"]);
+        builder.Services.AddOrleansLlmBatchesPage();
         builder.AddOrleansLlmTelemetry();
         return builder;
     }
 
     /// <summary>
     /// Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work; a JSON body names each check and why it
-    /// failed), <c>/drained</c>, the dashboard at <c>/dashboard</c> and <c>/metrics</c>.
+    /// failed), <c>/drained</c>, the dashboard at <c>/dashboard</c>, the batches page at <c>/batches</c> and <c>/metrics</c>.
     /// </summary>
     public static WebApplication MapOrleansLlmEndpoints(this WebApplication app)
     {
@@ -82,6 +84,7 @@ public static class SiloHostingExtensions
             ResponseWriter = ReadinessResponse.WriteAsync,
         });
         app.MapOrleansDashboard(routePrefix: "/dashboard");
+        app.MapOrleansLlmBatchesPage();
         app.MapOrleansLlmMetrics();
 
         // 200 once the worker has drained, else 503: for a script or an operator following a drain.

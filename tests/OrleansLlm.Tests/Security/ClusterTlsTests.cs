@@ -143,7 +143,7 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         async Task<int> Status(int port, string path) => (int)(await http.GetAsync($"http://127.0.0.1:{port}{path}", deadline.Token)).StatusCode;
         var statuses = new Dictionary<string, int>();
-        foreach (var path in (string[])["/metrics", "/readyz", "/healthz", "/drained", "/dashboard/"])
+        foreach (var path in (string[])["/metrics", "/readyz", "/healthz", "/drained", "/dashboard/", "/batches", "/batches/table"])
         {
             statuses[$"{metricsPort}{path}"] = await Status(metricsPort, path);
             statuses[$"http{path}"] = await Status(silo.HttpPort, path);
@@ -152,10 +152,12 @@ public sealed class ClusterTlsTests(RedisServer redis, ITestOutputHelper output)
         output.WriteLine(string.Join(", ", statuses.Select(kv => $"{kv.Key} {kv.Value}")));
         Assert.Equal(200, statuses[$"{metricsPort}/metrics"]);
         Assert.Contains("orleansllm_items_completed_total", await http.GetStringAsync($"http://127.0.0.1:{metricsPort}/metrics", deadline.Token));
-        Assert.All(["/readyz", "/healthz", "/drained", "/dashboard/"], path => Assert.Equal(404, statuses[$"{metricsPort}{path}"]));
+        Assert.All(["/readyz", "/healthz", "/drained", "/dashboard/", "/batches", "/batches/table"], path => Assert.Equal(404, statuses[$"{metricsPort}{path}"]));
         Assert.Equal(404, statuses["http/metrics"]);
         Assert.Equal(200, statuses["http/readyz"]);
         Assert.Equal(200, statuses["http/dashboard/"]);
+        Assert.Equal(200, statuses["http/batches"]);
+        Assert.Equal(200, statuses["http/batches/table"]);
     }
 
     [Fact]

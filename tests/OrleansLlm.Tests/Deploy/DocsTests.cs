@@ -537,12 +537,20 @@ public sealed partial class DocsTests(ITestOutputHelper output)
 
         if (command.Verb == "port-forward")
         {
+            // To a Service, the remote port is one of the Service's; kubectl forwards it to that port's target.
+            var services = References(command).Where(r => Canonical(r.Type) == "service")
+                .Select(r => objects.All<V1Service>().FirstOrDefault(s => s.Metadata.Name == r.Name)).OfType<V1Service>().ToArray();
             foreach (var ports in command.Positionals.Skip(1))
             {
                 var remote = int.Parse(ports.Split(':')[^1], System.Globalization.CultureInfo.InvariantCulture);
                 if (!pods.All(p => p.Spec.Containers.SelectMany(c => c.Ports ?? []).Any(p => p.ContainerPort == remote)))
                 {
                     yield return $"port {remote} is not a container port of the pod it forwards to";
+                }
+
+                if (!services.All(s => s.Spec.Ports.Any(p => p.Port == remote)))
+                {
+                    yield return $"port {remote} is not a port of the Service it forwards to";
                 }
             }
         }

@@ -17,11 +17,37 @@ public static class Kustomize
     public static IReadOnlyDictionary<string, string> RedisPasswords { get; } =
         new[] { "silo", "client", "keda" }.ToDictionary(u => u, _ => Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)).ToLowerInvariant());
 
+    /// <summary>
+    /// The API keys the tests render with, by tenant: what docs/kubernetes.md has a user make, two keys whose hashes
+    /// go to deploy/secrets/api-keys/api-keys.env. The keys themselves are kept here only to check that they never
+    /// reach the manifests.
+    /// </summary>
+    public static IReadOnlyDictionary<string, string> ApiKeys { get; } =
+        new[] { "team-a", "team-b" }.ToDictionary(t => t, _ => "sk-" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)).ToLowerInvariant());
+
+    /// <summary>The webhooks' signing secret the tests render with (deploy/secrets/api-webhook/api-webhook.env): whsec_ and base64.</summary>
+    public static string WebhookSecret { get; } = "whsec_" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>The hex SHA-256 of an API key, as <c>printf %s "$KEY" | sha256sum</c> prints it.</summary>
+    public static string Sha256Hex(string key) =>
+        Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
+
+    /// <summary>The files a user makes before applying, under deploy/secrets, that the repository does not hold.</summary>
+    public static IReadOnlyDictionary<string, string> OwnFiles { get; } = new Dictionary<string, string>
+    {
+        ["secrets/redis-silo.env"] = $"password={RedisPasswords["silo"]}\n",
+        ["secrets/redis-client.env"] = $"password={RedisPasswords["client"]}\n",
+        ["secrets/redis-keda.env"] = $"password={RedisPasswords["keda"]}\n",
+        ["secrets/api-keys/api-keys.env"] = string.Concat(ApiKeys.Select((k, i) => $"Api__Keys__{i}__Tenant={k.Key}\nApi__Keys__{i}__Sha256={Sha256Hex(k.Value)}\n")),
+        ["secrets/api-webhook/api-webhook.env"] = $"Webhooks__Secret={WebhookSecret}\n",
+    };
+
     private static readonly Lazy<string> Copy = new(MakeCopy);
 
     /// <summary>
-    /// A copy of <c>deploy/</c> with the password files a user makes before applying (deploy/secrets/*.env), which
-    /// the repository does not hold: the kustomizations render from here. The repository is not written to.
+    /// A copy of <c>deploy/</c> with the files a user makes before applying (<see cref="OwnFiles"/>: passwords, API
+    /// keys' hashes, the webhooks' secret), which the repository does not hold: the kustomizations render from here.
+    /// The repository is not written to.
     /// </summary>
     public static string DeployRoot => Copy.Value;
 
@@ -69,16 +95,16 @@ public static class Kustomize
             var target = Path.Combine(copy, Path.GetRelativePath(source, file));
             if (Path.GetRelativePath(source, file).StartsWith("secrets" + Path.DirectorySeparatorChar, StringComparison.Ordinal) && file.EndsWith(".env", StringComparison.Ordinal))
             {
-                continue; // a developer's own passwords, if any, stay out of the tests
+                continue; // a developer's own passwords and keys, if any, stay out of the tests
             }
 
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
         }
 
-        foreach (var (user, password) in RedisPasswords)
+        foreach (var (file, text) in OwnFiles)
         {
-            File.WriteAllText(Path.Combine(copy, "secrets", $"redis-{user}.env"), $"password={password}\n");
+            File.WriteAllText(Path.Combine(copy, file), text);
         }
 
         AppDomain.CurrentDomain.ProcessExit += (_, _) => Directory.Delete(root, recursive: true);

@@ -39,6 +39,15 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
     public Task WithMonitoring_MetricsAloneAreOpen_ToPrometheusOfTheMonitoringNamespace(string overlay) =>
         AssertReachableAsync(MonitoringManifestTests.RenderWithMonitoringAsync(overlay), new Dictionary<string, string[]>(Expected) { ["orleansllm-silo/silo:9464"] = [Prometheus] });
 
+    /// <summary>The api component opens the silos' API port to every peer, inside the cluster or out, and nothing else to anyone.</summary>
+    [SkippableFact]
+    public async Task WithTheApi_TheApiPortAlone_IsOpen_ToEveryone()
+    {
+        var m = await RenderedManifests.RenderAsync(ApiManifestTests.Overlay);
+        var everyone = (await PeersAsync(m)).Select(p => p.Name).Distinct().ToArray();
+        await AssertReachableAsync(Task.FromResult(m), new Dictionary<string, string[]>(Expected) { ["orleansllm-silo/silo:8000"] = everyone });
+    }
+
     private async Task AssertReachableAsync(Task<RenderedManifests> rendering, Dictionary<string, string[]> expected)
     {
         var m = await rendering;
@@ -111,7 +120,10 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
 
     private static Dictionary<string, string> KedaOperator => new() { ["app"] = "keda-operator", ["app.kubernetes.io/name"] = "keda-operator" };
 
-    /// <summary>Everyone who might knock: the manifests' own pods, an unrelated pod, KEDA, a look-alike elsewhere, the outside.</summary>
+    /// <summary>
+    /// Everyone who might knock: the manifests' own pods, an unrelated pod, KEDA, a look-alike elsewhere, a team's
+    /// client and an ingress controller in namespaces of their own, the outside.
+    /// </summary>
     private static async Task<IReadOnlyList<Peer>> PeersAsync(RenderedManifests overlay)
     {
         var submit = await RenderedManifests.RenderAsync("jobs/submit-cities");
@@ -134,6 +146,8 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
             Peer.Pod("Grafana in the monitoring namespace", "monitoring", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "grafana" }),
             Peer.Pod("a Prometheus elsewhere", "team-a", new Dictionary<string, string> { ["app.kubernetes.io/name"] = "prometheus" }),
             Peer.Pod("a silo look-alike in another namespace", "default", silo),
+            Peer.Pod("a team's client in its own namespace", "team-a", new Dictionary<string, string> { ["app"] = "enrich" }),
+            Peer.Pod("ingress-nginx's controller", "ingress-nginx", ApiManifestTests.IngressControllerLabels),
             Peer.Outside("outside the cluster", "203.0.113.9"),
         ];
     }

@@ -48,12 +48,28 @@ public sealed partial class RenderedManifests(IReadOnlyList<object> objects)
 
     /// <summary>
     /// The environment a container would see: literal values with <c>$(VAR)</c> expanded as the kubelet does,
-    /// Secret and ConfigMap keys looked up in the rendered objects, and the downward API resolved against the pod
+    /// Secret and ConfigMap keys (and whole Secrets and ConfigMaps, envFrom) looked up in the rendered objects, and the downward API resolved against the pod
     /// template (with stand-ins for the pod's name and IP).
     /// </summary>
     public IReadOnlyDictionary<string, string> Environment(V1Container container, V1ObjectMeta podMetadata, string @namespace)
     {
         var env = new Dictionary<string, string>(StringComparer.Ordinal);
+
+        // envFrom first: a variable of env with the same name wins, as in the kubelet.
+        foreach (var source in container.EnvFrom ?? [])
+        {
+            var values = source switch
+            {
+                { SecretRef.Name: { } secret } => Single<V1Secret>(secret).Data?.ToDictionary(kv => kv.Key, kv => Encoding.UTF8.GetString(kv.Value)),
+                { ConfigMapRef.Name: { } map } => Single<V1ConfigMap>(map).Data,
+                _ => throw new Xunit.Sdk.XunitException($"envFrom of {container.Name} has a source this test does not understand"),
+            };
+            foreach (var (key, value) in values ?? new Dictionary<string, string>())
+            {
+                env[(source.Prefix ?? "") + key] = value;
+            }
+        }
+
         foreach (var variable in container.Env ?? [])
         {
             env[variable.Name] = variable switch

@@ -1,7 +1,9 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Api.Auth;
 using OrleansLlm.Api.Batches;
@@ -20,6 +22,7 @@ public static class ApiHostingExtensions
     /// </summary>
     /// <remarks>
     /// The silo listens on <see cref="ApiOptions.Port"/> itself, beside its other ports, and checks that none is taken twice.
+    /// A batch's end is told to the <see cref="IBatchEndedPublisher"/> registered, by default nobody.
     /// </remarks>
     public static WebApplicationBuilder AddOrleansLlmApi(this WebApplicationBuilder builder)
     {
@@ -29,12 +32,18 @@ public static class ApiHostingExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ApiKeys>();
         services.TryAddSingleton<ApiFileStore>();
+        services.TryAddSingleton<ApiBatchStore>();
         services.TryAddSingleton<IFileContent, BatchFileContent>();
+        services.TryAddSingleton<IBatchEndedPublisher, NoBatchEndedPublisher>();
+        if (builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() is { Enabled: true })
+        {
+            services.AddHostedService<OpenAiBatchSweep>();
+        }
 
         return builder;
     }
 
-    /// <summary>Maps <c>/v1/files</c> behind the key check, answered on <see cref="ApiOptions.Port"/> alone.</summary>
+    /// <summary>Maps <c>/v1/files</c> and <c>/v1/batches</c> behind the key check, answered on <see cref="ApiOptions.Port"/> alone.</summary>
     public static WebApplication MapOrleansLlmApi(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<ApiOptions>>().Value;
@@ -52,6 +61,7 @@ public static class ApiHostingExtensions
 
         var v1 = app.MapGroup(PathPrefix).AddEndpointFilter<ApiKeyFilter>();
         v1.MapFiles();
+        v1.MapBatches();
         v1.MapFallback(context => ApiErrors.Error(StatusCodes.Status404NotFound, $"Unknown request URL: {context.Request.Method} {context.Request.Path}.", ApiErrors.InvalidRequest, null, "unknown_url").ExecuteAsync(context));
         return app;
     }

@@ -13,8 +13,9 @@ namespace OrleansLlm.Tests.Api;
 /// The official OpenAI .NET SDK, changed in nothing but its endpoint and key, drives the Batch API of two silo
 /// processes: any silo answers for any file and batch.
 /// </summary>
+[Collection(ApiCollection.Name)]
 [Trait("Category", "Process")]
-public sealed class OpenAiSdkTests(ApiSilos api, ITestOutputHelper output) : IClassFixture<ApiSilos>
+public sealed class OpenAiSdkTests(ApiSilos api, ITestOutputHelper output)
 {
     [Fact]
     public async Task UploadCreatePollDownload_MatchesEveryCustomIdOnce_AndACancelledBatchKeepsItsPartialOutput()

@@ -19,6 +19,9 @@ public sealed class ApiSilos : IAsyncLifetime
 
     public const string Model = "qwen2:1.5b";
 
+    /// <summary>The simulators answer 500 to every prompt with this in it.</summary>
+    public const string FailingPrompt = "Atlantis";
+
     private RedisProcess _redis = null!;
     private ProcessReplicaSet _silos = null!;
 
@@ -49,8 +52,13 @@ public sealed class ApiSilos : IAsyncLifetime
             ["Api:Keys:1:Sha256"] = Sha256(BetaKey),
             ["Api:MaxFileBytes"] = MaxFileBytes.ToString(),
             ["Api:SweepInterval"] = "00:00:01",
+            // A request that fails is dead-lettered after two quick tries: the error file and retry are seen in seconds.
+            ["Queue:MaxAttempts"] = "2",
+            ["Queue:RetryBaseDelay"] = "00:00:00.100",
         };
-        _silos = new ProcessReplicaSet(() => new SimulatorOptions { Parallel = 16, TimeScale = 0.002 }, settings);
+        _silos = new ProcessReplicaSet(
+            () => new SimulatorOptions { Parallel = 16, TimeScale = 0.002, Faults = new FaultOptions { FailPromptContains = FailingPrompt } },
+            settings);
         await Task.WhenAll(_silos.ScaleUpAsync(), _silos.ScaleUpAsync());
         StartTime = clock.Elapsed;
     }
@@ -74,7 +82,7 @@ public sealed class ApiSilos : IAsyncLifetime
     public OpenAI.Batch.BatchClient Batches(int silo, string key) => Client(silo, key).GetBatchClient();
 #pragma warning restore OPENAI001
 
-    /// <summary>An OpenAI batch input file of chat requests, one per city, each with the custom_id <c>PREFIX-ID</c>.</summary>
+    /// <summary>An OpenAI batch input file of chat requests, one per city, each with the custom_id <c>PREFIX-LINE</c>.</summary>
     public static async Task<(byte[] File, IReadOnlyList<string> Ids)> InputFileAsync(string prefix, int count)
     {
         var text = new StringBuilder();
@@ -82,7 +90,8 @@ public sealed class ApiSilos : IAsyncLifetime
         foreach (var city in await Cities.LoadAsync(count))
         {
             using var doc = System.Text.Json.JsonDocument.Parse(city.Json);
-            var id = $"{prefix}-{city.Id}";
+            // By line, not the city's id: the data set has cities that share one.
+            var id = $"{prefix}-{ids.Count + 1}";
             ids.Add(id);
             var line = new System.Text.Json.Nodes.JsonObject
             {

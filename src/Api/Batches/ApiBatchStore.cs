@@ -80,9 +80,9 @@ public sealed class ApiBatchStore(RedisConnection redis, IOptions<QueueOptions> 
         return running;
     }
 
-    /// <summary>The oldest batches whose end is not recorded yet, for the sweep.</summary>
-    public async Task<IReadOnlyList<string>> OpenAsync(int take) =>
-        (await Db.SortedSetRangeByRankAsync(Keys.Open, 0, take - 1).ConfigureAwait(false)).Select(id => (string)id!).ToList();
+    /// <summary>Batches whose end is not recorded yet, oldest first, from the <paramref name="skip"/>th: a page of the sweep.</summary>
+    public async Task<IReadOnlyList<string>> OpenAsync(int skip, int take) =>
+        (await Db.SortedSetRangeByRankAsync(Keys.Open, skip, skip + take - 1).ConfigureAwait(false)).Select(id => (string)id!).ToList();
 
     /// <summary>A tenant's batch ids, newest first, after <paramref name="after"/>: up to <paramref name="limit"/> and whether there are more.</summary>
     public async Task<(IReadOnlyList<string> Ids, bool HasMore)> ListAsync(string tenant, string? after, int limit, CancellationToken cancellationToken)

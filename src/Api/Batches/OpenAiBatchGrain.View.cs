@@ -12,8 +12,16 @@ public sealed partial class OpenAiBatchGrain
         {
             var counts = await batches.GetCountsAsync(BatchId, ct);
             usage = await batches.GetUsageAsync(BatchId, ct);
-            // A batch forgotten after Queue:ResultTtl keeps the status its end was recorded with.
-            (status, total, done, dead) = (counts.Exists ? counts.Status : r.EndedStatus ?? OpenAiBatchStates.Expired, counts.Total, counts.Done, counts.DeadLettered);
+            (status, total, done, dead) = (counts.Status, counts.Total, counts.Done, counts.DeadLettered);
+            if (!counts.Exists && r.Final is [var t, var c, var f, var input, var output])
+            {
+                // Its batch was forgotten after Queue:ResultTtl: it shows what it was when it ended.
+                (status, total, done, dead, usage) = (r.EndedStatus!, t, c, f, new TokenUsage(input, output, TimeSpan.Zero));
+            }
+            else if (!counts.Exists)
+            {
+                status = r.EndedStatus ?? OpenAiBatchStates.Expired;
+            }
         }
         else if (r.State == OpenAiBatchRecord.Validating && r.CancellingAt is not null)
         {
@@ -65,6 +73,7 @@ public sealed partial class OpenAiBatchGrain
                 EndedStatus = view.Status,
                 OutputFileId = view.Completed > 0 ? await MakeFileAsync(r, errors: false, endedAt, counts?.Expires, ct) : null,
                 ErrorFileId = view.Failed > 0 ? await MakeFileAsync(r, errors: true, endedAt, counts?.Expires, ct) : null,
+                Final = [view.Total, view.Completed, view.Failed, view.Usage.PromptTokens, view.Usage.CompletionTokens],
             };
             _record = r;
             await store.EndAsync(BatchId, r, ct);

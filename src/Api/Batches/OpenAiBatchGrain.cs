@@ -111,7 +111,7 @@ public sealed partial class OpenAiBatchGrain(
                 }
             }
 
-            _record = _record with { EndedAt = null, EndedStatus = null, OutputFileId = null, ErrorFileId = null, Published = false };
+            _record = _record with { EndedAt = null, EndedStatus = null, OutputFileId = null, ErrorFileId = null, Published = false, Final = null };
             await store.ReopenAsync(BatchId, _record, cancellationToken);
         }
 

@@ -12,6 +12,10 @@ namespace OrleansLlm.Api.Batches;
 /// </param>
 /// <param name="EndedStatus">The status its end was recorded with; null while it runs.</param>
 /// <param name="Published">True once its end was handed to <see cref="IBatchEndedPublisher"/>.</param>
+/// <param name="Final">
+/// Its figures when it ended (total, completed, failed, input and output tokens), shown once its batch's keys have
+/// expired (<c>Queue:ResultTtl</c>) while this record is kept longer (<see cref="ApiOptions.FileTtl"/>).
+/// </param>
 public sealed record OpenAiBatchRecord(
     string Tenant,
     string KeyId,
@@ -29,7 +33,8 @@ public sealed record OpenAiBatchRecord(
     string? EndedStatus = null,
     string? OutputFileId = null,
     string? ErrorFileId = null,
-    bool Published = false)
+    bool Published = false,
+    long[]? Final = null)
 {
     public const string Validating = OpenAiBatchStates.Validating;
     public const string Submitted = "submitted";
@@ -55,6 +60,7 @@ public sealed record OpenAiBatchRecord(
         new("output", OutputFileId ?? string.Empty),
         new("error", ErrorFileId ?? string.Empty),
         new("published", Published ? 1 : 0),
+        new("final", Final is null ? string.Empty : string.Join(',', Final)),
     ];
 
     /// <returns>The record; null when the hash is empty (no such batch, or it expired).</returns>
@@ -86,7 +92,8 @@ public sealed record OpenAiBatchRecord(
             Text("ended_status"),
             Text("output"),
             Text("error"),
-            Number("published") == 1);
+            Number("published") == 1,
+            Text("final")?.Split(',').Select(n => long.Parse(n, CultureInfo.InvariantCulture)).ToArray());
     }
 
     private static string Ms(DateTimeOffset? at) => at?.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture) ?? string.Empty;

@@ -21,18 +21,33 @@ public sealed partial class OpenAiBatchSweep(
         {
             try
             {
-                foreach (var batchId in await store.OpenAsync(Page))
-                {
-                    if (await grains.GetGrain<IOpenAiBatchGrain>(batchId).GetAsync(tenant: null, stoppingToken) is null)
-                    {
-                        // Its record expired: there is nothing left to record.
-                        await store.CloseAsync(batchId);
-                    }
-                }
+                await VisitAllAsync(stoppingToken);
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
                 LogSweepFailed(logger, ex);
+            }
+        }
+    }
+
+    /// <summary>Every batch not ended, a page of ids at a time, so a long-running batch never keeps a newer one from its visit.</summary>
+    private async Task VisitAllAsync(CancellationToken stoppingToken)
+    {
+        for (var start = 0; ; start += Page)
+        {
+            var page = await store.OpenAsync(start, Page);
+            foreach (var batchId in page)
+            {
+                if (await grains.GetGrain<IOpenAiBatchGrain>(batchId).GetAsync(tenant: null, stoppingToken) is null)
+                {
+                    // Its record expired: there is nothing left to record.
+                    await store.CloseAsync(batchId);
+                }
+            }
+
+            if (page.Count < Page)
+            {
+                return;
             }
         }
     }

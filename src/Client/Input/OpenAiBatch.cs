@@ -9,4 +9,6 @@ namespace OrleansLlm.Client.Input;
 /// <param name="Errors">The first few lines that could not be taken, as <c>FILE:LINE: why</c>.</param>
 /// <param name="ErrorCount">Every line that could not be taken; nothing may be submitted while there is one.</param>
 /// <param name="Url">The endpoint every line names: <see cref="OpenAiBatchReader.ChatUrl"/> or <see cref="OpenAiBatchReader.CompletionsUrl"/>.</param>
-public sealed record OpenAiBatch(BatchSpec Spec, int ItemCount, IReadOnlyList<string> Errors, int ErrorCount, string? Url);
+/// <param name="BadLines">The same first few lines by number, with why each was refused.</param>
+public sealed record OpenAiBatch(
+    BatchSpec Spec, int ItemCount, IReadOnlyList<string> Errors, int ErrorCount, string? Url, IReadOnlyList<OpenAiBadLine>? BadLines = null);

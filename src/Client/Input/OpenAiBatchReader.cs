@@ -75,16 +75,23 @@ public static class OpenAiBatchReader
     /// </summary>
     /// <exception cref="FileNotFoundException">There is no such file.</exception>
     /// <exception cref="InvalidDataException">The file is not UTF-8 but UTF-16 or UTF-32.</exception>
-    public static async Task<OpenAiBatch> CheckAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken)
+    public static Task<OpenAiBatch> CheckAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken) =>
+        CheckAsync(OpenFile(path), path, overrides, limit, cancellationToken);
+
+    /// <summary>As <see cref="CheckAsync(string, OpenAiBatchOverrides, int?, CancellationToken)"/>, for a file read from a stream.</summary>
+    /// <param name="open">Opens the file; the reading closes what it returns.</param>
+    /// <param name="name">The file's name, for messages.</param>
+    public static async Task<OpenAiBatch> CheckAsync(
+        Func<Stream> open, string name, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken)
     {
         var pass = new Pass(keepsItems: false);
-        await foreach (var _ in ReadAsync(path, overrides, limit, pass, cancellationToken))
+        await foreach (var _ in ReadAsync(open, name, overrides, limit, pass, cancellationToken))
         {
         }
 
         if (pass.First is not { } head || pass.Errors.Count > 0)
         {
-            return new OpenAiBatch(new BatchSpec(null, overrides.AnswerField), pass.Items, pass.Errors.First, pass.Errors.Count, Url: null);
+            return new OpenAiBatch(new BatchSpec(null, overrides.AnswerField), pass.Items, pass.Errors.First, pass.Errors.Count, Url: null, pass.BadLines);
         }
 
         var s = head.Shared;
@@ -106,18 +113,22 @@ public static class OpenAiBatchReader
     /// not read past it.
     /// </exception>
     public static IAsyncEnumerable<BatchItem> ReadItemsAsync(string path, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken) =>
-        ReadAsync(path, overrides, limit, new Pass(keepsItems: true), cancellationToken);
+        ReadAsync(OpenFile(path), path, overrides, limit, new Pass(keepsItems: true), cancellationToken);
+
+    /// <summary>As <see cref="ReadItemsAsync(string, OpenAiBatchOverrides, int?, CancellationToken)"/>, for a file read from a stream.</summary>
+    public static IAsyncEnumerable<BatchItem> ReadItemsAsync(
+        Func<Stream> open, string name, OpenAiBatchOverrides overrides, int? limit, CancellationToken cancellationToken) =>
+        ReadAsync(open, name, overrides, limit, new Pass(keepsItems: true), cancellationToken);
+
+    private static Func<Stream> OpenFile(string path) => () => File.Exists(path)
+        ? new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0, FileOptions.SequentialScan)
+        : throw new FileNotFoundException($"no such file: {path}", path);
 
     private static async IAsyncEnumerable<BatchItem> ReadAsync(
-        string path, OpenAiBatchOverrides overrides, int? limit, Pass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
+        Func<Stream> open, string name, OpenAiBatchOverrides overrides, int? limit, Pass pass, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"no such file: {path}", path);
-        }
-
         var lineOfId = new Dictionary<string, int>(StringComparer.Ordinal);
-        using var lines = Utf8LineReader.Open(path);
+        using var lines = new Utf8LineReader(open(), name);
         while (pass.Items < (limit ?? int.MaxValue) && await lines.ReadLineAsync(cancellationToken) is { Text: var line, Number: var lineNumber, Error: var badLine })
         {
             if (string.IsNullOrWhiteSpace(line) && badLine is null)
@@ -142,7 +153,7 @@ public static class OpenAiBatchReader
             if (error is not null)
             {
                 // PATH:LINE: as ItemSource names its bad rows, so submit reports both alike.
-                pass.Errors.Add($"{path}:{lineNumber}: {error}");
+                pass.Add(lineNumber, error, $"{name}:{lineNumber}: {error}");
                 continue;
             }
 
@@ -443,7 +454,22 @@ public static class OpenAiBatchReader
     /// <param name="keepsItems">True for the pass that reads the items, which stops at the first bad line (<see cref="BadRows"/>).</param>
     private sealed class Pass(bool keepsItems)
     {
+        private readonly List<OpenAiBadLine> _badLines = [];
+
         public BadRows Errors { get; } = new(stopAtFirst: keepsItems);
+
+        /// <summary>The first bad lines, as <see cref="Errors"/> keeps their messages, by number.</summary>
+        public IReadOnlyList<OpenAiBadLine> BadLines => _badLines;
+
+        public void Add(int line, string why, string message)
+        {
+            if (Errors.Count < BadRows.Kept)
+            {
+                _badLines.Add(new OpenAiBadLine(line, why));
+            }
+
+            Errors.Add(message);
+        }
 
         public int Items { get; set; }
 

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Dashboard;
+using OrleansLlm.Api;
+using OrleansLlm.Api.Hosting;
 using OrleansLlm.Hosting;
 using OrleansLlm.Kubernetes;
 using OrleansLlm.Options;
@@ -29,11 +31,19 @@ public static class SiloHostingExtensions
         var worker = Bind<WorkerOptions>(config, WorkerOptions.Section, new WorkerOptionsValidator());
         var tls = Bind<ClusterTlsOptions>(config, ClusterTlsOptions.Section, new ClusterTlsOptionsValidator(server: true));
         var dashboard = config.GetSection(SiloDashboardOptions.Section).Get<SiloDashboardOptions>() ?? new SiloDashboardOptions();
-        var metrics = Bind<SiloMetricsOptions>(config, SiloMetricsOptions.Section, new SiloMetricsOptionsValidator([silo.SiloPort, silo.GatewayPort, .. HttpPorts(config)]));
+        var apiSection = config.GetSection(ApiOptions.Section).Get<ApiOptions>() ?? new ApiOptions();
+        int[] apiPorts = apiSection.Enabled ? [apiSection.Port] : [];
+        var metrics = Bind<SiloMetricsOptions>(config, SiloMetricsOptions.Section, new SiloMetricsOptionsValidator([silo.SiloPort, silo.GatewayPort, .. HttpPorts(config), .. apiPorts]));
         builder.Services.AddSingleton(metrics);
         if (metrics.Port is { } metricsPort)
         {
             ListenAlsoOn(builder, metricsPort);
+        }
+
+        int[] otherPorts = [silo.SiloPort, silo.GatewayPort, .. HttpPorts(config), .. metrics.Port is { } m ? [m] : Array.Empty<int>()];
+        if (Bind<ApiOptions>(config, ApiOptions.Section, new ApiOptionsValidator(otherPorts)) is { Enabled: true } api)
+        {
+            ListenAlsoOn(builder, api.Port);
         }
 
         builder.Services.AddOptions<OrleansSiloOptions>().BindConfiguration(OrleansSiloOptions.Section).ValidateOnStart();
@@ -47,6 +57,7 @@ public static class SiloHostingExtensions
         }
 
         builder.UseOrleans(orleans => orleans.ConfigureSilo(silo, redis, tls, dashboard, inKubernetes ? kubernetes : null));
+        builder.AddOrleansLlmApi();
 
         // Failure detection (probe timeouts, votes) can be tuned under Orleans:Membership, e.g. for tests or small clusters.
         builder.Services.Configure<ClusterMembershipOptions>(config.GetSection($"{OrleansSiloOptions.Section}:Membership"));
@@ -63,7 +74,8 @@ public static class SiloHostingExtensions
 
     /// <summary>
     /// Maps <c>/healthz</c> (the process is alive), <c>/readyz</c> (take work; a JSON body names each check and why it
-    /// failed), <c>/drained</c>, the dashboard at <c>/dashboard</c>, the batches page at <c>/batches</c> and <c>/metrics</c>.
+    /// failed), <c>/drained</c>, the dashboard at <c>/dashboard</c>, the batches page at <c>/batches</c>, <c>/metrics</c>,
+    /// and the OpenAI Batch API at <c>/v1</c> on its own port.
     /// </summary>
     public static WebApplication MapOrleansLlmEndpoints(this WebApplication app)
     {
@@ -86,6 +98,7 @@ public static class SiloHostingExtensions
         app.MapOrleansDashboard(routePrefix: "/dashboard");
         app.MapOrleansLlmBatchesPage();
         app.MapOrleansLlmMetrics();
+        app.MapOrleansLlmApi();
 
         // 200 once the worker has drained, else 503: for a script or an operator following a drain.
         app.MapGet("/drained", (LocalWorkerState worker) => worker.IsDrained

@@ -13,13 +13,14 @@ public sealed class SiloProcess : IAsyncDisposable
     private readonly System.Text.StringBuilder _output = new();
     private readonly System.Text.StringBuilder _stderr = new();
 
-    private SiloProcess(Process process, string logFile, int httpPort, int siloPort, int gatewayPort)
+    private SiloProcess(Process process, string logFile, int httpPort, int siloPort, int gatewayPort, int? apiPort)
     {
         _process = process;
         _logFile = logFile;
         HttpPort = httpPort;
         SiloPort = siloPort;
         GatewayPort = gatewayPort;
+        ApiPort = apiPort;
     }
 
     public int HttpPort { get; }
@@ -27,6 +28,9 @@ public sealed class SiloProcess : IAsyncDisposable
     public int SiloPort { get; }
 
     public int GatewayPort { get; }
+
+    /// <summary>The OpenAI Batch API's port, drawn for the silo when its settings give it API keys but no <c>Api:Port</c>.</summary>
+    public int? ApiPort { get; }
 
     public int ProcessId => _process.Id;
 
@@ -44,8 +48,11 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         // Ports a test chose for the silo (Metrics:Port) are not given again: the silo refuses two uses of one port.
         var chosen = settings.Values.Select(v => int.TryParse(v, out var port) ? port : 0).ToHashSet();
-        var ports = FreePorts.Take(3, chosen);
+        var ports = FreePorts.Take(4, chosen);
         var (httpPort, siloPort, gatewayPort) = (ports[0], ports[1], ports[2]);
+        var apiPort = settings.Keys.Any(k => k.StartsWith("Api:Keys", StringComparison.Ordinal))
+            ? settings.TryGetValue("Api:Port", out var given) ? int.Parse(given) : ports[3]
+            : (int?)null;
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-silo-{siloPort}.log");
         var start = new ProcessStartInfo("dotnet", [RepoPaths.BuiltProgram("Silo", "OrleansLlm.Silo")])
         {
@@ -55,6 +62,10 @@ public sealed class SiloProcess : IAsyncDisposable
         start.Environment["ASPNETCORE_URLS"] = $"http://127.0.0.1:{httpPort}";
         start.Environment["Orleans__SiloPort"] = siloPort.ToString();
         start.Environment["Orleans__GatewayPort"] = gatewayPort.ToString();
+        if (apiPort is { } api)
+        {
+            start.Environment["Api__Port"] = api.ToString();
+        }
         if (!shippedLogging)
         {
             start.Environment["Logging__LogLevel__Default"] = "Warning";
@@ -66,7 +77,7 @@ public sealed class SiloProcess : IAsyncDisposable
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("the silo process did not start");
-        var silo = new SiloProcess(process, logFile, httpPort, siloPort, gatewayPort);
+        var silo = new SiloProcess(process, logFile, httpPort, siloPort, gatewayPort, apiPort);
         var log = new StreamWriter(logFile) { AutoFlush = true };
         process.OutputDataReceived += (_, e) => silo.Capture(log, e.Data, stderr: false);
         process.ErrorDataReceived += (_, e) => silo.Capture(log, e.Data, stderr: true);

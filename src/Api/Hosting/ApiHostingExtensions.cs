@@ -22,7 +22,7 @@ public static class ApiHostingExtensions
     /// </summary>
     /// <remarks>
     /// The silo listens on <see cref="ApiOptions.Port"/> itself, beside its other ports, and checks that none is taken twice.
-    /// A batch's end is told to the <see cref="IBatchEndedPublisher"/> registered, by default nobody.
+    /// A batch's end is told to the <see cref="IBatchEndedPublisher"/> registered, by default its webhook (when <c>Webhooks:Url</c> is set).
     /// </remarks>
     public static WebApplicationBuilder AddOrleansLlmApi(this WebApplicationBuilder builder)
     {
@@ -34,7 +34,7 @@ public static class ApiHostingExtensions
         services.TryAddSingleton<ApiFileStore>();
         services.TryAddSingleton<ApiBatchStore>();
         services.TryAddSingleton<IFileContent, BatchFileContent>();
-        services.TryAddSingleton<IBatchEndedPublisher, NoBatchEndedPublisher>();
+        services.TryAddSingleton<IBatchEndedPublisher, WebhookBatchEndedPublisher>();
         if (builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() is { Enabled: true })
         {
             services.AddHostedService<OpenAiBatchSweep>();

@@ -29,6 +29,12 @@ public sealed class ApiSilos : IAsyncLifetime
 
     public string BetaKey { get; } = NewKey();
 
+    /// <summary>Where the silos send their webhooks: a receiver a test starts there (the TypeScript SDK's script).</summary>
+    public int WebhookPort { get; } = FreePorts.Next();
+
+    /// <summary>The Standard Webhooks secret the silos sign with: <c>whsec_</c> and 32 random bytes in base64.</summary>
+    public string WebhookSecret { get; } = "whsec_" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
     public IReadOnlyList<SiloProcess> Silos => _silos.Running;
 
     public string Queue { get; } = LlmClusterOptions.NewQueueName();
@@ -52,6 +58,12 @@ public sealed class ApiSilos : IAsyncLifetime
             ["Api:Keys:1:Sha256"] = Sha256(BetaKey),
             ["Api:MaxFileBytes"] = MaxFileBytes.ToString(),
             ["Api:SweepInterval"] = "00:00:01",
+            // Nothing listens there until a test starts its receiver: until then deliveries fail and are retried,
+            // a few seconds apart at most, so an event is received soon after the receiver is up.
+            ["Webhooks:Url"] = $"http://127.0.0.1:{WebhookPort}/",
+            ["Webhooks:Secret"] = WebhookSecret,
+            ["Webhooks:FirstRetryDelay"] = "00:00:00.500",
+            ["Webhooks:MaxRetryDelay"] = "00:00:02",
             // A request that fails is dead-lettered after two quick tries: the error file and retry are seen in seconds.
             ["Queue:MaxAttempts"] = "2",
             ["Queue:RetryBaseDelay"] = "00:00:00.100",

@@ -118,7 +118,7 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
         var queued = Math.Max(0, c.Total - c.Done - c.DeadLettered - c.InFlight - c.Removed);
         return new BatchProgress(
             BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed, c.Priority, c.Removed, c.Status, c.Deadline,
-            queued > 0 ? c.WaitingForModel : null);
+            queued > 0 ? c.WaitingForModel : null, c.Tenant);
     }
 
     public async Task<BatchProgress> CancelAsync(CancellationToken cancellationToken)

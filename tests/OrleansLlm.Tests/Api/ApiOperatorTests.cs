@@ -30,8 +30,9 @@ public sealed partial class ApiOperatorTests(ApiSilos api, ITestOutputHelper out
         Assert.Equal(HttpStatusCode.Unauthorized, await StatusOfAsync($"{api.Endpoint(0)}/batches/{missing}", "sk-wrong"));
         Assert.Equal(HttpStatusCode.NotFound, await StatusOfAsync($"{api.Endpoint(0)}/batches/{missing}", api.AlphaKey));
         Assert.Equal(HttpStatusCode.NotFound, await StatusOfAsync($"{api.Endpoint(0)}/{stray}", api.AlphaKey));
-        // Refused by the API port's own check, before any endpoint runs.
+        // Refused by the port check (the API port answers /v1 alone, and /v1 is answered there alone).
         Assert.Equal(HttpStatusCode.NotFound, await StatusOfAsync($"http://127.0.0.1:{silo.ApiPort}/{stray}", key: null));
+        Assert.Equal(HttpStatusCode.NotFound, await StatusOfAsync($"http://127.0.0.1:{silo.HttpPort}/v1/batches/{missing}", api.AlphaKey));
         var batchId = await CreateEndedBatchAsync("metrics");
 
         var scrape = string.Empty;

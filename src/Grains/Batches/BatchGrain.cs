@@ -32,7 +32,9 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
         await RefuseWhenFullAsync(cancellationToken);
 
         var existing = await store.CreateAsync(BatchId, normalised, cancellationToken);
-        if (existing is not null && existing != normalised)
+        // The tenant is left out: a validation that a silo lost across an upgrade is resumed with a tenant the spec
+        // stored before it did not have.
+        if (existing is not null && existing != normalised with { Tenant = existing.Tenant })
         {
             throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt, answer field, model, options, format, priority or deadline.");
         }

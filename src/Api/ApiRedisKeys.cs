@@ -24,6 +24,12 @@ public sealed record ApiRedisKeys(string Name)
     /// <summary>Set of the batches of one key that have not ended: what <see cref="ApiOptions.MaxBatchesInProgressPerKey"/> counts.</summary>
     public string Active(string keyId) => $"{Name}:api:active:{keyId}";
 
+    /// <summary>
+    /// Sorted set batch id → when its record expires (Unix ms; +inf until it ends): the API batches whose record says
+    /// <paramref name="status"/>, one set per status, which the <c>orleansllm_api_batches</c> gauge counts.
+    /// </summary>
+    public string Status(string status) => $"{Name}:api:status:{status}";
+
     /// <summary>Sorted set batch id → created (Unix ms): every API batch whose end is not recorded yet, which the sweep visits.</summary>
     public string Open => $"{Name}:api:open";
 }

@@ -5,8 +5,15 @@ using StackExchange.Redis;
 
 namespace OrleansLlm.Api.Batches;
 
-/// <summary>The API batches' records in Redis, each tenant's list of them, the batches each key has running, and those not ended.</summary>
-public sealed class ApiBatchStore(RedisConnection redis, IOptions<QueueOptions> queue, IOptions<ApiOptions> options)
+/// <summary>
+/// The API batches' records in Redis, each tenant's list of them, the batches each key has running, those not ended,
+/// and every batch under its status.
+/// </summary>
+/// <remarks>
+/// A batch is moved from one status set to the next with every write of its record, in the same transaction, so the
+/// batches by status are counted with a ZCOUNT per status rather than by reading every batch.
+/// </remarks>
+public sealed class ApiBatchStore(RedisConnection redis, IOptions<QueueOptions> queue, IOptions<ApiOptions> options, TimeProvider time)
 {
     private IDatabase Db => redis.Database;
 
@@ -31,13 +38,50 @@ public sealed class ApiBatchStore(RedisConnection redis, IOptions<QueueOptions> 
         _ = transaction.SortedSetAddAsync(Keys.Batches(record.Tenant), batchId, created);
         _ = transaction.SortedSetAddAsync(Keys.Open, batchId, created);
         _ = transaction.SetAddAsync(Keys.Active(record.KeyId), batchId);
+        Track(transaction, batchId, record);
         return await transaction.ExecuteAsync().ConfigureAwait(false);
     }
 
     public async Task SaveAsync(string batchId, OpenAiBatchRecord record, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        await Db.HashSetAsync(Keys.Batch(batchId), record.ToHash()).ConfigureAwait(false);
+        var transaction = Db.CreateTransaction();
+        _ = transaction.HashSetAsync(Keys.Batch(batchId), record.ToHash());
+        Track(transaction, batchId, record);
+        await transaction.ExecuteAsync().ConfigureAwait(false);
+    }
+
+    /// <summary>How many batches are in each status (<see cref="OpenAiBatchStates.All"/>), ended ones whose record has expired not counted.</summary>
+    /// <remarks>One round trip of a ZCOUNT per status; the caller waits for the tasks.</remarks>
+    public IReadOnlyList<(string Status, Task<long> Count)> CountByStatus(IBatch batch)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        return OpenAiBatchStates.All
+            .Select(status => (status, batch.SortedSetLengthAsync(Keys.Status(status), now, double.PositiveInfinity, Exclude.Start)))
+            .ToList();
+    }
+
+    /// <summary>Drops from the status sets the ended batches whose record has expired: the sweep's bounded clean-up.</summary>
+    public Task TrimStatusesAsync()
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var batch = Db.CreateBatch();
+        var trims = OpenAiBatchStates.All.Select(status => batch.SortedSetRemoveRangeByScoreAsync(Keys.Status(status), double.NegativeInfinity, now)).ToArray();
+        batch.Execute();
+        return Task.WhenAll(trims);
+    }
+
+    /// <summary>Puts a batch in its status' set (and in no other), scored by when its record expires: never while it runs.</summary>
+    private void Track(ITransaction transaction, string batchId, OpenAiBatchRecord record)
+    {
+        var status = record.Status;
+        var expires = record.EndedStatus is null ? double.PositiveInfinity : (time.GetUtcNow() + options.Value.FileTtl).ToUnixTimeMilliseconds();
+        foreach (var other in OpenAiBatchStates.All.Where(s => s != status))
+        {
+            _ = transaction.SortedSetRemoveAsync(Keys.Status(other), batchId);
+        }
+
+        _ = transaction.SortedSetAddAsync(Keys.Status(status), batchId, expires);
     }
 
     /// <summary>Saves a batch that has ended: it no longer counts as running, and its record expires after <see cref="ApiOptions.FileTtl"/>.</summary>
@@ -50,6 +94,16 @@ public sealed class ApiBatchStore(RedisConnection redis, IOptions<QueueOptions> 
 
     /// <summary>Takes an ended batch off the sweep's list once its end is recorded and told.</summary>
     public Task CloseAsync(string batchId) => Db.SortedSetRemoveAsync(Keys.Open, batchId);
+
+    /// <summary>Forgets a batch whose record is gone: off the sweep's list, and counted in no status.</summary>
+    public async Task DropAsync(string batchId)
+    {
+        await CloseAsync(batchId).ConfigureAwait(false);
+        foreach (var status in OpenAiBatchStates.All)
+        {
+            await Db.SortedSetRemoveAsync(Keys.Status(status), batchId).ConfigureAwait(false);
+        }
+    }
 
     /// <summary>A retried batch runs again: it counts as running, the sweep visits it, and its record is kept.</summary>
     public async Task ReopenAsync(string batchId, OpenAiBatchRecord record, CancellationToken cancellationToken)

@@ -71,7 +71,7 @@ public sealed partial class OpenAiBatchGrain
             : null;
         return errors is not null
             ? (null, errors)
-            : (new CheckedInput(check.Spec with { Priority = metadata.Priority, CompletionWindow = record.Window }, file, metadata.Overrides), []);
+            : (new CheckedInput(check.Spec with { Priority = metadata.Priority, CompletionWindow = record.Window, Tenant = record.Tenant }, file, metadata.Overrides), []);
     }
 
     private async Task SubmitAsync(CheckedInput input, CancellationToken ct)

@@ -41,6 +41,18 @@ public sealed record OpenAiBatchRecord(
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
+    /// <summary>
+    /// Its status as the record alone tells it (<see cref="OpenAiBatchStates"/>), without asking its batch: what the
+    /// <c>orleansllm_api_batches</c> gauge counts. A batch that has finished shows <c>in_progress</c> here until its
+    /// end is recorded, at the next read of it or the sweep's next round.
+    /// </summary>
+    public string Status =>
+        EndedStatus
+        ?? (State is OpenAiBatchStates.Failed or OpenAiBatchStates.Cancelled ? State
+            : CancellingAt is not null ? OpenAiBatchStates.Cancelling
+            : State == Submitted ? OpenAiBatchStates.InProgress
+            : State);
+
     public HashEntry[] ToHash() =>
     [
         new("tenant", Tenant),

@@ -7,21 +7,25 @@ namespace OrleansLlm.Api.Batches;
 /// <summary>
 /// Visits, every <see cref="ApiOptions.SweepInterval"/>, the API batches whose end is not recorded yet: a visit
 /// resumes a validation that a dead silo left, and records (and tells) a batch's end though nobody asks for it.
-/// Every silo sweeps; a visit is a read of the batch's grain, so two at once change nothing.
+/// Every silo sweeps; a visit is a read of the batch's grain, so two at once change nothing. It also trims the status
+/// sets of the batches whose record has expired, and starts the <see cref="ApiBatchMetrics"/> gauge.
 /// </summary>
 public sealed partial class OpenAiBatchSweep(
-    IGrainFactory grains, ApiBatchStore store, IOptions<ApiOptions> options, TimeProvider time, ILogger<OpenAiBatchSweep> logger) : BackgroundService
+    IGrainFactory grains, ApiBatchStore store, ApiBatchMetrics metrics, IOptions<ApiOptions> options, TimeProvider time, ILogger<OpenAiBatchSweep> logger)
+    : BackgroundService
 {
     private const int Page = 100;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        metrics.Observe();
         using var timer = new PeriodicTimer(options.Value.SweepInterval, time);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
                 await VisitAllAsync(stoppingToken);
+                await store.TrimStatusesAsync();
             }
             catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
@@ -40,8 +44,8 @@ public sealed partial class OpenAiBatchSweep(
             {
                 if (await grains.GetGrain<IOpenAiBatchGrain>(batchId).GetAsync(tenant: null, stoppingToken) is null)
                 {
-                    // Its record expired: there is nothing left to record.
-                    await store.CloseAsync(batchId);
+                    // Its record expired: there is nothing left to record, nor to count.
+                    await store.DropAsync(batchId);
                 }
             }
 

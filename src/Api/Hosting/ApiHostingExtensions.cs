@@ -33,6 +33,8 @@ public static class ApiHostingExtensions
         services.TryAddSingleton<ApiKeys>();
         services.TryAddSingleton<ApiFileStore>();
         services.TryAddSingleton<ApiBatchStore>();
+        services.AddMetrics();
+        services.TryAddSingleton<ApiBatchMetrics>();
         services.TryAddSingleton<IFileContent, BatchFileContent>();
         services.TryAddSingleton<IBatchEndedPublisher, WebhookBatchEndedPublisher>();
         if (builder.Configuration.GetSection(ApiOptions.Section).Get<ApiOptions>() is { Enabled: true })

@@ -55,7 +55,9 @@ public static class StatusCommand
             ? $", deadline {at.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z"
             : string.Empty;
         var waiting = p.WaitingForModel is { } model ? $", waiting: no silo serves model {model}" : string.Empty;
-        Console.WriteLine($"{p.BatchId}: {p.Status}, priority {BatchPriorities.Name(p.Priority)}{deadline}{waiting}; total {p.Total}, queued {p.Queued}, " +
+        // An API batch's tenant; a batch the CLI submitted has none, and shows none.
+        var tenant = p.Tenant is { } owner ? $", tenant {owner}" : string.Empty;
+        Console.WriteLine($"{p.BatchId}: {p.Status}{tenant}, priority {BatchPriorities.Name(p.Priority)}{deadline}{waiting}; total {p.Total}, queued {p.Queued}, " +
                           $"in flight {p.InFlight}, done {p.Done}, dead-lettered {p.DeadLettered}{removed}");
     }
 }

@@ -8,6 +8,7 @@ namespace OrleansLlm;
 /// <param name="Status">One of <see cref="BatchStates"/>; empty for the default batch.</param>
 /// <param name="Deadline">When what is still queued expires; null for no deadline.</param>
 /// <param name="WaitingForModel">The model its queued items wait for because no silo serves it; else null.</param>
+/// <param name="Tenant">The API tenant whose batch it is; null for a batch the CLI submitted.</param>
 [GenerateSerializer, Immutable, Alias("OrleansLlm.BatchProgress")]
 public sealed record BatchProgress(
     [property: Id(0)] string BatchId,
@@ -22,7 +23,8 @@ public sealed record BatchProgress(
     [property: Id(9)] long Removed = 0,
     [property: Id(10)] string Status = "",
     [property: Id(11)] DateTimeOffset? Deadline = null,
-    [property: Id(12)] string? WaitingForModel = null)
+    [property: Id(12)] string? WaitingForModel = null,
+    [property: Id(13)] string? Tenant = null)
 {
     /// <summary>
     /// Every submitted item has a result, a dead letter, or was removed (cancelled or expired), and none is in flight:

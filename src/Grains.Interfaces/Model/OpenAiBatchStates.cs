@@ -11,4 +11,7 @@ public static class OpenAiBatchStates
     public const string Expired = BatchStates.Expired;
     public const string Cancelling = BatchStates.Cancelling;
     public const string Cancelled = BatchStates.Cancelled;
+
+    /// <summary>Every status, in the order a batch goes through them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Validating, Failed, InProgress, Finalizing, Completed, Expired, Cancelling, Cancelled];
 }

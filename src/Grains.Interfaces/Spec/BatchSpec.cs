@@ -27,6 +27,10 @@ namespace OrleansLlm;
 /// How long the batch may take from its creation (the OpenAI Batch API's completion window): what is still queued then
 /// is expired (removed and counted); items in flight finish. Null for no deadline.
 /// </param>
+/// <param name="Tenant">
+/// The API tenant whose batch it is; null for a batch the CLI submitted. Not how items are asked, but kept with the
+/// spec so the batch's own hash carries it, and whoever reads a batch's progress (the CLI, the batches page) sees it.
+/// </param>
 [GenerateSerializer, Immutable, Alias("OrleansLlm.BatchSpec")]
 public sealed record BatchSpec(
     [property: Id(0)] string? PromptTemplate,
@@ -37,7 +41,8 @@ public sealed record BatchSpec(
     [property: Id(5)] string? Format = null,
     [property: Id(6)] bool Chat = false,
     [property: Id(7)] BatchPriority Priority = BatchPriority.Normal,
-    [property: Id(8)] TimeSpan? CompletionWindow = null)
+    [property: Id(8)] TimeSpan? CompletionWindow = null,
+    [property: Id(9)] string? Tenant = null)
 {
     /// <summary>The <see cref="Format"/> that asks for any JSON object.</summary>
     public const string JsonFormat = "json";

@@ -34,6 +34,9 @@ public sealed record BatchCounts(bool Exists, bool Sealed, long Total, long InFl
     /// <summary>When everything the batch created expires (<c>Queue:ResultTtl</c> after it ended); null while it runs or when kept.</summary>
     public DateTimeOffset? Expires { get; init; }
 
+    /// <summary>The API tenant whose batch it is; null for a batch the CLI submitted.</summary>
+    public string? Tenant { get; init; }
+
     /// <summary>The batch's status (<see cref="BatchStates"/>) from these figures.</summary>
     public string Status => BatchStates.Of(Sealed, Stopped, Total, InFlight, Done, DeadLettered, Removed);
 }

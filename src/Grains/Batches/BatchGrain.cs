@@ -32,7 +32,9 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
         await RefuseWhenFullAsync(cancellationToken);
 
         var existing = await store.CreateAsync(BatchId, normalised, cancellationToken);
-        if (existing is not null && existing != normalised)
+        // The tenant is left out: a validation that a silo lost across an upgrade is resumed with a tenant the spec
+        // stored before it did not have.
+        if (existing is not null && existing != normalised with { Tenant = existing.Tenant })
         {
             throw new InvalidOperationException($"Batch {BatchId} already exists with another prompt, answer field, model, options, format, priority or deadline.");
         }
@@ -118,7 +120,7 @@ public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, Red
         var queued = Math.Max(0, c.Total - c.Done - c.DeadLettered - c.InFlight - c.Removed);
         return new BatchProgress(
             BatchId, c.Exists, c.Total, queued, c.InFlight, c.Done, c.DeadLettered, c.Sealed, c.Priority, c.Removed, c.Status, c.Deadline,
-            queued > 0 ? c.WaitingForModel : null);
+            queued > 0 ? c.WaitingForModel : null, c.Tenant);
     }
 
     public async Task<BatchProgress> CancelAsync(CancellationToken cancellationToken)

@@ -21,12 +21,15 @@ public sealed class RedisBatchStore(RedisConnection redis, RedisQueueItems queue
 {
     private readonly ScriptRunner _scripts = new(() => redis.Database, new QueueKeys(options.Value.Name), QueuePolicy.From(options.Value, clock));
 
-    // The spec, whole (SpecJson), and beside it the three of its fields the scripts read: its class, the model key
-    // its items are routed by ('' for each silo's own model), and its completion window (ms, '' for none).
+    // The spec, whole (SpecJson), and beside it the fields the scripts read: its class, the model key its items are
+    // routed by ('' for each silo's own model), its completion window (ms, '' for none) and its tenant.
     private const string SpecField = "spec";
     private const string PriorityField = "priority";
     private const string RouteField = "route";
     private const string WindowField = "window";
+
+    // The API tenant whose batch it is ('' for the CLI's), read with the figures so listing batches costs no extra call.
+    private const string TenantField = "tenant";
 
     // Batches one expiry or purge call takes: as many as the queue takes items a call.
     private const int Page = RedisQueueItems.Page;
@@ -189,6 +192,7 @@ public sealed class RedisBatchStore(RedisConnection redis, RedisQueueItems queue
             Late = Count("late"),
             Ended = At("ended"),
             Expires = At("expires"),
+            Tenant = f.GetValueOrDefault(TenantField) is { Length: > 0 } tenant ? tenant : null,
         };
     }
 
@@ -261,5 +265,6 @@ public sealed class RedisBatchStore(RedisConnection redis, RedisQueueItems queue
         new(PriorityField, BatchPriorities.Name(spec.Priority)),
         new(RouteField, spec.Model is { } model ? ModelNames.Key(model) : string.Empty),
         new(WindowField, spec.CompletionWindow is { } window ? ((long)window.TotalMilliseconds).ToString(CultureInfo.InvariantCulture) : string.Empty),
+        new(TenantField, spec.Tenant ?? string.Empty),
     ];
 }

@@ -28,7 +28,7 @@ public sealed class BatchTableReader(IGrainFactory grains)
         return p.Exists
             ? new BatchRow(
                 p.BatchId, listing.Created, p.Status, BatchPriorities.Name(p.Priority), p.Total ?? 0, p.Done, p.DeadLettered, p.InFlight,
-                p.Queued ?? 0, p.Removed, usage.PromptTokens, usage.CompletionTokens, p.WaitingForModel)
+                p.Queued ?? 0, p.Removed, usage.PromptTokens, usage.CompletionTokens, p.WaitingForModel, p.Tenant)
             : null;
     }
 }

@@ -22,9 +22,11 @@
     return node;
   };
 
-  // One entry per column: its heading and what fills its cell. A new column (a batch's tenant) is one more entry.
+  // One entry per column: its heading and what fills its cell. A new column is one more entry.
   const columns = [
     { title: 'Batch', className: 'id', fill: (td, b) => text(td, b.id) },
+    // An API batch's tenant; a batch the CLI submitted has none.
+    { title: 'Tenant', className: 'tenant', fill: (td, b) => text(td, b.tenant ?? '—') },
     { title: 'Created', className: 'created', fill: (td, b) => fillCreated(td, b) },
     { title: 'Status', className: 'status', fill: (td, b) => fillStatus(td, b) },
     { title: 'Progress', className: 'progress', fill: (td, b) => fillProgress(td, b) },

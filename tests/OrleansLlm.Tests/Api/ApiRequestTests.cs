@@ -23,6 +23,23 @@ public sealed class ApiRequestTests
         Assert.DoesNotContain(result.Failures, f => f.Contains("not-a-hash", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(OpenAiBatchRecord.Validating, false, null, "validating")]
+    [InlineData(OpenAiBatchRecord.Validating, true, null, "cancelling")]
+    [InlineData(OpenAiBatchRecord.Submitted, false, null, "in_progress")]
+    [InlineData(OpenAiBatchRecord.Submitted, true, null, "cancelling")]
+    [InlineData(OpenAiBatchStates.Failed, false, null, "failed")]
+    [InlineData(OpenAiBatchStates.Cancelled, true, null, "cancelled")]
+    [InlineData(OpenAiBatchRecord.Submitted, true, "cancelled", "cancelled")]
+    [InlineData(OpenAiBatchRecord.Submitted, false, "expired", "expired")]
+    public void RecordStatus_WhatTheBatchesByStatusGaugeCounts_FollowsTheRecordAlone(string state, bool cancelling, string? ended, string status)
+    {
+        var record = new OpenAiBatchRecord("t", "k", "file-1", "/v1/chat/completions", "24h", TimeSpan.FromHours(24), new Dictionary<string, string>(),
+            DateTimeOffset.UnixEpoch, state, [], CancellingAt: cancelling ? DateTimeOffset.UnixEpoch : null, EndedStatus: ended);
+
+        Assert.Equal(status, record.Status);
+    }
+
     [Fact]
     public void Options_WithoutKeys_AreValidAndServeNoApi_WhateverThePort()
     {

@@ -39,6 +39,13 @@ public sealed class ApiSilos : IAsyncLifetime
 
     public string Queue { get; } = LlmClusterOptions.NewQueueName();
 
+    /// <summary>What the CLI, an Orleans client, is given to reach these silos.</summary>
+    public IReadOnlyDictionary<string, string> CliEnvironment => new Dictionary<string, string>
+    {
+        ["Redis__ConnectionString"] = _redis.ConnectionString,
+        ["Orleans__ClusterId"] = Queue,
+    };
+
     public TimeSpan StartTime { get; private set; }
 
     public async Task InitializeAsync()

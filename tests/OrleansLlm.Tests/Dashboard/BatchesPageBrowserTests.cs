@@ -78,6 +78,8 @@ public sealed partial class BatchesPageBrowserTests(RedisServer redis, ITestOutp
 
         var finished = Row(page, Finished);
         await Expect(finished.Locator("td.status")).ToHaveTextAsync("completed", new() { Timeout = (float)Deadline.TotalMilliseconds });
+        // The CLI submitted it: it has no tenant (an API batch's is asserted in Api/ApiOperatorTests).
+        await Expect(finished.Locator("td.tenant")).ToHaveTextAsync("—");
         var shown = await ReadRowAsync(page, Finished) ?? throw new Xunit.Sdk.XunitException($"{Finished} is no longer shown");
         var usage = await cluster.Client.GetGrain<IBatchGrain>(Finished).GetUsageAsync();
         output.WriteLine($"finished batch as shown: {shown}; usage {usage}");

@@ -35,6 +35,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     var scales = new List<ScaleResult>();
     var overheads = new List<OverheadResult>();
     var millions = new List<MillionResult>();
+    var apis = new List<ApiResult>();
     try
     {
         await using var redis = await RedisProcess.StartAsync(cancellationToken: cancellationToken);
@@ -49,6 +50,16 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
                 if (designs.Length > 0)
                 {
                     millions.Add(await new MillionRun(redis, items, scenarioOptions, log).RunAsync(cancellationToken));
+                }
+
+                continue;
+            }
+
+            if (scenario.Kind == ScenarioKind.Api)
+            {
+                if (designs.Length > 0)
+                {
+                    apis.Add(await new ApiRun(redis, items, scenarioOptions, log).RunAsync(scenario, cancellationToken));
                 }
 
                 continue;
@@ -107,6 +118,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     stdout.WriteLine(Report.Tables(results, scales, options));
     stdout.WriteLine(Report.OverheadTable(overheads));
     stdout.WriteLine(Report.MillionSection(millions));
+    stdout.WriteLine(Report.ApiSection(apis));
     if (Report.Headline(results) is { } headline)
     {
         stdout.WriteLine($"Whole data set: {headline}");
@@ -124,7 +136,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
             ? old[(at + Report.KeepBelowMarker.Length)..]
             : Environment.NewLine;
         await File.WriteAllTextAsync(svgPath, SvgChart.Render(results, scales), CancellationToken.None);
-        await File.WriteAllTextAsync(mdPath, Report.Document(results, scales, overheads, millions, workload, options, elapsed, load, Path.GetFileName(svgPath)).TrimEnd() + kept, CancellationToken.None);
+        await File.WriteAllTextAsync(mdPath, Report.Document(results, scales, overheads, millions, apis, workload, options, elapsed, load, Path.GetFileName(svgPath)).TrimEnd() + kept, CancellationToken.None);
         log.WriteLine($"wrote {mdPath} and {svgPath}");
     }
 
@@ -139,5 +151,10 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
         log.WriteLine($"LOST: scale/D lost {s.Lost} of {s.Items} items, {s.DeadLettered} dead-lettered{(s.Error is null ? "" : $" ({s.Error})")}");
     }
 
-    return lost.Length == 0 && scales.All(s => s.Lost == 0 && s.DeadLettered == 0) ? 0 : 1;
+    foreach (var a in apis.Where(a => a.Failed))
+    {
+        log.WriteLine($"LOST: api: {a.Missing} of {a.Lines} custom_ids missing, {a.Duplicated} duplicated, {a.NotOk} not 200{(a.Error is null ? "" : $" ({a.Error})")}");
+    }
+
+    return lost.Length == 0 && scales.All(s => s.Lost == 0 && s.DeadLettered == 0) && apis.All(a => !a.Failed) ? 0 : 1;
 }

@@ -321,9 +321,49 @@ public static class Report
         return md.ToString();
     }
 
+    /// <summary>The api run: upload, validation, makespan and download through the official SDK, and the silos' memory.</summary>
+    public static string ApiSection(IReadOnlyList<ApiResult> apis)
+    {
+        if (apis.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var a = apis[^1];
+        var md = new StringBuilder();
+        md.AppendLine("## The OpenAI Batch API");
+        md.AppendLine();
+        md.AppendLine(string.Create(Inv, $"{a.Lines:N0} rows of `data/worldcities.csv` as one OpenAI batch input file (a chat request per row, custom_id by line), ") +
+            "through the official OpenAI .NET SDK (given nothing but an endpoint and a key) against the Batch API of 2 silo processes, each beside its own simulator " +
+            string.Create(Inv, $"({a.Parallel} slots, time scale {a.TimeScale}; the silo at a fixed {a.Parallel} in flight). Uploaded to silo 0, created on silo 1, ") +
+            string.Create(Inv, $"polled on both in turn every {ApiRun.PollInterval.TotalSeconds:0.0} s, downloaded from silo 0. Memory is the kernel's resident set from `/proc/PID/status`: ") +
+            string.Create(Inv, $"VmRSS read every {ApiRun.RssInterval.TotalMilliseconds:0} ms while silo 0 serves the download, and each silo's VmHWM (its own high-water mark, nothing missed between reads) at the end."));
+        md.AppendLine();
+        if (a.Error is not null)
+        {
+            md.AppendLine(Inv, $"**Failed**: {a.Error}");
+            md.AppendLine();
+            return md.ToString();
+        }
+
+        md.AppendLine("| measure | value |");
+        md.AppendLine("|---|--:|");
+        md.AppendLine(Inv, $"| upload ({Mib(a.InputBytes)}) | {a.UploadSeconds:0.00} s |");
+        md.AppendLine(Inv, $"| validation (create → first seen `in_progress`) | {a.ValidationSeconds:0.0} s |");
+        md.AppendLine(Inv, $"| **makespan (create → first seen `completed`)** | **{a.MakespanSeconds:0.0} s** ({a.ItemsPerSecond:N0} requests/s; ideal {a.IdealSeconds:0.0} s, × {a.MakespanSeconds / a.IdealSeconds:0.00}) |");
+        md.AppendLine(Inv, $"| the batch's own `completed_at − created_at` | {a.ServerMakespanSeconds} s |");
+        md.AppendLine(Inv, $"| **output download** ({Mib(a.OutputBytes)}, {a.OutputLines:N0} lines) | **{a.DownloadSeconds:0.00} s** |");
+        md.AppendLine(Inv, $"| custom_ids missing / duplicated / not 200 | {a.Missing} / {a.Duplicated} / {a.NotOk} |");
+        md.AppendLine(Inv, $"| **silo 0 VmRSS**: before the download / peak while serving it | {Mib(a.RssBeforeDownload)} / **{Mib(a.RssPeakDownload)}** |");
+        md.AppendLine(Inv, $"| peak resident memory over the run (VmHWM): silo 0 / silo 1 | {string.Join(" / ", a.PeakRss.Select(Mib))} |");
+        md.AppendLine(Inv, $"| load average (1, 5, 15 min) | {a.Load} |");
+        md.AppendLine();
+        return md.ToString();
+    }
+
     public static string Document(
         IReadOnlyList<RunResult> results, IReadOnlyList<ScaleResult> scales, IReadOnlyList<OverheadResult> overheads, IReadOnlyList<MillionResult> millions,
-        Workload workload, BenchmarkOptions options, TimeSpan elapsed, string load, string chartFile)
+        IReadOnlyList<ApiResult> apis, Workload workload, BenchmarkOptions options, TimeSpan elapsed, string load, string chartFile)
     {
         var md = new StringBuilder();
         md.AppendLine("# Benchmarks: keeping Ollama busy");
@@ -387,6 +427,7 @@ public static class Report
         }
 
         md.Append(MillionSection(millions));
+        md.Append(ApiSection(apis));
         md.AppendLine("## How the ideal is computed");
         md.AppendLine();
         md.AppendLine("From the simulator's own capacity model (`SlotScheduler`): with k slots computing, each progresses at speed × k^(e−1) ÷ timeScale " +
@@ -472,6 +513,8 @@ public static class Report
         md.AppendLine(KeepBelowMarker);
         return md.ToString();
     }
+
+    private static string Mib(long bytes) => string.Create(Inv, $"{bytes / 1048576.0:0.0} MiB");
 
     private static string Percent(double value) => double.IsNaN(value) ? "–" : value.ToString("P0", Inv).Replace(" ", "", StringComparison.Ordinal);
 

@@ -13,6 +13,9 @@ public enum ScenarioKind
 
     /// <summary>A million items queued, and how long the longest script call takes; D only (see <see cref="MillionRun"/>).</summary>
     Million,
+
+    /// <summary>A batch file through the OpenAI Batch API of two silo processes; D only (see <see cref="ApiRun"/>).</summary>
+    Api,
 }
 
 /// <summary>One simulated Ollama backend: its slots (OLLAMA_NUM_PARALLEL), hardware speed and capacity curve.</summary>
@@ -126,7 +129,14 @@ public sealed record Scenario(
     public static readonly Scenario Million = new("million", "A million queued items: 900k of one batch, 50k of a model no silo serves, 50k cancelled; 2 silos at time scale 0",
         [new(16, 1), new(16, 1)], Items: Workload.AllRows, Designs: ["D"], Kind: ScenarioKind.Million);
 
-    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Scale, Full, Million];
+    /// <summary>
+    /// The whole data set as an OpenAI batch file through the official .NET SDK and the Batch API of 2 silo processes,
+    /// each beside a 32-slot simulator (<c>--d-max-concurrency</c> sets both); see <see cref="ApiRun"/>.
+    /// </summary>
+    public static readonly Scenario Api = new("api", "OpenAI Batch API: the whole data set as a batch file through 2 silo processes",
+        [new(32, 1), new(32, 1)], Items: Workload.AllRows, TimeScale: 0.001, Designs: ["D"], DMaxConcurrency: 32, Kind: ScenarioKind.Api);
+
+    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Scale, Full, Million, Api];
 
     public static readonly IReadOnlyList<string> Names = All.Select(s => s.Name).ToArray();
 

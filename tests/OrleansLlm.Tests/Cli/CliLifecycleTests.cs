@@ -94,7 +94,9 @@ public sealed partial class CliLifecycleTests(CliCluster cluster, ITestOutputHel
         cluster.Simulator.SetSpeed(0.02);
         try
         {
-            var submit = await cluster.RunAsync("submit", file, "--batch", batch, "--deadline", "3s");
+            // Long enough for two CLI processes to start and end before it closes, on a machine loaded by two other
+            // test lanes (3 s was not: the batch had expired before 'status' ran).
+            var submit = await cluster.RunAsync("submit", file, "--batch", batch, "--deadline", "10s");
             Assert.True(submit.ExitCode == 0, submit.ToString());
             var running = await cluster.RunAsync("status", batch);
             Assert.Matches($@"^{batch}: in_progress, priority normal, deadline \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\dZ; total 300, ", running.Stdout);

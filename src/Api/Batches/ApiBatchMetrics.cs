@@ -2,7 +2,6 @@ using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using OrleansLlm.Redis;
 using OrleansLlm.Telemetry;
-using StackExchange.Redis;
 
 namespace OrleansLlm.Api.Batches;
 
@@ -23,25 +22,19 @@ namespace OrleansLlm.Api.Batches;
 /// </remarks>
 public sealed partial class ApiBatchMetrics
 {
-    private static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(1);
-    private static readonly TimeSpan ReadTimeout = TimeSpan.FromSeconds(2);
-
     private readonly Meter _meter;
-    private readonly RedisConnection _redis;
     private readonly ApiBatchStore _store;
-    private readonly TimeProvider _time;
-    private readonly ILogger<ApiBatchMetrics> _logger;
+    private readonly RedisGaugeReading<IReadOnlyList<(string Status, long Count)>> _counts;
     private readonly Lock _gate = new();
-    private Reading? _last;
     private bool _observed;
 
     public ApiBatchMetrics(IMeterFactory meterFactory, RedisConnection redis, ApiBatchStore store, TimeProvider time, ILogger<ApiBatchMetrics> logger)
     {
-        _redis = redis;
         _store = store;
-        _time = time;
-        _logger = logger;
         _meter = meterFactory.Create(OrleansLlmTelemetry.MeterName);
+        _counts = new RedisGaugeReading<IReadOnlyList<(string Status, long Count)>>(redis, time,
+            batch => ReadAsync(store.CountByStatus(batch)),
+            ex => LogReadFailed(logger, redis.Endpoint, ex.GetBaseException().Message));
     }
 
     /// <summary>Creates the gauge; called once the API is served and the silo's Redis connection is up.</summary>
@@ -62,45 +55,21 @@ public sealed partial class ApiBatchMetrics
     }
 
     private IEnumerable<Measurement<long>> Measure() =>
-        Read() is { } reading
-            ? reading.Counts.Select(c => new Measurement<long>(c.Count,
+        _counts.Read() is { } counts
+            ? counts.Select(c => new Measurement<long>(c.Count,
                 new KeyValuePair<string, object?>("queue", _store.Keys.Name), new KeyValuePair<string, object?>("status", c.Status)))
             : [];
 
-    private Reading? Read()
+    private static async Task<IReadOnlyList<(string Status, long Count)>> ReadAsync(IReadOnlyList<(string Status, Task<long> Count)> counts)
     {
-        lock (_gate)
+        var read = new List<(string Status, long Count)>(counts.Count);
+        foreach (var (status, count) in counts)
         {
-            var now = _time.GetTimestamp();
-            if (_last is { } last && _time.GetElapsedTime(last.At, now) < MaxAge)
-            {
-                return last.Failed ? null : last;
-            }
-
-            try
-            {
-                // Observable instruments are read synchronously; the lock makes concurrent scrapes share one read.
-                var batch = _redis.Database.CreateBatch();
-                var counts = _store.CountByStatus(batch);
-                batch.Execute();
-                if (!Task.WhenAll(counts.Select(c => c.Count)).Wait(ReadTimeout))
-                {
-                    throw new TimeoutException($"Redis did not answer within {ReadTimeout.TotalSeconds:0} s");
-                }
-
-                _last = new Reading(now, counts.Select(c => (c.Status, c.Count.Result)).ToList());
-                return _last;
-            }
-            catch (Exception ex) when (ex is RedisException or TimeoutException or InvalidOperationException or AggregateException)
-            {
-                LogReadFailed(_logger, _redis.Endpoint, ex.GetBaseException().Message);
-                _last = new Reading(now, [], Failed: true);
-                return null;
-            }
+            read.Add((status, await count));
         }
-    }
 
-    private sealed record Reading(long At, IReadOnlyList<(string Status, long Count)> Counts, bool Failed = false);
+        return read;
+    }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reading the API's batches by status from Redis at {Endpoint} failed; orleansllm_api_batches is left out of this scrape: {Error}")]
     private static partial void LogReadFailed(ILogger logger, string endpoint, string error);

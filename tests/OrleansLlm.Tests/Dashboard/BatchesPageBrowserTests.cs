@@ -16,7 +16,7 @@ namespace OrleansLlm.Tests.Dashboard;
 /// </summary>
 [Collection(RedisCollection.Name)]
 [Trait("Category", "Browser")]
-public sealed partial class BatchesPageBrowserTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class BatchesPageBrowserTests(RedisServer redis, ITestOutputHelper output)
 {
     // High priority, so it finishes first; one item lacks the field the prompt needs and is dead-lettered at once.
     private const string Finished = "mayors-top-20";
@@ -27,37 +27,18 @@ public sealed partial class BatchesPageBrowserTests(RedisServer redis, ITestOutp
 
     private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(60);
 
-    private readonly string _queue = LlmClusterOptions.NewQueueName();
     private readonly List<string> _scriptErrors = [];
-    private ProcessReplicaSet _silos = null!;
-    private Task<Chromium>? _chromium;
-
-    public Task InitializeAsync()
-    {
-        var settings = new Dictionary<string, string>
-        {
-            ["Redis:ConnectionString"] = redis.ConnectionString,
-            ["Orleans:ClusterId"] = _queue,
-            ["Queue:Name"] = _queue,
-            ["Worker:AdaptiveConcurrency"] = "false",
-            ["Worker:MaxConcurrency"] = "2",
-        };
-        // Answers of about 0.2 s, two at a time on each silo.
-        _silos = new ProcessReplicaSet(() => new SimulatorOptions { Parallel = 2, TimeScale = 0.01 }, settings);
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task RunningBatchsBarMoves_FinishedBatchsLinksServeItsOutputAndErrorFiles()
     {
         var total = Stopwatch.StartNew();
-        // The browser starts while the silos do: both take seconds, and neither needs the other until the first page.
-        _chromium = Chromium.LaunchAsync();
-        await Task.WhenAll(_silos.ScaleUpAsync(), _silos.ScaleUpAsync());
-        var (pageSilo, fileSilo) = (_silos.Running[0], _silos.Running[1]);
+        // Answers of about 0.2 s, two at a time on each silo.
+        await using var browser = await BrowserOnTwoSilos.StartAsync(redis, () => new SimulatorOptions { Parallel = 2, TimeScale = 0.01 });
+        var (pageSilo, fileSilo) = (browser.Silos[0], browser.Silos[1]);
         output.WriteLine($"two silo processes ready in {total.Elapsed.TotalSeconds:F1} s");
 
-        await using var cluster = await ClusterConnection.ConnectAsync(new ClientSettings(redis.ConnectionString, _queue, "orleansllm"), CancellationToken.None);
+        await using var cluster = await ClusterConnection.ConnectAsync(new ClientSettings(redis.ConnectionString, browser.Queue, "orleansllm"), CancellationToken.None);
         var cities = await Cities.LoadAsync(RunningItems);
         var finishedItems = cities.Take(20).Append(new BatchItem(Malformed, """{"name":"Atlantis"}""")).ToArray();
         var submitter = new BatchSubmitter(cluster.Client);
@@ -65,7 +46,7 @@ public sealed partial class BatchesPageBrowserTests(RedisServer redis, ITestOutp
         await submitter.SubmitAsync(Running, new BatchSpec(null, null), cities.ToAsyncEnumerable(), CancellationToken.None);
         output.WriteLine($"both batches submitted {total.Elapsed.TotalSeconds:F1} s after the start");
 
-        var page = await (await _chromium).NewPageAsync(_scriptErrors);
+        var page = await (await browser.Chromium).NewPageAsync(_scriptErrors);
         var opened = await page.GotoAsync($"{BaseUrl(pageSilo)}/batches");
         // Nothing inline runs: a batch's text could not become script even if it reached the page as markup.
         Assert.Contains("script-src 'self'", await opened!.HeaderValueAsync("content-security-policy"));
@@ -199,21 +180,6 @@ public sealed partial class BatchesPageBrowserTests(RedisServer redis, ITestOutp
         }
 
         Assert.Equal(System.Net.HttpStatusCode.NotFound, (await http.GetAsync("/batches/gone/output.jsonl")).StatusCode);
-    }
-
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            if (_chromium is not null)
-            {
-                await (await _chromium).DisposeAsync();
-            }
-        }
-        finally
-        {
-            await _silos.DisposeAsync();
-        }
     }
 
     private static string BaseUrl(SiloProcess silo) => $"http://127.0.0.1:{silo.HttpPort}";

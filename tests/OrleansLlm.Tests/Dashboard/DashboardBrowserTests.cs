@@ -14,7 +14,7 @@ namespace OrleansLlm.Tests.Dashboard;
 /// </summary>
 [Collection(RedisCollection.Name)]
 [Trait("Category", "Browser")]
-public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper output) : IAsyncLifetime
+public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper output)
 {
     private const string WorkerGrain = "OrleansLlm.Worker.WorkerGrain";
     private const string CoordinatorGrain = "OrleansLlm.Coordinator.CoordinatorGrain";
@@ -22,50 +22,29 @@ public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper o
     // The dashboard polls its silos every second; rendering a fresh value can take a few rounds on a loaded machine.
     private const float RenderTimeoutMs = 30_000;
 
-    private readonly string _queue = LlmClusterOptions.NewQueueName();
     private readonly List<string> _scriptErrors = [];
-    private ProcessReplicaSet _silos = null!;
-    private Task<Chromium>? _chromium;
-
-    private OrleansLlm.Queue.QueueKeys Keys => new(_queue);
-
-    public Task InitializeAsync()
-    {
-        var settings = new Dictionary<string, string>
-        {
-            ["Redis:ConnectionString"] = redis.ConnectionString,
-            ["Orleans:ClusterId"] = _queue,
-            ["Queue:Name"] = _queue,
-            ["Worker:AdaptiveConcurrency"] = "false",
-            ["Worker:MaxConcurrency"] = "2",
-        };
-        // Answers slow enough (about a second with two in flight) that 400 items keep both workers busy throughout.
-        _silos = new ProcessReplicaSet(() => new SimulatorOptions { Parallel = 2, TimeScale = 0.05 }, settings);
-        return Task.CompletedTask;
-    }
 
     [Fact]
     public async Task ShowsBothSilosTheirWorkersAndTheCoordinator_WhileTwoSilosAreBusy()
     {
         var total = Stopwatch.StartNew();
-        // The browser starts while the silos do: both take seconds, and neither needs the other until the first page.
-        _chromium = Chromium.LaunchAsync();
-        await Task.WhenAll(_silos.ScaleUpAsync(), _silos.ScaleUpAsync());
-        var silos = _silos.Running;
+        // Answers slow enough (about a second with two in flight) that 400 items keep both workers busy throughout.
+        await using var browser = await BrowserOnTwoSilos.StartAsync(redis, () => new SimulatorOptions { Parallel = 2, TimeScale = 0.05 });
+        var silos = browser.Silos;
         output.WriteLine($"two silo processes ready in {total.Elapsed.TotalSeconds:F1} s");
 
         var cities = await Cities.LoadAsync(400);
-        await redis.Connection.GetDatabase().ListRightPushAsync(Keys.Ready, cities.Select(c => (StackExchange.Redis.RedisValue)c.Json).ToArray());
+        await redis.Connection.GetDatabase().ListRightPushAsync(browser.Keys.Ready, cities.Select(c => (StackExchange.Redis.RedisValue)c.Json).ToArray());
         var addresses = new string[silos.Count];
         for (var i = 0; i < silos.Count; i++)
         {
             var silo = silos[i];
             string? owner = null;
-            await Eventually.TrueAsync(async () => (owner = await LeaseOwnerAsync(silo)) is not null, $"the silo on port {silo.SiloPort} to lease items");
+            await Eventually.TrueAsync(async () => (owner = await LeaseOwnerAsync(browser.Keys, silo)) is not null, $"the silo on port {silo.SiloPort} to lease items");
             addresses[i] = owner!;
         }
 
-        var chromium = await _chromium;
+        var chromium = await browser.Chromium;
         var browserClock = Stopwatch.StartNew();
         var page = await chromium.NewPageAsync(_scriptErrors);
         output.WriteLine($"chromium ready {total.Elapsed.TotalSeconds:F1} s after the start");
@@ -122,21 +101,6 @@ public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper o
         output.WriteLine($"browser part {browserClock.Elapsed.TotalSeconds:F1} s, whole test {total.Elapsed.TotalSeconds:F1} s");
     }
 
-    public async Task DisposeAsync()
-    {
-        try
-        {
-            if (_chromium is not null)
-            {
-                await (await _chromium).DisposeAsync();
-            }
-        }
-        finally
-        {
-            await _silos.DisposeAsync();
-        }
-    }
-
     private static string DashboardUrl(SiloProcess silo, string route) => $"http://127.0.0.1:{silo.HttpPort}/dashboard/#/{route}";
 
     // A row of the silos table (the zone grid above it links to the silos too, outside any table cell of its own).
@@ -146,8 +110,8 @@ public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper o
     private static ILocator ActivationsOf(IPage page, string grainType) =>
         page.Locator($"tr:has(> td > a[href='#/grain/{grainType}'])").Locator("td").Nth(2);
 
-    private async Task<string?> LeaseOwnerAsync(SiloProcess silo) =>
-        (await redis.Connection.GetDatabase().HashValuesAsync(Keys.Owners)).Select(o => (string?)o).FirstOrDefault(o => o is not null && silo.Owns(o));
+    private async Task<string?> LeaseOwnerAsync(OrleansLlm.Queue.QueueKeys keys, SiloProcess silo) =>
+        (await redis.Connection.GetDatabase().HashValuesAsync(keys.Owners)).Select(o => (string?)o).FirstOrDefault(o => o is not null && silo.Owns(o));
 
     // Grain Details shows one snapshot per click; between two answers a worker can have nothing in flight for a moment.
     private static async Task<JsonElement> BusyWorkerStateAsync(IPage page, string address)

@@ -58,7 +58,10 @@ public static class OrleansLlmSiloBuilderExtensions
             var ollama = sp.GetRequiredService<IOptions<OllamaOptions>>().Value;
             http.BaseAddress = new Uri(ollama.Url);
             http.Timeout = ollama.RequestTimeout;
-        });
+        })
+            // Each item is one request: the factory's two logging handlers (a scope and two Information lines per
+            // request) cost CPU on every one. The worker logs each item itself, and OllamaMetrics times every call.
+            .RemoveAllLoggers();
         // Scoped: one per worker activation (Orleans gives each its own scope), shared by the grain and its WorkerQueue.
         services.TryAddScoped<ItemProcessor>();
         services.TryAddScoped<WorkerStatistics>();

@@ -67,6 +67,22 @@ public sealed class QueueScriptTests(RedisServer redis)
         Assert.Contains("lease_ms", line);
     }
 
+    [Fact]
+    public async Task AScriptRedisNoLongerHas_IsSentWhole_AndCachedAgain()
+    {
+        var runner = new ScriptRunner(() => redis.Connection.GetDatabase(), new QueueKeys("q-flushed"), QueuePolicy.From(new QueueOptions { Name = "q-flushed" }, QueueClock.Redis));
+        var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
+        await runner.RunAsync(new LeaseCall(1, TimeSpan.FromMinutes(1), "silo-1", Served: null, TimeSpan.Zero));
+
+        // What a restarted Redis, or a new node, knows: no script. Calls go by SHA-1, so the first one is refused.
+        await server.ScriptFlushAsync();
+        Assert.False(await server.ScriptExistsAsync(LeaseCall.Script.Text));
+        var leased = (RedisResult[])(await runner.RunAsync(new LeaseCall(1, TimeSpan.FromMinutes(1), "silo-1", Served: null, TimeSpan.Zero)))!;
+
+        Assert.Equal(0, (int)leased[0]);
+        Assert.True(await server.ScriptExistsAsync(LeaseCall.Script.Text));
+    }
+
     // Lease with a lease duration that is not a number: Lua fails where it first does arithmetic with it.
     private sealed record NotANumberLease : IScriptCall
     {

@@ -30,12 +30,16 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>The process's CPU time so far (user and system), in seconds.</summary>
+    public double CpuSeconds => CpuTime.OfProcess(ProcessId);
+
     /// <summary>Starts the built silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken)
+    /// <param name="siloDll">Another build's silo (<see cref="SiloBuild"/>); null: the one built beside this harness.</param>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken, string? siloDll = null)
     {
         var ports = FreePorts.Take(4, new HashSet<int>());
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-bench-silo-{ports[1]}.log");
-        var start = new ProcessStartInfo("dotnet", [RepoPaths.BuiltProgram("Silo", "OrleansLlm.Silo")])
+        var start = new ProcessStartInfo("dotnet", [siloDll ?? RepoPaths.BuiltProgram("Silo", "OrleansLlm.Silo")])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -17,6 +17,9 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
     public const int WarmUpItems = 1000;
     public const int ClusterShards = 3;
 
+    // The CLI's own 10 s default is too short on a machine this loaded: a missed gateway fails the whole run.
+    private const string ConnectTimeout = "2m";
+
     /// <summary>Every run asked for: per Redis (single, cluster), <c>--repeat</c> rounds of each build, baseline first.</summary>
     public async Task<IReadOnlyList<OverheadResult>> RunAsync(CancellationToken cancellationToken)
     {
@@ -120,7 +123,7 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         var file = Path.Combine(Path.GetTempPath(), $"{batch}.jsonl");
         try
         {
-            await CliRun.RunAsync(build.CliDll, cli, ["results", batch, "--out", file], cancellationToken);
+            await CliRun.RunAsync(build.CliDll, cli, ["results", batch, "--out", file, "--connect-timeout", ConnectTimeout], cancellationToken);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             var duplicated = 0;
             DateTimeOffset? last = null;
@@ -163,7 +166,7 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
 
     // The first N rows of the file, as the workload holds them: the CLI reads them with the same ItemSource.
     private static string[] Submit(int rows, string batch) =>
-        ["submit", Workload.DataFile(), "--limit", rows.ToString(CultureInfo.InvariantCulture), "--batch", batch, "--wait"];
+        ["submit", Workload.DataFile(), "--limit", rows.ToString(CultureInfo.InvariantCulture), "--batch", batch, "--wait", "--connect-timeout", ConnectTimeout];
 
     private static string Describe(OverheadResult r) => string.Create(CultureInfo.InvariantCulture,
         $"[overhead/{r.Redis}/{r.Build}/round {r.Round}] {r.Items:N0} items in {r.Seconds:0.00} s ({r.ItemsPerSecond:N0} items/s; CLI {r.CliSeconds:0.00} s): " +

@@ -200,7 +200,7 @@ public static class Report
             if (gpu.TimeScale <= 0.01)
             {
                 // Issue 23: at 0.17 s service times the moment between an answer and the next lease shows; leasing ahead closes it.
-                rows.Add(string.Create(Inv, $"| gpu at time scale {gpu.TimeScale} | D's utilisation ≥ 97% (issue 23) | {gpu.Utilisation:P1} | {Mark(gpu.Utilisation >= 0.97)} |"));
+                rows.Add(string.Create(Inv, $"| gpu at time scale {gpu.TimeScale} | D's utilisation ≥ 97% (issue 23) | {gpu.Utilisation * 100:0.0}% | {Mark(gpu.Utilisation >= 0.97)} |"));
             }
         }
 

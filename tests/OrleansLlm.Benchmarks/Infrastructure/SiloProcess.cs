@@ -4,8 +4,8 @@ using System.Globalization;
 namespace OrleansLlm.Benchmarks.Infrastructure;
 
 /// <summary>
-/// The real silo executable in a process of its own, serving the OpenAI Batch API: what the api scenario measures,
-/// memory included, which an in-process silo would share with the harness.
+/// The real silo executable in a process of its own: what the api scenario measures (memory included, which an
+/// in-process silo would share with the harness) and the overhead scenario (CPU time, this build's or another's).
 /// </summary>
 public sealed class SiloProcess : IAsyncDisposable
 {

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using OllamaSim;
 using OrleansLlm.Benchmarks.Infrastructure;
+using StackExchange.Redis;
 
 namespace OrleansLlm.Benchmarks;
 
@@ -49,11 +50,12 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         var silos = new List<SiloProcess>();
         try
         {
+            var queue = QueueName(endpoint, id, shards);
             // One after the other, so a silo that fails to start leaves nothing running that the finally can't see.
             for (var i = 0; i < 2; i++)
             {
                 simulators.Add(await Backends.StartOneAsync(new BackendSpec(Slots, 1), options with { TimeScale = 0 }, cancellationToken));
-                silos.Add(await SiloProcess.StartAsync(SiloSettings(endpoint, id, shards, simulators[i].Url), cancellationToken, build.SiloDll));
+                silos.Add(await SiloProcess.StartAsync(SiloSettings(endpoint, id, queue, shards, simulators[i].Url), cancellationToken, build.SiloDll));
             }
 
             var cli = new Dictionary<string, string> { ["Redis__ConnectionString"] = endpoint.ConnectionString, ["Orleans__ClusterId"] = id };
@@ -145,14 +147,42 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         }
     }
 
-    private static Dictionary<string, string> SiloSettings(IRedisEndpoint endpoint, string id, int shards, Uri ollama)
+    /// <summary>
+    /// The queue's name: on a cluster, a hash tag whose partitions each land on another master, so that the items can
+    /// spread evenly at all; the silos name partition p of <c>{name}</c> <c>{name:p}</c> (<c>Queue:Shards</c>).
+    /// </summary>
+    private static string QueueName(IRedisEndpoint endpoint, string id, int shards)
+    {
+        if (endpoint is not RedisClusterProcess)
+        {
+            return id;
+        }
+
+        var slots = endpoint.Connection.GetServers().First(s => s.IsConnected && s.ServerType == ServerType.Cluster).ClusterConfiguration
+            ?? throw new InvalidOperationException("the Redis Cluster gave no slot map");
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            var tag = string.Create(CultureInfo.InvariantCulture, $"{id}-{attempt}");
+            var masters = Enumerable.Range(0, shards)
+                .Select(p => slots.GetBySlot(endpoint.Connection.HashSlot(string.Create(CultureInfo.InvariantCulture, $"{{{tag}:{p}}}")))?.EndPoint?.ToString())
+                .Distinct().Count();
+            if (masters == Math.Min(shards, slots.Nodes.Count(n => !n.IsReplica)))
+            {
+                return "{" + tag + "}";
+            }
+        }
+
+        throw new InvalidOperationException($"no queue name of {shards} partitions on as many masters in 1,000 tries");
+    }
+
+    private static Dictionary<string, string> SiloSettings(IRedisEndpoint endpoint, string id, string queue, int shards, Uri ollama)
     {
         var settings = new Dictionary<string, string>
         {
             ["Redis:ConnectionString"] = endpoint.ConnectionString,
             ["Orleans:ClusterId"] = id,
-            // On a cluster the queue's keys must share a hash tag; with shards, each partition gets a tag of its own.
-            ["Queue:Name"] = endpoint is RedisClusterProcess ? "{" + id + "}" : id,
+            // On a cluster every key of a queue (partition) must share a hash tag.
+            ["Queue:Name"] = queue,
             ["Worker:MaxConcurrency"] = Slots.ToString(CultureInfo.InvariantCulture),
             ["Ollama:Url"] = ollama.ToString(),
         };

@@ -200,12 +200,31 @@ public sealed record BenchmarkOptions
             return $"--baseline {checkout}: not a checkout of OrleansLlm (no OrleansLlm.sln there)";
         }
 
+        if (Baseline is not null && BuiltBaseline() is { } unbuilt)
+        {
+            return unbuilt;
+        }
+
         if (PerConsumer < 1 || AParallelism is < 1 || BPerConsumer is < 1 || DMaxConcurrency < 1)
         {
             return "parallelism settings must be at least 1";
         }
 
         return null;
+    }
+
+    /// <returns>Null when this checkout's and the baseline's silo and CLI are built, else which is missing.</returns>
+    private string? BuiltBaseline()
+    {
+        try
+        {
+            _ = Infrastructure.SiloBuild.Baseline(Baseline!);
+            return null;
+        }
+        catch (FileNotFoundException ex)
+        {
+            return ex.Message;
+        }
     }
 
     // --overhead N asks for the overhead scenario, whatever --scenario lists.

@@ -111,7 +111,7 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         var harness = CpuTime.OfThisProcess() - harnessBefore;
         var siloCpu = silos.Sum(s => s.CpuSeconds) - siloBefore;
         var redisAfter = await RedisCounters.ReadAsync(endpoint.Connection);
-        var masters = redisAfter.Select(after => after - (redisBefore.FirstOrDefault(b => b.Endpoint == after.Endpoint) ?? after with { Commands = 0, Scripts = 0, CpuSeconds = 0 })).ToArray();
+        var masters = redisAfter.Select(after => after - redisBefore.Single(before => before.Endpoint == after.Endpoint)).ToArray();
 
         var (missing, duplicated, last) = await CheckResultsAsync(build, cli, batch, cancellationToken);
         var seconds = last is { } end ? (end - started).TotalSeconds : submit.Seconds;

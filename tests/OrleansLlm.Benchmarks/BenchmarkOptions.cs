@@ -60,8 +60,20 @@ public sealed record BenchmarkOptions
 
     public TimeSpan TimeoutSlack { get; init; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Items per overhead run (D at time scale 0 through one silo and two); 0 skips them.</summary>
-    public int OverheadItems { get; init; }
+    /// <summary>Items of the overhead scenario's batch (<c>--overhead N</c>, which also adds the scenario); null: the scenario's own 20,000, or <c>--items</c>.</summary>
+    public int? OverheadItems { get; init; }
+
+    public const string SingleRedis = "single";
+    public const string ClusterRedis = "cluster";
+
+    /// <summary>Where the overhead scenario runs: one redis-server, and/or a 3-master Redis Cluster with <c>Queue:Shards</c> 3.</summary>
+    public IReadOnlyList<string> OverheadRedis { get; init; } = [SingleRedis];
+
+    /// <summary>A checkout of another commit, built with <c>dotnet build -c Release</c>, whose silo and CLI the overhead scenario measures too, in turn with this one's.</summary>
+    public string? Baseline { get; init; }
+
+    /// <summary>Rounds of the overhead scenario: each round runs the baseline (if any), then this build.</summary>
+    public int Repeat { get; init; } = 1;
 
     /// <summary>Seed of the random load balancer, so A and B pick the same backends run after run.</summary>
     public int Seed { get; init; } = 42;
@@ -97,11 +109,14 @@ public sealed record BenchmarkOptions
         var bPerConsumer = new Option<int?>("--b-per-consumer") { Description = "fixed parallelism of each of B's consumers (default: per-consumer)" };
         var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos, every scenario (default 16; 64 in gpu; in api the fixed limit of each silo and its simulator's slots, 32)" };
         var seed = new Option<int?>("--seed") { Description = "seed of the random load balancer (default 42)" };
-        var overhead = new Option<int?>("--overhead") { Description = "also measure per-item overhead: D at time scale 0 through 1 and 2 silos, this many items each (default: none)" };
+        var overhead = new Option<int?>("--overhead") { Description = "items of the overhead scenario's batch, and run it (default: 20,000 when the scenario is listed)" };
+        var overheadRedis = new Option<string?>("--overhead-redis") { Description = "where the overhead scenario runs: single, cluster (3 masters, Queue:Shards 3), or both (default: single)" };
+        var baseline = new Option<string?>("--baseline") { Description = "a checkout of another commit, built with 'dotnet build -c Release': the overhead scenario measures its silo and CLI too, alternating" };
+        var repeat = new Option<int?>("--repeat") { Description = "rounds of the overhead scenario, each baseline then current (default 1)" };
 
         var root = new RootCommand("Compares four designs for feeding Ollama backends from a Redis list: makespan, utilisation, queue waits, losses.")
         {
-            smoke, items, scenario, designs, output, timeScale, perConsumer, aParallelism, bPerConsumer, dMax, seed, overhead,
+            smoke, items, scenario, designs, output, timeScale, perConsumer, aParallelism, bPerConsumer, dMax, seed, overhead, overheadRedis, baseline, repeat,
         };
         root.SetAction((parse, ct) =>
         {
@@ -114,7 +129,9 @@ public sealed record BenchmarkOptions
                 TimeScaleSet = defaults.TimeScaleSet || parse.GetValue(timeScale) is not null,
                 DMaxConcurrencySet = parse.GetValue(dMax) is not null,
                 // The whole data set is D with more items, nothing a smoke run would add to; the API's cycle has its tests.
-                Scenarios = Split(parse.GetValue(scenario)) ?? (isSmoke ? Scenario.Names.Where(n => n != Scenario.Full.Name && n != Scenario.Million.Name && n != Scenario.Api.Name).ToArray() : Scenario.Names),
+                Scenarios = WithOverhead(
+                    Split(parse.GetValue(scenario)) ?? (isSmoke ? Scenario.Names.Where(n => n != Scenario.Full.Name && n != Scenario.Million.Name && n != Scenario.Api.Name && n != Scenario.Overhead.Name).ToArray() : Scenario.Names),
+                    parse.GetValue(overhead) is not null),
                 Designs = Split(parse.GetValue(designs))?.Select(d => d.ToUpperInvariant()).ToArray() ?? DesignCatalog.Ids,
                 Out = parse.GetValue(output) ?? (isSmoke ? null : Path.Combine("docs", "benchmarks.md")),
                 TimeScale = parse.GetValue(timeScale) ?? defaults.TimeScale,
@@ -123,7 +140,10 @@ public sealed record BenchmarkOptions
                 BPerConsumer = parse.GetValue(bPerConsumer),
                 DMaxConcurrency = parse.GetValue(dMax) ?? defaults.DMaxConcurrency,
                 Seed = parse.GetValue(seed) ?? defaults.Seed,
-                OverheadItems = parse.GetValue(overhead) ?? 0,
+                OverheadItems = parse.GetValue(overhead),
+                OverheadRedis = Split(parse.GetValue(overheadRedis)) ?? [SingleRedis],
+                Baseline = parse.GetValue(baseline),
+                Repeat = parse.GetValue(repeat) ?? 1,
                 Command = CommandLine(parse.Tokens.Select(t => t.Value)),
             };
             if (options.Validate() is { } error)
@@ -160,9 +180,29 @@ public sealed record BenchmarkOptions
             return "--time-scale must be > 0 (0 would make the simulated work vanish)";
         }
 
-        if (OverheadItems < 0)
+        if (OverheadItems is < 2 or > Workload.AllRows)
         {
-            return "--overhead must not be negative";
+            return $"--overhead must be between 2 and {Workload.AllRows:N0} (the rows of data/worldcities.csv)";
+        }
+
+        if (OverheadRedis.Count == 0 || OverheadRedis.Any(r => r is not (SingleRedis or ClusterRedis)))
+        {
+            return $"--overhead-redis must list some of {SingleRedis}, {ClusterRedis}";
+        }
+
+        if (Repeat < 1)
+        {
+            return "--repeat must be at least 1";
+        }
+
+        if (Baseline is { } checkout && !File.Exists(Path.Combine(checkout, "OrleansLlm.sln")))
+        {
+            return $"--baseline {checkout}: not a checkout of OrleansLlm (no OrleansLlm.sln there)";
+        }
+
+        if (Baseline is not null && BuiltBaseline() is { } unbuilt)
+        {
+            return unbuilt;
         }
 
         if (PerConsumer < 1 || AParallelism is < 1 || BPerConsumer is < 1 || DMaxConcurrency < 1)
@@ -172,6 +212,24 @@ public sealed record BenchmarkOptions
 
         return null;
     }
+
+    /// <returns>Null when this checkout's and the baseline's silo and CLI are built, else which is missing.</returns>
+    private string? BuiltBaseline()
+    {
+        try
+        {
+            _ = Infrastructure.SiloBuild.Baseline(Baseline!);
+            return null;
+        }
+        catch (FileNotFoundException ex)
+        {
+            return ex.Message;
+        }
+    }
+
+    // --overhead N asks for the overhead scenario, whatever --scenario lists.
+    private static IReadOnlyList<string> WithOverhead(IReadOnlyList<string> scenarios, bool overhead) =>
+        overhead && !scenarios.Contains(Scenario.Overhead.Name) ? [.. scenarios, Scenario.Overhead.Name] : scenarios;
 
     private static string[]? Split(string? list) =>
         list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } parts ? parts : null;

@@ -1,132 +1,206 @@
 using System.Diagnostics;
 using System.Globalization;
-using OrleansLlm.Benchmarks.Designs;
+using OllamaSim;
 using OrleansLlm.Benchmarks.Infrastructure;
-using OrleansLlm.Queue;
 using StackExchange.Redis;
 
 namespace OrleansLlm.Benchmarks;
 
-/// <summary>What one overhead run measured: D with Ollama answering at once, so only OrleansLlm's own cost remains.</summary>
-public sealed record OverheadResult(
-    int Silos, int Items, double Seconds, long ScriptCalls, long RedisCommands, double ProcessCpuSeconds, double RedisCpuSeconds)
-{
-    public double ItemsPerSecond => Items / Seconds;
-
-    /// <summary>EVALSHA/EVAL calls per item: the round trips that move items through the queue.</summary>
-    public double ScriptCallsPerItem => (double)ScriptCalls / Items;
-
-    /// <summary>Every command Redis executed per item, those run inside the scripts included.</summary>
-    public double RedisCommandsPerItem => (double)RedisCommands / Items;
-
-    /// <summary>This process (silos, simulators, harness) and redis-server together, as a share of every core.</summary>
-    public double CpuShare => (ProcessCpuSeconds + RedisCpuSeconds) / (Seconds * Environment.ProcessorCount);
-}
-
 /// <summary>
-/// Per-item overhead: design D on simulators at time scale 0 (every answer instant, 16 slots each), one silo and then
-/// two, with the Redis commands and the CPU they cost. Whatever limits items per second here is OrleansLlm itself.
+/// Per-item cost: 2 silo processes, each beside its own simulator at time scale 0 (every answer instant, 16 slots),
+/// a warm-up batch, then N cities submitted as one batch through the CLI process (<c>orleansllm submit --wait</c>) and
+/// timed to the batch's end. Whatever limits items per second here is OrleansLlm itself, and what Redis and the silos
+/// spent on each item is counted. With <c>--baseline</c> another build runs the same, alternating, in the same run.
 /// </summary>
 public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOptions options, TextWriter log)
 {
     public const int Slots = 16;
-    private const int WarmUpItems = 1000;
-    private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(20);
+    public const int WarmUpItems = 1000;
+    public const int ClusterShards = 3;
 
-    public async Task<OverheadResult> RunAsync(int silos, CancellationToken cancellationToken)
+    // The CLI's own 10 s default is too short on a machine this loaded: a missed gateway fails the whole run.
+    private const string ConnectTimeout = "2m";
+
+    /// <summary>Every run asked for: per Redis (single, cluster), <c>--repeat</c> rounds of each build, baseline first.</summary>
+    public async Task<IReadOnlyList<OverheadResult>> RunAsync(CancellationToken cancellationToken)
     {
-        var warmUp = new Workload(workload.Items.Take(WarmUpItems).ToArray());
-        var instant = options with { TimeScale = 0, DMaxConcurrency = Slots };
-        var scenario = new Scenario($"overhead-{silos}", $"{silos} silo(s)", Enumerable.Repeat(new BackendSpec(Slots, 1), silos).ToArray());
-        var keys = new QueueKeys($"overhead-{silos}-{Guid.NewGuid():N}"[..30]);
-        await using var backends = await Backends.StartAsync(scenario, instant, cancellationToken);
-        var context = new DesignContext(redis, keys, backends.Urls, new CallRecorder(), instant, TimeSpan.FromMinutes(1));
-        try
+        SiloBuild[] builds = options.Baseline is { } checkout ? [SiloBuild.Baseline(checkout), SiloBuild.Current()] : [SiloBuild.Current()];
+        var results = new List<OverheadResult>();
+        foreach (var target in options.OverheadRedis)
         {
-            await using var run = await new OrleansDesign().StartAsync(context, cancellationToken);
-
-            // JIT, connection pools and the controllers' climb happen here, not in the measurement.
-            await PushAndWaitAsync(keys, warmUp, expected: Distinct(warmUp), cancellationToken);
-            // The measured items include the warm-up's (the first rows of the file): start their results afresh.
-            foreach (var day in await redis.Db.SortedSetRangeByRankAsync(keys.RawDays))
+            await using var cluster = target == BenchmarkOptions.ClusterRedis ? await RedisClusterProcess.StartAsync(cancellationToken) : null;
+            IRedisEndpoint endpoint = cluster is null ? redis : cluster;
+            for (var round = 1; round <= options.Repeat; round++)
             {
-                await redis.Db.KeyDeleteAsync([keys.RawResults((long)day), keys.RawResultOrder((long)day)]);
-            }
-
-            var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
-            var (scriptsBefore, commandsBefore) = await CommandStatsAsync(server);
-            var redisCpuBefore = await RedisCpuAsync(server);
-            var process = Process.GetCurrentProcess();
-            var cpuBefore = process.TotalProcessorTime;
-            var clock = Stopwatch.StartNew();
-            var polls = await PushAndWaitAsync(keys, workload, expected: Distinct(workload), cancellationToken);
-            var seconds = clock.Elapsed.TotalSeconds;
-            process.Refresh();
-            var cpu = (process.TotalProcessorTime - cpuBefore).TotalSeconds;
-            var redisCpu = await RedisCpuAsync(server) - redisCpuBefore;
-            var (scriptsAfter, commandsAfter) = await CommandStatsAsync(server);
-
-            // Our own polling (the days' index and one HLEN per poll) and the push are the harness's, not the system's.
-            var result = new OverheadResult(
-                silos, workload.Count, seconds, scriptsAfter - scriptsBefore, commandsAfter - commandsBefore - (2 * polls) - 1, cpu, redisCpu);
-            log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"[overhead/{silos} silo(s)] {workload.Count} items in {seconds:0.00} s: {result.ItemsPerSecond:0} items/s, " +
-                $"{result.ScriptCallsPerItem:0.00} script calls and {result.RedisCommandsPerItem:0.0} Redis commands per item, CPU {result.CpuShare:P0} of {Environment.ProcessorCount} cores"));
-            return result;
-        }
-        finally
-        {
-            await redis.FlushAsync();
-        }
-    }
-
-    private async Task<long> PushAndWaitAsync(QueueKeys keys, Workload workload, int expected, CancellationToken cancellationToken)
-    {
-        await redis.Db.ListRightPushAsync(keys.Ready, workload.Items.Select(i => (RedisValue)i.Json).ToArray());
-        var deadline = Stopwatch.StartNew();
-        long polls = 0;
-        while (true)
-        {
-            polls++;
-            if (await RawResults.CountAsync(redis.Db, keys) >= expected)
-            {
-                return polls;
-            }
-
-            if (deadline.Elapsed > TimeSpan.FromMinutes(5))
-            {
-                throw new TimeoutException($"overhead run: fewer than {expected} results after 5 minutes");
-            }
-
-            await Task.Delay(PollInterval, cancellationToken);
-        }
-    }
-
-    // The file holds a few cities twice under one id; their second answer is a duplicate, not a second result.
-    private static int Distinct(Workload workload) => workload.Items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count();
-
-    private static async Task<(long Scripts, long All)> CommandStatsAsync(IServer server)
-    {
-        long scripts = 0, all = 0;
-        foreach (var group in await server.InfoAsync("commandstats"))
-        {
-            foreach (var (name, value) in group)
-            {
-                var calls = long.Parse(value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture);
-                all += calls;
-                if (name is "cmdstat_evalsha" or "cmdstat_eval")
+                foreach (var build in builds)
                 {
-                    scripts += calls;
+                    results.Add(await MeasureAsync(build, endpoint, target, cluster is null ? 1 : ClusterShards, round, cancellationToken));
                 }
             }
         }
 
-        return (scripts, all);
+        return results;
     }
 
-    private static async Task<double> RedisCpuAsync(IServer server)
+    private async Task<OverheadResult> MeasureAsync(SiloBuild build, IRedisEndpoint endpoint, string target, int shards, int round, CancellationToken cancellationToken)
     {
-        var cpu = (await server.InfoAsync("cpu")).SelectMany(g => g).ToDictionary(kv => kv.Key, kv => kv.Value);
-        return double.Parse(cpu["used_cpu_user"], CultureInfo.InvariantCulture) + double.Parse(cpu["used_cpu_sys"], CultureInfo.InvariantCulture);
+        var load = MachineInfo.LoadAverage();
+        var id = $"bench-cost-{Guid.NewGuid():N}"[..24];
+        var simulators = new List<SimulatorServer>();
+        var silos = new List<SiloProcess>();
+        try
+        {
+            var queue = QueueName(endpoint, id, shards);
+            // One after the other, so a silo that fails to start leaves nothing running that the finally can't see.
+            for (var i = 0; i < 2; i++)
+            {
+                simulators.Add(await Backends.StartOneAsync(new BackendSpec(Slots, 1), options with { TimeScale = 0 }, cancellationToken));
+                silos.Add(await SiloProcess.StartAsync(SiloSettings(endpoint, id, queue, shards, simulators[i].Url), cancellationToken, build.SiloDll));
+            }
+
+            var cli = new Dictionary<string, string> { ["Redis__ConnectionString"] = endpoint.ConnectionString, ["Orleans__ClusterId"] = id };
+            // JIT, connection pools and the controllers' climb happen here, not in the measurement.
+            await CliRun.RunAsync(build.CliDll, cli, Submit(WarmUpItems, id + "-warm-up"), cancellationToken);
+            foreach (var simulator in simulators)
+            {
+                simulator.ResetStats();
+            }
+
+            var result = await MeasureBatchAsync(build, endpoint, silos, cli, id, cancellationToken) with
+            {
+                Redis = target, Shards = shards, Round = round, Load = $"{load} → {MachineInfo.LoadAverage()}",
+            };
+            result = result with { ExtraCalls = simulators.Sum(s => s.GetStats().Served) - (result.Items - result.Missing) };
+            log.WriteLine(Describe(result));
+            return result;
+        }
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            log.WriteLine($"[overhead/{target}/{build.Name}] FAILED: {ex}");
+            return OverheadResult.Failure(build.Name, target, shards, round, workload.DistinctIds, load, ex.GetType().Name + ": " + ex.Message);
+        }
+        finally
+        {
+            foreach (var silo in silos)
+            {
+                await silo.DisposeAsync();
+            }
+
+            foreach (var simulator in simulators)
+            {
+                await simulator.DisposeAsync();
+            }
+
+            foreach (var master in endpoint.Connection.GetServers().Where(s => !s.IsReplica))
+            {
+                await master.FlushAllDatabasesAsync();
+            }
+        }
     }
+
+    /// <summary>The batch itself: counters read just before the CLI starts and just after it exits, then its results checked.</summary>
+    private async Task<OverheadResult> MeasureBatchAsync(
+        SiloBuild build, IRedisEndpoint endpoint, IReadOnlyList<SiloProcess> silos, Dictionary<string, string> cli, string id, CancellationToken cancellationToken)
+    {
+        var batch = id + "-measured";
+        var redisBefore = await RedisCounters.ReadAsync(endpoint.Connection);
+        var siloBefore = silos.Sum(s => s.CpuSeconds);
+        var harnessBefore = CpuTime.OfThisProcess();
+        var started = DateTimeOffset.UtcNow;
+        var submit = await CliRun.RunAsync(build.CliDll, cli, Submit(workload.Count, batch), cancellationToken);
+        var harness = CpuTime.OfThisProcess() - harnessBefore;
+        var siloCpu = silos.Sum(s => s.CpuSeconds) - siloBefore;
+        var redisAfter = await RedisCounters.ReadAsync(endpoint.Connection);
+        var masters = redisAfter.Select(after => after - redisBefore.Single(before => before.Endpoint == after.Endpoint)).ToArray();
+
+        var (missing, duplicated, last) = await CheckResultsAsync(build, cli, batch, cancellationToken);
+        var seconds = last is { } end ? (end - started).TotalSeconds : submit.Seconds;
+        return new OverheadResult(
+            build.Name, "", 1, 1, workload.DistinctIds, seconds, submit.Seconds, masters, siloCpu, submit.CpuSeconds, harness, missing, duplicated, 0, "");
+    }
+
+    /// <summary>Downloads the batch's results through the CLI: ids without a result, results of an id seen before, and the last <c>completed_at</c>.</summary>
+    private async Task<(int Missing, int Duplicated, DateTimeOffset? Last)> CheckResultsAsync(SiloBuild build, Dictionary<string, string> cli, string batch, CancellationToken cancellationToken)
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"{batch}.jsonl");
+        try
+        {
+            await CliRun.RunAsync(build.CliDll, cli, ["results", batch, "--out", file, "--connect-timeout", ConnectTimeout], cancellationToken);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            var duplicated = 0;
+            DateTimeOffset? last = null;
+            foreach (var line in await File.ReadAllLinesAsync(file, cancellationToken))
+            {
+                var result = ResultDocument.Read(line);
+                duplicated += seen.Add(result.Id) ? 0 : 1;
+                if (result.CompletedAt is { } at && (last is null || at > last))
+                {
+                    last = at;
+                }
+            }
+
+            return (workload.Items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count(i => !seen.Contains(i)), duplicated, last);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// The queue's name: on a cluster, a hash tag whose partitions each land on another master, so that the items can
+    /// spread evenly at all; the silos name partition p of <c>{name}</c> <c>{name:p}</c> (<c>Queue:Shards</c>).
+    /// </summary>
+    private static string QueueName(IRedisEndpoint endpoint, string id, int shards)
+    {
+        if (endpoint is not RedisClusterProcess)
+        {
+            return id;
+        }
+
+        var slots = endpoint.Connection.GetServers().First(s => s.IsConnected && s.ServerType == ServerType.Cluster).ClusterConfiguration
+            ?? throw new InvalidOperationException("the Redis Cluster gave no slot map");
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            var tag = string.Create(CultureInfo.InvariantCulture, $"{id}-{attempt}");
+            var masters = Enumerable.Range(0, shards)
+                .Select(p => slots.GetBySlot(endpoint.Connection.HashSlot(string.Create(CultureInfo.InvariantCulture, $"{{{tag}:{p}}}")))?.EndPoint?.ToString())
+                .Distinct().Count();
+            if (masters == Math.Min(shards, slots.Nodes.Count(n => !n.IsReplica)))
+            {
+                return "{" + tag + "}";
+            }
+        }
+
+        throw new InvalidOperationException($"no queue name of {shards} partitions on as many masters in 1,000 tries");
+    }
+
+    private static Dictionary<string, string> SiloSettings(IRedisEndpoint endpoint, string id, string queue, int shards, Uri ollama)
+    {
+        var settings = new Dictionary<string, string>
+        {
+            ["Redis:ConnectionString"] = endpoint.ConnectionString,
+            ["Orleans:ClusterId"] = id,
+            // On a cluster every key of a queue (partition) must share a hash tag.
+            ["Queue:Name"] = queue,
+            ["Worker:MaxConcurrency"] = Slots.ToString(CultureInfo.InvariantCulture),
+            ["Ollama:Url"] = ollama.ToString(),
+        };
+        if (shards > 1)
+        {
+            settings["Queue:Shards"] = shards.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return settings;
+    }
+
+    // The first N rows of the file, as the workload holds them: the CLI reads them with the same ItemSource.
+    private static string[] Submit(int rows, string batch) =>
+        ["submit", Workload.DataFile(), "--limit", rows.ToString(CultureInfo.InvariantCulture), "--batch", batch, "--wait", "--connect-timeout", ConnectTimeout];
+
+    private static string Describe(OverheadResult r) => string.Create(CultureInfo.InvariantCulture,
+        $"[overhead/{r.Redis}/{r.Build}/round {r.Round}] {r.Items:N0} items in {r.Seconds:0.00} s ({r.ItemsPerSecond:N0} items/s; CLI {r.CliSeconds:0.00} s): " +
+        $"{r.RedisCommandsPerItem:0.0} Redis commands and {r.ScriptCallsPerItem:0.00} script calls per item, Redis CPU {r.RedisMicrosecondsPerItem:0} µs, " +
+        $"silo CPU {r.SiloMicrosecondsPerItem:0} µs, CLI CPU {r.CliMicrosecondsPerItem:0} µs per item; shares of Redis CPU {string.Join(" / ", r.CpuShares.Select(s => $"{s * 100:0}%"))}; " +
+        $"missing {r.Missing}, duplicated {r.Duplicated}, extra Ollama calls {r.ExtraCalls}; load {r.Load}");
 }

@@ -3,7 +3,8 @@ using OrleansLlm.Benchmarks;
 using OrleansLlm.Benchmarks.Designs;
 using OrleansLlm.Benchmarks.Infrastructure;
 
-// dotnet run -c Release --project tests/OrleansLlm.Benchmarks -- [--smoke] [--items N] [--scenario NAME] [--designs A,B,C,D] [--overhead N] [--out docs/benchmarks.md]
+// dotnet run -c Release --project tests/OrleansLlm.Benchmarks -- [--smoke] [--items N] [--scenario NAME] [--designs A,B,C,D] [--overhead N]
+//   [--overhead-redis single,cluster] [--baseline DIR] [--repeat N] [--out docs/benchmarks.md]
 // Tables go to stdout, progress and per-run details to stderr.
 // On Ctrl+C the run is cancelled and cleans up (cluster, simulators, redis-server); give it time to do so before the process is ended.
 return await BenchmarkOptions.BuildCommand(RunAsync).Parse(args).InvokeAsync(
@@ -55,6 +56,16 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
                 continue;
             }
 
+            if (scenario.Kind == ScenarioKind.Overhead)
+            {
+                if (designs.Length > 0)
+                {
+                    overheads.AddRange(await new Overhead(redis, items, scenarioOptions, log).RunAsync(cancellationToken));
+                }
+
+                continue;
+            }
+
             if (scenario.Kind == ScenarioKind.Api)
             {
                 if (designs.Length > 0)
@@ -93,17 +104,6 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
                 results.Add(run with { FixedLimit = limit });
             }
         }
-
-        if (options.OverheadItems > 0)
-        {
-            var overhead = new Overhead(redis, await Workload.LoadAsync(options.OverheadItems, cancellationToken), options, log);
-            // A first pass only warms the JIT up (it ran 35% slower than the same pass repeated); its figures are dropped.
-            await overhead.RunAsync(2, cancellationToken);
-            foreach (var silos in new[] { 1, 2 })
-            {
-                overheads.Add(await overhead.RunAsync(silos, cancellationToken));
-            }
-        }
     }
     catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
     {
@@ -116,7 +116,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     load = $"{load} at the start, {MachineInfo.LoadAverage()} at the end";
     stdout.WriteLine(Report.Goals(results, scales));
     stdout.WriteLine(Report.Tables(results, scales, options));
-    stdout.WriteLine(Report.OverheadTable(overheads));
+    stdout.WriteLine(OverheadReport.Section(overheads));
     stdout.WriteLine(Report.MillionSection(millions));
     stdout.WriteLine(Report.ApiSection(apis));
     if (Report.Headline(results) is { } headline)
@@ -156,5 +156,10 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
         log.WriteLine($"LOST: api: {a.Missing} of {a.Lines} custom_ids missing, {a.Duplicated} duplicated, {a.NotOk} not 200{(a.Error is null ? "" : $" ({a.Error})")}");
     }
 
-    return lost.Length == 0 && scales.All(s => s.Lost == 0 && s.DeadLettered == 0) && apis.All(a => !a.Failed) ? 0 : 1;
+    foreach (var o in overheads.Where(o => o.Failed))
+    {
+        log.WriteLine($"LOST: overhead/{o.Redis}/{o.Build}: {o.Missing} of {o.Items} items missing, {o.Duplicated} duplicated, {o.ExtraCalls} extra Ollama calls{(o.Error is null ? "" : $" ({o.Error})")}");
+    }
+
+    return lost.Length == 0 && scales.All(s => s.Lost == 0 && s.DeadLettered == 0) && apis.All(a => !a.Failed) && overheads.All(o => !o.Failed) ? 0 : 1;
 }

@@ -16,6 +16,9 @@ public enum ScenarioKind
 
     /// <summary>A batch file through the OpenAI Batch API of two silo processes; D only (see <see cref="ApiRun"/>).</summary>
     Api,
+
+    /// <summary>Per-item cost: a batch through the CLI and two silo processes at time scale 0; D only (see <see cref="Overhead"/>).</summary>
+    Overhead,
 }
 
 /// <summary>One simulated Ollama backend: its slots (OLLAMA_NUM_PARALLEL), hardware speed and capacity curve.</summary>
@@ -136,7 +139,14 @@ public sealed record Scenario(
     public static readonly Scenario Api = new("api", "OpenAI Batch API: the whole data set as a batch file through 2 silo processes",
         [new(32, 1), new(32, 1)], Items: Workload.AllRows, TimeScale: 0.001, Designs: ["D"], DMaxConcurrency: 32, Kind: ScenarioKind.Api);
 
-    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Scale, Full, Million, Api];
+    /// <summary>
+    /// 20,000 cities as one batch through the CLI process and 2 silo processes, each beside a 16-slot simulator at time
+    /// scale 0: Redis commands, Redis CPU and silo CPU per item, and the items per second this machine allows; see <see cref="Overhead"/>.
+    /// </summary>
+    public static readonly Scenario Overhead = new("overhead", "Per-item cost: one batch through the CLI and 2 silo processes, Ollama answering at once",
+        [new(Benchmarks.Overhead.Slots, 1), new(Benchmarks.Overhead.Slots, 1)], Items: 20_000, Designs: ["D"], Kind: ScenarioKind.Overhead);
+
+    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Scale, Full, Million, Api, Overhead];
 
     public static readonly IReadOnlyList<string> Names = All.Select(s => s.Name).ToArray();
 
@@ -148,7 +158,7 @@ public sealed record Scenario(
     /// <summary>The options this scenario runs with: its own item count, time scale and D cap unless the command line set them.</summary>
     public BenchmarkOptions Apply(BenchmarkOptions options) => options with
     {
-        Items = options.ItemsSet ? options.Items : Items,
+        Items = Kind == ScenarioKind.Overhead && options.OverheadItems is { } overhead ? overhead : options.ItemsSet ? options.Items : Items,
         TimeScale = options.TimeScaleSet ? options.TimeScale : TimeScale ?? options.TimeScale,
         DMaxConcurrency = options.DMaxConcurrencySet ? options.DMaxConcurrency : DMaxConcurrency ?? options.DMaxConcurrency,
         TimeoutFactor = Math.Max(options.TimeoutFactor, TimeoutFactor ?? 0),

@@ -4,8 +4,8 @@ using System.Globalization;
 namespace OrleansLlm.Benchmarks.Infrastructure;
 
 /// <summary>
-/// The real silo executable in a process of its own, serving the OpenAI Batch API: what the api scenario measures,
-/// memory included, which an in-process silo would share with the harness.
+/// The real silo executable in a process of its own: what the api scenario measures (memory included, which an
+/// in-process silo would share with the harness) and the overhead scenario (CPU time, this build's or another's).
 /// </summary>
 public sealed class SiloProcess : IAsyncDisposable
 {
@@ -30,12 +30,16 @@ public sealed class SiloProcess : IAsyncDisposable
 
     public int ProcessId => _process.Id;
 
+    /// <summary>The process's CPU time so far (user and system), in seconds.</summary>
+    public double CpuSeconds => CpuTime.OfProcess(ProcessId);
+
     /// <summary>Starts the built silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and waits until <c>/readyz</c> answers 200.</summary>
-    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken)
+    /// <param name="siloDll">Another build's silo (<see cref="SiloBuild"/>); null: the one built beside this harness.</param>
+    public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken, string? siloDll = null)
     {
         var ports = FreePorts.Take(4, new HashSet<int>());
         var logFile = Path.Combine(Path.GetTempPath(), $"orleansllm-bench-silo-{ports[1]}.log");
-        var start = new ProcessStartInfo("dotnet", [RepoPaths.BuiltProgram("Silo", "OrleansLlm.Silo")])
+        var start = new ProcessStartInfo("dotnet", [siloDll ?? RepoPaths.BuiltProgram("Silo", "OrleansLlm.Silo")])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -15,7 +15,9 @@ namespace OrleansLlm.Benchmarks;
 public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOptions options, TextWriter log)
 {
     public const int Slots = 16;
-    public const int WarmUpItems = 1000;
+    // Enough for tiered JIT to finish rewriting the hot path: after 1,000 items a busy machine's silos were still
+    // compiling, which a run of 20,000 then counted as per-item CPU.
+    public const int WarmUpItems = 5000;
     public const int ClusterShards = 3;
 
     // The CLI's own 10 s default is too short on a machine this loaded: a missed gateway fails the whole run.

@@ -27,6 +27,7 @@ public sealed partial class WorkerQueue(
     private static readonly TimeSpan RetryMaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly QueueOptions _options = options.Value;
+    private readonly CompleteBatcher _completes = new(queue);
 
     /// <summary>How often the leases held are renewed: three times a lease, so one missed renewal costs nothing.</summary>
     public TimeSpan RenewEvery => _options.LeaseDuration / 3;
@@ -95,7 +96,7 @@ public sealed partial class WorkerQueue(
     private async Task RecordAnswerAsync(Lease lease, string owner, ItemOutcome.Answered answered, CancellationToken cancellationToken)
     {
         var stored = await WriteAsync(OrleansLlmActivities.CompleteName,
-            () => queue.CompleteAsync(lease, owner, answered.ItemId, answered.Result, answered.Usage, cancellationToken));
+            () => _completes.CompleteAsync(new CompleteRequest(lease, owner, answered.ItemId, answered.Result, answered.Usage), cancellationToken));
         switch (stored)
         {
             case CompleteOutcome.Conflict:

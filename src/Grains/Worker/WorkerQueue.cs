@@ -9,8 +9,9 @@ namespace OrleansLlm.Worker;
 
 /// <summary>
 /// The worker's side of the queue: it leases items for the models this silo's Ollama serves, renews and hands back
-/// the leases it holds, and records what came of each item (<see cref="RecordAsync"/>: every outcome, in one place),
-/// retrying while Redis is briefly away, and counting each in <see cref="WorkerStatistics"/>.
+/// the leases it holds, and records what came of each item (<see cref="RecordAsync"/>: every outcome, in one place;
+/// answers through a group commit, <see cref="CompleteBatcher"/>), retrying while Redis is briefly away, and counting
+/// each in <see cref="WorkerStatistics"/>.
 /// </summary>
 public sealed partial class WorkerQueue(
     RedisLeaseQueue queue,

@@ -20,6 +20,8 @@ command.SetAction(async (parse, cancellationToken) =>
     var clock = Stopwatch.StartNew();
     if (parse.GetValue(seed) is { } replay)
     {
+        // What broke in the seed itself first; shrinking may go on to shorter sequences of other seeds.
+        Console.WriteLine(await ModelRun.ReplayAsync(redis.ConnectionString, replay, parse.GetValue(steps), parse.GetValue(groups)) ?? $"seed {replay} held every invariant");
         Console.WriteLine(await ModelRun.ShrinkAsync(redis.ConnectionString, parse.GetValue(steps), replay, Console.Error.WriteLine, parse.GetValue(groups)));
         return 1;
     }

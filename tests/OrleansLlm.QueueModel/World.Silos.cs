@@ -483,7 +483,15 @@ public sealed partial class World
 
     private async Task RecoverAsync(MSilo silo)
     {
-        var held = AllItems.Where(i => i.State == ItemState.Leased && i.Owner == silo.Name).ToArray();
+        // In the order recovery meets them: the owners hash's HSCAN order, read the same way (its dead letters follow it).
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var entry in Db.HashScanAsync(_keys.Owners, pageSize: 500))
+        {
+            order[(string)entry.Name!] = order.Count;
+        }
+
+        var held = AllItems.Where(i => i.State == ItemState.Leased && i.Owner == silo.Name)
+            .OrderBy(i => order.GetValueOrDefault(i.Token!, int.MaxValue)).ToArray();
         var buried = held.Count(RequeueOrBury);
         _recovered += held.Length;
         Expect((held.Length - buried, buried), await _queue.RecoverOwnersAsync([silo.Name], "silo declared dead", CancellationToken.None), "leases recovered", this);

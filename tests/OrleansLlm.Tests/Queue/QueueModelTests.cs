@@ -43,6 +43,8 @@ public sealed class QueueModelTests(RedisServer redis, ITestOutputHelper output)
     /// <summary>Seeds that once failed, kept: each found a step the model or the scripts got wrong.</summary>
     [Theory]
     [InlineData("dZZwvatzg-82", 80)] // a lease that put parked items back and leased them in the same call
+    [InlineData("0000000003u1", 120)] // the model swept two expired leases of a batch in number order, the script in deadline-then-token order
+    [InlineData("dzqJ8BRttRt3", 120)] // the model recovered a dead silo's leases in number order, the script in the owners hash's HSCAN order
     public async Task SeedThatOnceFailed_KeepsEveryInvariant(string seed, int steps)
     {
         Assert.Null(await ModelRun.ReplayAsync(redis.ConnectionString, seed, steps));

@@ -11,6 +11,9 @@ public sealed class MSilo(string name)
 
     public HashSet<string> Served { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Its latest answers, to send again in a group (<see cref="Op.CompleteGroup"/>).</summary>
+    public List<Settle> Answered { get; } = [];
+
     /// <summary>Its last settle, to send again as after a timeout.</summary>
     public Settle? LastSettle { get; set; }
 }

@@ -16,12 +16,13 @@ public static class ModelRun
     /// <param name="connectionString">A redis-server of its own: every sequence uses a queue of its own on it.</param>
     /// <param name="seeds">Sequences 1..seeds.</param>
     /// <param name="steps">The most steps in one sequence.</param>
+    /// <param name="groups">Whether answers also go in groups (<see cref="Op.CompleteGroup"/>): other sequences for the same seeds.</param>
     /// <returns>How many steps were run in all, with their invariant checks.</returns>
     /// <exception cref="ModelViolation">The shortest failing sequence found, its seed and what broke.</exception>
-    public static async Task<long> RunAsync(string connectionString, int seeds, int steps, Action<string> log)
+    public static async Task<long> RunAsync(string connectionString, int seeds, int steps, Action<string> log, bool groups = false)
     {
         var total = 0L;
-        var runs = Ops.Runs(steps);
+        var runs = Ops.Runs(steps, groups);
         for (ulong i = 1; i <= (ulong)seeds; i++)
         {
             var pcg = new PCG(1, i);
@@ -30,7 +31,7 @@ public static class ModelRun
             if (await FailureAsync(connectionString, ops) is { } failure)
             {
                 log($"seed {seed} fails: {failure}");
-                throw new ModelViolation($"seed {seed} ({i} of {seeds}) fails; shortest failing sequence: {await ShrinkAsync(connectionString, steps, seed, log)}");
+                throw new ModelViolation($"seed {seed} ({i} of {seeds}) fails; shortest failing sequence: {await ShrinkAsync(connectionString, steps, seed, log, groups)}");
             }
 
             total += ops.Length;
@@ -40,11 +41,11 @@ public static class ModelRun
     }
 
     /// <summary>Replays <paramref name="seed"/>, then lets CsCheck look for the shortest sequence that still fails.</summary>
-    public static async Task<string> ShrinkAsync(string connectionString, int steps, string seed, Action<string> log)
+    public static async Task<string> ShrinkAsync(string connectionString, int steps, string seed, Action<string> log, bool groups = false)
     {
         try
         {
-            await Ops.Runs(steps).SampleAsync(
+            await Ops.Runs(steps, groups).SampleAsync(
                 async ops => await FailureAsync(connectionString, ops) is null,
                 writeLine: log,
                 seed: seed,
@@ -61,8 +62,8 @@ public static class ModelRun
 
     /// <summary>Runs the sequence one CsCheck seed draws, as a regression test keeps a seed that once failed.</summary>
     /// <returns>What broke, with the steps up to it; null when every invariant held.</returns>
-    public static Task<string?> ReplayAsync(string connectionString, string seed, int steps) =>
-        FailureAsync(connectionString, Ops.Runs(steps).Generate(PCG.Parse(seed), null, out _));
+    public static Task<string?> ReplayAsync(string connectionString, string seed, int steps, bool groups = false) =>
+        FailureAsync(connectionString, Ops.Runs(steps, groups).Generate(PCG.Parse(seed), null, out _));
 
     /// <returns>What broke, with the steps up to it; null when every invariant held.</returns>
     public static async Task<string?> FailureAsync(string connectionString, Op[] ops)

@@ -24,6 +24,17 @@ public abstract record Op
     /// <summary>The silo answers the <paramref name="Pick"/>-th lease it holds (which may have gone back meanwhile: a late answer).</summary>
     public sealed record Complete(int Silo, int Pick) : Op;
 
+    /// <summary>
+    /// Answers sent together in one Complete call (a worker's group commit), in order: each takes the
+    /// <c>Pick</c>-th lease its silo holds, or, <c>Again</c>, sends one of that silo's earlier answers once more.
+    /// Silos may mix, leases may have gone back, the same token may come twice.
+    /// </summary>
+    public sealed record CompleteGroup((int Silo, int Pick, bool Again)[] Answers) : Op
+    {
+        public override string ToString() =>
+            $"CompleteGroup([{string.Join(", ", Answers.Select(a => $"s{a.Silo}:{a.Pick}{(a.Again ? " again" : "")}"))}])";
+    }
+
     public sealed record Fail(int Silo, int Pick, bool Backend, bool Delayed) : Op;
 
     public sealed record DeadLetter(int Silo, int Pick) : Op;

@@ -30,5 +30,15 @@ public static class Ops
         (1, Gen.Const((Op)new Op.Purge())),
         (1, Gen.Select(Silo, Gen.Int[0, 1], Gen.Bool, (s, m, on) => (Op)new Op.Serve(s, m, on))));
 
-    public static Gen<Op[]> Runs(int steps) => One.Array[1, steps];
+    /// <summary>Answers 1 to 6 at a time, now and then one sent again.</summary>
+    public static Gen<Op> Group { get; } =
+        Gen.Select(Silo, Pick, Gen.Frequency((5, Gen.Const(false)), (1, Gen.Const(true))), (s, p, again) => (s, p, again))
+            .Array[1, 6]
+            .Select(answers => (Op)new Op.CompleteGroup(answers));
+
+    /// <summary>The runs with grouped answers: <see cref="One"/>, and a group in every few steps.</summary>
+    public static Gen<Op> WithGroups { get; } = Gen.Frequency((8, One), (2, Group));
+
+    /// <param name="groups">Whether answers also go in groups; the runs without (and so the seeds kept from them) are unchanged.</param>
+    public static Gen<Op[]> Runs(int steps, bool groups = false) => (groups ? WithGroups : One).Array[1, steps];
 }

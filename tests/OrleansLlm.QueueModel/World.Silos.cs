@@ -169,8 +169,74 @@ public sealed partial class World
     {
         if (Take(silo, pick) is { } lease)
         {
-            await SettleAsync(silo, new Settle(SettleKind.Complete, lease, ItemIdOf(lease), $"{{\"by\":\"{silo.Name}\",\"lease\":\"{lease.Id}\"}}", false, TimeSpan.Zero, string.Empty, Usage));
+            await SettleAsync(silo, Answer(silo, lease));
         }
+    }
+
+    private Settle Answer(MSilo silo, Lease lease)
+    {
+        var answer = new Settle(SettleKind.Complete, lease, ItemIdOf(lease), $"{{\"by\":\"{silo.Name}\",\"lease\":\"{lease.Id}\"}}", false, TimeSpan.Zero, string.Empty, Usage);
+        silo.Answered.Add(answer);
+        if (silo.Answered.Count > 8)
+        {
+            silo.Answered.RemoveAt(0);
+        }
+
+        return answer;
+    }
+
+    /// <summary>
+    /// Answers in one Complete call: the model expects each in order, as if sent alone one after the other; then the
+    /// worker's follow-up of each conflict, as <see cref="SettleAsync"/> does it.
+    /// </summary>
+    private async Task AnswerGroupAsync(Op.CompleteGroup op)
+    {
+        var group = new List<(MSilo Silo, Settle Answer)>();
+        foreach (var (index, pick, again) in op.Answers)
+        {
+            var silo = _silos[index];
+            if (again && silo.Answered.Count > 0)
+            {
+                group.Add((silo, silo.Answered[pick % silo.Answered.Count]));
+            }
+            else if (Take(silo, pick) is { } lease)
+            {
+                group.Add((silo, Answer(silo, lease)));
+            }
+        }
+
+        if (group.Count == 0)
+        {
+            return;
+        }
+
+        var expected = group.Select(g => ExpectComplete(g.Silo, g.Answer)).ToArray();
+        var outcomes = await _queue.CompleteManyAsync(
+            [.. group.Select(g => new CompleteRequest(g.Answer.Lease, g.Silo.Name, g.Answer.ItemId, g.Answer.Result, g.Answer.Usage))], CancellationToken.None);
+        Trace.Add($"     group of {group.Count}: {string.Join(" ", outcomes)}");
+        for (var i = 0; i < group.Count; i++)
+        {
+            Expect(expected[i], outcomes[i], $"Complete of {group[i].Answer.Lease.Id} ({i + 1} of {group.Count} in a group)", this);
+        }
+
+        for (var i = 0; i < group.Count; i++)
+        {
+            group[i].Silo.LastSettle = group[i].Answer;
+            if (outcomes[i] == CompleteOutcome.Conflict)
+            {
+                await SettleConflictAsync(group[i].Silo, group[i].Answer);
+            }
+        }
+    }
+
+    /// <summary>What the worker does with a conflict: the same item again is discarded, another item with its id dead-lettered.</summary>
+    private Task SettleConflictAsync(MSilo silo, Settle s)
+    {
+        var raw = (MRaw)Find(s.Lease)!;
+        var existing = _rawResults.TryGetValue((Today, raw.Id), out var today) ? today : _rawResults[(Today - 1, raw.Id)];
+        return SettleAsync(silo, existing.Payload == raw.Payload
+            ? s with { Kind = SettleKind.Discard }
+            : s with { Kind = SettleKind.DeadLetter, Reason = $"duplicate id '{raw.Id}'" });
     }
 
     private async Task FailAsync(MSilo silo, int pick, bool backend, bool delayed)
@@ -201,12 +267,7 @@ public sealed partial class World
                 Expect(expected, stored, $"Complete of {s.Lease.Id}", this);
                 if (stored == CompleteOutcome.Conflict)
                 {
-                    // What the worker does: the same item again is discarded, another item with its id dead-lettered.
-                    var raw = (MRaw)Find(s.Lease)!;
-                    var existing = _rawResults.TryGetValue((Today, raw.Id), out var today) ? today : _rawResults[(Today - 1, raw.Id)];
-                    await SettleAsync(silo, existing.Payload == raw.Payload
-                        ? s with { Kind = SettleKind.Discard }
-                        : s with { Kind = SettleKind.DeadLetter, Reason = $"duplicate id '{raw.Id}'" });
+                    await SettleConflictAsync(silo, s);
                 }
 
                 break;
@@ -412,7 +473,9 @@ public sealed partial class World
 
     private async Task SweepAsync()
     {
-        var expired = AllItems.Where(i => i.State == ItemState.Leased && i.Deadline <= Now).ToArray();
+        // In the order the sweep meets them: by deadline, then by token (a sorted set's order for equal scores).
+        var expired = AllItems.Where(i => i.State == ItemState.Leased && i.Deadline <= Now)
+            .OrderBy(i => i.Deadline).ThenBy(i => i.Token, StringComparer.Ordinal).ToArray();
         var buried = expired.Count(RequeueOrBury);
         _recovered += expired.Length;
         Expect((expired.Length - buried, buried), await _queue.RequeueExpiredAsync(CancellationToken.None), "leases swept (requeued, dead-lettered)", this);
@@ -420,7 +483,15 @@ public sealed partial class World
 
     private async Task RecoverAsync(MSilo silo)
     {
-        var held = AllItems.Where(i => i.State == ItemState.Leased && i.Owner == silo.Name).ToArray();
+        // In the order recovery meets them: the owners hash's HSCAN order, read the same way (its dead letters follow it).
+        var order = new Dictionary<string, int>(StringComparer.Ordinal);
+        await foreach (var entry in Db.HashScanAsync(_keys.Owners, pageSize: 500))
+        {
+            order[(string)entry.Name!] = order.Count;
+        }
+
+        var held = AllItems.Where(i => i.State == ItemState.Leased && i.Owner == silo.Name)
+            .OrderBy(i => order.GetValueOrDefault(i.Token!, int.MaxValue)).ToArray();
         var buried = held.Count(RequeueOrBury);
         _recovered += held.Length;
         Expect((held.Length - buried, buried), await _queue.RecoverOwnersAsync([silo.Name], "silo declared dead", CancellationToken.None), "leases recovered", this);

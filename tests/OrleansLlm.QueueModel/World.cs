@@ -137,6 +137,7 @@ public sealed partial class World : IAsyncDisposable
             case Op.Lease l: await LeaseAsync(_silos[l.Silo], l.Max); break;
             case Op.Renew r: await RenewAsync(_silos[r.Silo]); break;
             case Op.Complete c: await AnswerAsync(_silos[c.Silo], c.Pick); break;
+            case Op.CompleteGroup g: await AnswerGroupAsync(g); break;
             case Op.Fail f: await FailAsync(_silos[f.Silo], f.Pick, f.Backend, f.Delayed); break;
             case Op.DeadLetter d: await MalformedAsync(_silos[d.Silo], d.Pick); break;
             case Op.Resend r when _silos[r.Silo].LastSettle is { } last: await SettleAsync(_silos[r.Silo], last); break;

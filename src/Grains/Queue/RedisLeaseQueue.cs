@@ -18,6 +18,9 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
 {
     private const int RecoverPage = 500;
 
+    /// <summary>The most answers one script call of <see cref="CompleteManyAsync"/> records.</summary>
+    public const int CompleteGroupMax = CompleteCall.MaxAnswers;
+
     private readonly QueueOptions _options = options.Value;
     private readonly ScriptRunner _scripts = new(() => redis.Database, new QueueKeys(options.Value.Name), QueuePolicy.From(options.Value, clock));
 
@@ -70,16 +73,31 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     /// Writes the item's result, adds <paramref name="usage"/> to its batch's and drops its lease in one step.
     /// </summary>
     public async Task<CompleteOutcome> CompleteAsync(
-        Lease lease, string owner, string itemId, string resultJson, TokenUsage usage, CancellationToken cancellationToken)
+        Lease lease, string owner, string itemId, string resultJson, TokenUsage usage, CancellationToken cancellationToken) =>
+        (await CompleteManyAsync([new CompleteRequest(lease, owner, itemId, resultJson, usage)], cancellationToken))[0];
+
+    /// <summary>
+    /// Records several answers at once (a worker's group commit): each comes to the outcome it would have sent alone,
+    /// one after the other in their order, fenced and remembered the same way, while what they share is written once
+    /// a call. Up to <see cref="CompleteGroupMax"/> answers go in one call; more take several.
+    /// </summary>
+    /// <returns>Each answer's outcome, in their order.</returns>
+    public async Task<IReadOnlyList<CompleteOutcome>> CompleteManyAsync(IReadOnlyList<CompleteRequest> answers, CancellationToken cancellationToken)
     {
-        cancellationToken.ThrowIfCancellationRequested();
-        var outcome = (string?)await _scripts.RunAsync(new CompleteCall(lease.Id, owner, itemId, resultJson, lease.Payload, usage)).ConfigureAwait(false);
-        return outcome switch
+        var outcomes = new List<CompleteOutcome>(answers.Count);
+        foreach (var group in answers.Chunk(CompleteGroupMax))
         {
-            "done" => CompleteOutcome.Stored,
-            "conflict" => CompleteOutcome.Conflict,
-            _ => CompleteOutcome.Late,
-        };
+            cancellationToken.ThrowIfCancellationRequested();
+            var result = (RedisResult[])(await _scripts.RunAsync(new CompleteCall(group)).ConfigureAwait(false))!;
+            outcomes.AddRange(result.Select(r => (string?)r switch
+            {
+                "done" => CompleteOutcome.Stored,
+                "conflict" => CompleteOutcome.Conflict,
+                _ => CompleteOutcome.Late,
+            }));
+        }
+
+        return outcomes;
     }
 
     /// <summary>Ends the lease of a raw item delivered twice, whose very result is already stored, counting a duplicate.</summary>

@@ -9,8 +9,9 @@ namespace OrleansLlm.Worker;
 
 /// <summary>
 /// The worker's side of the queue: it leases items for the models this silo's Ollama serves, renews and hands back
-/// the leases it holds, and records what came of each item (<see cref="RecordAsync"/>: every outcome, in one place),
-/// retrying while Redis is briefly away, and counting each in <see cref="WorkerStatistics"/>.
+/// the leases it holds, and records what came of each item (<see cref="RecordAsync"/>: every outcome, in one place;
+/// answers through a group commit, <see cref="CompleteBatcher"/>), retrying while Redis is briefly away, and counting
+/// each in <see cref="WorkerStatistics"/>.
 /// </summary>
 public sealed partial class WorkerQueue(
     RedisLeaseQueue queue,
@@ -27,6 +28,7 @@ public sealed partial class WorkerQueue(
     private static readonly TimeSpan RetryMaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly QueueOptions _options = options.Value;
+    private readonly CompleteBatcher _completes = new(queue);
 
     /// <summary>How often the leases held are renewed: three times a lease, so one missed renewal costs nothing.</summary>
     public TimeSpan RenewEvery => _options.LeaseDuration / 3;
@@ -95,7 +97,7 @@ public sealed partial class WorkerQueue(
     private async Task RecordAnswerAsync(Lease lease, string owner, ItemOutcome.Answered answered, CancellationToken cancellationToken)
     {
         var stored = await WriteAsync(OrleansLlmActivities.CompleteName,
-            () => queue.CompleteAsync(lease, owner, answered.ItemId, answered.Result, answered.Usage, cancellationToken));
+            () => _completes.CompleteAsync(new CompleteRequest(lease, owner, answered.ItemId, answered.Result, answered.Usage), cancellationToken));
         switch (stored)
         {
             case CompleteOutcome.Conflict:

@@ -128,6 +128,24 @@ public sealed class BatchLifecycleTests(RedisServer redis) : IAsyncLifetime
         Assert.Equal(0, await _handle.Db.HashLengthAsync(_handle.Keys.InFlight));
     }
 
+    [Fact]
+    public async Task CompleteMany_OfABatchsLastItems_EndsTheBatch_WithItsResultsInSubmissionOrder()
+    {
+        await SubmitAsync("g", 3, BatchPriority.Normal);
+        var leases = await Queue.TakeAsync("silo-1", 3);
+
+        var outcomes = await Queue.CompleteManyAsync(
+            [.. leases.Reverse().Select(l => new CompleteRequest(l, "silo-1", QueueTestExtensions.ItemIdOf(l), $"{{\"id\":\"{QueueTestExtensions.ItemIdOf(l)}\"}}", TokenUsage.Zero))],
+            CancellationToken.None);
+
+        Assert.All(outcomes, o => Assert.Equal(CompleteOutcome.Stored, o));
+        var counts = await Store.GetCountsAsync("g", CancellationToken.None);
+        Assert.Equal((3L, 0L, BatchStates.Completed), (counts.Done, counts.InFlight, counts.Status));
+        Assert.NotNull(counts.Ended);
+        var page = await Store.GetResultsAsync("g", null, 10, CancellationToken.None);
+        Assert.Equal(["{\"id\":\"g-0\"}", "{\"id\":\"g-1\"}", "{\"id\":\"g-2\"}"], page.Documents);
+    }
+
     private async Task SubmitAsync(string batchId, int count, BatchPriority priority)
     {
         await Store.CreateAsync(batchId, new BatchSpec(null, null, Priority: priority), CancellationToken.None);

@@ -237,6 +237,54 @@ public sealed class RedisLeaseQueueTests(RedisServer redis) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task CompleteMany_GivesEachAnswerTheOutcomeItWouldHaveAlone_InOneCall()
+    {
+        await Db.ListRightPushAsync(Keys.Ready, ["{\"id\":\"x\",\"v\":1}", "{\"id\":\"y\"}", "{\"id\":\"x\",\"v\":2}", "{\"id\":\"w\"}"]);
+        var leases = await Queue.TakeAsync("silo-1", 4);
+        CompleteRequest Answer(Lease lease, string owner = "silo-1") => new(lease, owner, QueueTestExtensions.ItemIdOf(lease), $"{{\"lease\":\"{lease.Id}\"}}", new TokenUsage(3, 2, TimeSpan.FromMilliseconds(7)));
+
+        var outcomes = await Queue.CompleteManyAsync(
+            [Answer(leases[0]), Answer(leases[1]), Answer(leases[2]), Answer(leases[0]), Answer(leases[3], "silo-2")], CancellationToken.None);
+
+        // x; y; another item with x's id (nothing changed: its lease still holds); x again (its first outcome); w
+        // answered by a silo that does not hold it: a late answer whose item has not ended is kept, its lease fenced.
+        Assert.Equal([CompleteOutcome.Stored, CompleteOutcome.Stored, CompleteOutcome.Conflict, CompleteOutcome.Stored, CompleteOutcome.Stored], outcomes);
+        var results = await QueueHandle.RawResultsAsync(Db, Keys);
+        Assert.Equal($"{{\"lease\":\"{leases[0].Id}\"}}", results["x"]);
+        Assert.Equal(["w", "x", "y"], results.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal((3L, 1L, 9L, 6L, 21L), (await CountAsync("done"), await CountAsync("inflight"), await CountAsync("prompt_tokens"), await CountAsync("completion_tokens"), await CountAsync("backend_ms")));
+        Assert.Equal([leases[2].Id], (await Db.HashKeysAsync(Keys.Owners)).Select(k => (string)k!));
+        Assert.Equal([leases[2].Id], (await Db.SortedSetRangeByRankAsync(Keys.Deadlines)).Select(k => (string)k!));
+        Assert.Equal(1, await Db.HashLengthAsync(Keys.RawState));
+
+        // Sent again, as after a lost reply: the first outcomes, nothing spent twice.
+        Assert.Equal(
+            [CompleteOutcome.Stored, CompleteOutcome.Stored, CompleteOutcome.Stored],
+            await Queue.CompleteManyAsync([Answer(leases[0]), Answer(leases[1]), Answer(leases[3], "silo-2")], CancellationToken.None));
+        Assert.Equal((3L, 9L), (await CountAsync("done"), await CountAsync("prompt_tokens")));
+    }
+
+    [Fact]
+    public async Task CompleteMany_TakesAtMostAGroupACall_AndMoreInSeveral()
+    {
+        var items = Enumerable.Range(0, RedisLeaseQueue.CompleteGroupMax + 6).Select(i => (RedisValue)$"{{\"id\":\"i{i}\"}}").ToArray();
+        await Db.ListRightPushAsync(Keys.Ready, items);
+        var leases = new List<Lease>();
+        while (leases.Count < items.Length)
+        {
+            leases.AddRange(await Queue.TakeAsync("silo-1", 16));
+        }
+
+        var outcomes = await Queue.CompleteManyAsync(
+            [.. leases.Select(l => new CompleteRequest(l, "silo-1", QueueTestExtensions.ItemIdOf(l), "{}", TokenUsage.Zero))], CancellationToken.None);
+
+        Assert.All(outcomes, o => Assert.Equal(CompleteOutcome.Stored, o));
+        Assert.Equal((items.Length, 0L), (await CountAsync("done"), await Db.HashLengthAsync(Keys.InFlight)));
+        var order = await Db.SortedSetRangeByRankAsync(Keys.RawResultOrder(_time.GetUtcNow().ToUnixTimeMilliseconds() / 86_400_000));
+        Assert.Equal(leases.Select(QueueTestExtensions.ItemIdOf), order.Select(k => (string)k!));
+    }
+
+    [Fact]
     public async Task RawResults_RollOverByDay_AndExpireResultTtlAfterTheirDay()
     {
         await using var handle = await QueueHandle.ConnectAsync(

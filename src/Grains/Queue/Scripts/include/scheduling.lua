@@ -14,7 +14,7 @@ local steps = 0
 -- items other silos serve moved none, and asking again at once would find the same.
 local moved = 0
 
-local vt_cache = {}
+local vt_cache, vt_dirty = {}, {}
 
 -- A class's virtual time: the tag of the last item leased from it. It never goes back.
 local function vtime(c)
@@ -22,9 +22,10 @@ local function vtime(c)
   return vt_cache[c]
 end
 
+-- Kept in the call, written by flush_leases: a lease moves it once an item, Redis needs it once a call.
 local function set_vtime(c, tag)
   vt_cache[c] = tag
-  redis.call('HSET', K.sched, 'vt:' .. c, tag)
+  vt_dirty[c] = true
 end
 
 -- The record of an item back where it waits: none if it has no history to keep.
@@ -80,54 +81,83 @@ local function unpark(m, limit)
   return #page / 2
 end
 
+-- The call's view of each class's ready set: a window read once and taken from in order, read again only when used
+-- up. Within a lease call the set only loses items (unparking comes first), so the window stays true: the items
+-- taken (removed by flush_leases) and those looked past (still there) are all ahead of the rest, and the next window
+-- starts after them; parked items leave the set at once.
+local windows = {}
+
+local function window(c)
+  local w = windows[c]
+  if not w then
+    w = {list = {}, i = 1, past = 0, taken = {}}
+    windows[c] = w
+  end
+  if w.i > #w.list and not w.last then
+    w.list, w.i = redis.call('ZRANGE', K.class[c], w.past + #w.taken, w.past + #w.taken + 15, 'WITHSCORES'), 1
+    w.last = #w.list < 32
+  end
+  return w
+end
+
+local served_cache = {}
+
 -- Whether a live silo said, on its last lease, that it serves model m.
-local function served_elsewhere(m) return tonumber(redis.call('HGET', K.sched, 'served:' .. m) or '0') > now_ms() end
+local function served_elsewhere(m)
+  if served_cache[m] == nil then served_cache[m] = tonumber(redis.call('HGET', K.sched, 'served:' .. m) or '0') > now_ms() end
+  return served_cache[m]
+end
 
 -- Whether a silo with this route can serve an item of a batch (route nil: every model; '' is each silo's own model).
 local function serves(route, info) return not route or info.model == '' or route.served[info.model] end
 
--- The next ready item of class c this silo can take, with its tag. Items of a stopped batch come out too, for the
--- caller to remove. On the way, items of a model no live silo serves are parked and those another silo serves are
--- looked past, a step each.
+-- The next ready item of class c this silo can take, with its tag, left in its window until pop_ready takes it.
+-- Items of a stopped batch come out too, for the caller to remove. On the way, items of a model no live silo serves
+-- are parked and those another silo serves are looked past, a step each.
 local function first_servable(c, route)
-  local start = 0
   while steps > 0 do
-    local window = redis.call('ZRANGE', K.class[c], start, start + 15, 'WITHSCORES')
-    if #window == 0 then return nil end
-    for i = 1, #window, 2 do
-      local v, tag = window[i], tonumber(window[i + 1])
-      local info = batch_info((envelope_of(v)))
-      if info.stopped or serves(route, info) then return v, tag end
-      steps = steps - 1
-      if served_elsewhere(info.model) then
-        start = start + 1
-      else
-        -- Parked items leave the set, so only the ones looked past still stand before the next window.
-        redis.call('ZREM', K.class[c], v)
-        park(load(batch_item(v)), tag, info.model)
-        moved = moved + 1
-      end
-      if steps <= 0 then return nil end
+    local w = window(c)
+    if w.i > #w.list then return nil end
+    local v, tag = w.list[w.i], tonumber(w.list[w.i + 1])
+    local info = batch_info((envelope_of(v)))
+    if info.stopped or serves(route, info) then return v, tag end
+    steps = steps - 1
+    w.i = w.i + 2
+    if served_elsewhere(info.model) then
+      w.past = w.past + 1
+    else
+      redis.call('ZREM', K.class[c], v)
+      park(load(batch_item(v)), tag, info.model)
+      moved = moved + 1
     end
   end
   return nil
 end
+
+-- The raw list's length and next tag, read once a call.
+local raw_left, raw_tag
 
 -- Takes the next ready item: from the highest class that has one this silo can take; in the normal class the raw
 -- list takes its turn by its own tag. Returns the item and whether it is raw, or nil.
 local function pop_ready(route)
   for _, c in ipairs(class_order) do
     local v, tag = first_servable(c, route)
-    if c == 'normal' and redis.call('LLEN', K.ready) > 0 then
-      local raw = math.max(vtime(c), tonumber(redis.call('HGET', K.sched, 'raw') or '0'))
-      if not tag or raw < tag then
-        redis.call('HSET', K.sched, 'raw', raw + 1)
-        set_vtime(c, raw)
-        return redis.call('LPOP', K.ready), true
+    if c == 'normal' then
+      raw_left = raw_left or redis.call('LLEN', K.ready)
+      if raw_left > 0 then
+        raw_tag = raw_tag or tonumber(redis.call('HGET', K.sched, 'raw') or '0')
+        local raw = math.max(vtime(c), raw_tag)
+        if not tag or raw < tag then
+          raw_tag, raw_left = raw + 1, raw_left - 1
+          set_vtime(c, raw)
+          return redis.call('LPOP', K.ready), true
+        end
       end
     end
     if v then
-      redis.call('ZREM', K.class[c], v)
+      local w = windows[c]
+      w.i = w.i + 2
+      w.taken[#w.taken + 1] = v
       if tag > vtime(c) then set_vtime(c, tag) end
       return v, false
     end
@@ -136,21 +166,85 @@ local function pop_ready(route)
   return nil
 end
 
--- Leases an item to owner under a fresh token: a token is never given twice, also across a Redis restart from an
--- older AOF (it carries the Redis clock beside the sequence), so every settle can tell a stale lease from the live one.
--- Appends token, item, failed attempts and mark to out: '1' for a batch's item, '' for a raw item, '0' for a raw
--- item shaped like an envelope (forged: only the batch store enqueues envelopes).
-local function lease_item(it, owner, deadline, out)
-  local token = redis.call('INCR', K.lease_seq) .. '-' .. now_ms() .. (it.raw and 'r' or 'b')
-  redis.call('HSET', K.inflight, token, it.v)
-  redis.call('HSET', K.owners, token, owner)
-  redis.call('ZADD', K.deadlines, deadline, token)
-  save(it, 'l', token)
-  count(it.b, 'inflight', 1)
-  out[#out + 1] = token
-  out[#out + 1] = it.v
-  out[#out + 1] = it.attempts
-  out[#out + 1] = it.raw and (is_enveloped(it.v) and '0' or '') or '1'
+-- The items this call leases, in order; flush_leases gives them their tokens and writes them. Until then they are
+-- found here by their record (leasing_record), so a raw payload popped twice in one call is seen in flight.
+local leasing, leasing_record = {}, {}
+
+local function lease_item(it)
+  it.state = 'l'
+  leasing[#leasing + 1] = it
+  leasing_record[it.home .. '\0' .. it.field] = it
+end
+
+-- An item's record as this call left it: leased by it, or as Redis has it.
+local function load_leasing(it)
+  local mine = leasing_record[it.home .. '\0' .. it.field]
+  if mine then
+    it.state, it.attempts, it.token, it.failed_on = mine.state, mine.attempts, mine.token, mine.failed_on
+    return it
+  end
+  return load(it)
+end
+
+-- Writes what a lease call did, once a call rather than once an item: every leased item under a fresh token (a token
+-- is never given twice, also across a Redis restart from an older AOF: it carries the Redis clock beside the
+-- sequence, so every settle can tell a stale lease from the live one), the classes' virtual times and the raw tag,
+-- and the taken items out of their ready sets. Appends token, item, failed attempts and mark to out for each: '1'
+-- for a batch's item, '' for a raw item, '0' for a raw item shaped like an envelope (forged: only the batch store
+-- enqueues envelopes).
+local function flush_leases(owner, deadline, out)
+  for _, c in ipairs(class_order) do
+    local w = windows[c]
+    if w and #w.taken > 0 then redis.call('ZREM', K.class[c], unpack(w.taken)) end
+  end
+  local sched = {}
+  for _, c in ipairs(class_order) do
+    if vt_dirty[c] then
+      sched[#sched + 1] = 'vt:' .. c
+      sched[#sched + 1] = vt_cache[c]
+    end
+  end
+  if raw_tag then
+    sched[#sched + 1] = 'raw'
+    sched[#sched + 1] = raw_tag
+  end
+  if #sched > 0 then redis.call('HSET', K.sched, unpack(sched)) end
+
+  local k = #leasing
+  if k == 0 then return end
+  local last, now = redis.call('INCRBY', K.lease_seq, k), now_ms()
+  local inflight, owners, deadlines, records, homes, per_batch, batches = {}, {}, {}, {}, {}, {}, {}
+  for i, it in ipairs(leasing) do
+    local token = (last - k + i) .. '-' .. now .. (it.raw and 'r' or 'b')
+    it.token = token
+    inflight[#inflight + 1] = token
+    inflight[#inflight + 1] = it.v
+    owners[#owners + 1] = token
+    owners[#owners + 1] = owner
+    deadlines[#deadlines + 1] = deadline
+    deadlines[#deadlines + 1] = token
+    if not records[it.home] then
+      records[it.home] = {}
+      homes[#homes + 1] = it.home
+    end
+    local r = records[it.home]
+    r[#r + 1] = it.field
+    r[#r + 1] = 'l|' .. it.attempts .. '|' .. token .. '|' .. it.failed_on
+    if not per_batch[it.b] then
+      per_batch[it.b] = 0
+      batches[#batches + 1] = it.b
+    end
+    per_batch[it.b] = per_batch[it.b] + 1
+    out[#out + 1] = token
+    out[#out + 1] = it.v
+    out[#out + 1] = it.attempts
+    out[#out + 1] = it.raw and (is_enveloped(it.v) and '0' or '') or '1'
+  end
+  redis.call('HSET', K.inflight, unpack(inflight))
+  redis.call('HSET', K.owners, unpack(owners))
+  redis.call('ZADD', K.deadlines, unpack(deadlines))
+  for _, home in ipairs(homes) do redis.call('HSET', home, unpack(records[home])) end
+  for _, b in ipairs(batches) do count(b, 'inflight', per_batch[b]) end
 end
 
 -- A lease ends: its token goes from inflight, owners and deadlines.

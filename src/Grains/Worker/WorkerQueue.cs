@@ -13,7 +13,7 @@ namespace OrleansLlm.Worker;
 /// retrying while Redis is briefly away, and counting each in <see cref="WorkerStatistics"/>.
 /// </summary>
 public sealed partial class WorkerQueue(
-    RedisLeaseQueue queue,
+    ShardedLeaseQueue queue,
     ServedModels served,
     ItemProcessor processor,
     WorkerStatistics statistics,

@@ -18,7 +18,7 @@ namespace OrleansLlm.Api.Batches;
 public sealed partial class OpenAiBatchGrain(
     ApiBatchStore store,
     ApiFileStore files,
-    RedisBatchStore batches,
+    ShardedBatchStore batches,
     IFileContent content,
     IBatchEndedPublisher publisher,
     IOptions<ApiOptions> options,

@@ -9,7 +9,7 @@ namespace OrleansLlm.Batches;
 /// A batch submitted by a client: it checks the batch's spec, enqueues the items chunk by chunk, and reports
 /// progress and results from Redis. Holds no state of its own, so any silo can host it and a restart loses nothing.
 /// </summary>
-public sealed class BatchGrain(RedisBatchStore store, RedisQueueItems queue, RedisMemory memory) : Grain, IBatchGrain
+public sealed class BatchGrain(ShardedBatchStore store, ShardedQueueItems queue, RedisMemory memory) : Grain, IBatchGrain
 {
     private const int MaxChunk = 10_000;
 

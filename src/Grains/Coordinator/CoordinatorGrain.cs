@@ -13,8 +13,8 @@ namespace OrleansLlm.Coordinator;
 /// </remarks>
 [Reentrant]
 public sealed partial class CoordinatorGrain(
-    RedisLeaseQueue queue,
-    RedisQueueItems items,
+    ShardedLeaseQueue queue,
+    ShardedQueueItems items,
     IClusterMembershipService membership,
     ILocalSiloDetails localSilo,
     TimeProvider time,

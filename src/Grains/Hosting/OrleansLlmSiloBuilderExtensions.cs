@@ -47,10 +47,12 @@ public static class OrleansLlmSiloBuilderExtensions
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, RedisConnectionLifecycle>();
         services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, QueueHashTagCheck>();
         services.TryAddSingleton(QueueClock.Redis);
-        services.TryAddSingleton<RedisLeaseQueue>();
-        services.TryAddSingleton<RedisQueueItems>();
+        // The queue's partitions (Queue:Shards); every caller goes through them, so none reads one partition for all.
+        services.TryAddSingleton<QueueShards>();
+        services.TryAddSingleton<ShardedLeaseQueue>();
+        services.TryAddSingleton<ShardedQueueItems>();
         services.TryAddSingleton<RedisMemory>();
-        services.TryAddSingleton<RedisBatchStore>();
+        services.TryAddSingleton<ShardedBatchStore>();
 
         services.TryAddSingleton<OllamaMetrics>();
         services.AddHttpClient<OllamaGenerator>((sp, http) =>

@@ -7,8 +7,18 @@ public sealed class QueueOptions
 {
     public const string Section = "Queue";
 
+    /// <summary>Most partitions <see cref="Shards"/> may ask for: a worker polls each when idle.</summary>
+    public const int MaxShards = 64;
+
     /// <summary>Name of the ready list producers RPUSH to; every other key starts with it. Default: <c>cities</c>.</summary>
     public string Name { get; set; } = "cities";
+
+    /// <summary>
+    /// How many partitions the queue is split into, each a whole queue under its own hash-tagged name
+    /// (<c>{cities:0}</c> … <c>{cities:N-1}</c>, see <c>QueueShards</c>), so that on a Redis Cluster they land on different
+    /// slots and masters. 1 keeps the one queue named <see cref="Name"/>, key for key. Default: 1.
+    /// </summary>
+    public int Shards { get; set; } = 1;
 
     /// <summary>Attempts an item gets before it is dead-lettered with its last error. Default: 5.</summary>
     public int MaxAttempts { get; set; } = 5;
@@ -64,6 +74,14 @@ public sealed class QueueOptions
     /// </summary>
     public double HighWaterMark { get; set; } = 0.8;
 
+    /// <summary>The same options for one partition of the queue, named <paramref name="name"/>.</summary>
+    public QueueOptions WithName(string name)
+    {
+        var copy = (QueueOptions)MemberwiseClone();
+        copy.Name = name;
+        return copy;
+    }
+
     internal TimeSpan RetryDelay(int failedAttempts)
     {
         var delay = RetryBaseDelay * Math.Pow(2, Math.Min(failedAttempts, 16));
@@ -89,6 +107,11 @@ public sealed class QueueOptionsValidator : IValidateOptions<QueueOptions>
         if (string.IsNullOrWhiteSpace(o.Name) || o.Name.Any(char.IsWhiteSpace))
         {
             failures.Add($"{Section}:{nameof(o.Name)} must be a non-empty Redis key without spaces, e.g. 'cities'.");
+        }
+
+        if (o.Shards is < 1 or > QueueOptions.MaxShards)
+        {
+            failures.Add($"{Section}:{nameof(o.Shards)} must be 1 to {QueueOptions.MaxShards} (was {o.Shards}).");
         }
 
         if (o.MaxAttempts < 1)

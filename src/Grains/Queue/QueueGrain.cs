@@ -6,7 +6,7 @@ namespace OrleansLlm.Queue;
 
 /// <summary>Reads the queue's overall figures, its batches and its dead letters from Redis; stateless, so every silo may run one.</summary>
 [StatelessWorker]
-public sealed class QueueGrain(RedisQueueItems queue, IOptions<PromptOptions> prompt) : Grain, IQueueGrain
+public sealed class QueueGrain(ShardedQueueItems queue, IOptions<PromptOptions> prompt) : Grain, IQueueGrain
 {
     private const int MaxDeadLetterPage = 1000;
     private const int MaxBatchPage = 1000;

@@ -18,8 +18,8 @@ namespace OrleansLlm.Recovery;
 /// are atomic and idempotent, so silos recovering the same leases at once hand each back exactly once.
 /// </remarks>
 public sealed partial class LeaseRecovery(
-    RedisLeaseQueue queue,
-    RedisBatchStore batches,
+    ShardedLeaseQueue queue,
+    ShardedBatchStore batches,
     IClusterMembershipService membership,
     IOptions<QueueOptions> options,
     TimeProvider time,

@@ -8,7 +8,8 @@ namespace OrleansLlm.Telemetry;
 
 /// <summary>
 /// The whole queue's depth as Redis holds it (<c>orleansllm_queue_*</c>). Every silo reports the same figures, so
-/// aggregate them with <c>max</c>, never <c>sum</c>.
+/// aggregate them with <c>max</c>, never <c>sum</c>. With several partitions (<see cref="QueueShards"/>) each gauge is
+/// their sum, under the queue's name.
 /// </summary>
 /// <remarks>The three gauges are read in one round trip, kept for <see cref="MaxAge"/> (<see cref="RedisGaugeReading{T}"/>).</remarks>
 public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
@@ -16,16 +17,16 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
     /// <summary>How long one reading of Redis serves the gauges.</summary>
     public static readonly TimeSpan MaxAge = RedisGaugeReading<Depth>.MaxAge;
 
-    private readonly QueueKeys _keys;
+    private readonly QueueShards _shards;
     private readonly Meter _meter;
     private readonly RedisGaugeReading<Depth> _depth;
 
-    public QueueMetrics(IMeterFactory meterFactory, RedisConnection redis, RedisLeaseQueue queue, TimeProvider time, ILogger<QueueMetrics> logger)
+    public QueueMetrics(IMeterFactory meterFactory, RedisConnection redis, QueueShards shards, TimeProvider time, ILogger<QueueMetrics> logger)
     {
-        _keys = queue.Keys;
+        _shards = shards;
         _meter = meterFactory.Create(OrleansLlmTelemetry.MeterName);
         _depth = new RedisGaugeReading<Depth>(redis, time,
-            batch => ReadAsync(RedisQueueItems.ReadyCountAsync(batch, _keys), batch.HashLengthAsync(_keys.InFlight), batch.HashGetAsync(_keys.Stats, "dead")),
+            batch => SumAsync(shards.Keys.Select(k => ReadAsync(RedisQueueItems.ReadyCountAsync(batch, k), batch.HashLengthAsync(k.InFlight), batch.HashGetAsync(k.Stats, "dead"))).ToArray()),
             ex => LogReadFailed(logger, redis.Endpoint, ex.GetBaseException().Message));
     }
 
@@ -48,10 +49,16 @@ public sealed partial class QueueMetrics : ILifecycleParticipant<ISiloLifecycle>
     }
 
     private IEnumerable<Measurement<long>> Observe(Func<Depth, long> read) =>
-        _depth.Read() is { } depth ? [new Measurement<long>(read(depth), new KeyValuePair<string, object?>("queue", _keys.Name))] : [];
+        _depth.Read() is { } depth ? [new Measurement<long>(read(depth), new KeyValuePair<string, object?>("queue", _shards.Name))] : [];
 
     private static async Task<Depth> ReadAsync(Task<long> ready, Task<long> inFlight, Task<RedisValue> dead) =>
         new(await ready, await inFlight, (long?)await dead ?? 0);
+
+    private static async Task<Depth> SumAsync(IEnumerable<Task<Depth>> partitions)
+    {
+        var depths = await Task.WhenAll(partitions);
+        return new(depths.Sum(d => d.Ready), depths.Sum(d => d.InFlight), depths.Sum(d => d.Dead));
+    }
 
     private sealed record Depth(long Ready, long InFlight, long Dead);
 }

@@ -15,7 +15,7 @@ namespace OrleansLlm.Worker;
 /// bottom in <see cref="WorkerGrain.RunAsync"/>.
 /// </summary>
 public sealed class ItemProcessor(
-    RedisBatchStore batches,
+    ShardedBatchStore batches,
     OllamaGenerator ollama,
     IOptions<QueueOptions> queueOptions,
     IOptions<PromptOptions> promptOptions,

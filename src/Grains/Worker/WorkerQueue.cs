@@ -14,7 +14,7 @@ namespace OrleansLlm.Worker;
 /// each in <see cref="WorkerStatistics"/>.
 /// </summary>
 public sealed partial class WorkerQueue(
-    RedisLeaseQueue queue,
+    ShardedLeaseQueue queue,
     ServedModels served,
     ItemProcessor processor,
     WorkerStatistics statistics,

@@ -63,7 +63,8 @@ public static class Kustomize
     /// the relative paths it lists (<c>../cpu</c>, <c>../../transformers/...</c>) are read from there. The repository
     /// is not written to: the file goes to a temporary directory, its paths rewritten to reach the same places.
     /// </summary>
-    public static async Task<string> RenderOverlayAsync(string kustomization)
+    /// <param name="files">More files of the overlay (e.g. a patch it lists), by name.</param>
+    public static async Task<string> RenderOverlayAsync(string kustomization, IReadOnlyDictionary<string, string>? files = null)
     {
         var home = Path.Combine(DeployRoot, "overlays", "mine");
         var dir = Directory.CreateTempSubdirectory("orleansllm-overlay-").FullName;
@@ -77,6 +78,11 @@ public static class Kustomize
                     : line;
             });
             await File.WriteAllLinesAsync(Path.Combine(dir, "kustomization.yaml"), lines);
+            foreach (var (name, text) in files ?? new Dictionary<string, string>())
+            {
+                await File.WriteAllTextAsync(Path.Combine(dir, name), text);
+            }
+
             return await RunAsync(dir, "an overlay of one's own");
         }
         finally

@@ -36,7 +36,7 @@ public sealed class QueueMetricsTests : IAsyncLifetime
             .AddSingleton(Microsoft.Extensions.Options.Options.Create(new QueueOptions { Name = _keys.Name }))
             .AddSingleton<RedisConnection>()
             .AddSingleton(QueueClock.Redis)
-            .AddSingleton<RedisLeaseQueue>()
+            .AddSingleton<QueueShards>()
             .AddSingleton<QueueMetrics>()
             .BuildServiceProvider();
         _connection = _services.GetRequiredService<RedisConnection>();

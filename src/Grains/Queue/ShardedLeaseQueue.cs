@@ -65,6 +65,34 @@ public sealed class ShardedLeaseQueue
         Lease lease, string owner, string itemId, string resultJson, TokenUsage usage, CancellationToken cancellationToken) =>
         OfLease(lease, (part, own) => part.CompleteAsync(own, owner, itemId, resultJson, usage, cancellationToken));
 
+    /// <summary>
+    /// Records several answers (<see cref="RedisLeaseQueue.CompleteManyAsync"/>): one call per partition their leases
+    /// came from, side by side. Returns each answer's outcome in their order.
+    /// </summary>
+    public async Task<IReadOnlyList<CompleteOutcome>> CompleteManyAsync(IReadOnlyList<CompleteRequest> answers, CancellationToken cancellationToken)
+    {
+        if (_parts.Length == 1)
+        {
+            return await _parts[0].CompleteManyAsync(answers, cancellationToken).ConfigureAwait(false);
+        }
+
+        var byShard = answers
+            .Select((answer, index) => (Index: index, Issued: Shards.Issued(answer.Lease), Answer: answer))
+            .GroupBy(a => a.Issued.Shard)
+            .ToArray();
+        var outcomes = new CompleteOutcome[answers.Count];
+        await Task.WhenAll(byShard.Select(async group =>
+        {
+            var own = group.Select(a => a.Answer with { Lease = a.Issued.Lease }).ToArray();
+            var settled = await _parts[group.Key].CompleteManyAsync(own, cancellationToken).ConfigureAwait(false);
+            foreach (var (answer, outcome) in group.Zip(settled))
+            {
+                outcomes[answer.Index] = outcome;
+            }
+        })).ConfigureAwait(false);
+        return outcomes;
+    }
+
     /// <inheritdoc cref="RedisLeaseQueue.DiscardAsync"/>
     public Task<bool> DiscardAsync(Lease lease, string owner, TokenUsage usage, CancellationToken cancellationToken) =>
         OfLease(lease, (part, own) => part.DiscardAsync(own, owner, usage, cancellationToken));

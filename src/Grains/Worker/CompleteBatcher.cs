@@ -13,7 +13,9 @@ namespace OrleansLlm.Worker;
 /// terms (in a later group): a Complete sent again returns its first outcome, so a group that did run but whose reply
 /// was lost costs nothing twice. The calls run on the thread pool, not in the grain that happened to start them.
 /// </remarks>
-public sealed class CompleteBatcher(RedisLeaseQueue queue)
+/// <param name="completeMany">Records a group and returns each answer's outcome in order: the queue's
+/// <see cref="ShardedLeaseQueue.CompleteManyAsync"/>, which sends each partition's answers in its own call.</param>
+public sealed class CompleteBatcher(Func<IReadOnlyList<CompleteRequest>, CancellationToken, Task<IReadOnlyList<CompleteOutcome>>> completeMany)
 {
     private readonly Lock _gate = new();
     private readonly List<Waiting> _next = [];
@@ -47,7 +49,7 @@ public sealed class CompleteBatcher(RedisLeaseQueue queue)
             try
             {
                 // Not the callers' tokens: one caller giving up must not fail the others' answers.
-                var outcomes = await queue.CompleteManyAsync([.. group.Select(w => w.Answer)], CancellationToken.None).ConfigureAwait(false);
+                var outcomes = await completeMany([.. group.Select(w => w.Answer)], CancellationToken.None).ConfigureAwait(false);
                 for (var i = 0; i < group.Length; i++)
                 {
                     group[i].Outcome.TrySetResult(outcomes[i]);

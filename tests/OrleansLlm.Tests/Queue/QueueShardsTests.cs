@@ -85,6 +85,30 @@ public sealed class QueueShardsTests(RedisServer redis, ITestOutputHelper output
     }
 
     [Fact]
+    public async Task AnswersCompletedTogether_GoToTheirLeasesPartitions_EachWithItsOwnOutcome()
+    {
+        await CreateAsync("g");
+        Assert.Equal(30, await AddChunksAsync("g", 30, 5));
+        await _q.Batches.SealAsync("g", CancellationToken.None);
+        var leases = await _q.TakeAsync(Owner, 30);
+        Assert.Equal(3, leases.Select(l => _q.Shards.ParseLeaseId(l.Id).Shard).Distinct().Count());
+        CompleteRequest Answer(Lease lease, string owner) =>
+            new(lease, owner, QueueTestExtensions.ItemIdOf(lease), $$"""{"id":"{{QueueTestExtensions.ItemIdOf(lease)}}"}""", TokenUsage.Zero);
+
+        // The partitions' answers interleaved in one group; then some of them again, as after a lost reply.
+        var outcomes = await _q.Queue.CompleteManyAsync([.. leases.Select(l => Answer(l, Owner))], CancellationToken.None);
+        var again = await _q.Queue.CompleteManyAsync([.. leases.Where((_, i) => i % 4 == 0).Select(l => Answer(l, Owner))], CancellationToken.None);
+
+        Assert.Equal(30, outcomes.Count);
+        Assert.All(outcomes, o => Assert.Equal(CompleteOutcome.Stored, o));
+        Assert.Equal(8, again.Count);
+        Assert.All(again, o => Assert.Equal(CompleteOutcome.Stored, o));
+        var counts = await _q.Batches.GetCountsAsync("g", CancellationToken.None);
+        Assert.Equal((30L, 0L, BatchStates.Completed), (counts.Done, counts.InFlight, counts.Status));
+        Assert.Equal(Enumerable.Range(0, 30).Select(i => $"g-{i}"), await ReadResultsAsync("g", pageSize: 8));
+    }
+
+    [Fact]
     public async Task CancelAndDelete_ReachEveryPartition()
     {
         await CreateAsync("c");

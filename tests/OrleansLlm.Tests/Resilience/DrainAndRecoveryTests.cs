@@ -99,12 +99,15 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         output.WriteLine($"leases of the killed silo recovered {clock.Elapsed.TotalSeconds:F1} s after the kill (leases last 10 minutes)");
         await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 6, "6 results", describe: cluster.DescribeQueueAsync);
         var results = await cluster.ResultsAsync();
-        foreach (var payload in held)
+        var attempts = held.Select(p => results[Cities.IdOf(p)]).Select(r =>
         {
-            var result = results[Cities.IdOf(payload)];
-            Assert.Equal(cluster.OwnerOf(cluster.SiloAt(0)), result.GetProperty("meta").GetProperty("silo").GetString());
-            Assert.Equal(2, result.GetProperty("meta").GetProperty("attempts").GetInt32());
-        }
+            Assert.Equal(cluster.OwnerOf(cluster.SiloAt(0)), r.GetProperty("meta").GetProperty("silo").GetString());
+            return r.GetProperty("meta").GetProperty("attempts").GetInt32();
+        }).ToArray();
+        // The items in flight came back through recovery, an attempt spent. (An in-process kill still starts the
+        // silo's stop, whose drain may hand back the item leased ahead first, unstarted: then no attempt is spent.
+        // ProcessCrashTests kills a silo process for real.)
+        Assert.True(attempts.Count(a => a == 2) >= 2 && attempts.All(a => a is 1 or 2), $"attempts: {string.Join(", ", attempts)}");
 
         Assert.Empty(await cluster.DeadLettersAsync());
     }

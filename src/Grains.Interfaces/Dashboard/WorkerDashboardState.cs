@@ -7,6 +7,7 @@ namespace OrleansLlm.Dashboard;
 /// <param name="State"><c>active</c>, <c>draining</c> or <c>drained</c>.</param>
 /// <param name="InFlight">Ollama requests in flight now.</param>
 /// <param name="ConcurrencyLimit">How many Ollama requests the worker allows in flight now.</param>
+/// <param name="Buffered">Items leased ahead of the free slots, not started yet.</param>
 [GenerateSerializer, Immutable, Alias("OrleansLlm.WorkerDashboardState")]
 public sealed record WorkerDashboardState(
     [property: Id(0)] string State,
@@ -16,7 +17,8 @@ public sealed record WorkerDashboardState(
     [property: Id(4)] long Failed,
     [property: Id(5)] long DeadLettered,
     [property: Id(6)] string Silo,
-    [property: Id(7)] string OllamaUrl)
+    [property: Id(7)] string OllamaUrl,
+    [property: Id(8)] int Buffered)
 {
     public static WorkerDashboardState From(WorkerStatus status) => new(
         status.State.ToString().ToLowerInvariant(),
@@ -26,5 +28,6 @@ public sealed record WorkerDashboardState(
         status.Failed,
         status.DeadLettered,
         status.Silo,
-        status.OllamaUrl);
+        status.OllamaUrl,
+        status.Buffered);
 }

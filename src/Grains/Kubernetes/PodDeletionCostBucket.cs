@@ -22,9 +22,12 @@ public enum PodDeletionCostBucket
     /// <summary>The worker stopped leasing and is finishing or handing back its items.</summary>
     Draining = -100,
 
-    /// <summary>The worker has had nothing in flight for <see cref="KubernetesOptions.PodDeletionCostIdleAfter"/>.</summary>
+    /// <summary>The worker has held no item for <see cref="KubernetesOptions.PodDeletionCostIdleAfter"/>.</summary>
     Idle = 0,
 
-    /// <summary>The worker has items in flight, or had within <see cref="KubernetesOptions.PodDeletionCostIdleAfter"/>.</summary>
+    /// <summary>
+    /// The worker holds items (in flight, or leased ahead of its free slots), or held some within
+    /// <see cref="KubernetesOptions.PodDeletionCostIdleAfter"/>.
+    /// </summary>
     Busy = 100,
 }

@@ -6,7 +6,7 @@ namespace OrleansLlm.Kubernetes;
 
 /// <summary>
 /// Keeps this silo's own pod in the deletion-cost bucket of its worker (<see cref="PodDeletionCostBucket"/>): busy
-/// while it has items in flight, idle once it has had none for <see cref="KubernetesOptions.PodDeletionCostIdleAfter"/>,
+/// while it holds items (in flight, or leased ahead and waiting for a slot: <see cref="LocalWorkerState.InFlight"/>), idle once it has had none for <see cref="KubernetesOptions.PodDeletionCostIdleAfter"/>,
 /// draining from the moment it stops leasing. The pod is patched only when its bucket changes.
 /// </summary>
 /// <remarks>

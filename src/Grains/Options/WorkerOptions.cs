@@ -30,6 +30,15 @@ public sealed class WorkerOptions
     /// <summary>How often the adaptive controller tries one more request in flight than its knee. Default: 30 seconds.</summary>
     public TimeSpan ConcurrencyProbeInterval { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// Most items the worker leases ahead of its free slots, so a slot that frees starts its next item at once rather
+    /// than waiting a Redis round trip (<c>Worker/LeaseBuffer</c>: it keeps about what frees during two lease round
+    /// trips, at least 1, at most the concurrency limit and this). Buffered items are leases: renewed, counted by KEDA
+    /// and handed back first on a drain. 0 turns lease ahead off: the worker leases only for slots that are free.
+    /// Default: 16.
+    /// </summary>
+    public int MaxLeaseAhead { get; set; } = 16;
+
     /// <summary>First wait after finding the queue empty; it doubles up to <see cref="PollMaxDelay"/>. Default: 50 ms.</summary>
     public TimeSpan PollMinDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
@@ -83,6 +92,11 @@ public sealed class WorkerOptionsValidator : IValidateOptions<WorkerOptions>
         if (o.ConcurrencyProbeInterval <= TimeSpan.Zero)
         {
             failures.Add($"{s}:{nameof(o.ConcurrencyProbeInterval)} must be positive (was {o.ConcurrencyProbeInterval}).");
+        }
+
+        if (o.MaxLeaseAhead < 0)
+        {
+            failures.Add($"{s}:{nameof(o.MaxLeaseAhead)} must not be negative (0 turns lease ahead off; was {o.MaxLeaseAhead}).");
         }
 
         if (o.PollMinDelay <= TimeSpan.Zero || o.PollMaxDelay < o.PollMinDelay)

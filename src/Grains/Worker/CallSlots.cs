@@ -16,6 +16,12 @@ public sealed class CallSlots(IConcurrencyController concurrency, BackendBreaker
 
     public int InFlight => _calling.Count;
 
+    /// <summary>How many more calls may go out now, not waiting: none while the breaker is open.</summary>
+    public int Available => breaker.IsOpen ? 0 : Math.Max(0, concurrency.InFlightAllowed - _calling.Count);
+
+    /// <summary>Whether the backend counts as broken (its breaker is open): nothing is sent to it.</summary>
+    public bool BackendBroken => breaker.IsOpen;
+
     /// <summary>
     /// How many calls may go out now, waiting first while the backend is broken (its breaker probes it) or while
     /// every slot is taken (at most <paramref name="maxWait"/>, so a missed signal or a lowered limit can never park

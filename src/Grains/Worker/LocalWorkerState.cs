@@ -29,7 +29,7 @@ public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, IH
     public string? BackendProblem { get; private set; }
 
     internal void SetBackendProblem(string? problem) => BackendProblem = problem;
-    /// <summary>The items the worker holds (leased, not yet settled), as of its last heartbeat.</summary>
+    /// <summary>The items the worker holds (leased, not yet settled: in flight or leased ahead), as of its last heartbeat.</summary>
     public int InFlight => Volatile.Read(ref _inFlight);
 
     internal void SetInFlight(int count) => Volatile.Write(ref _inFlight, count);

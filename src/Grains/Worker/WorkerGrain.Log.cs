@@ -13,6 +13,12 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Handed {Released} unfinished items of {Worker} back to the queue, first in their turn")]
     private static partial void LogReleased(ILogger logger, int released, string worker);
 
+    [LoggerMessage(Level = LogLevel.Information, Message = "Handed {Released} items {Worker} had leased ahead back to the queue, first in their turn")]
+    private static partial void LogReleasedBuffered(ILogger logger, int released, string worker);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing {Count} items leased ahead back failed; their leases expire and they are retried")]
+    private static partial void LogReleaseBufferedFailed(ILogger logger, Exception ex, int count);
+
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} drained after {Completed} items")]
     private static partial void LogDrained(ILogger logger, string worker, long completed);
 

@@ -49,6 +49,8 @@ public sealed partial class WorkerGrain(
     private CancellationTokenSource _abortCalls = new();
     private IGrainTimer? _renewTimer;
     private IGrainTimer? _heartbeatTimer;
+    // Leased ahead of the free slots, not started yet; renewed, counted and handed back like the items started.
+    private readonly LeaseBuffer _buffer = new(options.Value.MaxLeaseAhead);
     private Task _pump = Task.CompletedTask;
     private Task? _drain;
     private TimeSpan _idleDelay;
@@ -152,27 +154,69 @@ public sealed partial class WorkerGrain(
         _abortCalls.Dispose();
     }
 
-    /// <summary>Leases as many items as there are free slots, and starts each one.</summary>
+    /// <summary>
+    /// Keeps the free slots and the lease-ahead buffer filled, one lease call at a time: each asks for the free slots
+    /// and what the buffer lacks of its target (<see cref="LeaseBuffer.Target"/>). Items start from the buffer, in
+    /// lease order, here and the moment a slot frees (<see cref="RunAsync"/>), so no slot waits for Redis.
+    /// </summary>
     private async Task PumpAsync(CancellationToken stop)
     {
         _idleDelay = _options.PollMinDelay;
         while (!stop.IsCancellationRequested)
         {
-            var free = await slots.WaitForFreeAsync(_options.PollMaxDelay, stop);
-            if (free == 0)
+            StartBuffered();
+            if (slots.BackendBroken)
             {
+                // Ollama is broken: what waits in the buffer goes back at once, for the healthy silos.
+                await ReleaseBufferedAsync();
+                await slots.WaitForFreeAsync(_options.PollMaxDelay, stop);
                 continue;
             }
 
-            foreach (var lease in await LeaseAsync(free, stop))
+            var wanted = slots.Available + _buffer.Target(slots.Limit) - _buffer.Count;
+            if (wanted <= 0)
             {
-                var run = RunAsync(lease, slots.Take(lease.Id));
-                // RunAsync may finish synchronously (a malformed item); only track what is still running.
-                if (!run.IsCompleted)
-                {
-                    _items[lease.Id] = run;
-                }
+                // Every slot is busy and the buffer is full: wait for a slot to free (it takes from the buffer).
+                await slots.WaitForFreeAsync(_options.PollMaxDelay, stop);
+                continue;
             }
+
+            _buffer.Add(await LeaseAsync(wanted, stop));
+        }
+    }
+
+    /// <summary>Starts buffered items, oldest lease first, on the slots that are free; none once leasing stopped.</summary>
+    private void StartBuffered()
+    {
+        while (!_stopLeasing.IsCancellationRequested && slots.Available > 0 && _buffer.TryTake(out var lease))
+        {
+            var run = RunAsync(lease, slots.Take(lease.Id));
+            // RunAsync may finish synchronously (a malformed item); only track what is still running.
+            if (!run.IsCompleted)
+            {
+                _items[lease.Id] = run;
+            }
+        }
+    }
+
+    /// <summary>Hands every buffered item back, in lease order, no attempt spent: none of them was started.</summary>
+    private async Task ReleaseBufferedAsync()
+    {
+        var buffered = _buffer.TakeAll();
+        if (buffered.Length == 0)
+        {
+            return;
+        }
+
+        try
+        {
+            var released = await queue.ReleaseAsync(Owner, buffered.Select(l => l.Id).ToArray(), CancellationToken.None);
+            LogReleasedBuffered(logger, released, Owner);
+        }
+        catch (Exception ex)
+        {
+            // Redis is away: the leases expire and their items are retried, so nothing is lost.
+            LogReleaseBufferedFailed(logger, ex, buffered.Length);
         }
     }
 
@@ -182,7 +226,9 @@ public sealed partial class WorkerGrain(
         LeaseResult leased;
         try
         {
+            var started = time.GetTimestamp();
             leased = await queue.LeaseAsync(Owner, max, stop);
+            _buffer.OnLeased(time.GetElapsedTime(started));
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
@@ -222,6 +268,14 @@ public sealed partial class WorkerGrain(
             var outcome = await processor.ProcessAsync(lease, Owner, _abortCalls.Token);
             // Ollama is done with it: free the slot now, so its next request does not wait for Redis to record this one.
             slots.Free(call);
+            if (outcome.Served is not null)
+            {
+                // Served: the backend is fine, so the slot takes its next item from the buffer at once. (After a
+                // failed call it waits for the judgement below, which may open the breaker.)
+                _buffer.OnServed(time.GetUtcNow() - call.SentAt);
+                StartBuffered();
+            }
+
             judged = await slots.JudgeAsync(call, outcome, _abortCalls.Token);
             if (judged.Failure is { } failure)
             {
@@ -252,6 +306,7 @@ public sealed partial class WorkerGrain(
         {
             slots.Free(call);
             _items.Remove(lease.Id);
+            StartBuffered();
         }
     }
 
@@ -262,6 +317,8 @@ public sealed partial class WorkerGrain(
         _stopLeasing.Cancel();
         await ReportAsync(CancellationToken.None);
         await _pump;
+        // What is buffered first: none of it has started, so it goes straight back, before the wait for calls in flight.
+        await ReleaseBufferedAsync();
 
         var pending = Task.WhenAll(_items.Values);
         // In lease order, so what goes back keeps its place.
@@ -287,13 +344,14 @@ public sealed partial class WorkerGrain(
         await ReportAsync(CancellationToken.None);
     }
 
-    private WorkerStatus Status() => statistics.Status(Owner, slots.InFlight, slots.Limit, processor.OllamaUrl);
+    private WorkerStatus Status() => statistics.Status(Owner, slots.InFlight, slots.Limit, processor.OllamaUrl, _buffer.Count);
 
     // The heartbeat also re-creates the coordinator after its silo died, since calling it activates it again.
     private async Task ReportAsync(CancellationToken cancellationToken)
     {
         var status = Status();
-        statistics.Publish(status, itemsHeld: _items.Count);
+        // Buffered items are held too: leased, in Q:inflight, and handed back if the pod goes.
+        statistics.Publish(status, itemsHeld: _items.Count + _buffer.Count);
         try
         {
             await GrainFactory.GetCoordinator().ReportAsync(status, cancellationToken);
@@ -306,14 +364,15 @@ public sealed partial class WorkerGrain(
 
     private async Task RenewLeasesAsync(CancellationToken cancellationToken)
     {
-        if (_items.Count == 0)
+        if (_items.Count + _buffer.Count == 0)
         {
             return;
         }
 
         try
         {
-            await queue.RenewAsync(Owner, _items.Keys.ToArray(), cancellationToken);
+            // Buffered items too: they wait for a slot under a lease like any other.
+            await queue.RenewAsync(Owner, [.. _items.Keys, .. _buffer.Ids], cancellationToken);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

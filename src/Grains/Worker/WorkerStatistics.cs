@@ -62,13 +62,14 @@ public sealed class WorkerStatistics(WorkerMetrics metrics, LocalWorkerState loc
 
     public void Released(int count) => metrics.Released(count);
 
-    public WorkerStatus Status(string silo, int inFlight, int limit, Uri ollamaUrl) =>
-        new(silo, State, inFlight, limit, _completed, _retried, _deadLettered, ollamaUrl.ToString(), _waits.P99());
+    public WorkerStatus Status(string silo, int inFlight, int limit, Uri ollamaUrl, int buffered) =>
+        new(silo, State, inFlight, limit, _completed, _retried, _deadLettered, ollamaUrl.ToString(), _waits.P99(), buffered);
 
     /// <summary>Publishes a heartbeat's status to the metrics, and the items the worker holds to the pod's deletion cost.</summary>
     public void Publish(WorkerStatus status, int itemsHeld)
     {
-        // The one call for the pod deletion cost (Kubernetes/PodDeletionCostReporter): the items this worker holds.
+        // The one call for the pod deletion cost (Kubernetes/PodDeletionCostReporter): the items this worker holds, in
+        // flight or leased ahead.
         local.SetInFlight(itemsHeld);
         metrics.Publish(status);
     }

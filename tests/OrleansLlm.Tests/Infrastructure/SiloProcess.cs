@@ -39,7 +39,17 @@ public sealed class SiloProcess : IAsyncDisposable
     public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, bool shippedLogging = false)
     {
         var silo = Launch(settings, shippedLogging);
-        await silo.WaitReadyAsync();
+        try
+        {
+            await silo.WaitReadyAsync();
+        }
+        catch
+        {
+            // No one else holds it yet: a silo that never got ready would outlive the test, working on a shared machine.
+            await silo.DisposeAsync();
+            throw;
+        }
+
         return silo;
     }
 

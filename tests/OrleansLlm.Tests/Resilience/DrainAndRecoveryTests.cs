@@ -22,23 +22,22 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         var cities = await Cities.LoadAsync(8);
         var leaving = cluster.SiloAt(1);
         await cluster.PushRawAsync(cities.Select(c => c.Json));
-        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(leaving)).Length == 2, "the leaving silo to hold 2 leases");
+        // 2 in flight and 1 leased ahead (Worker:MaxLeaseAhead's default) for the next slot that frees.
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(leaving)).Length == 3, "the leaving silo to hold 3 leases");
         var held = await cluster.PayloadsAsync(await cluster.LeasesOfAsync(leaving));
 
         var clock = Stopwatch.StartNew();
         await cluster.Cluster.StopSiloAsync(leaving);
         clock.Stop();
 
-        output.WriteLine($"graceful stop with 2 items in flight took {clock.Elapsed.TotalSeconds:F2} s");
+        output.WriteLine($"graceful stop with 2 items in flight and 1 leased ahead took {clock.Elapsed.TotalSeconds:F2} s");
         await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 8, "8 results", describe: cluster.DescribeQueueAsync);
         var results = await cluster.ResultsAsync();
-        foreach (var payload in held)
-        {
-            // What the leaving silo held, it finished itself, on the first attempt.
-            var result = results[Cities.IdOf(payload)];
-            Assert.Equal(cluster.OwnerOf(leaving), result.GetProperty("meta").GetProperty("silo").GetString());
-            Assert.Equal(1, result.GetProperty("meta").GetProperty("attempts").GetInt32());
-        }
+        // What the leaving silo held, it finished itself (the items in flight) or handed back unstarted (the one
+        // leased ahead), each done on its first attempt.
+        var byLeaving = held.Count(p => results[Cities.IdOf(p)].GetProperty("meta").GetProperty("silo").GetString() == cluster.OwnerOf(leaving));
+        Assert.InRange(byLeaving, 2, 3);
+        Assert.All(held, p => Assert.Equal(1, results[Cities.IdOf(p)].GetProperty("meta").GetProperty("attempts").GetInt32()));
 
         Assert.Empty(await cluster.DeadLettersAsync());
         Assert.Equal(0, (long)await cluster.Db.HashGetAsync(cluster.Keys.Stats, "duplicates"));
@@ -53,20 +52,22 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
             o.Simulator = SlowOllama;
             o.Settings["Worker:DrainTimeout"] = "00:00:00.200";
         });
-        var cities = await Cities.LoadAsync(4);
+        var cities = await Cities.LoadAsync(6);
         var leaving = cluster.SiloAt(1);
         var staying = cluster.SiloAt(0);
         await cluster.PushRawAsync(cities.Select(c => c.Json));
-        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(leaving)).Length == 2 && (await cluster.LeasesOfAsync(staying)).Length == 2,
-            "each silo to hold 2 leases");
+        // Each: 2 in flight and 1 leased ahead.
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(leaving)).Length == 3 && (await cluster.LeasesOfAsync(staying)).Length == 3,
+            "each silo to hold 3 leases");
         var held = await cluster.PayloadsAsync(await cluster.LeasesOfAsync(leaving));
 
         await cluster.Cluster.StopSiloAsync(leaving);
 
-        // At once, not after a lease expiry: the staying silo is still busy with its own two, so they wait at the head.
-        var head = (await cluster.Db.ListRangeAsync(cluster.Keys.Ready, 0, 1)).Select(v => (string)v!).ToArray();
+        // At once, not after a lease expiry: the staying silo is still busy with its own two (and holds its next), so
+        // they wait at the head, in lease order: the one leased ahead went back first, the two cut short in front of it.
+        var head = (await cluster.Db.ListRangeAsync(cluster.Keys.Ready, 0, 2)).Select(v => (string)v!).ToArray();
         Assert.Equal(held, head);
-        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 4, "4 results", describe: cluster.DescribeQueueAsync);
+        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 6, "6 results", describe: cluster.DescribeQueueAsync);
         var results = await cluster.ResultsAsync();
         Assert.All(results.Values, r => Assert.Equal(cluster.OwnerOf(staying), r.GetProperty("meta").GetProperty("silo").GetString()));
         Assert.All(results.Values, r => Assert.Equal(1, r.GetProperty("meta").GetProperty("attempts").GetInt32()));
@@ -85,8 +86,10 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         var cities = await Cities.LoadAsync(6);
         var victim = cluster.SiloAt(1);
         await cluster.PushRawAsync(cities.Select(c => c.Json));
-        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 2, "the victim to hold 2 leases");
+        // 2 in flight and 1 leased ahead: recovery hands back the buffered lease like the others.
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 3, "the victim to hold 3 leases");
         var held = await cluster.PayloadsAsync(await cluster.LeasesOfAsync(victim));
+        Assert.Equal(1, (await cluster.Client.GetGrain<IWorkerGrain>(cluster.OwnerOf(victim)).GetStatusAsync()).Buffered);
 
         var clock = Stopwatch.StartNew();
         await cluster.Cluster.KillSiloAsync(victim);
@@ -96,12 +99,15 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         output.WriteLine($"leases of the killed silo recovered {clock.Elapsed.TotalSeconds:F1} s after the kill (leases last 10 minutes)");
         await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 6, "6 results", describe: cluster.DescribeQueueAsync);
         var results = await cluster.ResultsAsync();
-        foreach (var payload in held)
+        var attempts = held.Select(p => results[Cities.IdOf(p)]).Select(r =>
         {
-            var result = results[Cities.IdOf(payload)];
-            Assert.Equal(cluster.OwnerOf(cluster.SiloAt(0)), result.GetProperty("meta").GetProperty("silo").GetString());
-            Assert.Equal(2, result.GetProperty("meta").GetProperty("attempts").GetInt32());
-        }
+            Assert.Equal(cluster.OwnerOf(cluster.SiloAt(0)), r.GetProperty("meta").GetProperty("silo").GetString());
+            return r.GetProperty("meta").GetProperty("attempts").GetInt32();
+        }).ToArray();
+        // The items in flight came back through recovery, an attempt spent. (An in-process kill still starts the
+        // silo's stop, whose drain may hand back the item leased ahead first, unstarted: then no attempt is spent.
+        // ProcessCrashTests kills a silo process for real.)
+        Assert.True(attempts.Count(a => a == 2) >= 2 && attempts.All(a => a is 1 or 2), $"attempts: {string.Join(", ", attempts)}");
 
         Assert.Empty(await cluster.DeadLettersAsync());
     }
@@ -121,7 +127,7 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
         var victim = cluster.Cluster.Silos.Single(s => cluster.OwnerOf(s) == before.CoordinatorSilo);
         var cities = await Cities.LoadAsync(12);
         await cluster.PushRawAsync(cities.Select(c => c.Json));
-        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 2, "the coordinator's silo to hold 2 leases");
+        await Eventually.TrueAsync(async () => (await cluster.LeasesOfAsync(victim)).Length == 3, "the coordinator's silo to hold 3 leases (1 leased ahead)");
 
         await cluster.Cluster.KillSiloAsync(victim);
 

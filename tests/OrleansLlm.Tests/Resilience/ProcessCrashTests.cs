@@ -36,7 +36,9 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
         var victim = await StartSiloAsync(fastDetection);
         var cities = await Cities.LoadAsync(6);
         await Db.ListRightPushAsync(Keys.Ready, cities.Select(c => (StackExchange.Redis.RedisValue)c.Json).ToArray());
-        await Eventually.TrueAsync(async () => (await LeasesOfAsync(victim)) == 2, "the victim to hold 2 leases");
+        // 2 in flight and 1 leased ahead, which recovery hands back like the others.
+        await Eventually.TrueAsync(async () => (await LeasesOfAsync(victim)) == 3, "the victim to hold 3 leases");
+        var held = await HeldAsync(victim);
 
         var clock = Stopwatch.StartNew();
         victim.Kill();
@@ -46,6 +48,9 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
         output.WriteLine($"SIGKILL: leases recovered {clock.Elapsed.TotalSeconds:F1} s after the kill (leases last 10 minutes)");
         await Eventually.TrueAsync(async () => await QueueHandle.RawResultCountAsync(Db, Keys) == 6, "6 results");
         Assert.Empty(await QueueHandle.DeadLettersAsync(Db, Keys));
+        // Every item it held, the one leased ahead too, came back through recovery (an attempt spent) and was done once.
+        var results = await QueueHandle.RawResultsAsync(Db, Keys);
+        Assert.All(held, id => Assert.Equal(2, System.Text.Json.JsonDocument.Parse(results[id]).RootElement.GetProperty("meta").GetProperty("attempts").GetInt32()));
     }
 
     [Fact]
@@ -61,7 +66,8 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
         var frozen = await StartSiloAsync(shortLeases);
         var cities = await Cities.LoadAsync(6);
         await Db.ListRightPushAsync(Keys.Ready, cities.Select(c => (StackExchange.Redis.RedisValue)c.Json).ToArray());
-        await Eventually.TrueAsync(async () => (await LeasesOfAsync(frozen)) == 2, "the silo to freeze to hold 2 leases");
+        // 2 in flight and 1 leased ahead, which expires with them.
+        await Eventually.TrueAsync(async () => (await LeasesOfAsync(frozen)) == 3, "the silo to freeze to hold 3 leases");
 
         var clock = Stopwatch.StartNew();
         frozen.Freeze();
@@ -105,6 +111,13 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
         var silo = await SiloProcess.StartAsync(settings);
         _silos.Add(silo);
         return silo;
+    }
+
+    /// <summary>The ids of the items a silo holds leases of.</summary>
+    private async Task<string[]> HeldAsync(SiloProcess silo)
+    {
+        var leases = (await Db.HashGetAllAsync(Keys.Owners)).Where(e => silo.Owns(e.Value!)).Select(e => e.Name).ToArray();
+        return (await Db.HashGetAsync(Keys.InFlight, leases)).Select(v => Cities.IdOf(v!)).ToArray();
     }
 
     private async Task<int> LeasesOfAsync(SiloProcess silo) =>

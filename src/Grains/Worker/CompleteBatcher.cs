@@ -3,10 +3,10 @@ using OrleansLlm.Queue;
 namespace OrleansLlm.Worker;
 
 /// <summary>
-/// A group commit of a worker's answers: the first answer starts a Complete call at once, and the answers that arrive
-/// while one is in flight go together in the next (at most one in flight, up to
-/// <see cref="RedisLeaseQueue.CompleteGroupMax"/> answers each). An idle worker waits for nothing; a busy one sends
-/// one call per group instead of one per answer, which is what Redis' single core spends its time on.
+/// A group commit of a worker's answers: a group gathers the answers that arrive for <see cref="GatherFor"/> (10 ms)
+/// and then goes in one Complete call (<see cref="RedisLeaseQueue.CompleteGroupMax"/> answers a call); the answers that
+/// arrive meanwhile gather for the next, at most one group in flight. A busy worker sends one call per group instead of one per answer, which is what Redis' single core
+/// spends its time on; an answer waits at most the gathering time more, and its slot is already free meanwhile.
 /// </summary>
 /// <remarks>
 /// Each caller awaits its own outcome, or the exception its group's call ended with, and then tries again on its own
@@ -15,8 +15,16 @@ namespace OrleansLlm.Worker;
 /// </remarks>
 /// <param name="completeMany">Records a group and returns each answer's outcome in order: the queue's
 /// <see cref="ShardedLeaseQueue.CompleteManyAsync"/>, which sends each partition's answers in its own call.</param>
-public sealed class CompleteBatcher(Func<IReadOnlyList<CompleteRequest>, CancellationToken, Task<IReadOnlyList<CompleteOutcome>>> completeMany)
+/// <param name="time">Times the gathering.</param>
+public sealed class CompleteBatcher(
+    Func<IReadOnlyList<CompleteRequest>, CancellationToken, Task<IReadOnlyList<CompleteOutcome>>> completeMany, TimeProvider time)
 {
+    /// <summary>
+    /// How long a group gathers answers. Without it, a worker whose answers come one at a time (a few slots, fast
+    /// answers) would send one call per answer, each finding no call in flight to wait behind.
+    /// </summary>
+    public static readonly TimeSpan GatherFor = TimeSpan.FromMilliseconds(10);
+
     private readonly Lock _gate = new();
     private readonly List<Waiting> _next = [];
     private bool _flushing;
@@ -44,8 +52,16 @@ public sealed class CompleteBatcher(Func<IReadOnlyList<CompleteRequest>, Cancell
 
     private async Task FlushAsync()
     {
-        while (TakeGroup() is { } group)
+        // Every group gathers first, also the one after a call came back: what arrived during that call's round trip
+        // alone would make a group of one or two.
+        while (true)
         {
+            await Task.Delay(GatherFor, time).ConfigureAwait(false);
+            if (TakeGroup() is not { } group)
+            {
+                return;
+            }
+
             try
             {
                 // Not the callers' tokens: one caller giving up must not fail the others' answers.
@@ -76,9 +92,9 @@ public sealed class CompleteBatcher(Func<IReadOnlyList<CompleteRequest>, Cancell
                 return null;
             }
 
-            var take = Math.Min(_next.Count, RedisLeaseQueue.CompleteGroupMax);
-            var group = _next.GetRange(0, take).ToArray();
-            _next.RemoveRange(0, take);
+            // All of them: the queue sends them CompleteGroupMax a call.
+            var group = _next.ToArray();
+            _next.Clear();
             return group;
         }
     }

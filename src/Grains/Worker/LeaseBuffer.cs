@@ -9,11 +9,13 @@ namespace OrleansLlm.Worker;
 /// <remarks>
 /// <para>
 /// The rule (<see cref="Target"/>): a worker with <c>limit</c> slots, each busy one service time per item, frees
-/// <c>limit ÷ serviceTime</c> slots a second. The buffer is topped up by one lease call at a time, so it has to cover
-/// the slots that free while one call is away: <c>limit × leaseRoundTrip ÷ serviceTime</c>. It keeps twice that
-/// (answers come in bursts, round trips vary), rounded up, at least 1 and at most the limit (and
-/// <c>Worker:MaxLeaseAhead</c>). Both times are averages of what the worker measured; until it has measured both, it
-/// keeps 1. When the queue has no work, the buffer simply stays empty.
+/// <c>limit ÷ serviceTime</c> slots a second. It keeps what its slots free in <see cref="Window"/>, or in two lease
+/// round trips when those take longer (the buffer is topped up by one lease call at a time, and answers come in
+/// bursts): <c>limit × max(Window, 2 × leaseRoundTrip) ÷ serviceTime</c>, rounded up, at least 1 and at most
+/// <c>Worker:MaxLeaseAhead</c>. Both times are averages of what the worker measured; until it has measured both, it
+/// keeps 1. A CPU Ollama (seconds an item) keeps 1; a backend answering in a millisecond keeps enough that one lease
+/// call brings several items, which is what makes a lease cheap for Redis. When the queue has no work, the buffer
+/// simply stays empty.
 /// </para>
 /// <para>
 /// Buffered items are leases like those in flight: renewed with them, counted in <c>Q:inflight</c> (so by KEDA) and in
@@ -25,6 +27,10 @@ public sealed class LeaseBuffer(int maxLeaseAhead)
 {
     // Each new sample weighs an eighth, as in TCP's round-trip estimate: steady, yet following a change within a few dozen samples.
     private const double Weight = 0.125;
+
+    /// <summary>The work the buffer covers at least: long enough that a lease call carries several fast items, short
+    /// enough that no item waits behind a silo's buffer for long while another silo idles.</summary>
+    public static readonly TimeSpan Window = TimeSpan.FromMilliseconds(10);
 
     private readonly Queue<Lease> _leases = new();
     private double _roundTripTicks;
@@ -44,8 +50,7 @@ public sealed class LeaseBuffer(int maxLeaseAhead)
     /// <summary>How many items to keep leased ahead for a worker of <paramref name="limit"/> slots; 0 when lease ahead is off.</summary>
     public int Target(int limit)
     {
-        var max = Math.Min(limit, maxLeaseAhead);
-        if (max <= 0)
+        if (maxLeaseAhead <= 0 || limit <= 0)
         {
             return 0;
         }
@@ -55,8 +60,8 @@ public sealed class LeaseBuffer(int maxLeaseAhead)
             return 1;
         }
 
-        var covering = Math.Ceiling(2 * limit * _roundTripTicks / _serviceTicks);
-        return (int)Math.Clamp(covering, 1, max);
+        var covering = Math.Ceiling(limit * Math.Max(Window.Ticks, 2 * _roundTripTicks) / _serviceTicks);
+        return (int)Math.Clamp(covering, 1, maxLeaseAhead);
     }
 
     public void Add(IEnumerable<Lease> leases)

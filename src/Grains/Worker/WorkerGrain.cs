@@ -173,10 +173,13 @@ public sealed partial class WorkerGrain(
                 continue;
             }
 
-            var wanted = slots.Available + _buffer.Target(slots.Limit) - _buffer.Count;
-            if (wanted <= 0)
+            var target = _buffer.Target(slots.Limit);
+            var wanted = slots.Available + target - _buffer.Count;
+            // The buffer is topped up once it is down to half, not after every item it gives: one lease call then
+            // brings several items, which is what a lease costs Redis. (A free slot means the buffer is empty.)
+            if (wanted <= 0 || (slots.Available == 0 && _buffer.Count > target / 2))
             {
-                // Every slot is busy and the buffer is full: wait for a slot to free (it takes from the buffer).
+                // Every slot is busy and the buffer full enough: wait for a slot to free (it takes from the buffer).
                 await slots.WaitForFreeAsync(_options.PollMaxDelay, stop);
                 continue;
             }

@@ -28,7 +28,7 @@ public sealed partial class WorkerQueue(
     private static readonly TimeSpan RetryMaxBackoff = TimeSpan.FromSeconds(5);
 
     private readonly QueueOptions _options = options.Value;
-    private readonly CompleteBatcher _completes = new(queue.CompleteManyAsync);
+    private readonly CompleteBatcher _completes = new(queue.CompleteManyAsync, time);
 
     /// <summary>How often the leases held are renewed: three times a lease, so one missed renewal costs nothing.</summary>
     public TimeSpan RenewEvery => _options.LeaseDuration / 3;

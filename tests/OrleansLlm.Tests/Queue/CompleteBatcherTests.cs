@@ -29,7 +29,7 @@ public sealed class CompleteBatcherTests(RedisServer redis) : IAsyncLifetime
             leases.AddRange(await _handle.Queue.TakeAsync("silo-1", 16));
         }
 
-        var batcher = new CompleteBatcher(_handle.Queue.CompleteManyAsync);
+        var batcher = new CompleteBatcher(_handle.Queue.CompleteManyAsync, TimeProvider.System);
         CompleteRequest Answer(Lease lease) => new(lease, "silo-1", QueueTestExtensions.ItemIdOf(lease), "{}", TokenUsage.Zero);
 
         // The first 40 at once, however they fall into groups; then i0's second item (a conflict) and i1 again.

@@ -4,7 +4,7 @@ using OrleansLlm.Worker;
 
 namespace OrleansLlm.Tests.Worker;
 
-/// <summary>How many items a worker leases ahead: what frees during two lease round trips, at least 1, at most its limit.</summary>
+/// <summary>How many items a worker leases ahead: what frees in 10 ms or two lease round trips, at least 1, at most Worker:MaxLeaseAhead.</summary>
 [Trait("Category", "Unit")]
 public sealed class LeaseBufferTests
 {
@@ -15,17 +15,19 @@ public sealed class LeaseBufferTests
     }
 
     [Theory]
-    // 32 slots at 170 ms free 188 a second; a 5 ms round trip sees 0.94 of them free, doubled and rounded up: 2.
+    // 32 slots at 170 ms free 188 a second: 1.9 of them in the 10 ms window, rounded up: 2.
     [InlineData(32, 5, 170, 16, 2)]
-    // A backend answering in 10 ms with a 5 ms round trip: 2 × 32 × 0.5 = 32, capped by Worker:MaxLeaseAhead.
+    // A backend answering in 10 ms: 32 × 10 ÷ 10 = 32, capped by Worker:MaxLeaseAhead.
     [InlineData(32, 5, 10, 16, 16)]
-    // Capped by the limit: never more buffered than the slots it refills.
-    [InlineData(4, 5, 10, 16, 4)]
+    // One slot answering in a millisecond: the 10 that free in the window, so one lease call brings several.
+    [InlineData(1, 1, 1, 16, 10)]
+    // Two round trips (40 ms) longer than the window: 8 slots at 100 ms free 3.2 in them, rounded up: 4.
+    [InlineData(8, 20, 100, 16, 4)]
     // A slow CPU backend (2 s an item) still keeps one, so its next item starts the moment its slot frees.
     [InlineData(2, 5, 2000, 16, 1)]
     // Off.
     [InlineData(32, 5, 170, 0, 0)]
-    public void Target_CoversTheSlotsThatFreeDuringTwoRoundTrips(int limit, int roundTripMs, int serviceMs, int max, int expected)
+    public void Target_CoversTheSlotsThatFreeInTheWindowOrTwoRoundTrips(int limit, int roundTripMs, int serviceMs, int max, int expected)
     {
         var buffer = new LeaseBuffer(max);
         buffer.OnLeased(TimeSpan.FromMilliseconds(roundTripMs));

@@ -193,12 +193,17 @@ public sealed partial class WorkerGrain(
     {
         while (!_stopLeasing.IsCancellationRequested && slots.Available > 0 && _buffer.TryTake(out var lease))
         {
-            var run = RunAsync(lease, slots.Take(lease.Id));
-            // RunAsync may finish synchronously (a malformed item); only track what is still running.
-            if (!run.IsCompleted)
+            var call = slots.Take(lease.Id);
+            // A turn of its own on the grain's scheduler, without this context's flow: called as an item's answer
+            // arrives, the next item would otherwise start inside that item's log scope and span.
+            Task<Task> started;
+            using (ExecutionContext.SuppressFlow())
             {
-                _items[lease.Id] = run;
+                started = Task.Factory.StartNew(() => RunAsync(lease, call), CancellationToken.None, TaskCreationOptions.None, TaskScheduler.Current);
             }
+
+            // Tracked before it runs, so its own end (which removes it) comes after.
+            _items[lease.Id] = started.Unwrap();
         }
     }
 

@@ -31,7 +31,9 @@ public sealed class ShardedRecoveryTests(RedisServer redis, ITestOutputHelper ou
         var submitter = new BatchSubmitter(cluster.Client);
         await submitter.SubmitAsync("sharded", new BatchSpec(null, null), cities.ToAsyncEnumerable(), CancellationToken.None, chunkSize: 6);
         var victim = cluster.OwnerOf(cluster.SiloAt(1));
-        await Eventually.TrueAsync(async () => await LeasesOfAsync(shards, cluster, victim) == 2, "the victim to hold 2 leases");
+        // At least 2: the one in flight and the one leased ahead (more when its limit rose); polled, as it changes.
+        await Eventually.TrueAsync(async () => await LeasesOfAsync(shards, cluster, victim) >= 2, "the victim to hold 2 leases",
+            describe: async () => $"the victim holds {await LeasesOfAsync(shards, cluster, victim)}");
 
         var clock = Stopwatch.StartNew();
         await cluster.Cluster.KillSiloAsync(cluster.SiloAt(1));
@@ -42,9 +44,11 @@ public sealed class ShardedRecoveryTests(RedisServer redis, ITestOutputHelper ou
         Assert.Equal((6L, 6L, 0L, BatchStates.Completed), (final.Total!.Value, final.Done, final.DeadLettered, final.Status));
         var results = await BatchResults.ReadAsync(cluster.Client.GetGrain<IBatchGrain>("sharded"), CancellationToken.None, pageSize: 5).ToListAsync();
         Assert.Equal(cities.Select(c => c.Id), results.Select(r => ResultDocument.Read(r).Id));
-        // The two the victim held were answered again by the survivor, on their second attempt; nothing twice.
+        // What the victim held was answered by the survivor, nothing twice: what was in flight on its second attempt,
+        // what was leased ahead too, unless the silo's stop (which an in-process kill starts) handed it back unstarted first.
         var attempts = results.Select(r => System.Text.Json.JsonDocument.Parse(r).RootElement.GetProperty("meta").GetProperty("attempts").GetInt32()).ToArray();
-        Assert.Equal(2, attempts.Count(a => a == 2));
+        Assert.Contains(2, attempts);
+        Assert.All(attempts, a => Assert.InRange(a, 1, 2));
         Assert.Equal(6, attempts.Length);
     }
 

@@ -68,7 +68,7 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
         await server.SlowlogResetAsync();
         var pinned = await PinAsync(server);
         var intrinsic = await IntrinsicLatencyAsync();
-        var scriptsBefore = await ScriptCallsAsync(server);
+        var scriptsBefore = (await RedisCounters.ReadAsync(server)).Scripts;
         try
         {
             var before = await UsedMemoryAsync(server);
@@ -97,7 +97,7 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
                 var done = (await store.GetCountsAsync("bulk", cancellationToken)).Done + (await store.GetCountsAsync("unserved", cancellationToken)).Done;
                 var parked = (await store.GetCountsAsync("unserved", cancellationToken)).Parked;
                 var removed = (await store.GetCountsAsync("cancelled", cancellationToken)).Removed;
-                var scripts = await ScriptCallsAsync(server) - scriptsBefore;
+                var scripts = (await RedisCounters.ReadAsync(server)).Scripts - scriptsBefore;
                 var (longest, slow, p999) = await LongestScriptCallsAsync(server, scripts);
                 var result = new MillionResult(
                     Queued, enqueueSeconds, bytesPerItem, SlowlogThresholdMicroseconds, longest, slow, scripts, p999, intrinsic, leaseSeconds, done, parked, removed, cancelSeconds,
@@ -191,11 +191,6 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
         var rank = (int)(allCalls / 1000);
         return (calls.Take(5).Select(c => (c.Script, c.Microseconds)).ToArray(), calls.Length, rank < calls.Length ? calls[rank].Microseconds : 0);
     }
-
-    private static async Task<long> ScriptCallsAsync(IServer server) =>
-        (await server.InfoAsync("commandstats")).SelectMany(g => g)
-            .Where(p => p.Key is "cmdstat_evalsha" or "cmdstat_eval")
-            .Sum(p => long.Parse(p.Value.Split(',')[0].Split('=')[1], CultureInfo.InvariantCulture));
 
     /// <summary>The longest pause of a busy loop on the core Redis runs on, in 5 s before the run, in µs (0 when it can't be measured).</summary>
     private async Task<long> IntrinsicLatencyAsync()

@@ -153,29 +153,8 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
     /// The queue's name: on a cluster, a hash tag whose partitions each land on another master, so that the items can
     /// spread evenly at all; the silos name partition p of <c>{name}</c> <c>{name:p}</c> (<c>Queue:Shards</c>).
     /// </summary>
-    private static string QueueName(IRedisEndpoint endpoint, string id, int shards)
-    {
-        if (endpoint is not RedisClusterProcess)
-        {
-            return id;
-        }
-
-        var slots = endpoint.Connection.GetServers().First(s => s.IsConnected && s.ServerType == ServerType.Cluster).ClusterConfiguration
-            ?? throw new InvalidOperationException("the Redis Cluster gave no slot map");
-        for (var attempt = 0; attempt < 1000; attempt++)
-        {
-            var tag = string.Create(CultureInfo.InvariantCulture, $"{id}-{attempt}");
-            var masters = Enumerable.Range(0, shards)
-                .Select(p => slots.GetBySlot(endpoint.Connection.HashSlot(string.Create(CultureInfo.InvariantCulture, $"{{{tag}:{p}}}")))?.EndPoint?.ToString())
-                .Distinct().Count();
-            if (masters == Math.Min(shards, slots.Nodes.Count(n => !n.IsReplica)))
-            {
-                return "{" + tag + "}";
-            }
-        }
-
-        throw new InvalidOperationException($"no queue name of {shards} partitions on as many masters in 1,000 tries");
-    }
+    private static string QueueName(IRedisEndpoint endpoint, string id, int shards) =>
+        endpoint is RedisClusterProcess cluster ? cluster.QueueNameOverMasters(id, shards, OrleansLlm.Queue.QueueShards.NameOf) : id;
 
     private static Dictionary<string, string> SiloSettings(IRedisEndpoint endpoint, string id, string queue, int shards, Uri ollama)
     {

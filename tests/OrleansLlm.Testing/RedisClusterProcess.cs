@@ -23,6 +23,32 @@ public sealed class RedisClusterProcess : IRedisEndpoint, IAsyncDisposable
     /// <summary>An admin connection to the whole cluster.</summary>
     public IConnectionMultiplexer Connection { get; }
 
+    /// <summary>
+    /// A hash-tagged queue name (<c>{PREFIX-N}</c>) whose <paramref name="shards"/> partitions each hash to a slot of
+    /// another master (as many masters as there are), so a queue spread over the masters is possible at all: a random
+    /// name puts 3 partitions on 3 masters 2 times in 9.
+    /// </summary>
+    /// <param name="partitionName">Names partition p of n of a queue: <c>QueueShards.NameOf</c>.</param>
+    public string QueueNameOverMasters(string prefix, int shards, Func<string, int, int, string> partitionName)
+    {
+        var slots = Connection.GetServers().First(s => s.IsConnected && s.ServerType == ServerType.Cluster).ClusterConfiguration
+            ?? throw new InvalidOperationException("the Redis Cluster gave no slot map");
+        var wanted = Math.Min(shards, slots.Nodes.Count(n => !n.IsReplica));
+        for (var attempt = 0; attempt < 1000; attempt++)
+        {
+            var name = "{" + prefix + "-" + attempt.ToString(System.Globalization.CultureInfo.InvariantCulture) + "}";
+            var masters = Enumerable.Range(0, shards)
+                .Select(p => slots.GetBySlot(Connection.HashSlot(partitionName(name, p, shards)))?.EndPoint?.ToString())
+                .Distinct().Count();
+            if (masters == wanted)
+            {
+                return name;
+            }
+        }
+
+        throw new InvalidOperationException($"no queue name of {shards} partitions on as many masters in 1,000 tries");
+    }
+
     public static async Task<RedisClusterProcess> StartAsync(CancellationToken cancellationToken = default)
     {
         var nodes = new List<RedisProcess>();

@@ -28,7 +28,8 @@ public sealed record RedisCounters(string Endpoint, long Commands, long Scripts,
     public static RedisCounters operator -(RedisCounters after, RedisCounters before) =>
         new(after.Endpoint, after.Commands - before.Commands, after.Scripts - before.Scripts, after.CpuSeconds - before.CpuSeconds);
 
-    private static async Task<RedisCounters> ReadAsync(IServer server)
+    /// <summary>One server's counters.</summary>
+    public static async Task<RedisCounters> ReadAsync(IServer server)
     {
         long scripts = 0, commands = 0;
         foreach (var (name, value) in (await server.InfoAsync("commandstats")).SelectMany(g => g))

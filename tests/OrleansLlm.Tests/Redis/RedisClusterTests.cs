@@ -45,7 +45,7 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
     [Fact]
     public async Task ThreeShards_OnThreeMasters_ABatchCompletesEveryItemOnceInOrder_CancelAndDeleteReachEveryPart()
     {
-        var queue = QueueOverThreeMasters();
+        var queue = fixture.Redis.QueueNameOverMasters(LlmClusterOptions.NewQueueName(), 3, QueueShards.NameOf);
         await using var cluster = await LlmCluster.StartAsync(fixture.Redis, o =>
         {
             o.QueueName = queue;
@@ -109,24 +109,6 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         }
 
         return figures;
-    }
-
-    /// <summary>A queue name with a hash tag whose three partitions' slots lie on the three masters.</summary>
-    private string QueueOverThreeMasters()
-    {
-        var cluster = fixture.Redis.Connection.GetServers().First().ClusterConfiguration!;
-        while (true)
-        {
-            var name = "{" + LlmClusterOptions.NewQueueName() + "}";
-            var masters = Enumerable.Range(0, 3)
-                .Select(p => cluster.GetBySlot(fixture.Redis.Connection.HashSlot(QueueShards.NameOf(name, p, 3)))?.EndPoint?.ToString())
-                .Distinct()
-                .Count();
-            if (masters == 3)
-            {
-                return name;
-            }
-        }
     }
 
     [Fact]

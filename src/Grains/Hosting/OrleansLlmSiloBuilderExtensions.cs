@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Batches;
+using OrleansLlm.Inference;
 using OrleansLlm.Kubernetes;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
@@ -55,7 +56,7 @@ public static class OrleansLlmSiloBuilderExtensions
         services.TryAddSingleton<ShardedBatchStore>();
 
         services.TryAddSingleton<OllamaMetrics>();
-        services.AddHttpClient<OllamaGenerator>((sp, http) =>
+        services.AddHttpClient<OllamaBackend>((sp, http) =>
         {
             var ollama = sp.GetRequiredService<IOptions<OllamaOptions>>().Value;
             http.BaseAddress = new Uri(ollama.Url);
@@ -64,6 +65,8 @@ public static class OrleansLlmSiloBuilderExtensions
             // Each item is one request: the factory's two logging handlers (a scope and two Information lines per
             // request) cost CPU on every one. The worker logs each item itself, and OllamaMetrics times every call.
             .RemoveAllLoggers();
+        // The worker sees the model server only through IInferenceBackend (Backend:Kind picks which one).
+        services.TryAddTransient<IInferenceBackend>(sp => sp.GetRequiredService<OllamaBackend>());
         // Scoped: one per worker activation (Orleans gives each its own scope), shared by the grain and its WorkerQueue.
         services.TryAddScoped<ItemProcessor>();
         services.TryAddScoped<WorkerStatistics>();

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using OrleansLlm.Inference;
 using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Ollama;

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 
@@ -12,7 +13,7 @@ namespace OrleansLlm.Worker;
 /// <remarks>
 /// <para>
 /// A failed call blames the item only if the backend has served another request since this one was sent, or a probe
-/// (<see cref="OllamaGenerator.ProbeAsync"/>: the model listed, a one-token answer) passes now. Otherwise the breaker
+/// (<see cref="IInferenceBackend.ProbeAsync"/>: the model listed, a one-token answer) passes now. Otherwise the breaker
 /// opens: the item goes back without spending an attempt, and the worker probes with exponential backoff
 /// (<see cref="WorkerOptions.BackendProbeMinDelay"/> doubling to <see cref="WorkerOptions.BackendProbeMaxDelay"/>)
 /// until the backend answers.
@@ -23,7 +24,7 @@ namespace OrleansLlm.Worker;
 /// one item on a healthy backend; and what must stop is the pump's leasing, not calls Polly would reject.
 /// </para>
 /// </remarks>
-public sealed partial class BackendBreaker(OllamaGenerator ollama, IOptions<WorkerOptions> options, LocalWorkerState localState, TimeProvider time, ILogger<BackendBreaker> logger)
+public sealed partial class BackendBreaker(IInferenceBackend ollama, IOptions<WorkerOptions> options, LocalWorkerState localState, TimeProvider time, ILogger<BackendBreaker> logger)
 {
     private DateTimeOffset _lastSuccess = DateTimeOffset.MinValue;
     private Task<BackendProbe>? _probe;

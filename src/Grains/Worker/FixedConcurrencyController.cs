@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 

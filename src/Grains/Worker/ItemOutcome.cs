@@ -1,3 +1,4 @@
+using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
 using OrleansLlm.Telemetry;
 

@@ -3,6 +3,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Batches;
+using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
@@ -16,7 +17,7 @@ namespace OrleansLlm.Worker;
 /// </summary>
 public sealed class ItemProcessor(
     ShardedBatchStore batches,
-    OllamaGenerator ollama,
+    IInferenceBackend ollama,
     IOptions<QueueOptions> queueOptions,
     IOptions<PromptOptions> promptOptions,
     TimeProvider time)
@@ -87,7 +88,7 @@ public sealed class ItemProcessor(
     /// <summary>Asks Ollama, and once more when the answer does not keep to the batch's format, telling the model what was wrong.</summary>
     /// <returns>The last answer, what both calls cost, and what is wrong with the answer (null when nothing is).</returns>
     private async Task<Reply> AskAsync(
-        PreparedSpec spec, OllamaRequest request, CancellationToken cancellationToken)
+        PreparedSpec spec, InferenceRequest request, CancellationToken cancellationToken)
     {
         var generation = await ollama.GenerateAsync(request, cancellationToken).ConfigureAwait(false);
         JsonElement structured = default;
@@ -103,7 +104,7 @@ public sealed class ItemProcessor(
     }
 
     private ItemOutcome.Answered Answered(
-        Lease lease, string owner, QueueItem item, PreparedSpec spec, OllamaRequest request,
+        Lease lease, string owner, QueueItem item, PreparedSpec spec, InferenceRequest request,
         Reply reply)
     {
         var (generation, usage) = (reply.Generation, reply.Usage);
@@ -152,7 +153,7 @@ public sealed class ItemProcessor(
 
     /// <summary>The question for Ollama: the item's messages for a chat batch, else the prompt the template fills.</summary>
     /// <returns>Null with the request, or why the item can't be asked.</returns>
-    private static string? Question(PreparedSpec prepared, JsonElement item, out OllamaRequest? request)
+    private static string? Question(PreparedSpec prepared, JsonElement item, out InferenceRequest? request)
     {
         request = null;
         var (spec, format) = (prepared.Spec, prepared.Format?.Value);
@@ -163,7 +164,7 @@ public sealed class ItemProcessor(
                 return error;
             }
 
-            request = new OllamaRequest(spec.Model!, Prompt: null, messages, spec.SystemPrompt, spec.Options, format);
+            request = new InferenceRequest(spec.Model!, Prompt: null, messages, spec.SystemPrompt, spec.Options, format);
             return null;
         }
 
@@ -184,7 +185,7 @@ public sealed class ItemProcessor(
             return $"missing field '{missing}' required by the prompt template";
         }
 
-        request = new OllamaRequest(spec.Model!, prompt, Messages: null, spec.SystemPrompt, spec.Options, format);
+        request = new InferenceRequest(spec.Model!, prompt, Messages: null, spec.SystemPrompt, spec.Options, format);
         return null;
     }
 

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Worker;

@@ -112,7 +112,7 @@ public sealed class FixedParallelismConsumer : IAsyncDisposable
         await RawResults.AddAsync(Db, _context.Keys, id, result);
     }
 
-    /// <summary>The same non-streaming call as the silos' OllamaGenerator.</summary>
+    /// <summary>The same non-streaming call as the silos' OllamaBackend.</summary>
     private static async Task<string> GenerateAsync(OllamaApiClient client, string prompt, CancellationToken cancellationToken)
     {
         var request = new GenerateRequest { Model = OllamaDefaults.Model, Prompt = prompt, Stream = false };

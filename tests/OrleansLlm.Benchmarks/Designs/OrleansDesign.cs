@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.TestingHost;
 using OrleansLlm.Hosting;
+using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
 using OrleansLlm.Worker;
 
@@ -51,7 +52,7 @@ public sealed class OrleansDesign : IDesign
         {
             silo.AddOrleansLlm();
             // Measure Ollama's queue waits the same way as for A/B/C, on the silos' own Ollama client.
-            silo.Services.AddHttpClient<OllamaGenerator>().AddHttpMessageHandler(() => context.Recorder.CreateHandler());
+            silo.Services.AddHttpClient<OllamaBackend>().AddHttpMessageHandler(() => context.Recorder.CreateHandler());
         });
         return builder;
     }

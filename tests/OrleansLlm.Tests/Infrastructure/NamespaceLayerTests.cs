@@ -22,7 +22,8 @@ public sealed class NamespaceLayerTests
         ["Redis"],                          // the silo's one connection
         ["Queue"],                          // every write to the queue: items, leases, their scripts and keys
         ["Telemetry"],                      // names, spans, failure reasons, log scopes; the meters of the levels below
-        ["Batches", "Ollama", "Placement", "Webhooks"], // batch records and results; the Ollama client; one worker per silo; webhooks for batch ends
+        ["Inference"],                      // the seam to the model server: a question, its answer, the models served
+        ["Batches", "Ollama", "Placement", "Webhooks"], // batch records and results; the Ollama backend; one worker per silo; webhooks for batch ends
         ["Worker", "Recovery"],             // lease, call, settle; handing orphaned leases back
         ["Coordinator", "Kubernetes"],      // the cluster's view and drains; pod deletion cost
         ["Hosting"],                        // the silo's registration of all of it

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.DependencyInjection;
 using OllamaSim;
+using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Telemetry;
@@ -63,9 +64,9 @@ public sealed class FailureReasonTests : IAsyncLifetime
 
         // Ollama:RequestTimeout, short only where the call is meant to run out of it.
         using var http = new HttpClient { BaseAddress = _simulator.Url, Timeout = fault == "hang" ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(30) };
-        var generator = new OllamaGenerator(http, Microsoft.Extensions.Options.Options.Create(new OllamaOptions()), services.GetRequiredService<OllamaMetrics>(), TimeProvider.System);
+        var generator = new OllamaBackend(http, Microsoft.Extensions.Options.Options.Create(new OllamaOptions()), services.GetRequiredService<OllamaMetrics>(), TimeProvider.System);
 
-        var error = await Assert.ThrowsAnyAsync<Exception>(() => generator.GenerateAsync(new OllamaRequest(generator.Model, "Who is the mayor of Paris?", Messages: null), CancellationToken.None));
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => generator.GenerateAsync(new InferenceRequest(generator.Model, "Who is the mayor of Paris?", Messages: null), CancellationToken.None));
 
         Assert.Equal(reason, OllamaFailureReasons.Of(error));
         Assert.Equal([reason], errorTypes);

@@ -1,4 +1,5 @@
 using OllamaSim;
+using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
 using OrleansLlm.Worker;
 

@@ -1,4 +1,4 @@
-namespace OrleansLlm.Ollama;
+namespace OrleansLlm.Inference;
 
 /// <summary>What a health probe of the silo's Ollama found.</summary>
 /// <param name="Problem">Null when Ollama lists the model and answered a tiny request; else why not, in a few words.</param>

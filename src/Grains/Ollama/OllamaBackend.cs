@@ -5,13 +5,14 @@ using Microsoft.Extensions.Options;
 using OllamaSharp;
 using OllamaSharp.Models;
 using OllamaSharp.Models.Chat;
+using OrleansLlm.Inference;
 using OrleansLlm.Options;
 using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Ollama;
 
 /// <summary>Calls the silo's co-located Ollama through OllamaSharp, non-streaming; each call is measured and traced.</summary>
-public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> options, OllamaMetrics metrics, TimeProvider time)
+public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> options, OllamaMetrics metrics, TimeProvider time) : IInferenceBackend
 {
     private readonly OllamaApiClient _client = new(http, options.Value.TaggedModel);
 
@@ -26,7 +27,7 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
     public Uri Url => http.BaseAddress!;
 
     /// <summary>Asks Ollama one question: <c>/api/chat</c> for messages, else <c>/api/generate</c>; never streamed.</summary>
-    public async Task<Generation> GenerateAsync(OllamaRequest request, CancellationToken cancellationToken)
+    public async Task<Generation> GenerateAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         using var span = OrleansLlmActivities.StartGeneration(request.Model, Url);
         var started = time.GetTimestamp();
@@ -51,7 +52,7 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
         return generation;
     }
 
-    private async Task<Generation> GenerateOnceAsync(OllamaRequest request, CancellationToken cancellationToken)
+    private async Task<Generation> GenerateOnceAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         var generate = new GenerateRequest
         {
@@ -79,7 +80,7 @@ public sealed class OllamaGenerator(HttpClient http, IOptions<OllamaOptions> opt
             : ToGeneration(text, done.TotalDuration, done.EvalCount, done.EvalDuration, done.LoadDuration, done.PromptEvalDuration, done.PromptEvalCount, done.DoneReason);
     }
 
-    private async Task<Generation> ChatAsync(OllamaRequest request, CancellationToken cancellationToken)
+    private async Task<Generation> ChatAsync(InferenceRequest request, CancellationToken cancellationToken)
     {
         var messages = new List<Message>(request.Messages!.Count + 1);
         if (request.System is { } system)

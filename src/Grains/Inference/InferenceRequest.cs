@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace OrleansLlm.Ollama;
+namespace OrleansLlm.Inference;
 
 /// <summary>
 /// One question for Ollama: a prompt for <c>/api/generate</c>, or messages for <c>/api/chat</c>, with the batch's
@@ -12,7 +12,7 @@ namespace OrleansLlm.Ollama;
 /// <param name="System">System prompt: generate's <c>system</c>, or a first system message of a chat.</param>
 /// <param name="Options">Sent as <c>options</c> beside the silo's <c>num_thread</c>; null for none.</param>
 /// <param name="Format">Sent as <c>format</c>: the string <c>json</c> or a JSON Schema object; null for free text.</param>
-public sealed record OllamaRequest(
+public sealed record InferenceRequest(
     string Model,
     string? Prompt,
     IReadOnlyList<ChatTurn>? Messages,
@@ -23,7 +23,7 @@ public sealed record OllamaRequest(
     public bool IsChat => Messages is not null;
 
     /// <summary>The same question with a note from us after the model's previous answer, e.g. why it was refused.</summary>
-    public OllamaRequest FollowedBy(string previousAnswer, string note) => IsChat
+    public InferenceRequest FollowedBy(string previousAnswer, string note) => IsChat
         ? this with { Messages = [.. Messages!, new ChatTurn("assistant", previousAnswer), new ChatTurn("user", note)] }
         : this with { Prompt = $"{Prompt}\n\n{note}" };
 }

@@ -1,6 +1,9 @@
-namespace OrleansLlm.Ollama;
+namespace OrleansLlm.Inference;
 
-/// <summary>One answer from Ollama with the figures it reports about the work.</summary>
+/// <summary>
+/// One answer from the backend with the figures about the work, in Ollama's terms (the first backend): an
+/// OpenAI-compatible backend fills the same fields from what its server tells (<see cref="Signal"/>).
+/// </summary>
 /// <param name="TotalDuration">Ollama's <c>total_duration</c>: from the request's arrival to its end.</param>
 /// <param name="EvalCount">Ollama's <c>eval_count</c>: tokens generated.</param>
 /// <param name="EvalDuration">Ollama's <c>eval_duration</c>.</param>
@@ -8,6 +11,7 @@ namespace OrleansLlm.Ollama;
 /// <param name="PromptEvalDuration">Ollama's <c>prompt_eval_duration</c>.</param>
 /// <param name="PromptEvalCount">Ollama's <c>prompt_eval_count</c>: prompt tokens.</param>
 /// <param name="DoneReason">Ollama's <c>done_reason</c>: <c>stop</c>, or <c>length</c> when cut at <c>num_predict</c>.</param>
+/// <param name="Signal">How much <see cref="QueueWait"/> can be trusted; <see cref="QueueSignal.None"/> when it is unknown (then 0).</param>
 public sealed record Generation(
     string Text,
     TimeSpan TotalDuration,
@@ -16,7 +20,8 @@ public sealed record Generation(
     TimeSpan LoadDuration = default,
     TimeSpan PromptEvalDuration = default,
     int PromptEvalCount = 0,
-    string? DoneReason = null)
+    string? DoneReason = null,
+    QueueSignal Signal = QueueSignal.Durations)
 {
     /// <summary>
     /// Time the request spent waiting inside Ollama for a free slot. Ollama counts that wait in

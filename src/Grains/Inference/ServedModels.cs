@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Options;
 using OrleansLlm.Options;
 
-namespace OrleansLlm.Ollama;
+namespace OrleansLlm.Inference;
 
 /// <summary>
 /// The models this silo serves: what its Ollama lists (<c>/api/tags</c>), and always its own <c>Ollama:Model</c>, as
@@ -9,7 +9,7 @@ namespace OrleansLlm.Ollama;
 /// worker leases only items of batches naming one of them (or none).
 /// </summary>
 /// <remarks>One per worker activation, which is single-threaded; nothing here is shared.</remarks>
-public sealed class ServedModels(OllamaGenerator ollama, IOptions<WorkerOptions> options, TimeProvider time)
+public sealed class ServedModels(IInferenceBackend ollama, IOptions<WorkerOptions> options, TimeProvider time)
 {
     private IReadOnlyCollection<string>? _models;
     private long _readAt;

@@ -129,8 +129,8 @@ public sealed class SimulatorOptions
 
     public override string ToString() =>
         string.Create(CultureInfo.InvariantCulture,
-            $"api={Api} {(Api == SimulatorApi.OpenAI ? $"flavor={Flavor} kv-seqs={KvSeqs?.ToString(CultureInfo.InvariantCulture) ?? "-"} max-num-seqs={MaxNumSeqs} api-key={(ApiKey is null ? "none" : "set")} " : "")}" +
-            $"parallel={Parallel} time-scale={TimeScale} speed={Speed} {Curve} " +
+            $"api={Api} {(Api == SimulatorApi.OpenAI ? $"flavor={Flavor} kv-seqs={KvSeqs?.ToString(CultureInfo.InvariantCulture) ?? "-"} max-num-seqs={MaxNumSeqs} api-key={(ApiKey is null ? "none" : "set")}" : $"parallel={Parallel}")} " +
+            $"time-scale={TimeScale} speed={Speed} {Curve} " +
             $"models=[{string.Join(", ", EffectiveModels)}] seed={(Seed?.ToString(CultureInfo.InvariantCulture) ?? "random")} " +
             $"request-log-size={RequestLogCapacity} {Faults}");
 

@@ -6,20 +6,16 @@ namespace OllamaSim;
 
 /// <summary>
 /// POST /v1/chat/completions and /v1/completions: queued for a KV-cache slot (continuous batching: the sequences
-/// holding one compute together under the capacity curve), answered whole, faults applied as in the Ollama mode.
+/// holding one compute together under the capacity curve), answered whole or streamed as Server-Sent Events
+/// (<see cref="OpenAIReply"/> writes them), faults applied as in the Ollama mode.
 /// </summary>
 internal static class OpenAICompletions
 {
-    private static OpenAIJsonContext Json => OpenAIJsonContext.Wire;
-
     public static void Map(WebApplication app, Simulator sim)
     {
         app.MapPost("/v1/chat/completions", (HttpContext http) => CompleteAsync(http, sim, chat: true));
         app.MapPost("/v1/completions", (HttpContext http) => CompleteAsync(http, sim, chat: false));
     }
-
-    /// <summary>How long a request's prompt and generation took once it held a slot: llama.cpp's timings leave out the wait.</summary>
-    private sealed record Work(int PromptTokens, TimeSpan Prompt, LimitedAnswer Answer, TimeSpan Generation);
 
     private static async Task CompleteAsync(HttpContext http, Simulator sim, bool chat)
     {
@@ -70,8 +66,7 @@ internal static class OpenAICompletions
             }
 
             await sim.Models.EnsureLoadedAsync(model, faults.LoadDelay, sim.Stopping, ct);
-            var work = await ComputeAsync(sim, request, decision, ct);
-            return await AnswerAsync(http, sim, request, model.Name, decision.Fault, work, ct);
+            return await RunAsync(http, sim, request, model.Name, decision, ct);
         }
         catch (OpenAIError ex) when (!http.Response.HasStarted)
         {
@@ -99,10 +94,7 @@ internal static class OpenAICompletions
         try
         {
             request = OpenAIRequest.Parse(body, chat);
-            // vLLM streams Server-Sent Events; the simulator answers whole, so it says so rather than answer differently.
-            return request.Stream
-                ? throw OpenAIError.BadRequest("stream: true is not supported by the simulator; send stream: false", "stream")
-                : request;
+            return request;
         }
         finally
         {
@@ -124,7 +116,9 @@ internal static class OpenAICompletions
         (name is null ? sim.Models.List().FirstOrDefault() : sim.Models.Find(name))
         ?? throw OpenAIError.ModelNotFound(name ?? "");
 
-    private static async Task<Work> ComputeAsync(Simulator sim, OpenAIRequest request, FaultDecision decision, CancellationToken ct)
+    /// <summary>Waits (FIFO) for a KV-cache slot, processes the prompt there, then answers whole or streams.</summary>
+    private static async Task<bool> RunAsync(
+        HttpContext http, Simulator sim, OpenAIRequest request, string model, FaultDecision decision, CancellationToken ct)
     {
         var time = sim.Time;
         var answer = request.Limit(AnswerText(request, decision));
@@ -138,22 +132,20 @@ internal static class OpenAICompletions
 
         var promptStart = time.GetTimestamp();
         await lease.ProcessAsync(promptTokens * SimulatedModel.PromptTokenSeconds, ct);
-        var prompt = time.GetElapsedTime(promptStart);
-        sim.Tokens.Prompted(promptTokens, prompt.TotalSeconds);
-        var generationStart = time.GetTimestamp();
-        await lease.ProcessAsync(answer.OutputTokens * SimulatedModel.OutputTokenSeconds, ct);
-        return new Work(promptTokens, prompt, answer, time.GetElapsedTime(generationStart));
+        var reply = new OpenAIReply(request, model, promptTokens, time.GetElapsedTime(promptStart), answer, sim.Options.Flavor, time);
+        sim.Tokens.Prompted(promptTokens, reply.Prompt.TotalSeconds);
+        return request.Stream
+            ? await StreamAsync(http, sim, lease, reply, decision.Fault, ct)
+            : await AnswerWholeAsync(http, sim, lease, reply, decision.Fault, ct);
     }
 
-    /// <summary>Free text, or JSON in the requested response_format (broken when the dice say so), before max_tokens and stop.</summary>
-    private static string AnswerText(OpenAIRequest request, FaultDecision decision) =>
-        request.Format is not { } format ? SimulatedModel.AnswerFor(request.Question)
-        : decision.ViolateSchema ? StructuredAnswer.Violating(request.Question, format)
-        : StructuredAnswer.For(request.Question, format);
-
-    private static async Task<bool> AnswerAsync(
-        HttpContext http, Simulator sim, OpenAIRequest request, string model, Fault fault, Work work, CancellationToken ct)
+    private static async Task<bool> AnswerWholeAsync(
+        HttpContext http, Simulator sim, SlotLease lease, OpenAIReply reply, Fault fault, CancellationToken ct)
     {
+        var generationStart = sim.Time.GetTimestamp();
+        await lease.ProcessAsync(reply.Answer.OutputTokens * SimulatedModel.OutputTokenSeconds, ct);
+        reply.Generation = sim.Time.GetElapsedTime(generationStart);
+        lease.Dispose(); // writing the answer out is not model time
         if (fault == Fault.MidStream)
         {
             // The work was done (and paid for), then the server failed before answering.
@@ -161,8 +153,8 @@ internal static class OpenAICompletions
             return false;
         }
 
-        sim.Tokens.Generated(work.Answer.OutputTokens, work.Generation.TotalSeconds, work.Answer.DoneReason);
-        var json = Serialize(sim, request, model, work);
+        sim.Tokens.Generated(reply.Answer.OutputTokens, reply.Generation.TotalSeconds, reply.Answer.DoneReason);
+        var json = reply.Whole();
         if (fault == Fault.NoDone)
         {
             // A truncated response: 200, then the connection ends half way through the JSON.
@@ -176,41 +168,62 @@ internal static class OpenAICompletions
         return true;
     }
 
-    private static byte[] Serialize(Simulator sim, OpenAIRequest request, string model, Work work)
+    /// <remarks>
+    /// Generation runs as one piece of work and each token's event goes out as soon as the work has passed it, as
+    /// vLLM streams (chat_completion/serving.py): a first chunk with the role, one per token, one with the finish
+    /// reason, one with the usage if stream_options.include_usage asks, then [DONE].
+    /// </remarks>
+    private static async Task<bool> StreamAsync(
+        HttpContext http, Simulator sim, SlotLease lease, OpenAIReply reply, Fault fault, CancellationToken ct)
     {
-        var created = sim.Time.GetUtcNow().ToUnixTimeSeconds();
-        var id = Guid.NewGuid().ToString("N");
-        var answer = work.Answer;
-        var usage = new OpenAIUsage(work.PromptTokens, work.PromptTokens + answer.OutputTokens, answer.OutputTokens);
-        var timings = sim.Options.Flavor == ServerFlavor.LlamaCpp ? TimingsOf(work) : null;
-        return request.Chat
-            ? JsonSerializer.SerializeToUtf8Bytes(
-                new OpenAIChatCompletion("chatcmpl-" + id, created, model, [new OpenAIChatChoice(0, new OpenAIMessage("assistant", answer.Text), answer.DoneReason)], usage)
-                { Timings = timings },
-                Json.OpenAIChatCompletion)
-            : JsonSerializer.SerializeToUtf8Bytes(
-                new OpenAITextCompletion("cmpl-" + id, created, model, [new OpenAITextChoice(0, answer.Text, answer.DoneReason)], usage)
-                { Timings = timings },
-                Json.OpenAITextCompletion);
+        var generationStart = sim.Time.GetTimestamp();
+        var pieces = SimulatedModel.TokenPieces(reply.Answer.Text);
+        var breakAt = fault == Fault.MidStream ? pieces.Count / 2 : pieces.Count;
+        using (var generation = lease.StartWork(reply.Answer.OutputTokens * SimulatedModel.OutputTokenSeconds, ct))
+        {
+            if (reply.Request.Chat)
+            {
+                await WriteEventAsync(http, reply.First(), ct);
+            }
+
+            for (var i = 0; i < breakAt; i++)
+            {
+                await generation.WhenDoneAsync((i + 1) * SimulatedModel.OutputTokenSeconds);
+                await WriteEventAsync(http, reply.Token(pieces[i]), ct);
+            }
+
+            if (fault == Fault.MidStream)
+            {
+                await WriteErrorEventAsync(http, StatusCodes.Status500InternalServerError, "InternalServerError", "simulated mid-stream failure", ct);
+                return false;
+            }
+
+            await generation.Completion;
+        }
+
+        reply.Generation = sim.Time.GetElapsedTime(generationStart);
+        lease.Dispose();
+        sim.Tokens.Generated(reply.Answer.OutputTokens, reply.Generation.TotalSeconds, reply.Answer.DoneReason);
+        if (fault == Fault.NoDone)
+        {
+            return false; // the stream just stops: no finish reason, no [DONE]
+        }
+
+        await WriteEventAsync(http, reply.Finish(), ct);
+        if (reply.Request.IncludeUsage)
+        {
+            await WriteEventAsync(http, reply.UsageChunk(), ct);
+        }
+
+        await WriteDoneAsync(http, ct);
+        return true;
     }
 
-    /// <summary>llama.cpp's result_timings: from the slot's start of prompt processing, so the queue wait is not in them.</summary>
-    private static LlamaCppTimings TimingsOf(Work work)
-    {
-        var promptMs = work.Prompt.TotalMilliseconds;
-        var predictedMs = work.Generation.TotalMilliseconds;
-        var predicted = work.Answer.OutputTokens;
-        return new LlamaCppTimings(
-            CacheN: 0,
-            PromptN: work.PromptTokens,
-            PromptMs: promptMs,
-            PromptPerTokenMs: promptMs / work.PromptTokens,
-            PromptPerSecond: promptMs > 0 ? 1e3 / promptMs * work.PromptTokens : 0,
-            PredictedN: predicted,
-            PredictedMs: predictedMs,
-            PredictedPerTokenMs: predictedMs / predicted,
-            PredictedPerSecond: predictedMs > 0 ? 1e3 / predictedMs * predicted : 0);
-    }
+    /// <summary>Free text, or JSON in the requested response_format (broken when the dice say so), before max_tokens and stop.</summary>
+    private static string AnswerText(OpenAIRequest request, FaultDecision decision) =>
+        request.Format is not { } format ? SimulatedModel.AnswerFor(request.Question)
+        : decision.ViolateSchema ? StructuredAnswer.Violating(request.Question, format)
+        : StructuredAnswer.For(request.Question, format);
 
     private static string? ModelField(JsonElement body) =>
         body.ValueKind == JsonValueKind.Object && body.TryGetProperty("model", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;

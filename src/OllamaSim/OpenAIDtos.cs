@@ -70,6 +70,50 @@ internal sealed record OpenAITextCompletion([property: JsonPropertyOrder(-2)] st
     public LlamaCppTimings? Timings { get; init; }
 }
 
+/// <summary>A streamed chat chunk's delta: the role once, first, then the content piece by piece; empty on the last chunk.</summary>
+internal sealed record OpenAIDelta(
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Role,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Content);
+
+internal sealed record OpenAIChatChunkChoice(int Index, OpenAIDelta Delta, string? FinishReason)
+{
+    public JsonElement? Logprobs => null;
+}
+
+internal sealed record OpenAITextChunkChoice(int Index, string Text, string? FinishReason)
+{
+    public JsonElement? Logprobs => null;
+}
+
+/// <summary>
+/// One Server-Sent Event of a streamed chat (ChatCompletionStreamResponse): vLLM writes chunks without their unset
+/// fields, so usage comes only on its own last chunk (with no choices) when stream_options.include_usage asks for it.
+/// </summary>
+internal sealed record OpenAIChatChunk([property: JsonPropertyOrder(-2)] string Id, long Created, string Model, IReadOnlyList<OpenAIChatChunkChoice> Choices)
+{
+    [JsonPropertyOrder(-1)]
+    public string Object => "chat.completion.chunk";
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public OpenAIUsage? Usage { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LlamaCppTimings? Timings { get; init; }
+}
+
+/// <summary>One Server-Sent Event of a streamed text completion (CompletionStreamResponse).</summary>
+internal sealed record OpenAITextChunk([property: JsonPropertyOrder(-2)] string Id, long Created, string Model, IReadOnlyList<OpenAITextChunkChoice> Choices)
+{
+    [JsonPropertyOrder(-1)]
+    public string Object => "text_completion";
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public OpenAIUsage? Usage { get; init; }
+
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public LlamaCppTimings? Timings { get; init; }
+}
+
 internal sealed record OpenAIModelCard(string Id, long Created, string OwnedBy, string Root, int MaxModelLen)
 {
     [JsonPropertyOrder(-1)]
@@ -98,6 +142,8 @@ internal sealed record NotFoundDetail(string Detail);
 [JsonSerializable(typeof(JsonElement))]
 [JsonSerializable(typeof(OpenAIChatCompletion))]
 [JsonSerializable(typeof(OpenAITextCompletion))]
+[JsonSerializable(typeof(OpenAIChatChunk))]
+[JsonSerializable(typeof(OpenAITextChunk))]
 [JsonSerializable(typeof(OpenAIModelList))]
 [JsonSerializable(typeof(OpenAIErrorBody))]
 [JsonSerializable(typeof(NotFoundDetail))]

@@ -16,7 +16,8 @@ internal sealed record OpenAIRequest(
     int? MaxTokens,
     IReadOnlyList<string> Stop,
     JsonElement? Format,
-    bool Stream)
+    bool Stream,
+    bool IncludeUsage)
 {
     /// <summary>Ollama's <c>"format": "json"</c>, which json_object asks for.</summary>
     private static readonly JsonElement JsonModeFormat = JsonDocument.Parse("\"json\"").RootElement.Clone();
@@ -33,9 +34,11 @@ internal sealed record OpenAIRequest(
         var (question, system, tokenText) = chat ? ReadMessages(body) : ReadPrompt(body);
         // max_completion_tokens is the newer name; vLLM takes it over max_tokens when both are set.
         var maxTokens = OptionalCount(body, "max_completion_tokens") ?? OptionalCount(body, "max_tokens");
+        var includeUsage = body.TryGetProperty("stream_options", out var streamOptions) && streamOptions.ValueKind == JsonValueKind.Object
+            && (OptionalBool(streamOptions, "include_usage") ?? false);
         return new OpenAIRequest(
             chat, model, question, system, tokenText, maxTokens, ReadStop(body), ReadResponseFormat(body),
-            OptionalBool(body, "stream") ?? false);
+            OptionalBool(body, "stream") ?? false, includeUsage);
     }
 
     /// <summary>The answer cut as the request asks: before the first stop string, after max tokens ("length").</summary>

@@ -76,6 +76,49 @@ public sealed partial class OpenAIModeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Streams_are_server_sent_events_as_vllm_sends_them()
+    {
+        await using var sim = await Start(timeScale: 0.001);
+        const string prompt = "Who is the mayor of Madrid?";
+
+        var pieces = new List<string>();
+        ChatFinishReason? finish = null;
+        ChatTokenUsage? usage = null;
+        await foreach (var update in Chat(sim).CompleteChatStreamingAsync([new UserChatMessage(prompt)]))
+        {
+            pieces.AddRange(update.ContentUpdate.Select(p => p.Text));
+            finish ??= update.FinishReason;
+            usage ??= update.Usage;
+        }
+
+        Assert.Equal(SimulatedModel.AnswerFor(prompt), string.Concat(pieces));
+        Assert.Equal(ChatFinishReason.Stop, finish);
+        var sent = sim.GetRequests(limit: 1).Requests[0];
+        Assert.True(sent.Stream);
+        if (sent.Body!.Value.TryGetProperty("stream_options", out var options) && options.GetProperty("include_usage").GetBoolean())
+        {
+            Assert.Equal(SimulatedModel.OutputTokens(string.Concat(pieces)), usage!.OutputTokenCount);
+        }
+
+        using var http = new HttpClient { BaseAddress = sim.Url };
+        var (status, body) = await SimHttp.PostAsync(http, "/v1/completions", new { model = Model, prompt = "Why is the sky blue?", max_tokens = 2, stream = true });
+        Assert.Equal(HttpStatusCode.OK, status);
+        var events = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.All(events, e => Assert.StartsWith("data: ", e, StringComparison.Ordinal));
+        Assert.Equal("data: [DONE]", events[^1]);
+        var last = SimHttp.Parse(events[^2]["data: ".Length..]);
+        Assert.Equal(("text_completion", "length"), (last.GetProperty("object").GetString(), last.GetProperty("choices")[0].GetProperty("finish_reason").GetString()));
+        Assert.Equal(4, events.Length); // two tokens, the finish, [DONE]
+
+        sim.SetFaults(new FaultOptions { MidStreamErrorRate = 1 });
+        (status, body) = await SimHttp.PostAsync(http, "/v1/chat/completions", ChatBody("Why is the sky blue?", new { stream = true }));
+        events = body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(500, SimHttp.Parse(events[^2]["data: ".Length..]).GetProperty("error").GetProperty("code").GetInt32());
+        Assert.Equal("data: [DONE]", events[^1]);
+    }
+
+    [Fact]
     public async Task Completions_models_and_json_object_answer_like_vllm()
     {
         await using var sim = await Start();
@@ -116,7 +159,7 @@ public sealed partial class OpenAIModeTests(ITestOutputHelper output)
         Assert.Equal((HttpStatusCode.BadRequest, "body.messages"), (status, SimHttp.Parse(body).GetProperty("error").GetProperty("param").GetString()));
         (status, _) = await SimHttp.PostAsync(http, "/v1/chat/completions", ChatBody("hi", new { max_tokens = 0 }));
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        (status, body) = await SimHttp.PostAsync(http, "/v1/chat/completions", ChatBody("hi", new { stream = true }));
+        (status, body) = await SimHttp.PostAsync(http, "/v1/chat/completions", ChatBody("hi", new { stream = "yes" }));
         Assert.Equal((HttpStatusCode.BadRequest, "body.stream"), (status, SimHttp.Parse(body).GetProperty("error").GetProperty("param").GetString()));
 
         // vLLM guards /v1 only: no key or a wrong one is 401 there, /health and /metrics stay open.

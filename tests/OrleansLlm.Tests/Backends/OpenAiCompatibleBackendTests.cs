@@ -143,5 +143,10 @@ public sealed class OpenAiCompatibleBackendTests(ITestOutputHelper output)
 
         output.WriteLine($"{fault}: {error.GetType().Name}: {error.Message}");
         Assert.Equal(reason, BackendFailureReasons.Of(error));
+        if (fault != "stopped")
+        {
+            // Asked once: the SDK's own retries are off, the queue retries the item.
+            Assert.Single(simulator.GetRequests().Requests, r => r.Path == "/v1/chat/completions");
+        }
     }
 }

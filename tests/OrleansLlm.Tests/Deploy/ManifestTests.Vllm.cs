@@ -62,9 +62,11 @@ public sealed partial class ManifestTests
         Assert.InRange(vllm.LivenessProbe.TerminationGracePeriodSeconds ?? long.MaxValue, 1, 30);
         Assert.Null(vllm.Lifecycle);
 
-        // The Hugging Face cache and HOME on emptyDirs, /dev/shm in memory (PyTorch's shared memory between processes).
-        Assert.NotNull(m.SiloPod.Volumes.Single(v => v.Name == MountOf(m.SiloPod, vllm, env["HOME"] + "/.cache/huggingface")).EmptyDir);
-        Assert.Equal("models", MountOf(m.SiloPod, vllm, env["HOME"] + "/.cache/huggingface"));
+        // The Hugging Face cache (the model cache) and HOME on emptyDirs of their own, /dev/shm in memory (PyTorch's
+        // shared memory between processes).
+        Assert.Equal("models", MountOf(m.SiloPod, vllm, env["HF_HOME"]));
+        Assert.NotEqual(MountOf(m.SiloPod, vllm, env["HOME"]), MountOf(m.SiloPod, vllm, env["HF_HOME"]));
+        Assert.All((string[])[env["HF_HOME"], env["HOME"]], path => Assert.NotNull(m.SiloPod.Volumes.Single(v => v.Name == MountOf(m.SiloPod, vllm, path)).EmptyDir));
         Assert.Equal("Memory", m.SiloPod.Volumes.Single(v => v.Name == MountOf(m.SiloPod, vllm, "/dev/shm")).EmptyDir.Medium);
 
         // The image's default user is root: the container runs as the image's own user vllm (UID 2000) instead.

@@ -446,7 +446,7 @@ public sealed partial class ManifestTests
         // A container that fills a model cache asks for room for the model (about 1 GB; vLLM's, in Hugging Face's cache,
         // about 3 GB).
         foreach (var container in pods.SelectMany(p => p.Spec.InitContainers ?? []).Where(c =>
-            c.Env?.Any(e => e.Name == "OLLAMA_MODELS") == true || c.VolumeMounts?.Any(v => v.MountPath.EndsWith("/.cache/huggingface", StringComparison.Ordinal)) == true))
+            c.Env?.Any(e => e.Name is "OLLAMA_MODELS" or "HF_HOME") == true))
         {
             Assert.True(container.Resources.Requests["ephemeral-storage"].ToDecimal() >= 1_000_000_000m, $"{container.Name} requests too little room for the model");
         }
@@ -464,12 +464,18 @@ public sealed partial class ManifestTests
 
                 // Every place it writes to is a writable volume: /tmp, and HOME and the model cache where set.
                 var env = container.Env?.Where(e => e.Value is not null).ToDictionary(e => e.Name, e => e.Value) ?? [];
-                string[] writes = ["/tmp", .. new[] { "HOME", "OLLAMA_MODELS" }.Where(env.ContainsKey).Select(k => env[k])];
+                string[] writes = ["/tmp", .. new[] { "HOME", "OLLAMA_MODELS", "HF_HOME" }.Where(env.ContainsKey).Select(k => env[k])];
                 if (container.Image.StartsWith("vllm/vllm-openai", StringComparison.Ordinal))
                 {
-                    // PyTorch's and vLLM's shared memory, and the Hugging Face cache under HOME.
-                    writes = [.. writes, "/dev/shm", env["HOME"] + "/.cache/huggingface"];
+                    writes = [.. writes, "/dev/shm"]; // PyTorch's and vLLM's shared memory between processes
                 }
+
+                // No mount inside another: the runtime would make the missing parents of its mount point owned by root,
+                // where a non-root container could then write nothing else (e.g. ~/.cache under an emptyDir HOME).
+                var mounts = container.VolumeMounts ?? [];
+                Assert.All(mounts, inner => Assert.False(
+                    mounts.Any(outer => outer != inner && inner.MountPath.StartsWith(outer.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal)),
+                    $"{pod.Source} {container.Name}: {inner.MountPath} is mounted inside another mount"));
 
                 if (container.Image.StartsWith("redis", StringComparison.Ordinal))
                 {

@@ -136,6 +136,12 @@ public sealed class SimulatorOptions
 
     private void ValidateOpenAI()
     {
+        if (Api == SimulatorApi.Ollama && (KvSeqs is not null || ApiKey is not null))
+        {
+            // Ollama has neither: saying so beats silently serving without the limit or the key asked for.
+            throw new ArgumentException("kv-seqs and api-key need --api openai");
+        }
+
         if (KvSeqs < 1)
         {
             throw new ArgumentException($"kv-seqs must be at least 1 (got {KvSeqs})");

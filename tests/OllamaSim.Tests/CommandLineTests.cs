@@ -93,6 +93,8 @@ public sealed class CommandLineTests
     [InlineData("'tgi' is not one of vllm, sglang, llamacpp, plain", "--flavor", "tgi")]
     [InlineData("kv-seqs must be at least 1", "--api", "openai", "--kv-seqs", "0")]
     [InlineData("max-num-seqs must be at least 1", "--max-num-seqs", "0")]
+    [InlineData("kv-seqs and api-key need --api openai", "--kv-seqs", "4")]
+    [InlineData("kv-seqs and api-key need --api openai", "--api-key", "sk")]
     [InlineData("--seed needs a value", "--seed")]
     [InlineData("expects a single argument", "--parallel", "2", "--parallel", "3")]
     public void Bad_new_values_give_a_clear_error(string expectedFragment, params string[] args)

@@ -217,7 +217,9 @@ public sealed partial class OpenAIModeTests(ITestOutputHelper output)
         sim.SetSpeed(1);
         await Task.WhenAll(requests);
         Assert.Equal((0, 0), await Gauges(http, running, waiting));
-        Assert.True(sim.GetStats().QueueWaitSeconds.P99 > 0, "the last ones queued for a KV-cache slot");
+        var stats = sim.GetStats();
+        Assert.Equal((kvSeqs, 5, 5), (stats.Parallel, stats.QueueWaitSeconds.Count, stats.Served));
+        Assert.True(stats.QueueWaitSeconds.P99 > 0, "the last ones queued for a KV-cache slot");
     }
 
     [Fact]

@@ -44,8 +44,8 @@ public sealed class BackendOptions
     /// <summary>How long a health probe (the model listed, a one-token answer) may take before the server counts as broken. Default: 1 minute.</summary>
     public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>How the server is named in logs and health messages.</summary>
-    public string ServerName => Kind == BackendKind.Ollama ? "Ollama" : "the OpenAI-compatible server";
+    /// <summary>How the server is named in errors and health messages, where it starts a sentence as often as not.</summary>
+    public string ServerName => Kind == BackendKind.Ollama ? "Ollama" : "OpenAI-compatible server";
 }
 
 public sealed class BackendOptionsValidator : IValidateOptions<BackendOptions>

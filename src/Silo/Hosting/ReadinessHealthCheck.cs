@@ -48,7 +48,7 @@ public sealed class ReadinessHealthCheck(LocalWorkerState worker, IInferenceBack
 
     // The worker's breaker is open: it leases nothing until its own probes see the server answer again.
     private ReadinessCheck CheckBreaker() => worker.BackendProblem is { } problem
-        ? ReadinessCheck.Fail("breaker", $"{Capitalised(Server)} failing: the worker takes no work until it answers again ({problem})")
+        ? ReadinessCheck.Fail("breaker", $"{Server} failing: the worker takes no work until it answers again ({problem})")
         : ReadinessCheck.Pass("breaker");
 
     /// <summary>The "ollama" check (the server answers) and the "model" check (it has the model).</summary>
@@ -79,8 +79,6 @@ public sealed class ReadinessHealthCheck(LocalWorkerState worker, IInferenceBack
         ];
 
         ReadinessCheck[] Unreachable(string reason) =>
-            [ReadinessCheck.Fail("ollama", $"{Capitalised(Server)} unreachable: {reason}"), ReadinessCheck.Fail("model", $"unknown while {Server} does not answer")];
+            [ReadinessCheck.Fail("ollama", $"{Server} unreachable: {reason}"), ReadinessCheck.Fail("model", $"unknown while {Server} does not answer")];
     }
-
-    private static string Capitalised(string name) => char.ToUpperInvariant(name[0]) + name[1..];
 }

@@ -107,7 +107,7 @@ public sealed partial class ServerQueueReader : ILifecycleParticipant<ISiloLifec
     }
 
     /// <summary>One read of the server's metrics; whatever goes wrong leaves no current reading and is logged once.</summary>
-    public async Task ReadOnceAsync(CancellationToken cancellationToken)
+    private async Task ReadOnceAsync(CancellationToken cancellationToken)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         // A hung server must not stall the readings for long; a few intervals, at least a second.

@@ -31,7 +31,8 @@ public sealed class BackendOptions
 
     /// <summary>
     /// Path of the server's Prometheus metrics, read every <see cref="MetricsInterval"/> for its count of waiting
-    /// requests. A server without them (404, or none of the known names) is asked nothing more of it. Default: <c>/metrics</c>.
+    /// requests. A server without them (404, or none of the known names) gives answers without that signal, said once in
+    /// the log; it is still read, in case it comes up later with them. Default: <c>/metrics</c>.
     /// </summary>
     public string MetricsPath { get; set; } = "/metrics";
 
@@ -79,7 +80,11 @@ public sealed class BackendOptionsValidator : IValidateOptions<BackendOptions>
             failures.Add($"{s}:{nameof(o.MetricsPath)} must be a path starting with '/', e.g. '/metrics' (was '{o.MetricsPath}').");
         }
 
-        AddIfNotPositive(failures, nameof(o.MetricsInterval), o.MetricsInterval);
+        if (o.MetricsInterval < TimeSpan.FromMilliseconds(1))
+        {
+            failures.Add($"{s}:{nameof(o.MetricsInterval)} must be at least 1 ms, e.g. '00:00:00.250' (was {o.MetricsInterval}).");
+        }
+
         AddIfNotPositive(failures, nameof(o.RequestTimeout), o.RequestTimeout);
         AddIfNotPositive(failures, nameof(o.ProbeTimeout), o.ProbeTimeout);
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -20,7 +20,7 @@ public sealed class BackendOptionsTests
             [
                 "Backend:Url is required for Kind OpenAi: an absolute http(s) URL, e.g. 'http://localhost:8001' (was '').",
                 "Backend:Model is required for Kind OpenAi: the model's id in the server's /v1/models, e.g. 'Qwen/Qwen2-1.5B-Instruct'.",
-                "Backend:MetricsInterval must be positive (was 00:00:00).",
+                "Backend:MetricsInterval must be at least 1 ms, e.g. '00:00:00.250' (was 00:00:00).",
             ],
             result.Failures);
     }

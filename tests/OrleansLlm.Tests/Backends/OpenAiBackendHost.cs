@@ -23,7 +23,9 @@ internal sealed class OpenAiBackendHost : IAsyncDisposable
 
     public IServiceProvider Services => _services;
 
-    public static async Task<OpenAiBackendHost> StartAsync(SimulatorServer simulator, IDictionary<string, string?>? settings = null)
+    /// <param name="configure">More services, after the silo's (a test's handler or logger).</param>
+    public static async Task<OpenAiBackendHost> StartAsync(
+        SimulatorServer simulator, IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null)
     {
         var configuration = new Dictionary<string, string?>(Infrastructure.SimulatorBackend.SettingsFor(simulator))
         {
@@ -39,6 +41,7 @@ internal sealed class OpenAiBackendHost : IAsyncDisposable
             .AddLogging()
             .AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(configuration).Build());
         services.AddOrleansLlm();
+        configure?.Invoke(services);
         var host = new OpenAiBackendHost(services.BuildServiceProvider());
         await host.Queue.Start();
         return host;

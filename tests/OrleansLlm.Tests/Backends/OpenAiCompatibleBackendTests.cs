@@ -1,9 +1,12 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using OllamaSim;
 using OrleansLlm.Inference;
 using OrleansLlm.OpenAiCompatible;
 using OrleansLlm.Telemetry;
+using OrleansLlm.Tests.Infrastructure;
 using Xunit.Abstractions;
 
 namespace OrleansLlm.Tests.Backends;
@@ -54,6 +57,26 @@ public sealed class OpenAiCompatibleBackendTests(ITestOutputHelper output)
             Assert.True(answers.Count(a => a.QueueWait > TimeSpan.Zero) >= 2, "some answers waited");
             Assert.All(answers, a => Assert.InRange(a.QueueWait, TimeSpan.Zero, a.TotalDuration));
         }
+    }
+
+    [Fact]
+    public async Task ServerWithoutMetrics_IsSaidOnce_NotOnEveryRead()
+    {
+        await using var simulator = await SimulatorServer.StartAsync(new SimulatorOptions { Api = SimulatorApi.OpenAI, Flavor = ServerFlavor.Plain, TimeScale = 0 });
+        var reads = new CountingHandler();
+        var warnings = new WarningCounter();
+        await using var host = await OpenAiBackendHost.StartAsync(simulator, configure: services =>
+        {
+            services.AddHttpClient(ServerQueueReader.HttpClientName).AddHttpMessageHandler(() => reads);
+            services.AddLogging(logging => logging.AddProvider(warnings));
+        });
+
+        await Eventually.TrueAsync(() => reads.Sent >= 10, "10 reads of /metrics", describe: () => Task.FromResult($"{reads.Sent} reads"));
+
+        var said = Assert.Single(warnings.Of(typeof(ServerQueueReader).FullName!));
+        output.WriteLine(said);
+        Assert.Contains("answered HTTP 404", said);
+        Assert.Null(host.Queue.Latest);
     }
 
     [Fact]

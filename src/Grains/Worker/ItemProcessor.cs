@@ -4,7 +4,6 @@ using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Batches;
 using OrleansLlm.Inference;
-using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
 
@@ -20,8 +19,12 @@ public sealed class ItemProcessor(
     IInferenceBackend ollama,
     IOptions<QueueOptions> queueOptions,
     IOptions<PromptOptions> promptOptions,
+    IOptions<BackendOptions> backendOptions,
     TimeProvider time)
 {
+    // Errors name the server as the silo knows it: "Ollama returned HTTP 500" is what operators of Ollama silos grep for.
+    private readonly string _server = backendOptions.Value.ServerName;
+
     private readonly QueueOptions _queue = queueOptions.Value;
     private readonly PreparedSpec _defaultSpec = PreparedSpec.Of(
         new BatchSpec(promptOptions.Value.Template, promptOptions.Value.AnswerField, ollama.Model), defaults: null);
@@ -192,19 +195,19 @@ public sealed class ItemProcessor(
     /// <summary>Whose fault a failed call is: the backend's (surely or perhaps), or the item's.</summary>
     private ItemOutcome Classify(Exception ex, TimeSpan retryAfter)
     {
-        var reason = OllamaFailureReasons.Of(ex);
+        var reason = BackendFailureReasons.Of(ex);
         return ex switch
         {
             HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } =>
-                new ItemOutcome.BackendFault($"Ollama at {ollama.Url} is unreachable: {ex.Message}", Certain: true, retryAfter, reason),
+                new ItemOutcome.BackendFault($"{_server} at {ollama.Url} is unreachable: {ex.Message}", Certain: true, retryAfter, reason),
             HttpRequestException { StatusCode: { } status } when (int)status >= 500 || status == HttpStatusCode.NotFound =>
-                new ItemOutcome.BackendFault($"Ollama returned HTTP {(int)status} ({status})", Certain: false, retryAfter, reason),
+                new ItemOutcome.BackendFault($"{_server} returned HTTP {(int)status} ({status})", Certain: false, retryAfter, reason),
             TaskCanceledException { InnerException: TimeoutException } =>
-                new ItemOutcome.BackendFault("Ollama request timed out", Certain: false, retryAfter, reason),
-            OllamaResponseException or HttpRequestException { StatusCode: null } or IOException =>
-                new ItemOutcome.BackendFault($"Ollama's answer was cut off: {ex.Message}", Certain: false, retryAfter, reason),
+                new ItemOutcome.BackendFault($"{_server} request timed out", Certain: false, retryAfter, reason),
+            BackendResponseException or HttpRequestException { StatusCode: null } or IOException =>
+                new ItemOutcome.BackendFault($"{_server}'s answer was cut off: {ex.Message}", Certain: false, retryAfter, reason),
             HttpRequestException { StatusCode: { } status } =>
-                new ItemOutcome.Failed($"Ollama returned HTTP {(int)status} ({status})", retryAfter, reason),
+                new ItemOutcome.Failed($"{_server} returned HTTP {(int)status} ({status})", retryAfter, reason),
             _ => new ItemOutcome.Failed($"{ex.GetType().Name}: {ex.Message}", retryAfter, reason),
         };
     }

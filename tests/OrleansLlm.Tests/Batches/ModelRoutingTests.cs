@@ -12,18 +12,22 @@ public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper outpu
 {
     private const string OtherModel = "llama3.2:1b";
 
-    [Fact]
-    public async Task BatchOfAModelOneSiloHas_IsServedByThatSiloOnly()
+    // An OpenAI-compatible server names its models by Hugging Face ids, without Ollama's tags.
+    [Theory]
+    [InlineData(SimulatorApi.Ollama, "qwen2:1.5b", OtherModel)]
+    [InlineData(SimulatorApi.OpenAI, "Qwen/Qwen2-1.5B-Instruct", "meta-llama/Llama-3.2-1B-Instruct")]
+    public async Task BatchOfAModelOneSiloHas_IsServedByThatSiloOnly(SimulatorApi api, string model, string otherModel)
     {
         await using var cluster = await LlmCluster.StartAsync(redis, o =>
         {
-            o.Simulator = i => new SimulatorOptions { Parallel = 2, TimeScale = 0.001, Models = i == 1 ? ["qwen2:1.5b", OtherModel] : ["qwen2:1.5b"] };
+            o.Api = api;
+            o.Simulator = i => new SimulatorOptions { Parallel = 2, TimeScale = 0.001, Models = i == 1 ? [model, otherModel] : [model] };
             o.Settings["Worker:ModelRefreshInterval"] = "00:00:00.200";
         });
         var submitter = new BatchSubmitter(cluster.Client);
         var items = await Cities.LoadAsync(40);
 
-        await submitter.SubmitAsync("other-model", new BatchSpec(null, null, Model: OtherModel), items.Take(20).ToAsyncEnumerable(), CancellationToken.None);
+        await submitter.SubmitAsync("other-model", new BatchSpec(null, null, Model: otherModel), items.Take(20).ToAsyncEnumerable(), CancellationToken.None);
         await submitter.SubmitAsync("default-model", new BatchSpec(null, null), items.Skip(20).ToAsyncEnumerable(), CancellationToken.None);
         await submitter.WaitAsync("other-model", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
         await submitter.WaitAsync("default-model", TimeSpan.FromMilliseconds(50), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(1)).Token);
@@ -33,7 +37,9 @@ public sealed class ModelRoutingTests(RedisServer redis, ITestOutputHelper outpu
         // Silos take their simulators in the order they are configured, which need not be their order in the cluster.
         var serving = cluster.Cluster.Silos.Single(s => cluster.SimulatorOf(s) == cluster.Simulators[1]);
         Assert.All(silos, s => Assert.Equal(cluster.OwnerOf(serving), s));
-        Assert.DoesNotContain(cluster.Simulators[0].GetRequests().Requests, r => r.Model == OtherModel);
+        Assert.DoesNotContain(cluster.Simulators[0].GetRequests().Requests, r => r.Model == otherModel);
+        // Each server was asked for the model by its own name.
+        Assert.All(cluster.Simulators[1].GetRequests().Requests, r => Assert.Contains(r.Model, new[] { model, otherModel }));
         Assert.Empty(await cluster.DeadLettersAsync());
     }
 

@@ -39,9 +39,9 @@ internal static class BatchRequests
         return last!;
     }
 
-    /// <summary>Every generate or chat request the cluster's simulators recorded, oldest first per simulator.</summary>
+    /// <summary>Every generate or chat request (Ollama's or OpenAI's) the cluster's simulators recorded, oldest first per simulator.</summary>
     public static IReadOnlyList<RecordedRequest> Requests(LlmCluster cluster) =>
-        cluster.Simulators.SelectMany(s => s.GetRequests().Requests).Where(r => r.Path is "/api/generate" or "/api/chat").ToList();
+        cluster.Simulators.SelectMany(s => s.GetRequests().Requests).Where(r => r.Path is "/api/generate" or "/api/chat" or "/v1/chat/completions").ToList();
 
     public static EvaluationResults Validate(string schema, JsonElement instance) =>
         JsonSchema.FromText(schema, baseUri: new Uri($"https://orleansllm.test/{Guid.NewGuid():N}"))

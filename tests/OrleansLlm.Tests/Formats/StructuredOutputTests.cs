@@ -15,11 +15,16 @@ public sealed class StructuredOutputTests(RedisServer redis, ITestOutputHelper o
 {
     private const string Prompt = "Who is the mayor of {city}?";
 
-    [Fact]
-    public async Task EveryAnswerBreaksTheSchema_AskedOnceMoreWithTheError_ThenDeadLetteredWithErrorAndAnswer()
+    [Theory]
+    [InlineData(SimulatorApi.Ollama)]
+    [InlineData(SimulatorApi.OpenAI)]
+    public async Task EveryAnswerBreaksTheSchema_AskedOnceMoreWithTheError_ThenDeadLetteredWithErrorAndAnswer(SimulatorApi api)
     {
         await using var cluster = await LlmCluster.StartAsync(redis, o =>
-            o.Simulator = i => BatchRequests.Simulator(i, new FaultOptions { SchemaViolationRate = 1 }));
+        {
+            o.Simulator = i => BatchRequests.Simulator(i, new FaultOptions { SchemaViolationRate = 1 });
+            o.Api = api;
+        });
         var cities = await Cities.LoadAsync(12);
 
         var progress = await BatchRequests.SubmitAndWaitAsync(cluster, "broken", new BatchSpec(Prompt, null, Format: BatchRequests.MayorSchema), cities);

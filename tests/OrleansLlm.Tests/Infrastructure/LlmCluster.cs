@@ -22,6 +22,24 @@ public sealed class LlmClusterOptions
     /// <summary>Simulator settings for the silo with this index.</summary>
     public Func<int, SimulatorOptions> Simulator { get; set; } = _ => new SimulatorOptions { Parallel = 2, TimeScale = 0.001 };
 
+    /// <summary>
+    /// The API every simulator speaks, and so the backend every silo uses (<see cref="SimulatorBackend"/>):
+    /// <see cref="SimulatorApi.OpenAI"/> overrides what <see cref="Simulator"/> says, so a test runs on either backend by
+    /// this one setting; leave it <see cref="SimulatorApi.Ollama"/> to mix them through <see cref="Simulator"/>.
+    /// </summary>
+    public SimulatorApi Api { get; set; } = SimulatorApi.Ollama;
+
+    internal SimulatorOptions SimulatorAt(int index)
+    {
+        var simulator = Simulator(index);
+        if (Api == SimulatorApi.OpenAI)
+        {
+            simulator.Api = SimulatorApi.OpenAI;
+        }
+
+        return simulator;
+    }
+
     /// <summary>Declare a killed silo dead within seconds rather than the production default of about a minute.</summary>
     public bool FastFailureDetection { get; set; } = true;
 
@@ -42,7 +60,7 @@ public sealed class LlmClusterOptions
 }
 
 /// <summary>
-/// A real in-process Orleans cluster (TestCluster) whose silos each have their own Ollama simulator, all sharing a
+/// A real in-process Orleans cluster (TestCluster) whose silos each have their own simulator (in Ollama or OpenAI mode, <see cref="LlmClusterOptions.Api"/>), all sharing a
 /// real Redis and a queue name unique to this cluster, so tests never see each other's items.
 /// </summary>
 public sealed class LlmCluster : IAsyncDisposable
@@ -91,10 +109,10 @@ public sealed class LlmCluster : IAsyncDisposable
     {
         var options = new LlmClusterOptions();
         configure?.Invoke(options);
-        var cluster = new LlmCluster(redis, options.QueueName, options.Simulator);
+        var cluster = new LlmCluster(redis, options.QueueName, options.SimulatorAt);
         for (var i = 0; i < options.Silos; i++)
         {
-            cluster._simulators.Add(await SimulatorServer.StartAsync(options.Simulator(i)));
+            cluster._simulators.Add(await SimulatorServer.StartAsync(options.SimulatorAt(i)));
         }
 
         var builder = new InProcessTestClusterBuilder((short)options.Silos);
@@ -105,8 +123,12 @@ public sealed class LlmCluster : IAsyncDisposable
             {
                 ["Redis:ConnectionString"] = redis.ConnectionString,
                 ["Queue:Name"] = cluster.QueueName,
-                ["Ollama:Url"] = simulator.Url.ToString(),
             };
+            foreach (var (key, value) in SimulatorBackend.SettingsFor(simulator))
+            {
+                settings[key] = value;
+            }
+
             host.Configuration.AddInMemoryCollection(settings);
         });
         builder.ConfigureSilo((siloOptions, silo) =>

@@ -11,10 +11,12 @@ namespace OrleansLlm.Tests.Pipeline;
 [Trait("Category", "Cluster")]
 public sealed class PipelineTests(RedisServer redis)
 {
-    [Fact]
-    public async Task RawBentoCities_AllEnriched_SpreadOverBothSilos()
+    [Theory]
+    [InlineData(SimulatorApi.Ollama)]
+    [InlineData(SimulatorApi.OpenAI)]
+    public async Task RawBentoCities_AllEnriched_SpreadOverBothSilos(SimulatorApi api)
     {
-        await using var cluster = await LlmCluster.StartAsync(redis);
+        await using var cluster = await LlmCluster.StartAsync(redis, o => o.Api = api);
         var cities = await Cities.LoadAsync(1000);
         await cluster.PushRawAsync(cities.Select(c => c.Json));
 

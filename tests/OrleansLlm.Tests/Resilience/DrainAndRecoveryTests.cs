@@ -15,10 +15,16 @@ public sealed class DrainAndRecoveryTests(RedisServer redis, ITestOutputHelper o
     // Each simulated request takes ~1.5 s alone and ~2.4 s two at a time (12.5 s × 0.12, on 2 slots).
     private static SimulatorOptions SlowOllama(int _) => new() { Parallel = 2, TimeScale = 0.12 };
 
-    [Fact]
-    public async Task GracefulStop_InFlightItemsFinish_EachCompletedExactlyOnce()
+    [Theory]
+    [InlineData(SimulatorApi.Ollama)]
+    [InlineData(SimulatorApi.OpenAI)]
+    public async Task GracefulStop_InFlightItemsFinish_EachCompletedExactlyOnce(SimulatorApi api)
     {
-        await using var cluster = await LlmCluster.StartAsync(redis, o => o.Simulator = SlowOllama);
+        await using var cluster = await LlmCluster.StartAsync(redis, o =>
+        {
+            o.Simulator = SlowOllama;
+            o.Api = api;
+        });
         var cities = await Cities.LoadAsync(8);
         var leaving = cluster.SiloAt(1);
         await cluster.PushRawAsync(cities.Select(c => c.Json));

@@ -20,8 +20,10 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
 
     public Task InitializeAsync() => Task.CompletedTask;
 
-    [Fact]
-    public async Task SigKilledSilo_LeasesRecoveredOnceDeclaredDead_SurvivorFinishesAll()
+    [Theory]
+    [InlineData(SimulatorApi.Ollama)]
+    [InlineData(SimulatorApi.OpenAI)]
+    public async Task SigKilledSilo_LeasesRecoveredOnceDeclaredDead_SurvivorFinishesAll(SimulatorApi api)
     {
         var fastDetection = new Dictionary<string, string>
         {
@@ -32,8 +34,8 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
             ["Queue:LeaseDuration"] = "00:10:00",
         };
         // The survivor starts first, so it hosts the coordinator (whose own failover is tested elsewhere).
-        await StartSiloAsync(fastDetection);
-        var victim = await StartSiloAsync(fastDetection);
+        await StartSiloAsync(fastDetection, api);
+        var victim = await StartSiloAsync(fastDetection, api);
         var cities = await Cities.LoadAsync(6);
         await Db.ListRightPushAsync(Keys.Ready, cities.Select(c => (StackExchange.Redis.RedisValue)c.Json).ToArray());
         // 2 in flight and 1 leased ahead, which recovery hands back like the others.
@@ -94,20 +96,24 @@ public sealed class ProcessCrashTests(RedisServer redis, ITestOutputHelper outpu
         }
     }
 
-    private async Task<SiloProcess> StartSiloAsync(Dictionary<string, string> extra)
+    private async Task<SiloProcess> StartSiloAsync(Dictionary<string, string> extra, SimulatorApi api = SimulatorApi.Ollama)
     {
         // Each request takes ~1.5 s alone: long enough to be caught in flight.
-        var sim = await SimulatorServer.StartAsync(new SimulatorOptions { Parallel = 2, TimeScale = 0.12 });
+        var sim = await SimulatorServer.StartAsync(new SimulatorOptions { Parallel = 2, TimeScale = 0.12, Api = api });
         _simulators.Add(sim);
         var settings = new Dictionary<string, string>(extra)
         {
             ["Redis:ConnectionString"] = redis.ConnectionString,
             ["Orleans:ClusterId"] = _queue,
             ["Queue:Name"] = _queue,
-            ["Ollama:Url"] = sim.Url.ToString(),
             ["Worker:AdaptiveConcurrency"] = "false",
             ["Worker:MaxConcurrency"] = "2",
         };
+        foreach (var (key, value) in SimulatorBackend.SettingsFor(sim).Where(s => s.Value is not null))
+        {
+            settings[key] = value!;
+        }
+
         var silo = await SiloProcess.StartAsync(settings);
         _silos.Add(silo);
         return silo;

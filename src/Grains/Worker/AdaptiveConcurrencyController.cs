@@ -25,6 +25,35 @@ namespace OrleansLlm.Worker;
 /// refuted (→ step down if it lost throughput); step down → steady when the step above pays. In every phase but slow
 /// start, answers that queue drop the limit to the slots they kept busy (→ steady); errors halve it (slow start goes
 /// on from half, the others go on below the knee or above it).
+/// <para>
+/// <b>Other servers.</b> A continuous-batching server (vLLM, SGLang, llama.cpp's <c>llama-server</c>) is an Ollama
+/// whose slots are its KV-cache room: throughput rises with the batch until the cache is full, then requests wait in
+/// order. The answers say how they waited in one of three ways (<see cref="Generation.Signal"/>):
+/// <list type="bullet">
+/// <item><see cref="QueueSignal.Durations"/> (Ollama, llama.cpp's <c>timings</c>): as above.</item>
+/// <item><see cref="QueueSignal.ServerGauge"/> (vLLM's <c>num_requests_waiting</c> and the like): every answer
+/// carries the waiting share W ÷ (W + R) of its wall time, whether it waited or not. Windows read it as they read
+/// durations (Little's law gives the busy slots either way); a probe round, which can't tell who waited, takes the
+/// slots as in flight ÷ (1 + W ÷ R) at its fullest (<see cref="ProbeRound.Served"/>).</item>
+/// <item><see cref="QueueSignal.None"/>: the latency rule. With no wait to read, a queue shows only as throughput that
+/// stops growing: by Little's law throughput is in flight ÷ mean latency, so once added requests only wait, latency
+/// grows as fast as in flight and throughput stays flat. This is the gradient Netflix's concurrency-limits and TCP
+/// Vegas steer by (Vegas' queue estimate in flight × (1 − base latency ÷ latency) is the requests that bought no
+/// throughput), taken over steps of the limit rather than against a least latency: a continuous-batching server's
+/// latency also grows with its batch, with no queue at all (as k^(1 − e): 47% at 48 in flight for e = 0.9), so a rule
+/// against the least latency would take that for a queue of 15 unless given a tolerance as large as the queue it
+/// looks for. Here the tolerance is <see cref="MinGain"/>: a step must raise throughput by 1% per request added. Each
+/// step is judged by windows, never by a round (a round's probes live beside requests that leave), skipping the
+/// limit's first answers after it changes (they met the requests sent before it, and wait less); the limit climbs
+/// as probes double (1, 2, 4, …). A step that paid, but scaled throughput clearly less than the step before (a
+/// doubling from 32 to 64 on 48 sequences), went past the slots: the knee is where the curve as it scaled before
+/// meets the new throughput, and the step-down phase checks it.</item>
+/// </list>
+/// The latency rule is weaker: it sees a queue only after a step made one (a window later), and a server that slows
+/// down for everyone (another client's load) reads as no change, so the knee is not lowered until a step is refuted;
+/// on a flat curve (a CPU past its slots) noise can make a useless step look paid, so the limit wanders a few above the
+/// slots, with throughput unharmed but some requests waiting.
+/// </para>
 /// </summary>
 /// <remarks>Not thread-safe: each worker owns one, and a grain runs one turn at a time.</remarks>
 public sealed class AdaptiveConcurrencyController : IConcurrencyController
@@ -52,6 +81,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     // Only a curve that scaled near-linearly can be seen to bend: a CPU's (e ≈ 0.3) is bent from the start, and a
     // round's measure of it wanders (0.47, then 0.23, without noise), which read as a bend stopped slow start at 8.
     private const double MinBendingReference = 0.6;
+
+    // The latency rule's smallest window: a one-token answer's latency is mostly its prompt's, a seven-token one's
+    // twice that, and the mean of 16 is within a few percent.
+    private const int LatencyWindow = 16;
 
     private readonly TimeProvider _time;
     private readonly int _cap;
@@ -84,6 +117,15 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     // A window said "no gain" once (a step up, or down); the next says whether it holds.
     private bool _noGainOnce;
+
+    // The last answer told only its latency (QueueSignal.None): no wait will be seen.
+    private bool _latencyOnly;
+
+    // The latency rule's climb: the exponent the last step up scaled throughput by.
+    private double? _stepScaling;
+
+    // Answers to requests sent under this limit so far (counted by the latency rule).
+    private int _answersInEpoch;
 
     public AdaptiveConcurrencyController(IOptions<WorkerOptions> options, TimeProvider time)
     {
@@ -118,7 +160,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     private int SlowStartProbes => Math.Min(Limit, _cap - Limit);
 
-    private int WindowSize => Phase == ConcurrencyPhase.Probe ? ClimbWindow : Math.Max(MinWindow, 2 * Limit);
+    // A step up is checked on two answers where they tell their wait. By latency alone a window must hold the answers
+    // the step made wait to see it (Little's law over two service times' answers), and enough of them that the mix of
+    // long and short answers evens out.
+    private int WindowSize => !_latencyOnly
+        ? Phase == ConcurrencyPhase.Probe ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)
+        : Math.Max(LatencyWindow, 2 * Limit);
 
     public ConcurrencyTicket OnSent(int inFlight)
     {
@@ -145,6 +192,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         var sample = AnswerSample.Of(generation);
+        _latencyOnly = sample.Signal == QueueSignal.None;
         if (_round is { } round && ticket.Round == round.Id)
         {
             if (round.Answer(sample, ticket.Probe))
@@ -160,8 +208,11 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             }
         }
 
-        // In slow start the rounds decide; answers beside them ran at the round's in flight, not the limit's.
-        if (Phase == ConcurrencyPhase.SlowStart)
+        // In slow start the rounds decide; answers beside them ran at the round's in flight, not the limit's. By
+        // latency alone, the first limit's worth of answers after a change met the requests sent before it: those
+        // leave as they answer, so the first after a step up wait less than at the limit, and measure a gain that
+        // isn't there.
+        if (Phase == ConcurrencyPhase.SlowStart || (_latencyOnly && ++_answersInEpoch <= Limit))
         {
             return;
         }
@@ -187,6 +238,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _stepUp = null;
         _stepDown = null;
         _noGainOnce = false;
+        _stepScaling = null;
         _climbProbes = 1;
         SetLimit(Math.Max(1, Limit / 2));
         _cutEpoch = _epoch;
@@ -238,13 +290,21 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// </summary>
     private void OnSlowStartRound(ProbeRound round)
     {
+        if (round.LatencyOnly)
+        {
+            // By latency alone a round can't be judged: its probes live beside the limit's older requests, which
+            // leave as they answer, so the round's in flight is not what its answers saw. Windows judge each step.
+            ClimbByWindows(round);
+            return;
+        }
+
         if (round.Waited > 0)
         {
             OnSlowStartRoundWaited(round);
             return;
         }
 
-        var throughput = round.SecondsPerToken > 0 ? round.InFlight / round.SecondsPerToken : double.PositiveInfinity;
+        var throughput = round.Throughput;
         var noGain = _roundBefore is { } below && throughput < below.Throughput * Math.Pow(1 + MinGain, round.InFlight - below.Limit);
 
         // The exponent e of throughput ∝ in-flight^e over this round's step. It paid, but clearly less than the step
@@ -282,6 +342,35 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         Double(round);
     }
 
+    /// <summary>
+    /// The latency rule's bend: a step up from <paramref name="below"/> that paid, but scaled throughput clearly less
+    /// than the step before it on a curve that had scaled near-linearly (the slow-start rounds' test), went past the
+    /// slots; no wait will ever say so, and stepping down one at a time from there takes long. Returns the knee on the
+    /// bend, or null if the curve does not bend.
+    /// </summary>
+    private int? Bends(MeasuredLimit below, MeasuredLimit above)
+    {
+        var scaling = Math.Log(above.Throughput / below.Throughput) / Math.Log((double)above.Limit / below.Limit);
+        if (_stepScaling is { } last && last >= MinBendingReference && scaling < BendingShare * last)
+        {
+            return KneeOnTheBend(below, above, last);
+        }
+
+        _stepScaling = double.IsFinite(scaling) ? Math.Min(scaling, 1) : null;
+        return null;
+    }
+
+    /// <summary>
+    /// The in flight at which throughput, growing from <paramref name="below"/> as in-flight^<paramref name="scaling"/>
+    /// (as the step before did), would reach <paramref name="bent"/>'s: where the server stopped taking more in, if it
+    /// ran everything up to its slots and queued the rest (a continuous-batching server past its KV cache).
+    /// </summary>
+    private static int KneeOnTheBend(MeasuredLimit below, MeasuredLimit bent, double scaling)
+    {
+        var knee = below.Limit * Math.Pow(bent.Throughput / below.Throughput, 1 / scaling);
+        return double.IsFinite(knee) ? (int)Math.Clamp(Math.Round(knee), below.Limit, bent.Limit) : bent.Limit;
+    }
+
     private void OnSlowStartRoundWaited(ProbeRound round)
     {
         // A short wait may be no queue at all: a cold server counts its own set-up (a fresh process, its first
@@ -299,7 +388,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         // Ollama serves in order of arrival: the requests that did not wait are the slots it has.
-        SetKnee(Math.Clamp(round.InFlight - round.Waited, 1, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
+        SetKnee(Math.Clamp(round.Served, 1, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
     }
 
     /// <summary>Takes the round's in flight as the limit; slow start goes on below the cap, and ends at it.</summary>
@@ -346,10 +435,16 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// </summary>
     private void OnProbeRound(ProbeRound round)
     {
+        if (round.LatencyOnly)
+        {
+            ClimbByWindows(round);
+            return;
+        }
+
         if (round.Waited > 0)
         {
             // No free slot for some: those that did not wait are the slots (Ollama serves in order of arrival).
-            SetKnee(Math.Clamp(round.InFlight - round.Waited, Limit, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
+            SetKnee(Math.Clamp(round.Served, Limit, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
             return;
         }
 
@@ -364,6 +459,23 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     }
 
     /// <summary>
+    /// The latency rule's climb: the limit takes the round's in flight, and windows at it check that the step paid
+    /// (<see cref="OnWindowAtLimit"/>); while each does, the next round sends twice the probes of the last. From 1 in
+    /// flight a 48-sequence server is reached in 6 steps of a window each.
+    /// </summary>
+    private void ClimbByWindows(ProbeRound round)
+    {
+        if (_throughput is { } throughput)
+        {
+            _stepUp = new MeasuredLimit(Limit, throughput);
+        }
+
+        SetLimit(round.InFlight);
+        _climbProbes = 2 * round.Probes;
+        Phase = ConcurrencyPhase.Probe;
+    }
+
+    /// <summary>
     /// A window of answers at the limit (2 while a step is unchecked, else twice the limit and at least
     /// <see cref="MinWindow"/>) gives a throughput, <c>limit ÷ time per generated token</c>. If the answers waited,
     /// together, more than <see cref="QueueTolerance"/> of their service, the backend serves fewer in parallel than
@@ -372,7 +484,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// </summary>
     private void OnWindow()
     {
-        var perToken = AnswerSample.MedianSecondsPerToken(_window);
+        var throughput = AnswerSample.Throughput(_window, Limit);
         var service = _window.Sum(s => s.Service);
         var total = service + _window.Sum(s => s.Wait);
         // The window's wait against its service, not the median answer's: two requests over 32 slots queue for good,
@@ -387,7 +499,6 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        var throughput = perToken > 0 ? Limit / perToken : double.PositiveInfinity;
         if (Phase == ConcurrencyPhase.StepDown)
         {
             OnStepDownWindow(throughput);
@@ -420,6 +531,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
+        if (_latencyOnly && Phase == ConcurrencyPhase.Probe && _stepUp is { } paid && Bends(paid, new MeasuredLimit(Limit, throughput)) is { } knee)
+        {
+            SetKnee(knee, lookDown: true);
+            return;
+        }
+
         _noGainOnce = false;
         _stepUp = null;
         _throughput = throughput;
@@ -428,11 +545,11 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        if (Knee is { } knee && Limit < knee)
+        if (Knee is { } held && Limit < held)
         {
             // Below a limit known to serve well (after errors): double back without probing.
             _stepUp = new MeasuredLimit(Limit, throughput);
-            SetLimit(Math.Min(knee, 2 * Limit));
+            SetLimit(Math.Min(held, 2 * Limit));
             return;
         }
 
@@ -495,6 +612,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     {
         _pace.OnKnee(confirmed: knee == Knee, trusted);
         _noGainOnce = false;
+        _stepScaling = null;
         _climbProbes = 1;
         Knee = knee;
         _stepUp = null;
@@ -506,6 +624,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private void SetLimit(int limit)
     {
         _epoch++;
+        _answersInEpoch = 0;
         _round = null;
         _window.Clear();
         Limit = Math.Clamp(limit, 1, _cap);

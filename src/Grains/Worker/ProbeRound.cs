@@ -1,3 +1,5 @@
+using OrleansLlm.Inference;
+
 namespace OrleansLlm.Worker;
 
 /// <summary>
@@ -35,8 +37,21 @@ internal sealed class ProbeRound(long id, int limit, int probes, TimeProvider ti
     /// <summary>The longest wait of a member, as a share of its service time.</summary>
     public double MaxShare { get; private set; }
 
-    /// <summary>The members' median time per generated token.</summary>
-    public double SecondsPerToken => AnswerSample.MedianSecondsPerToken(_answers);
+    /// <summary>The throughput the members measured (<see cref="AnswerSample.Throughput"/>).</summary>
+    public double Throughput => AnswerSample.Throughput(_answers, InFlight);
+
+    /// <summary>Whether most members told only their latency: then none is seen to wait.</summary>
+    public bool LatencyOnly => AnswerSample.LatencyOnly(_answers);
+
+    /// <summary>
+    /// How many of the round's in flight the server ran at once. It serves in order of arrival, so with its own
+    /// durations those that did not wait are its slots. A waiting gauge, though, puts its share of the wall time on
+    /// every answer, whether it waited or not; Little's law at the fullest moment says the slots then: in flight ÷
+    /// (1 + waiting ÷ running), the largest such share being <see cref="MaxShare"/>.
+    /// </summary>
+    public int Served => _answers.Count(a => a.Signal == QueueSignal.ServerGauge) * 2 > _answers.Count
+        ? (int)Math.Round(InFlight / (1 + MaxShare))
+        : InFlight - Waited;
 
     /// <summary>Takes a request sent beside <paramref name="inFlight"/> others into the round; true if it is a probe.</summary>
     public bool Add(int inFlight)

@@ -12,7 +12,7 @@ namespace OllamaSim;
 public static class CommandLine
 {
     private const string Description =
-        "An Ollama-compatible HTTP server that simulates a model's capacity instead of running one. " +
+        "An Ollama-compatible (or, with --api openai, vLLM-compatible) HTTP server that simulates a model's capacity instead of running one. " +
         "Arguments it does not know, such as --urls http://127.0.0.1:11434, go to ASP.NET Core.";
 
     private static readonly Lazy<string> UsageText = new(RenderUsage);
@@ -99,6 +99,20 @@ public static class CommandLine
             AllowMultipleArgumentsPerToken = false,
         };
 
+        public Option<SimulatorApi?> Api { get; } = Choice<SimulatorApi>("--api", "ollama|openai", "the API served: Ollama's /api, or the OpenAI-compatible /v1 of vLLM (default ollama)",
+            ("ollama", SimulatorApi.Ollama), ("openai", SimulatorApi.OpenAI));
+
+        public Option<ServerFlavor?> Flavor { get; } = Choice<ServerFlavor>("--flavor", "vllm|sglang|llamacpp|plain", "with --api openai: whose /metrics and timings it shows; plain shows none (default vllm)",
+            ("vllm", ServerFlavor.Vllm), ("sglang", ServerFlavor.Sglang), ("llamacpp", ServerFlavor.LlamaCpp), ("plain", ServerFlavor.Plain));
+
+        public Option<int?> KvSeqs { get; } = Int("--kv-seqs", "N", "with --api openai: sequences that fit in the KV cache and compute together; more wait (default: max-num-seqs)");
+        public Option<int?> MaxNumSeqs { get; } = Int("--max-num-seqs", "N", "with --api openai: vLLM's cap on running sequences (default 256)");
+        public Option<string?> ApiKey { get; } = new("--api-key")
+        {
+            HelpName = "KEY",
+            Description = "with --api openai: /v1 requests need Authorization: Bearer KEY, as vLLM's --api-key",
+        };
+
         public Option<int?> Seed { get; } = Int("--seed", "N", "seed for fault injection (default random)");
         public Option<int?> RequestLogSize { get; } = Int("--request-log-size", "N", "recent requests kept for GET /sim/requests (default 1000)");
         public Option<double?> ErrorRate { get; } = Number("--error-rate", "P", "probability of HTTP 500 {\"error\":\"simulated failure\"}");
@@ -127,7 +141,7 @@ public static class CommandLine
             // A plain Command rather than RootCommand: a stable name in the usage (not "testhost"), and no --version.
             Command = new Command("OllamaSim", Description)
             {
-                Parallel, TimeScale, Speed, ScalingExponent, CliffAt, CliffSlope, CliffFloor, Model, Seed, RequestLogSize,
+                Parallel, TimeScale, Speed, ScalingExponent, CliffAt, CliffSlope, CliffFloor, Model, Api, Flavor, KvSeqs, MaxNumSeqs, ApiKey, Seed, RequestLogSize,
                 ErrorRate, UnavailableRate, HangRate, MidStreamErrorRate, NoDoneRate, SchemaViolationRate, LoadDelay, FailPromptContains,
                 new HelpOption(),
             };
@@ -155,12 +169,16 @@ public static class CommandLine
         {
             var defaults = new SimulatorOptions();
             var f = new FaultOptions();
-            return new SimulatorOptions
+            var options = new SimulatorOptions
             {
+                Api = r.GetValue(Api) ?? defaults.Api,
+                Flavor = r.GetValue(Flavor) ?? defaults.Flavor,
+                KvSeqs = r.GetValue(KvSeqs),
+                MaxNumSeqs = r.GetValue(MaxNumSeqs) ?? defaults.MaxNumSeqs,
+                ApiKey = r.GetValue(ApiKey),
                 Parallel = r.GetValue(Parallel) ?? defaults.Parallel,
                 TimeScale = r.GetValue(TimeScale) ?? defaults.TimeScale,
                 Speed = r.GetValue(Speed) ?? defaults.Speed,
-                ScalingExponent = r.GetValue(ScalingExponent) ?? defaults.ScalingExponent,
                 CliffAt = r.GetValue(CliffAt),
                 CliffSlope = r.GetValue(CliffSlope) ?? defaults.CliffSlope,
                 CliffFloor = r.GetValue(CliffFloor) ?? defaults.CliffFloor,
@@ -179,6 +197,13 @@ public static class CommandLine
                     FailPromptContains = r.GetValue(FailPromptContains),
                 },
             };
+            // Unset, the exponent follows the API's default (a CPU's for Ollama, a GPU's for OpenAI).
+            if (r.GetValue(ScalingExponent) is { } exponent)
+            {
+                options.ScalingExponent = exponent;
+            }
+
+            return options;
         }
 
         private static Option<int?> Int(string name, string helpName, string description) => new(name)
@@ -189,6 +214,17 @@ public static class CommandLine
                 int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
                     ? value
                     : throw new ArgumentException($"{name}: '{text}' is not a whole number")),
+        };
+
+        private static Option<T?> Choice<T>(string name, string helpName, string description, params (string Word, T Value)[] choices)
+            where T : struct => new(name)
+        {
+            HelpName = helpName,
+            Description = description,
+            CustomParser = r => Single<T?>(r, text =>
+                choices.FirstOrDefault(c => c.Word.Equals(text, StringComparison.OrdinalIgnoreCase)) is { Word: not null } hit
+                    ? hit.Value
+                    : throw new ArgumentException($"{name}: '{text}' is not one of {string.Join(", ", choices.Select(c => c.Word))}")),
         };
 
         private static Option<double?> Number(string name, string helpName, string description) => new(name)

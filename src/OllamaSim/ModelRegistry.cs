@@ -48,12 +48,15 @@ internal sealed record ModelEntry(string Name, DateTime ModifiedAt)
     public string Digest => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Name)));
 }
 
-/// <summary>Known (pulled) models and which of them are loaded. Thread-safe.</summary>
-internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initialModels)
+/// <summary>
+/// Known (pulled) models and which of them are loaded. Thread-safe. <paramref name="key"/> turns a requested name into
+/// the registry's: Ollama's name:tag normalisation, or the name as it is where a server matches names exactly (vLLM).
+/// </summary>
+internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initialModels, Func<string, string> key)
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ModelEntry> _models =
-        initialModels.Select(ModelName.Normalize).Distinct()
+        initialModels.Select(key).Distinct()
             .ToDictionary(n => n, n => new ModelEntry(n, time.GetUtcNow().UtcDateTime));
 
     // A model is loaded (or loading) while it has an entry here; the task completes when the load has.
@@ -63,7 +66,7 @@ internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initi
     {
         lock (_gate)
         {
-            return _models.GetValueOrDefault(ModelName.Normalize(name));
+            return _models.GetValueOrDefault(key(name));
         }
     }
 
@@ -86,7 +89,7 @@ internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initi
 
     public ModelEntry Add(string name)
     {
-        var normalized = ModelName.Normalize(name);
+        var normalized = key(name);
         lock (_gate)
         {
             if (!_models.TryGetValue(normalized, out var entry))
@@ -101,7 +104,7 @@ internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initi
     /// <summary>Forgets <paramref name="name"/> and unloads it, as Ollama's delete does; false if it was not known.</summary>
     public bool Remove(string name)
     {
-        var normalized = ModelName.Normalize(name);
+        var normalized = key(name);
         lock (_gate)
         {
             _loads.Remove(normalized);
@@ -140,7 +143,7 @@ internal sealed class ModelRegistry(TimeProvider time, IEnumerable<string> initi
             }
             else
             {
-                _loads.Remove(ModelName.Normalize(name));
+                _loads.Remove(key(name));
             }
         }
     }

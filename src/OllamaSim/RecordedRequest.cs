@@ -14,7 +14,7 @@ public sealed record RecordedRequest
 
     public DateTimeOffset ReceivedAt { get; init; }
 
-    /// <summary>"/api/generate", "/api/chat", "/api/embed" or "/api/embeddings".</summary>
+    /// <summary>"/api/generate", "/api/chat", "/api/embed", "/api/embeddings", "/v1/chat/completions" or "/v1/completions".</summary>
     public required string Path { get; init; }
 
     public string? Model { get; init; }
@@ -31,9 +31,15 @@ public sealed record RecordedRequest
     /// <summary>The <c>options</c> object, e.g. <c>{"num_thread":4,"temperature":0}</c>.</summary>
     public JsonElement? Options { get; init; }
 
-    /// <summary>The <c>format</c> value: "json" or a JSON schema.</summary>
+    /// <summary>The <c>format</c> value: "json" or a JSON schema (for OpenAI requests, what response_format asks for in those terms).</summary>
     public JsonElement? Format { get; init; }
 
     /// <summary>The <c>keep_alive</c> value: a duration string or a number of seconds.</summary>
     public JsonElement? KeepAlive { get; init; }
+
+    /// <summary>
+    /// OpenAI-compatible requests only: the whole body as sent (model, messages, max_tokens, response_format,
+    /// temperature, ...); null for Ollama's routes, or when the body was not JSON.
+    /// </summary>
+    public JsonElement? Body { get; init; }
 }

@@ -10,8 +10,8 @@ internal sealed class Simulator : IDisposable
         options.Validate();
         Options = options;
         Time = options.TimeProvider;
-        Scheduler = new SlotScheduler(options.Parallel, options.Curve, options.TimeScale, options.Speed, Time);
-        Models = new ModelRegistry(Time, options.EffectiveModels);
+        Scheduler = new SlotScheduler(options.Slots, options.Curve, options.TimeScale, options.Speed, Time);
+        Models = new ModelRegistry(Time, options.EffectiveModels, options.ModelKey);
         Faults = new FaultInjector(options.Faults, options.Seed);
         Requests = new RequestLog(options.RequestLogCapacity, Time);
     }
@@ -27,6 +27,9 @@ internal sealed class Simulator : IDisposable
     public FaultInjector Faults { get; }
 
     public RequestCounters Counters { get; } = new();
+
+    /// <summary>Tokens and time of finished work, for the OpenAI mode's /metrics.</summary>
+    public ServedTokens Tokens { get; } = new();
 
     public RequestLog Requests { get; }
 

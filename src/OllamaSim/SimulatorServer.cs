@@ -5,7 +5,8 @@ using Microsoft.AspNetCore.Http.Features;
 namespace OllamaSim;
 
 /// <summary>
-/// A running simulator: an ASP.NET Core app serving the Ollama API and /sim control endpoints.
+/// A running simulator: an ASP.NET Core app serving the Ollama API, or the OpenAI-compatible one of vLLM, SGLang and
+/// llama.cpp (<see cref="SimulatorOptions.Api"/>), and the /sim control endpoints.
 /// Start one in-process with <see cref="StartAsync"/>; the command line uses <see cref="RunAsync"/>.
 /// </summary>
 public sealed partial class SimulatorServer : IAsyncDisposable
@@ -250,7 +251,15 @@ public sealed partial class SimulatorServer : IAsyncDisposable
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
 
         var app = builder.Build();
-        OllamaEndpoints.Map(app, sim);
+        if (sim.Options.Api == SimulatorApi.OpenAI)
+        {
+            OpenAIEndpoints.Map(app, sim);
+        }
+        else
+        {
+            OllamaEndpoints.Map(app, sim);
+        }
+
         SimEndpoints.Map(app, sim);
         return app;
     }

@@ -209,6 +209,21 @@ public sealed class SlotScheduler : IDisposable
         }
     }
 
+    /// <summary>
+    /// Held slots and queued requests at this instant, for a metrics scrape (vLLM's running and waiting): one lock, no
+    /// copies, so a scrape under load neither stalls scheduling nor reads a stale count.
+    /// </summary>
+    public (int Running, int Waiting) Occupancy
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_busy, _queue.Count);
+            }
+        }
+    }
+
     public SchedulerStats GetStats()
     {
         double[] waits;

@@ -27,6 +27,22 @@ public sealed class CommandLineTests
     }
 
     [Fact]
+    public void Parses_the_openai_mode_flags_with_a_gpu_exponent_unless_one_is_given()
+    {
+        var o = CommandLine.Parse([
+            "--api", "OpenAI", "--flavor", "llamacpp", "--kv-seqs", "8", "--max-num-seqs", "4", "--api-key", "sk-1",
+            "--model", "Qwen/Qwen2.5-1.5B-Instruct",
+        ]).Options;
+
+        Assert.Equal((SimulatorApi.OpenAI, ServerFlavor.LlamaCpp, 8, 4, "sk-1"), (o.Api, o.Flavor, o.KvSeqs, o.MaxNumSeqs, o.ApiKey));
+        Assert.Equal(4, o.Slots); // min(kv-seqs, max-num-seqs)
+        Assert.Equal(0.9, o.ScalingExponent);
+        Assert.Equal(["Qwen/Qwen2.5-1.5B-Instruct"], o.EffectiveModels); // served names are matched exactly, as in vLLM
+        Assert.Equal(0.5, CommandLine.Parse(["--api", "openai", "--scaling-exponent", "0.5"]).Options.ScalingExponent);
+        Assert.Equal((SimulatorApi.Ollama, 0.32, 1), (CommandLine.Parse([]).Options.Api, CommandLine.Parse([]).Options.ScalingExponent, CommandLine.Parse([]).Options.Slots));
+    }
+
+    [Fact]
     public void Parses_the_capacity_cliff_schema_fault_and_request_log_flags()
     {
         var o = CommandLine.Parse([
@@ -58,7 +74,8 @@ public sealed class CommandLineTests
         {
             "--parallel", "--time-scale", "--speed", "--scaling-exponent", "--cliff-at", "--cliff-slope", "--cliff-floor", "--model",
             "--seed", "--request-log-size", "--error-rate", "--unavailable-rate", "--hang-rate", "--midstream-error-rate",
-            "--no-done-rate", "--schema-violation-rate", "--load-delay", "--fail-prompt-contains", "--help",
+            "--no-done-rate", "--schema-violation-rate", "--load-delay", "--fail-prompt-contains", "--api", "--flavor", "--kv-seqs",
+            "--max-num-seqs", "--api-key", "--help",
         })
         {
             Assert.Contains(flag, CommandLine.Usage, StringComparison.Ordinal);
@@ -72,6 +89,12 @@ public sealed class CommandLineTests
     [InlineData("schema-violation-rate", "--schema-violation-rate", "2")]
     [InlineData("request-log-size", "--request-log-size", "-1")]
     [InlineData("not a number", "--speed", "fast")]
+    [InlineData("'graphql' is not one of ollama, openai", "--api", "graphql")]
+    [InlineData("'tgi' is not one of vllm, sglang, llamacpp, plain", "--flavor", "tgi")]
+    [InlineData("kv-seqs must be at least 1", "--api", "openai", "--kv-seqs", "0")]
+    [InlineData("max-num-seqs must be at least 1", "--max-num-seqs", "0")]
+    [InlineData("kv-seqs and api-key need --api openai", "--kv-seqs", "4")]
+    [InlineData("kv-seqs and api-key need --api openai", "--api-key", "sk")]
     [InlineData("--seed needs a value", "--seed")]
     [InlineData("expects a single argument", "--parallel", "2", "--parallel", "3")]
     public void Bad_new_values_give_a_clear_error(string expectedFragment, params string[] args)

@@ -28,6 +28,12 @@ public static class Kustomize
     /// <summary>The webhooks' signing secret the tests render with (deploy/secrets/api-webhook/api-webhook.env): whsec_ and base64.</summary>
     public static string WebhookSecret { get; } = "whsec_" + Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
 
+    /// <summary>
+    /// vLLM's API key the tests render with (deploy/secrets/vllm/vllm.env, as docs/kubernetes.md has a user make it):
+    /// hex, and no Hugging Face token, since the default model is public.
+    /// </summary>
+    public static string VllmApiKey { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32)).ToLowerInvariant();
+
     /// <summary>The hex SHA-256 of an API key, as <c>printf %s "$KEY" | sha256sum</c> prints it.</summary>
     public static string Sha256Hex(string key) =>
         Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(key))).ToLowerInvariant();
@@ -40,6 +46,7 @@ public static class Kustomize
         ["secrets/redis-keda.env"] = $"password={RedisPasswords["keda"]}\n",
         ["secrets/api-keys/api-keys.env"] = string.Concat(ApiKeys.Select((k, i) => $"Api__Keys__{i}__Tenant={k.Key}\nApi__Keys__{i}__Sha256={Sha256Hex(k.Value)}\n")),
         ["secrets/api-webhook/api-webhook.env"] = $"Webhooks__Secret={WebhookSecret}\n",
+        ["secrets/vllm/vllm.env"] = $"api-key={VllmApiKey}\n",
     };
 
     private static readonly Lazy<string> Copy = new(MakeCopy);

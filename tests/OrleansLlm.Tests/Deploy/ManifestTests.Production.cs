@@ -18,7 +18,7 @@ public sealed partial class ManifestTests
     public async Task NoSecret_HoldsAKnownPassword_ApplyingWithoutThePasswordFiles_FailsNamingTheFile()
     {
         // Every Secret the manifests make holds what the user made (the tests' random passwords) or says no secret.
-        foreach (var source in (string[])["overlays/cpu", "overlays/gpu", "overlays/cpu-cert-manager", "overlays/cpu-monitoring", "overlays/cpu-api", "jobs/submit-cities", "jobs/results"])
+        foreach (var source in (string[])["overlays/cpu", "overlays/gpu", VllmOverlay, VllmMonitoringOverlay, "overlays/cpu-cert-manager", "overlays/cpu-monitoring", "overlays/cpu-api", "jobs/submit-cities", "jobs/results"])
         {
             var m = await RenderedManifests.RenderAsync(source);
             foreach (var secret in m.All<V1Secret>())
@@ -28,6 +28,7 @@ public sealed partial class ManifestTests
                     var text = System.Text.Encoding.UTF8.GetString(value);
                     var made = key == "password" ? Kustomize.RedisPasswords.Values.Contains(text)
                         : key.StartsWith("Api__Keys__", StringComparison.Ordinal) ? Kustomize.OwnFiles["secrets/api-keys/api-keys.env"].Split('\n').Contains($"{key}={text}")
+                        : key == "api-key" ? text == Kustomize.VllmApiKey
                         : (key, text) is ("username", "keda") or ("tls", "enable");
                     Assert.True(made,
                         $"{source}: Secret {secret.Metadata.Name} key {key} holds a value committed in the repository");
@@ -53,13 +54,24 @@ public sealed partial class ManifestTests
                 File.Copy(file, target);
             }
 
-            foreach (var overlay in (string[])["overlays/cpu", "overlays/gpu"])
+            foreach (var overlay in (string[])["overlays/cpu", "overlays/gpu", VllmOverlay])
             {
                 var run = await ProcessRunner.RunAsync(Environment.GetEnvironmentVariable("KUBECTL") ?? "kubectl", ["kustomize", Path.Combine(copy, overlay)]);
                 Assert.NotEqual(0, run.ExitCode);
                 Assert.Contains("deploy/secrets/redis-", run.Stderr, StringComparison.Ordinal);
                 Assert.Contains(".env: no such file or directory", run.Stderr, StringComparison.Ordinal);
             }
+
+            // With the Redis passwords but without vLLM's file, the vllm overlay stops naming that one.
+            foreach (var file in OwnPasswordFiles)
+            {
+                await File.WriteAllTextAsync(Path.Combine(copy, "secrets", file), Kustomize.OwnFiles[$"secrets/{file}"]);
+            }
+
+            File.Delete(Path.Combine(copy, "secrets", "vllm", "vllm.env"));
+            var vllm = await ProcessRunner.RunAsync(Environment.GetEnvironmentVariable("KUBECTL") ?? "kubectl", ["kustomize", Path.Combine(copy, VllmOverlay)]);
+            Assert.NotEqual(0, vllm.ExitCode);
+            Assert.Contains("deploy/secrets/vllm/vllm.env: no such file or directory", vllm.Stderr, StringComparison.Ordinal);
         }
         finally
         {
@@ -74,9 +86,11 @@ public sealed partial class ManifestTests
     {
         var gpu = (await RenderedManifests.RenderAsync("overlays/gpu")).SiloDeployment.Spec.Strategy.RollingUpdate;
         var cpu = (await RenderedManifests.RenderAsync("overlays/cpu")).SiloDeployment.Spec.Strategy.RollingUpdate;
+        var vllm = (await RenderedManifests.RenderAsync(VllmOverlay)).SiloDeployment.Spec.Strategy.RollingUpdate;
 
         // A full GPU pool has no room for a surge pod: the rollout would wait for ever.
         Assert.Equal(("0", "1"), (gpu.MaxSurge.Value, gpu.MaxUnavailable.Value));
+        Assert.Equal(("0", "1"), (vllm.MaxSurge.Value, vllm.MaxUnavailable.Value));
         Assert.Equal(("1", "0"), (cpu.MaxSurge.Value, cpu.MaxUnavailable.Value));
     }
 
@@ -158,7 +172,8 @@ public sealed partial class ManifestTests
 
             foreach (var container in pod.Spec.Containers.Concat(pod.Spec.InitContainers ?? []))
             {
-                Assert.Matches(@":\d+\.\d+\.\d+(-[a-z0-9.]+)?$", container.Image);
+                // vLLM's release tags carry a leading v (v0.31.0); every other image's do not.
+                Assert.Matches(container.Image.StartsWith("vllm/", StringComparison.Ordinal) ? @":v\d+\.\d+\.\d+$" : @":\d+\.\d+\.\d+(-[a-z0-9.]+)?$", container.Image);
             }
         }
     }

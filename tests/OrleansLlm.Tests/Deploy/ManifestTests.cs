@@ -17,16 +17,27 @@ namespace OrleansLlm.Tests.Deploy;
 [Trait("Category", "Deploy")]
 public sealed partial class ManifestTests
 {
-    public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };
+    /// <summary>The vLLM overlay: vLLM instead of Ollama as the pod's inference server (deploy/components/vllm).</summary>
+    public const string VllmOverlay = "overlays/vllm";
+
+    public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu", VllmOverlay };
+
+    /// <summary>The overlays whose pods run Ollama (pull-model and the ollama sidecar).</summary>
+    public static TheoryData<string> OllamaOverlays => new() { "overlays/cpu", "overlays/gpu" };
 
     public static TheoryData<string> PodSources => PodSecurityTests.Sources;
 
     private static readonly string[] RequiredSiloSettings =
     [
-        "Redis__ConnectionString", "Ollama__Url", "Ollama__Model", "Ollama__NumThreads", "Queue__Name", "Worker__DrainTimeout",
+        "Redis__ConnectionString", "Queue__Name", "Worker__DrainTimeout",
         "POD_NAME", "POD_NAMESPACE", "POD_IP", "ORLEANS_CLUSTER_ID", "ORLEANS_SERVICE_ID",
         "Orleans__ClusterId", "Orleans__ServiceId", "Kubernetes__PodDeletionCost",
     ];
+
+    // The backend's settings: Ollama's (the default backend), or the OpenAI-compatible one's (section Backend) for vLLM.
+    private static readonly string[] OllamaSettings = ["Ollama__Url", "Ollama__Model", "Ollama__NumThreads"];
+
+    private static readonly string[] OpenAiBackendSettings = ["Backend__Kind", "Backend__Url", "Backend__Model", "Backend__ApiKey"];
 
     // The silo's host waits DrainTimeout plus this for the rest of the silo to stop (SiloHostingExtensions).
     private static readonly TimeSpan SiloShutdownMargin = TimeSpan.FromSeconds(15);
@@ -41,16 +52,17 @@ public sealed partial class ManifestTests
         var manifests = await RenderedManifests.RenderAsync(overlay);
 
         var kinds = manifests.Objects.Select(o => o.GetType().Name).Order().ToArray();
-        Assert.Equal(
-            new[]
-            {
-                "ScaledObject", "TriggerAuthentication", nameof(V1ConfigMap), nameof(V1ConfigMap), nameof(V1Deployment), nameof(V1Deployment),
-                nameof(V1Namespace), nameof(V1NetworkPolicy), nameof(V1NetworkPolicy), nameof(V1NetworkPolicy),
-                nameof(V1PersistentVolumeClaim), nameof(V1PodDisruptionBudget), nameof(V1PriorityClass), nameof(V1Role), nameof(V1RoleBinding),
-                nameof(V1Secret), nameof(V1Secret), nameof(V1Secret), nameof(V1Service), nameof(V1ServiceAccount),
-                nameof(V1ValidatingAdmissionPolicy), nameof(V1ValidatingAdmissionPolicyBinding),
-            }.Order(),
-            kinds);
+        string[] expected =
+        [
+            "ScaledObject", "TriggerAuthentication", nameof(V1ConfigMap), nameof(V1ConfigMap), nameof(V1Deployment), nameof(V1Deployment),
+            nameof(V1Namespace), nameof(V1NetworkPolicy), nameof(V1NetworkPolicy), nameof(V1NetworkPolicy),
+            nameof(V1PersistentVolumeClaim), nameof(V1PodDisruptionBudget), nameof(V1PriorityClass), nameof(V1Role), nameof(V1RoleBinding),
+            nameof(V1Secret), nameof(V1Secret), nameof(V1Secret), nameof(V1Service), nameof(V1ServiceAccount),
+            nameof(V1ValidatingAdmissionPolicy), nameof(V1ValidatingAdmissionPolicyBinding),
+            // vLLM's API key and optional Hugging Face token (deploy/secrets/vllm).
+            .. overlay == VllmOverlay ? [nameof(V1Secret)] : Array.Empty<string>(),
+        ];
+        Assert.Equal(expected.Order(), kinds);
         Assert.All(manifests.All<IMetadata<V1ObjectMeta>>().Where(o => !ClusterScoped(o)),
             o => Assert.Equal("orleansllm", o.Metadata.NamespaceProperty));
         Assert.All(manifests.All<IMetadata<V1ObjectMeta>>().Where(ClusterScoped), o => Assert.Null(o.Metadata.NamespaceProperty));
@@ -108,7 +120,10 @@ public sealed partial class ManifestTests
     {
         var m = await RenderedManifests.RenderAsync(overlay);
         var env = SiloEnvironment(m);
-        Assert.All(RequiredSiloSettings, key => Assert.False(string.IsNullOrWhiteSpace(env.GetValueOrDefault(key)), $"{key} is not set"));
+        var backend = overlay == VllmOverlay ? OpenAiBackendSettings : OllamaSettings;
+        Assert.All(RequiredSiloSettings.Concat(backend), key => Assert.False(string.IsNullOrWhiteSpace(env.GetValueOrDefault(key)), $"{key} is not set"));
+        // One backend's settings, not both: a leftover Ollama__Url beside Backend__Url would only mislead.
+        Assert.All(OllamaSettings.Concat(OpenAiBackendSettings).Except(backend), key => Assert.False(env.ContainsKey(key), $"{key} is set"));
 
         // The silo's own validators accept what the pod configures.
         var config = SiloConfiguration(m);
@@ -134,6 +149,12 @@ public sealed partial class ManifestTests
         var ca = SecretFileAt(pod, m.SiloContainer, env["Redis__TrustedCaFile"]);
         Assert.Equal((SiloTlsSecret(m), "ca.crt"), (ca.Secret, ca.Key));
         AssertSelects(redisService.Spec.Selector, m.Single<V1Deployment>("orleansllm-redis").Spec.Template.Metadata.Labels);
+
+        if (overlay == VllmOverlay)
+        {
+            AssertTheSiloCallsItsOwnPodsVllm(m, env);
+            return;
+        }
 
         // Ollama: the sidecar in the same pod, where it listens (loopback only), with the model the init container pulled.
         var ollama = new Uri(env["Ollama__Url"]);
@@ -167,7 +188,7 @@ public sealed partial class ManifestTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Overlays))]
+    [MemberData(nameof(OllamaOverlays))]
     public async Task OllamaSidecar_StartsWithTheModelBeforeTheSilo_NoPreStopHoldsUpItsRestart(string overlay)
     {
         var m = await RenderedManifests.RenderAsync(overlay);
@@ -384,7 +405,7 @@ public sealed partial class ManifestTests
     }
 
     [SkippableTheory]
-    [MemberData(nameof(Overlays))]
+    [MemberData(nameof(OllamaOverlays))]
     public async Task NumThreads_EqualsTheOllamaContainersCpuLimit(string overlay)
     {
         var m = await RenderedManifests.RenderAsync(overlay);
@@ -401,8 +422,12 @@ public sealed partial class ManifestTests
     {
         var m = await RenderedManifests.RenderAsync(overlay);
 
-        // The ollama image sets NVIDIA_VISIBLE_DEVICES=all: a container that requests no GPU must turn it off.
-        foreach (var container in m.SiloPod.InitContainers.Concat(m.SiloPod.Containers).Where(c => c.Image.StartsWith("ollama/ollama", StringComparison.Ordinal)))
+        // The ollama and vllm images (CUDA's base) set NVIDIA_VISIBLE_DEVICES=all: a container that requests no GPU must
+        // turn it off, and one given a GPU must leave it to the device plugin.
+        var gpuImages = m.SiloPod.InitContainers.Concat(m.SiloPod.Containers)
+            .Where(c => c.Image.StartsWith("ollama/ollama", StringComparison.Ordinal) || c.Image.StartsWith("vllm/vllm-openai", StringComparison.Ordinal)).ToArray();
+        Assert.NotEmpty(gpuImages);
+        foreach (var container in gpuImages)
         {
             var gpus = container.Resources?.Limits?.TryGetValue("nvidia.com/gpu", out var n) == true ? n.ToDecimal() : 0;
             var visible = PodEnvironment(m, container).GetValueOrDefault("NVIDIA_VISIBLE_DEVICES");
@@ -418,8 +443,10 @@ public sealed partial class ManifestTests
         Assert.All(pods.SelectMany(p => p.Spec.Containers.Concat(p.Spec.InitContainers ?? []).Select(c => (p.Source, c))), x =>
             Assert.True(x.c.Resources?.Requests?.ContainsKey("ephemeral-storage") == true, $"{x.Source} {x.c.Name} requests no ephemeral-storage"));
 
-        // A container that fills a model cache asks for room for the model (about 1 GB).
-        foreach (var container in pods.SelectMany(p => p.Spec.InitContainers ?? []).Where(c => c.Env?.Any(e => e.Name == "OLLAMA_MODELS") == true))
+        // A container that fills a model cache asks for room for the model (about 1 GB; vLLM's, in Hugging Face's cache,
+        // about 3 GB).
+        foreach (var container in pods.SelectMany(p => p.Spec.InitContainers ?? []).Where(c =>
+            c.Env?.Any(e => e.Name is "OLLAMA_MODELS" or "HF_HOME") == true))
         {
             Assert.True(container.Resources.Requests["ephemeral-storage"].ToDecimal() >= 1_000_000_000m, $"{container.Name} requests too little room for the model");
         }
@@ -437,7 +464,19 @@ public sealed partial class ManifestTests
 
                 // Every place it writes to is a writable volume: /tmp, and HOME and the model cache where set.
                 var env = container.Env?.Where(e => e.Value is not null).ToDictionary(e => e.Name, e => e.Value) ?? [];
-                string[] writes = ["/tmp", .. new[] { "HOME", "OLLAMA_MODELS" }.Where(env.ContainsKey).Select(k => env[k])];
+                string[] writes = ["/tmp", .. new[] { "HOME", "OLLAMA_MODELS", "HF_HOME" }.Where(env.ContainsKey).Select(k => env[k])];
+                if (container.Image.StartsWith("vllm/vllm-openai", StringComparison.Ordinal))
+                {
+                    writes = [.. writes, "/dev/shm"]; // PyTorch's and vLLM's shared memory between processes
+                }
+
+                // No mount inside another: the runtime would make the missing parents of its mount point owned by root,
+                // where a non-root container could then write nothing else (e.g. ~/.cache under an emptyDir HOME).
+                var mounts = container.VolumeMounts ?? [];
+                Assert.All(mounts, inner => Assert.False(
+                    mounts.Any(outer => outer != inner && inner.MountPath.StartsWith(outer.MountPath.TrimEnd('/') + "/", StringComparison.Ordinal)),
+                    $"{pod.Source} {container.Name}: {inner.MountPath} is mounted inside another mount"));
+
                 if (container.Image.StartsWith("redis", StringComparison.Ordinal))
                 {
                     writes = ["/data"];

@@ -10,7 +10,7 @@ namespace OrleansLlm.Tests.Deploy;
 [Trait("Category", "Deploy")]
 public sealed class MonitoringManifestTests
 {
-    public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };
+    public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu", ManifestTests.VllmOverlay };
 
     [SkippableTheory]
     [MemberData(nameof(Overlays))]
@@ -31,7 +31,7 @@ public sealed class MonitoringManifestTests
         var env = manifests.Environment(manifests.SiloContainer, pod.Metadata, manifests.SiloDeployment.Metadata.NamespaceProperty);
         Assert.Equal(port.ContainerPort.ToString(), env["Metrics__Port"]);
         Assert.NotEqual(port.ContainerPort.ToString(), env["ASPNETCORE_HTTP_PORTS"]);
-        Assert.DoesNotContain(manifests.OllamaSidecar.Ports ?? [], p => p.Name == endpoint.Port);
+        Assert.DoesNotContain(manifests.SiloPod.InitContainers.SelectMany(c => c.Ports ?? []), p => p.Name == endpoint.Port);
     }
 
     [SkippableTheory]

@@ -18,7 +18,7 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
     private const string Keda = "KEDA's operator";
     private const string Prometheus = "Prometheus";
 
-    public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu" };
+    public static TheoryData<string> Overlays => new() { "overlays/cpu", "overlays/gpu", ManifestTests.VllmOverlay };
 
     /// <summary>Who may open a connection to each port of each container: the whole list, nobody else.</summary>
     private static readonly Dictionary<string, string[]> Expected = new()
@@ -32,12 +32,35 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
     };
 
     [SkippableTheory, MemberData(nameof(Overlays))]
-    public Task EveryPort_ReachableFromExactlyItsPeers(string overlay) => AssertReachableAsync(RenderedManifests.RenderAsync(overlay), Expected);
+    public Task EveryPort_ReachableFromExactlyItsPeers(string overlay) => AssertReachableAsync(RenderedManifests.RenderAsync(overlay), ExpectedFor(overlay));
 
     /// <summary>The monitoring component opens the metrics port to Prometheus in the namespace monitoring, and nothing else to anyone.</summary>
     [SkippableTheory, MemberData(nameof(Overlays))]
     public Task WithMonitoring_MetricsAloneAreOpen_ToPrometheusOfTheMonitoringNamespace(string overlay) =>
-        AssertReachableAsync(MonitoringManifestTests.RenderWithMonitoringAsync(overlay), new Dictionary<string, string[]>(Expected) { ["orleansllm-silo/silo:9464"] = [Prometheus] });
+        AssertReachableAsync(MonitoringManifestTests.RenderWithMonitoringAsync(overlay), new Dictionary<string, string[]>(ExpectedFor(overlay)) { ["orleansllm-silo/silo:9464"] = [Prometheus] });
+
+    /// <summary>
+    /// With vLLM's metrics (deploy/components/keda-vllm-waiting, through vllm-monitoring) Prometheus may also reach
+    /// vLLM's port, and nobody else may: vLLM listens on the pod's addresses, unlike Ollama, so this is what closes it.
+    /// </summary>
+    [SkippableFact]
+    public Task WithVllmMetrics_VllmsPortIsOpen_ToPrometheusAlone() =>
+        AssertReachableAsync(
+            RenderedManifests.RenderAsync(ManifestTests.VllmMonitoringOverlay),
+            new Dictionary<string, string[]>(ExpectedFor(ManifestTests.VllmOverlay)) { ["orleansllm-silo/silo:9464"] = [Prometheus], ["orleansllm-silo/vllm:8001"] = [Prometheus] });
+
+    /// <summary>The vllm overlay's pods run vLLM on 8001 instead of Ollama on 11434: closed to everyone alike.</summary>
+    private static Dictionary<string, string[]> ExpectedFor(string overlay)
+    {
+        var expected = new Dictionary<string, string[]>(Expected);
+        if (overlay == ManifestTests.VllmOverlay)
+        {
+            expected.Remove("orleansllm-silo/ollama:11434");
+            expected["orleansllm-silo/vllm:8001"] = [];
+        }
+
+        return expected;
+    }
 
     /// <summary>The api component opens the silos' API port to every peer, inside the cluster or out, and nothing else to anyone.</summary>
     [SkippableFact]
@@ -108,7 +131,7 @@ public sealed class NetworkPolicyTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Dashboard_NoServiceOrIngressExposesTheSilos()
     {
-        foreach (var overlay in (string[])["overlays/cpu", "overlays/gpu"])
+        foreach (var overlay in (string[])["overlays/cpu", "overlays/gpu", ManifestTests.VllmOverlay])
         {
             var m = await RenderedManifests.RenderAsync(overlay);
             var silo = m.SiloDeployment.Spec.Template.Metadata.Labels;

@@ -14,7 +14,10 @@ public sealed class PodSecurityTests(ITestOutputHelper output)
 {
     public const string CliSource = "cli";
 
-    public static readonly string[] SourceNames = ["overlays/cpu", "overlays/gpu", "jobs/submit-cities", "jobs/results", CliSource];
+    // The vllm overlay passes every control too, with no exception: the vllm image's default user is root, so its
+    // container names the image's own non-root user (UID 2000); its /dev/shm is an emptyDir (medium Memory), not
+    // hostIPC (deploy/components/vllm/vllm.yaml).
+    public static readonly string[] SourceNames = ["overlays/cpu", "overlays/gpu", ManifestTests.VllmOverlay, "jobs/submit-cities", "jobs/results", CliSource];
 
     public static TheoryData<string> Sources => new(SourceNames);
 
@@ -83,7 +86,7 @@ public sealed class PodSecurityTests(ITestOutputHelper output)
     [SkippableFact]
     public async Task Namespace_EnforcesTheRestrictedProfile()
     {
-        foreach (var overlay in (string[])["overlays/cpu", "overlays/gpu"])
+        foreach (var overlay in (string[])["overlays/cpu", "overlays/gpu", ManifestTests.VllmOverlay])
         {
             var ns = Assert.Single((await RenderedManifests.RenderAsync(overlay)).All<V1Namespace>());
             Assert.Equal("restricted", ns.Metadata.Labels["pod-security.kubernetes.io/enforce"]);

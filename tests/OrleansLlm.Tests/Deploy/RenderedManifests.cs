@@ -46,10 +46,14 @@ public sealed partial class RenderedManifests(IReadOnlyList<object> objects)
 
     public V1Container PullModel => SiloPod.InitContainers.Single(c => c.Name == "pull-model");
 
+    /// <summary>The vllm sidecar of the vllm overlay (deploy/components/vllm).</summary>
+    public V1Container VllmSidecar => SiloPod.InitContainers.Single(c => c.Name == "vllm");
+
     /// <summary>
     /// The environment a container would see: literal values with <c>$(VAR)</c> expanded as the kubelet does,
     /// Secret and ConfigMap keys (and whole Secrets and ConfigMaps, envFrom) looked up in the rendered objects, and the downward API resolved against the pod
-    /// template (with stand-ins for the pod's name and IP).
+    /// template (with stand-ins for the pod's name and IP). A Secret key marked optional that the Secret lacks leaves
+    /// its variable unset, as the kubelet does.
     /// </summary>
     public IReadOnlyDictionary<string, string> Environment(V1Container container, V1ObjectMeta podMetadata, string @namespace)
     {
@@ -72,6 +76,12 @@ public sealed partial class RenderedManifests(IReadOnlyList<object> objects)
 
         foreach (var variable in container.Env ?? [])
         {
+            if (variable.ValueFrom?.SecretKeyRef is { Optional: true } optional
+                && All<V1Secret>().FirstOrDefault(x => x.Metadata.Name == optional.Name)?.Data?.ContainsKey(optional.Key) != true)
+            {
+                continue;
+            }
+
             env[variable.Name] = variable switch
             {
                 { Value: { } value } => Expand(value, env),

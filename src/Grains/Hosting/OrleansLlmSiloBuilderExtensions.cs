@@ -5,6 +5,7 @@ using OrleansLlm.Batches;
 using OrleansLlm.Inference;
 using OrleansLlm.Kubernetes;
 using OrleansLlm.Ollama;
+using OrleansLlm.OpenAiCompatible;
 using OrleansLlm.Options;
 using OrleansLlm.Placement;
 using OrleansLlm.Queue;
@@ -20,7 +21,7 @@ public static class OrleansLlmSiloBuilderExtensions
 {
     /// <summary>
     /// Adds the OrleansLlm grains' services to a silo: options bound from configuration and validated at start-up,
-    /// the one Redis connection, the queue and the batch store, the Ollama client, silo-local placement, the
+    /// the one Redis connection, the queue and the batch store, the model server's client (Ollama or OpenAI-compatible), silo-local placement, the
     /// worker's lifecycle, lease recovery, the silo's metrics, webhooks for batch ends, and Orleans' trace propagation through grain calls.
     /// </summary>
     public static ISiloBuilder AddOrleansLlm(this ISiloBuilder builder)
@@ -40,6 +41,7 @@ public static class OrleansLlmSiloBuilderExtensions
         services.AddValidatedOptions<RedisOptions, RedisOptionsValidator>(RedisOptions.Section);
         services.AddValidatedOptions<QueueOptions, QueueOptionsValidator>(QueueOptions.Section);
         services.AddValidatedOptions<OllamaOptions, OllamaOptionsValidator>(OllamaOptions.Section);
+        services.AddValidatedOptions<BackendOptions, BackendOptionsValidator>(BackendOptions.Section);
         services.AddValidatedOptions<PromptOptions, PromptOptionsValidator>(PromptOptions.Section);
         services.AddValidatedOptions<WorkerOptions, WorkerOptionsValidator>(WorkerOptions.Section);
 
@@ -55,7 +57,7 @@ public static class OrleansLlmSiloBuilderExtensions
         services.TryAddSingleton<RedisMemory>();
         services.TryAddSingleton<ShardedBatchStore>();
 
-        services.TryAddSingleton<OllamaMetrics>();
+        services.TryAddSingleton<InferenceMetrics>();
         services.AddHttpClient<OllamaBackend>((sp, http) =>
         {
             var ollama = sp.GetRequiredService<IOptions<OllamaOptions>>().Value;
@@ -63,10 +65,13 @@ public static class OrleansLlmSiloBuilderExtensions
             http.Timeout = ollama.RequestTimeout;
         })
             // Each item is one request: the factory's two logging handlers (a scope and two Information lines per
-            // request) cost CPU on every one. The worker logs each item itself, and OllamaMetrics times every call.
+            // request) cost CPU on every one. The worker logs each item itself, and InferenceMetrics times every call.
             .RemoveAllLoggers();
-        // The worker sees the model server only through IInferenceBackend (Backend:Kind picks which one).
-        services.TryAddTransient<IInferenceBackend>(sp => sp.GetRequiredService<OllamaBackend>());
+        services.AddOpenAiCompatibleBackend();
+        // The worker sees the model server only through IInferenceBackend: Backend:Kind picks which one.
+        services.TryAddTransient<IInferenceBackend>(sp => sp.GetRequiredService<IOptions<BackendOptions>>().Value.Kind == BackendKind.OpenAi
+            ? sp.GetRequiredService<OpenAiCompatibleBackend>()
+            : sp.GetRequiredService<OllamaBackend>());
         // Scoped: one per worker activation (Orleans gives each its own scope), shared by the grain and its WorkerQueue.
         services.TryAddScoped<ItemProcessor>();
         services.TryAddScoped<WorkerStatistics>();
@@ -89,6 +94,35 @@ public static class OrleansLlmSiloBuilderExtensions
         services.AddOrleansLlmMetrics();
         services.AddWebhooks();
         return services;
+    }
+
+    /// <summary>
+    /// The OpenAI-compatible client and the reader of its server's queue. Both are configured from <c>Backend</c> only
+    /// when resolved, which a silo on Ollama never does (its reader's lifecycle step does nothing).
+    /// </summary>
+    private static void AddOpenAiCompatibleBackend(this IServiceCollection services)
+    {
+        services.AddHttpClient<OpenAiCompatibleBackend>((sp, http) =>
+        {
+            var backend = sp.GetRequiredService<IOptions<BackendOptions>>().Value;
+            http.BaseAddress = new Uri(backend.Url!);
+            http.Timeout = backend.RequestTimeout;
+        })
+            // As for Ollama: no per-request log lines from the factory.
+            .RemoveAllLoggers();
+        services.TryAddSingleton<ServerQueueReader>();
+        services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>>(sp => sp.GetRequiredService<ServerQueueReader>());
+        services.AddHttpClient(ServerQueueReader.HttpClientName, (sp, http) =>
+        {
+            var backend = sp.GetRequiredService<IOptions<BackendOptions>>().Value;
+            http.BaseAddress = new Uri(backend.Url!);
+            if (backend.ApiKey is { Length: > 0 } key)
+            {
+                http.DefaultRequestHeaders.Authorization = new("Bearer", key);
+            }
+        })
+            // Four reads a second would be eight log lines a second.
+            .RemoveAllLoggers();
     }
 
     private static void AddValidatedOptions<TOptions, TValidator>(this IServiceCollection services, string section)

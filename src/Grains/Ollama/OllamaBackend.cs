@@ -12,7 +12,7 @@ using OrleansLlm.Telemetry;
 namespace OrleansLlm.Ollama;
 
 /// <summary>Calls the silo's co-located Ollama through OllamaSharp, non-streaming; each call is measured and traced.</summary>
-public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> options, OllamaMetrics metrics, TimeProvider time) : IInferenceBackend
+public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> options, InferenceMetrics metrics, TimeProvider time) : IInferenceBackend
 {
     private readonly OllamaApiClient _client = new(http, options.Value.TaggedModel);
 
@@ -40,7 +40,7 @@ public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> optio
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
-            var reason = OllamaFailureReasons.Of(ex);
+            var reason = BackendFailureReasons.Of(ex);
             metrics.Failed(time.GetElapsedTime(started), request.Model, Url, reason);
             span.SetFailure(reason, ex.Message);
             throw;
@@ -200,7 +200,7 @@ public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> optio
         StringBuilder text, long totalNs, int evalCount, long evalNs, long loadNs, long promptEvalNs, int promptEvalCount, string? doneReason) =>
         new(text.ToString(), FromNanoseconds(totalNs), evalCount, FromNanoseconds(evalNs), FromNanoseconds(loadNs), FromNanoseconds(promptEvalNs), promptEvalCount, doneReason);
 
-    private static OllamaResponseException NoDone() => new("Ollama's response ended without \"done\": true");
+    private static BackendResponseException NoDone() => new("Ollama's response ended without \"done\": true");
 
     private static TimeSpan FromNanoseconds(long ns) => TimeSpan.FromTicks(ns / 100);
 }

@@ -4,7 +4,7 @@ namespace OrleansLlm.Telemetry;
 /// The <c>reason</c> label of <c>orleansllm_items_failed_total</c> and <c>orleansllm_items_dead_lettered_total</c>: a
 /// small fixed set of classes, never an error's text, so the number of series stays bounded.
 /// </summary>
-/// <remarks>An Ollama call's exception is classed by <c>Ollama/OllamaFailureReasons</c>, beside the exceptions it knows.</remarks>
+/// <remarks>A call's exception is classed by <c>Inference/BackendFailureReasons</c>, beside the exceptions it knows.</remarks>
 public static class FailureReasons
 {
     /// <summary>Ollama did not answer within <c>Ollama:RequestTimeout</c>.</summary>

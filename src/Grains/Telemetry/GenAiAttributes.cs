@@ -1,6 +1,6 @@
 namespace OrleansLlm.Telemetry;
 
-/// <summary>The OpenTelemetry semantic-convention attributes for GenAI clients that the silo sets on its Ollama calls.</summary>
+/// <summary>The OpenTelemetry semantic-convention attributes for GenAI clients that the silo sets on its calls to the model server.</summary>
 public static class GenAiAttributes
 {
     public const string OperationName = "gen_ai.operation.name";
@@ -17,4 +17,7 @@ public static class GenAiAttributes
     public const string TextCompletion = "text_completion";
 
     public const string Ollama = "ollama";
+
+    /// <summary>A server speaking the OpenAI-compatible API (vLLM, llama.cpp's server, SGLang): no single vendor to name.</summary>
+    public const string OpenAiCompatible = "openai_compatible";
 }

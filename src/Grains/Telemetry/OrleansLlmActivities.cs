@@ -75,11 +75,11 @@ public static class OrleansLlmActivities
     }
 
     /// <summary>The span of one Ollama call, a child of the current span, named as the GenAI conventions say.</summary>
-    public static Activity? StartGeneration(string model, Uri server)
+    public static Activity? StartGeneration(string model, Uri server, string provider = GenAiAttributes.Ollama)
     {
         var activity = Source.StartActivity($"{GenAiAttributes.TextCompletion} {model}", ActivityKind.Client);
         activity?.SetTag(GenAiAttributes.OperationName, GenAiAttributes.TextCompletion)
-            .SetTag(GenAiAttributes.ProviderName, GenAiAttributes.Ollama)
+            .SetTag(GenAiAttributes.ProviderName, provider)
             .SetTag(GenAiAttributes.RequestModel, model)
             .SetTag(GenAiAttributes.ServerAddress, server.Host)
             .SetTag(GenAiAttributes.ServerPort, server.Port);

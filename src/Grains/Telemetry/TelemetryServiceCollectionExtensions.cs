@@ -7,7 +7,7 @@ public static class TelemetryServiceCollectionExtensions
 {
     /// <summary>
     /// Adds the silo's instruments on the <see cref="OrleansLlmTelemetry.MeterName"/> meter that live here: the worker's
-    /// and the queue's (Ollama's, <c>OllamaMetrics</c>, come with the Ollama client). They cost next to nothing until
+    /// and the queue's (the model server's, <c>InferenceMetrics</c>, come with its client). They cost next to nothing until
     /// something listens (OpenTelemetry's Prometheus exporter in the silo host, a test's <c>MeterListener</c>).
     /// </summary>
     public static IServiceCollection AddOrleansLlmMetrics(this IServiceCollection services)

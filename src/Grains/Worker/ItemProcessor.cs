@@ -192,7 +192,7 @@ public sealed class ItemProcessor(
     /// <summary>Whose fault a failed call is: the backend's (surely or perhaps), or the item's.</summary>
     private ItemOutcome Classify(Exception ex, TimeSpan retryAfter)
     {
-        var reason = OllamaFailureReasons.Of(ex);
+        var reason = BackendFailureReasons.Of(ex);
         return ex switch
         {
             HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError } =>
@@ -201,7 +201,7 @@ public sealed class ItemProcessor(
                 new ItemOutcome.BackendFault($"Ollama returned HTTP {(int)status} ({status})", Certain: false, retryAfter, reason),
             TaskCanceledException { InnerException: TimeoutException } =>
                 new ItemOutcome.BackendFault("Ollama request timed out", Certain: false, retryAfter, reason),
-            OllamaResponseException or HttpRequestException { StatusCode: null } or IOException =>
+            BackendResponseException or HttpRequestException { StatusCode: null } or IOException =>
                 new ItemOutcome.BackendFault($"Ollama's answer was cut off: {ex.Message}", Certain: false, retryAfter, reason),
             HttpRequestException { StatusCode: { } status } =>
                 new ItemOutcome.Failed($"Ollama returned HTTP {(int)status} ({status})", retryAfter, reason),

@@ -65,7 +65,6 @@ public static class SiloHostingExtensions
         // The host must wait for the drain, plus a little for the rest of the silo to stop.
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = worker.DrainTimeout + WorkerOptions.ShutdownMargin);
 
-        builder.Services.AddHttpClient(ReadinessHealthCheck.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(3));
         builder.Services.AddHealthChecks().AddCheck<ReadinessHealthCheck>("ready", tags: ["ready"]);
         builder.Services.AddOrleansLlmBatchesPage();
         builder.AddOrleansLlmTelemetry();

@@ -23,7 +23,8 @@ public sealed class NamespaceLayerTests
         ["Queue"],                          // every write to the queue: items, leases, their scripts and keys
         ["Telemetry"],                      // names, spans, failure reasons, log scopes; the meters of the levels below
         ["Inference"],                      // the seam to the model server: a question, its answer, the models served
-        ["Batches", "Ollama", "Placement", "Webhooks"], // batch records and results; the Ollama backend; one worker per silo; webhooks for batch ends
+        // batch records and results; the two backends; one worker per silo; webhooks for batch ends
+        ["Batches", "Ollama", "OpenAiCompatible", "Placement", "Webhooks"],
         ["Worker", "Recovery"],             // lease, call, settle; handing orphaned leases back
         ["Coordinator", "Kubernetes"],      // the cluster's view and drains; pod deletion cost
         ["Hosting"],                        // the silo's registration of all of it

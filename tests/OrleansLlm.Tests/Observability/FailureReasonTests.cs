@@ -45,7 +45,7 @@ public sealed class FailureReasonTests : IAsyncLifetime
             case "stopped": await _simulator.StopAsync(); break;
         }
 
-        using var services = new ServiceCollection().AddMetrics().AddSingleton<OllamaMetrics>().BuildServiceProvider();
+        using var services = new ServiceCollection().AddMetrics().AddSingleton<InferenceMetrics>().BuildServiceProvider();
         var factory = services.GetRequiredService<IMeterFactory>();
         var errorTypes = new List<string?>();
         using var listener = new MeterListener
@@ -64,11 +64,11 @@ public sealed class FailureReasonTests : IAsyncLifetime
 
         // Ollama:RequestTimeout, short only where the call is meant to run out of it.
         using var http = new HttpClient { BaseAddress = _simulator.Url, Timeout = fault == "hang" ? TimeSpan.FromSeconds(1) : TimeSpan.FromSeconds(30) };
-        var generator = new OllamaBackend(http, Microsoft.Extensions.Options.Options.Create(new OllamaOptions()), services.GetRequiredService<OllamaMetrics>(), TimeProvider.System);
+        var generator = new OllamaBackend(http, Microsoft.Extensions.Options.Options.Create(new OllamaOptions()), services.GetRequiredService<InferenceMetrics>(), TimeProvider.System);
 
         var error = await Assert.ThrowsAnyAsync<Exception>(() => generator.GenerateAsync(new InferenceRequest(generator.Model, "Who is the mayor of Paris?", Messages: null), CancellationToken.None));
 
-        Assert.Equal(reason, OllamaFailureReasons.Of(error));
+        Assert.Equal(reason, BackendFailureReasons.Of(error));
         Assert.Equal([reason], errorTypes);
     }
 

@@ -1,19 +1,22 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using OrleansLlm.Inference;
 using OrleansLlm.Telemetry;
 
-namespace OrleansLlm.Ollama;
+namespace OrleansLlm.Inference;
 
 /// <summary>
-/// What this silo's Ollama calls cost (<c>orleansllm_ollama_*</c>), from the figures Ollama reports with each answer,
-/// and the OpenTelemetry semantic-convention instruments for GenAI clients (<c>gen_ai.client.*</c>).
+/// What this silo's calls to its model server cost (<c>orleansllm_ollama_*</c>), from the figures each answer's
+/// <see cref="Generation"/> carries, and the OpenTelemetry semantic-convention instruments for GenAI clients
+/// (<c>gen_ai.client.*</c>).
 /// </summary>
 /// <remarks>
 /// Ollama has no metrics of its own, so these are the only view of it: in particular the queue wait, the part of
 /// <c>total_duration</c> that is not load, prompt or eval, shows when a silo sends more than its Ollama serves at once.
+/// An OpenAI-compatible backend records here too, with the wait its <see cref="Generation.Signal"/> gives. The names
+/// still say <c>ollama</c> because Ollama was the first backend and dashboards, alerts and the benchmarks select on
+/// them; the <c>gen_ai.provider.name</c> label tells the backends apart.
 /// </remarks>
-public sealed class OllamaMetrics
+public sealed class InferenceMetrics
 {
     // From 5 ms to 10 minutes: a GPU answers in a fraction of a second, a CPU model can take minutes.
     private static readonly IReadOnlyList<double> SecondsBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
@@ -33,7 +36,7 @@ public sealed class OllamaMetrics
     private readonly Histogram<double> _operationDuration;
     private readonly Histogram<long> _tokenUsage;
 
-    public OllamaMetrics(IMeterFactory meterFactory)
+    public InferenceMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(OrleansLlmTelemetry.MeterName);
         // The Prometheus exporter appends the unit ("_seconds") to these names.
@@ -57,8 +60,9 @@ public sealed class OllamaMetrics
         _busy.Add(0);
     }
 
-    /// <summary>An answer, with the figures Ollama reported.</summary>
-    public void Answered(Generation generation, TimeSpan elapsed, string model, Uri server)
+    /// <summary>An answer, with the figures the server reported.</summary>
+    /// <param name="provider">The <c>gen_ai.provider.name</c>: <see cref="GenAiAttributes.Ollama"/> or <see cref="GenAiAttributes.OpenAiCompatible"/>.</param>
+    public void Answered(Generation generation, TimeSpan elapsed, string model, Uri server, string provider = GenAiAttributes.Ollama)
     {
         _requestDuration.Record(elapsed.TotalSeconds);
         _queueWait.Record(generation.QueueWait.TotalSeconds);
@@ -67,7 +71,7 @@ public sealed class OllamaMetrics
         _tokens.Add(generation.EvalCount, CompletionTokens);
         _busy.Add(generation.ServiceTime.TotalSeconds);
 
-        var tags = GenAiTags(model, server);
+        var tags = GenAiTags(model, server, provider);
         _operationDuration.Record(elapsed.TotalSeconds, tags);
         tags.Add(GenAiAttributes.TokenType, "input");
         _tokenUsage.Record(generation.PromptEvalCount, tags);
@@ -77,18 +81,18 @@ public sealed class OllamaMetrics
 
     /// <summary>A call that ended without an answer.</summary>
     /// <param name="reason">One of <see cref="FailureReasons"/>, the GenAI <c>error.type</c>.</param>
-    public void Failed(TimeSpan elapsed, string model, Uri server, string reason)
+    public void Failed(TimeSpan elapsed, string model, Uri server, string reason, string provider = GenAiAttributes.Ollama)
     {
         _requestDuration.Record(elapsed.TotalSeconds);
-        var tags = GenAiTags(model, server);
+        var tags = GenAiTags(model, server, provider);
         tags.Add(GenAiAttributes.ErrorType, reason);
         _operationDuration.Record(elapsed.TotalSeconds, tags);
     }
 
-    private static TagList GenAiTags(string model, Uri server) => new()
+    private static TagList GenAiTags(string model, Uri server, string provider) => new()
     {
         { GenAiAttributes.OperationName, GenAiAttributes.TextCompletion },
-        { GenAiAttributes.ProviderName, GenAiAttributes.Ollama },
+        { GenAiAttributes.ProviderName, provider },
         { GenAiAttributes.RequestModel, model },
         { GenAiAttributes.ServerAddress, server.Host },
         { GenAiAttributes.ServerPort, server.Port },

@@ -27,6 +27,9 @@ public sealed record BenchmarkOptions
     /// <summary>--d-max-concurrency was given: it applies to every scenario.</summary>
     public bool DMaxConcurrencySet { get; init; }
 
+    /// <summary>--per-consumer was given: it applies to every scenario.</summary>
+    public bool PerConsumerSet { get; init; }
+
     public IReadOnlyList<string> Scenarios { get; init; } = Scenario.Names;
 
     public IReadOnlyList<string> Designs { get; init; } = DesignCatalog.Ids;
@@ -104,10 +107,10 @@ public sealed record BenchmarkOptions
         var designs = new Option<string?>("--designs") { Description = "comma-separated designs among A,B,C,D (default: all)" };
         var output = new Option<string?>("--out") { Description = "markdown report to write, chart beside it as .svg (default docs/benchmarks.md; none with --smoke)" };
         var timeScale = new Option<double?>("--time-scale") { Description = "simulator time scale, every scenario (default: the scenario's own, 0.02 for most; 0.01 with --smoke)" };
-        var perConsumer = new Option<int?>("--per-consumer") { Description = "fixed parallelism of each consumer in C (default 2)" };
+        var perConsumer = new Option<int?>("--per-consumer") { Description = "fixed parallelism of each consumer in C, every scenario (default 2; 48 in vllm)" };
         var aParallelism = new Option<int?>("--a-parallelism") { Description = "fixed parallelism of A's single consumer (default: backends × per-consumer)" };
         var bPerConsumer = new Option<int?>("--b-per-consumer") { Description = "fixed parallelism of each of B's consumers (default: per-consumer)" };
-        var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos, every scenario (default 16; 64 in gpu; in api the fixed limit of each silo and its simulator's slots, 32)" };
+        var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos, every scenario (default 16; 64 in gpu; 256 in vllm and vllm-plain; in api the fixed limit of each silo and its simulator's slots, 32)" };
         var seed = new Option<int?>("--seed") { Description = "seed of the random load balancer (default 42)" };
         var overhead = new Option<int?>("--overhead") { Description = "items of the overhead scenario's batch, and run it (default: 20,000 when the scenario is listed)" };
         var overheadRedis = new Option<string?>("--overhead-redis") { Description = "where the overhead scenario runs: single, cluster (3 masters, Queue:Shards 3), or both (default: single)" };
@@ -128,6 +131,7 @@ public sealed record BenchmarkOptions
                 ItemsSet = defaults.ItemsSet || parse.GetValue(items) is not null,
                 TimeScaleSet = defaults.TimeScaleSet || parse.GetValue(timeScale) is not null,
                 DMaxConcurrencySet = parse.GetValue(dMax) is not null,
+                PerConsumerSet = parse.GetValue(perConsumer) is not null,
                 // The whole data set is D with more items, nothing a smoke run would add to; the API's cycle has its tests.
                 Scenarios = WithOverhead(
                     Split(parse.GetValue(scenario)) ?? (isSmoke ? Scenario.Names.Where(n => n != Scenario.Full.Name && n != Scenario.Million.Name && n != Scenario.Api.Name && n != Scenario.Overhead.Name).ToArray() : Scenario.Names),

@@ -74,6 +74,7 @@ public static class Report
 
             md.AppendLine();
             md.Append(SweepSection(results.Where(r => r.Scenario == name).ToArray()));
+            md.Append(ServerReport.Section(scenario, results));
         }
 
         return md.ToString();
@@ -220,6 +221,7 @@ public static class Report
             }
         }
 
+        rows.AddRange(ServerReport.Goals(results));
         foreach (var s in scales.Where(s => s.Error is null))
         {
             var firsts = s.Pods.Where(p => p.Index > 0).Select(p => p.FirstItemAfterActiveSeconds ?? double.PositiveInfinity).DefaultIfEmpty(0).Max();

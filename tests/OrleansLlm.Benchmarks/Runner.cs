@@ -69,7 +69,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         var keys = new QueueKeys($"bench-{scenario.Name}-{design.Id}-{Guid.NewGuid():N}"[..40]);
         var recorder = new CallRecorder();
         await using var backends = await Backends.StartAsync(scenario, options, cancellationToken);
-        var context = new DesignContext(redis, keys, backends.Urls, recorder, options, timeout + TimeSpan.FromSeconds(10));
+        var context = new DesignContext(redis, keys, backends.Urls, recorder, options, timeout + TimeSpan.FromSeconds(10), scenario.Backends);
 
         IReadOnlyList<OllamaSim.SimulatorStats> stats;
         IReadOnlyList<CallSample> calls;
@@ -135,6 +135,8 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             Limits = limits,
             Fill = fill,
             ItemsPerSecondPerBackend = stats.Select(s => s.Served / makespan).ToArray(),
+            ServerQueueP99PerBackend = stats.Select(s => s.QueueWaitSeconds.P99).ToArray(),
+            ServiceMeanPerBackend = stats.Select(s => s.Served > 0 ? s.BusySlotSeconds / s.Served : double.NaN).ToArray(),
             SettledItemsPerSecondPerBackend = backends.Urls.Select(u => Pace(calls.Where(c => c.Backend == u.Authority), pushedAt, makespan)).ToArray(),
             WaitsPerBackend = stats.Select((st, i) =>
             {

@@ -27,9 +27,6 @@ public sealed record BenchmarkOptions
     /// <summary>--d-max-concurrency was given: it applies to every scenario.</summary>
     public bool DMaxConcurrencySet { get; init; }
 
-    /// <summary>--per-consumer was given: it applies to every scenario.</summary>
-    public bool PerConsumerSet { get; init; }
-
     public IReadOnlyList<string> Scenarios { get; init; } = Scenario.Names;
 
     public IReadOnlyList<string> Designs { get; init; } = DesignCatalog.Ids;
@@ -48,6 +45,15 @@ public sealed record BenchmarkOptions
 
     /// <summary>Fixed parallelism of each co-located consumer in design C.</summary>
     public int PerConsumer { get; init; } = 2;
+
+    /// <summary>
+    /// Fixed parallelism of C's consumers beside OpenAI-compatible servers (the vllm scenarios' sweep sets it; the CPU
+    /// backends beside them keep <see cref="PerConsumer"/>); null: <see cref="PerConsumer"/>.
+    /// </summary>
+    public int? ServerPerConsumer { get; init; }
+
+    /// <summary>C's parallelism beside a backend: <see cref="ServerPerConsumer"/> for an OpenAI-compatible server, else <see cref="PerConsumer"/>.</summary>
+    public int PerConsumerFor(BackendSpec backend) => backend.OpenAi ? ServerPerConsumer ?? PerConsumer : PerConsumer;
 
     /// <summary>Fixed parallelism of design A's single consumer; null = backends × <see cref="PerConsumer"/> (C's total).</summary>
     public int? AParallelism { get; init; }
@@ -107,7 +113,8 @@ public sealed record BenchmarkOptions
         var designs = new Option<string?>("--designs") { Description = "comma-separated designs among A,B,C,D (default: all)" };
         var output = new Option<string?>("--out") { Description = "markdown report to write, chart beside it as .svg (default docs/benchmarks.md; none with --smoke)" };
         var timeScale = new Option<double?>("--time-scale") { Description = "simulator time scale, every scenario (default: the scenario's own, 0.02 for most; 0.01 with --smoke)" };
-        var perConsumer = new Option<int?>("--per-consumer") { Description = "fixed parallelism of each consumer in C, every scenario (default 2; 48 in vllm)" };
+        var perConsumer = new Option<int?>("--per-consumer") { Description = "fixed parallelism of each consumer in C (default 2)" };
+        var serverPerConsumer = new Option<int?>("--server-per-consumer") { Description = "fixed parallelism of C's consumers beside OpenAI-compatible servers, every scenario (default: the scenario's, 48 in vllm)" };
         var aParallelism = new Option<int?>("--a-parallelism") { Description = "fixed parallelism of A's single consumer (default: backends × per-consumer)" };
         var bPerConsumer = new Option<int?>("--b-per-consumer") { Description = "fixed parallelism of each of B's consumers (default: per-consumer)" };
         var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos, every scenario (default 16; 64 in gpu; 256 in vllm and vllm-plain; in api the fixed limit of each silo and its simulator's slots, 32)" };
@@ -119,7 +126,7 @@ public sealed record BenchmarkOptions
 
         var root = new RootCommand("Compares four designs for feeding Ollama backends from a Redis list: makespan, utilisation, queue waits, losses.")
         {
-            smoke, items, scenario, designs, output, timeScale, perConsumer, aParallelism, bPerConsumer, dMax, seed, overhead, overheadRedis, baseline, repeat,
+            smoke, items, scenario, designs, output, timeScale, perConsumer, serverPerConsumer, aParallelism, bPerConsumer, dMax, seed, overhead, overheadRedis, baseline, repeat,
         };
         root.SetAction((parse, ct) =>
         {
@@ -131,7 +138,6 @@ public sealed record BenchmarkOptions
                 ItemsSet = defaults.ItemsSet || parse.GetValue(items) is not null,
                 TimeScaleSet = defaults.TimeScaleSet || parse.GetValue(timeScale) is not null,
                 DMaxConcurrencySet = parse.GetValue(dMax) is not null,
-                PerConsumerSet = parse.GetValue(perConsumer) is not null,
                 // The whole data set is D with more items, nothing a smoke run would add to; the API's cycle has its tests.
                 Scenarios = WithOverhead(
                     Split(parse.GetValue(scenario)) ?? (isSmoke ? Scenario.Names.Where(n => n != Scenario.Full.Name && n != Scenario.Million.Name && n != Scenario.Api.Name && n != Scenario.Overhead.Name).ToArray() : Scenario.Names),
@@ -140,6 +146,7 @@ public sealed record BenchmarkOptions
                 Out = parse.GetValue(output) ?? (isSmoke ? null : Path.Combine("docs", "benchmarks.md")),
                 TimeScale = parse.GetValue(timeScale) ?? defaults.TimeScale,
                 PerConsumer = parse.GetValue(perConsumer) ?? defaults.PerConsumer,
+                ServerPerConsumer = parse.GetValue(serverPerConsumer),
                 AParallelism = parse.GetValue(aParallelism),
                 BPerConsumer = parse.GetValue(bPerConsumer),
                 DMaxConcurrency = parse.GetValue(dMax) ?? defaults.DMaxConcurrency,
@@ -209,7 +216,7 @@ public sealed record BenchmarkOptions
             return unbuilt;
         }
 
-        if (PerConsumer < 1 || AParallelism is < 1 || BPerConsumer is < 1 || DMaxConcurrency < 1)
+        if (PerConsumer < 1 || ServerPerConsumer is < 1 || AParallelism is < 1 || BPerConsumer is < 1 || DMaxConcurrency < 1)
         {
             return "parallelism settings must be at least 1";
         }

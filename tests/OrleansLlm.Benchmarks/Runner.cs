@@ -21,7 +21,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         try
         {
             var result = await MeasureAsync(scenario, design, ideal, timeout, description, wall, cancellationToken);
-            log.WriteLine($"[{scenario.Name}/{design.Id}{(design.Id == "C" && options.PerConsumer != new BenchmarkOptions().PerConsumer ? $"×{options.PerConsumer}" : "")}] {workload.DistinctIds - result.Lost}/{workload.DistinctIds} in {result.MakespanSeconds:0.0} s " +
+            log.WriteLine($"[{scenario.Name}/{design.Id}{(design.Id == "C" && options.PerConsumer != new BenchmarkOptions().PerConsumer ? $"×{options.PerConsumer}" : "")}{(design.Id == "C" && scenario.Backends.Any(b => b.OpenAi) ? $"×{options.ServerPerConsumer} per server" : "")}] {workload.DistinctIds - result.Lost}/{workload.DistinctIds} in {result.MakespanSeconds:0.0} s " +
                 $"(ideal {ideal:0.0} s, ×{result.Ratio:0.00}), utilisation {result.Utilisation:P0}, queue wait p50/p99 " +
                 $"{result.QueueWait.P50:0.00}/{result.QueueWait.P99:0.00} s (simulators: mean {result.SimulatorQueueWaitMean:0.00} s vs ours " +
                 $"{result.QueueWait.Mean:0.00} s, max p99 {result.SimulatorQueueWaitMaxP99:0.00} s), served per backend " +

@@ -89,7 +89,7 @@ public sealed record BackendSpec(
 /// <param name="DMaxConcurrency">D's <c>Worker:MaxConcurrency</c> here; null: the run's <c>--d-max-concurrency</c>.</param>
 /// <param name="Sweep">Fixed limits per co-located consumer (C-style) also run here, to find the best fixed setting.</param>
 /// <param name="TimeoutFactor">A run here gives up after ideal × this + the slack; null: the run's (4).</param>
-/// <param name="PerConsumer">C's parallelism per consumer here; null: the run's <c>--per-consumer</c>.</param>
+/// <param name="ServerPerConsumer">C's parallelism beside an OpenAI-compatible server here; null: the run's <c>--server-per-consumer</c>.</param>
 /// <param name="SweepOf">The scenario whose sweep this one's D is judged against (the same backends but for what they tell).</param>
 public sealed record Scenario(
     string Name,
@@ -104,7 +104,7 @@ public sealed record Scenario(
     IReadOnlyList<int>? Sweep = null,
     double? TimeoutFactor = null,
     ScenarioKind Kind = ScenarioKind.Fixed,
-    int? PerConsumer = null,
+    int? ServerPerConsumer = null,
     string? SweepOf = null)
 {
     public static readonly Scenario Homogeneous = new("homogeneous", "Homogeneous: 4 backends × 2 slots",
@@ -139,14 +139,14 @@ public sealed record Scenario(
     /// <summary>
     /// Two continuous-batching servers (vLLM: KV cache for 48 sequences, max_num_seqs 256, e = 0.9) beside two 2-slot
     /// CPU Ollamas. D's silos run Backend:Kind OpenAi against the vLLM ones and read their waiting gauge from /metrics;
-    /// Worker:MaxConcurrency 256 is nothing tuned, just far above. The sweep runs C's co-located consumers (speaking the
-    /// OpenAI API to the vLLM servers) at fixed limits; C's own run is the sweep's 48. 4,000 items at time scale 0.04:
+    /// Worker:MaxConcurrency 256 is nothing tuned, just far above. The sweep runs C's consumers beside the vLLM servers
+    /// (speaking the OpenAI API) at fixed limits, those beside the CPUs at their 2 slots; C's own run is the sweep's 48. 4,000 items at time scale 0.04:
     /// a vLLM answer at 48 in flight takes about 0.7 s, so a run is about 40 of them, and the whole scenario, the
     /// slow fixed 16 included, stays under six minutes on 2 cores.
     /// </summary>
     public static readonly Scenario Vllm = new("vllm", "vLLM: 2 continuous-batching servers (KV cache for 48 sequences, e = 0.9) beside 2 CPU backends × 2 slots",
         [VllmBackend(ServerFlavor.Vllm), VllmBackend(ServerFlavor.Vllm), new(2, 1), new(2, 1)],
-        Items: 4000, TimeScale: 0.04, Designs: ["C", "D"], DMaxConcurrency: 256, Sweep: [16, 32, 48, 64, 96, 128], PerConsumer: 48);
+        Items: 4000, TimeScale: 0.04, Designs: ["C", "D"], DMaxConcurrency: 256, Sweep: [16, 32, 48, 64, 96, 128], ServerPerConsumer: 48);
 
     /// <summary>
     /// The vllm scenario's servers exporting no metrics and no timings (the simulator's flavor <c>plain</c>): D's
@@ -207,7 +207,7 @@ public sealed record Scenario(
         Items = Kind == ScenarioKind.Overhead && options.OverheadItems is { } overhead ? overhead : options.ItemsSet ? options.Items : Items,
         TimeScale = options.TimeScaleSet ? options.TimeScale : TimeScale ?? options.TimeScale,
         DMaxConcurrency = options.DMaxConcurrencySet ? options.DMaxConcurrency : DMaxConcurrency ?? options.DMaxConcurrency,
-        PerConsumer = options.PerConsumerSet ? options.PerConsumer : PerConsumer ?? options.PerConsumer,
+        ServerPerConsumer = options.ServerPerConsumer ?? ServerPerConsumer,
         TimeoutFactor = Math.Max(options.TimeoutFactor, TimeoutFactor ?? 0),
     };
 

@@ -86,6 +86,9 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     // twice that, and the mean of 16 is within a few percent.
     private const int LatencyWindow = 16;
 
+    // How far a latency window's throughput wanders without any change (see StepMustPay).
+    private const double LatencyNoise = 0.05;
+
     private readonly TimeProvider _time;
     private readonly int _cap;
     private readonly ProbePace _pace;
@@ -161,11 +164,11 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private int SlowStartProbes => Math.Min(Limit, _cap - Limit);
 
     // A step up is checked on two answers where they tell their wait. By latency alone a window must hold the answers
-    // the step made wait to see it (Little's law over two service times' answers), and enough of them that the mix of
-    // long and short answers evens out.
+    // the step made wait to see it: a service time's worth while first climbing (a doubling that pays shows it
+    // plainly), and about a knee two, and enough that the mix of long and short answers evens out.
     private int WindowSize => !_latencyOnly
         ? Phase == ConcurrencyPhase.Probe ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)
-        : Math.Max(LatencyWindow, 2 * Limit);
+        : Phase == ConcurrencyPhase.Probe && Knee is null ? Math.Max(2 * MinWindow, Limit) : Math.Max(LatencyWindow, 2 * Limit);
 
     public ConcurrencyTicket OnSent(int inFlight)
     {
@@ -294,7 +297,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         {
             // By latency alone a round can't be judged: its probes live beside the limit's older requests, which
             // leave as they answer, so the round's in flight is not what its answers saw. Windows judge each step.
-            ClimbByWindows(round);
+            ClimbByWindows(round.InFlight, round.Probes);
             return;
         }
 
@@ -437,7 +440,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     {
         if (round.LatencyOnly)
         {
-            ClimbByWindows(round);
+            ClimbByWindows(round.InFlight, round.Probes);
             return;
         }
 
@@ -459,19 +462,20 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     }
 
     /// <summary>
-    /// The latency rule's climb: the limit takes the round's in flight, and windows at it check that the step paid
-    /// (<see cref="OnWindowAtLimit"/>); while each does, the next round sends twice the probes of the last. From 1 in
-    /// flight a 48-sequence server is reached in 6 steps of a window each.
+    /// The latency rule's climb: the limit takes <paramref name="inFlight"/> (a round's, or a step's straight up: a
+    /// round tells nothing by latency), and windows at it check that the step paid (<see cref="OnWindowAtLimit"/>);
+    /// while each does, the next step is twice as big. From 1 in flight a 48-sequence server is reached in 6 steps of
+    /// two service times each (the answers that met the older requests, then a window).
     /// </summary>
-    private void ClimbByWindows(ProbeRound round)
+    private void ClimbByWindows(int inFlight, int probes)
     {
         if (_throughput is { } throughput)
         {
             _stepUp = new MeasuredLimit(Limit, throughput);
         }
 
-        SetLimit(round.InFlight);
-        _climbProbes = 2 * round.Probes;
+        SetLimit(inFlight);
+        _climbProbes = 2 * probes;
         Phase = ConcurrencyPhase.Probe;
     }
 
@@ -517,7 +521,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// </summary>
     private void OnWindowAtLimit(double throughput)
     {
-        if (_stepUp is { } below && throughput < below.Throughput * Math.Pow(1 + MinGain, Math.Max(1, Limit - below.Limit)))
+        if (_stepUp is { } below && throughput < below.Throughput * StepMustPay(Limit - below.Limit))
         {
             // The last step up bought (almost) nothing. One window is noisy; two in a row are an answer.
             if (!_noGainOnce)
@@ -555,12 +559,33 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
         if (Phase == ConcurrencyPhase.Probe || _pace.Due)
         {
-            StartRound(Math.Min(Phase == ConcurrencyPhase.Probe ? _climbProbes : 1, _cap - Limit));
+            var probes = Math.Min(Phase == ConcurrencyPhase.Probe ? _climbProbes : 1, _cap - Limit);
+            if (_latencyOnly)
+            {
+                // A round would tell nothing by latency alone: step straight up, and let the windows judge.
+                ClimbByWindows(Limit + probes, probes);
+            }
+            else
+            {
+                StartRound(probes);
+            }
+
             _pace.Probed();
             return;
         }
 
         _pace.Held();
+    }
+
+    /// <summary>
+    /// The throughput a step up of <paramref name="requests"/> must multiply by: <see cref="MinGain"/> per request; by
+    /// latency alone at least <see cref="LatencyNoise"/>, as a window's mean latency wanders that much with the mix of
+    /// answers, and a flat curve (a CPU past its slots) would otherwise take a lucky window for a gain.
+    /// </summary>
+    private double StepMustPay(int requests)
+    {
+        var required = Math.Pow(1 + MinGain, Math.Max(1, requests));
+        return _latencyOnly ? Math.Max(required, 1 + LatencyNoise) : required;
     }
 
     /// <summary>

@@ -104,7 +104,13 @@ internal sealed class ProbeRound(long id, int limit, int probes, TimeProvider ti
     /// one frees every few hundredths of a service time, so a probe beside full slots often waits only that long, but
     /// it waited all the same, where a probe that found a free slot does not wait at all.
     /// </summary>
+    /// <remarks>
+    /// A waiting gauge is read now and then (every 250 ms by default), and a probe's share is the mean of the readings
+    /// over its life: a queue that a doubling made, and that drained as the older requests left, shows in few of them,
+    /// if any. Any waiting it shows was a queue the probes made (the limit alone never made one), so it counts.
+    /// </remarks>
     private bool WaitedForASlot(AnswerSample sample) =>
         sample.QueueShare > AdaptiveConcurrencyController.QueueTolerance
+        || (sample.Signal == QueueSignal.ServerGauge && sample.Wait > 0)
         || (sample.Wait > 0 && _firstAnswer is { } firstAnswer && sample.Wait >= firstAnswer.TotalSeconds / 2);
 }

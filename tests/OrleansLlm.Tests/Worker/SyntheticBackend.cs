@@ -34,8 +34,9 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
 
     /// <summary>
     /// What its answers tell of their wait, as the backend seam fills a <see cref="Generation"/>: the server's own
-    /// durations (Ollama, llama.cpp's <c>timings</c>); a waiting and a running count read from its <c>/metrics</c>
-    /// when the answer came, the wait being the wall time's share W ÷ (W + R) (vLLM, SGLang); or only the wall time.
+    /// durations (Ollama, llama.cpp's <c>timings</c>); a waiting and a running count read from its <c>/metrics</c>,
+    /// the wait being the wall time's share W ÷ (W + R) averaged over the request's life, as the seam averages the
+    /// readings taken while it ran (vLLM, SGLang); or only the wall time.
     /// </summary>
     public QueueSignal Signal { get; set; } = QueueSignal.Durations;
 
@@ -90,6 +91,12 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
             var next = _busy.MinBy(r => r.Remaining)!;
             var step = next.Remaining / rate;
             Now += step;
+            var share = (double)_queue.Count / (_queue.Count + _busy.Count);
+            foreach (var request in _busy.Concat(_queue))
+            {
+                request.WaitShareSeconds += share * step;
+            }
+
             foreach (var request in _busy)
             {
                 request.Remaining = Math.Max(0, request.Remaining - (step * rate));
@@ -104,8 +111,6 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
                 continue;
             }
 
-            // The gauges as a scrape would read them as the answer leaves: this request still among the running.
-            var (waiting, running) = (_queue.Count, _busy.Count);
             _busy.Remove(next);
             StartQueued();
             var noise = _noise is null ? 1 : 1 + (_noiseShare * ((2 * _noise.NextDouble()) - 1));
@@ -113,7 +118,7 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
             LastWait = next.Started - next.Arrived;
             return (next.Ticket, Signal switch
             {
-                QueueSignal.ServerGauge => Reported(answer, (double)waiting / (waiting + running), QueueSignal.ServerGauge),
+                QueueSignal.ServerGauge => Reported(answer, next.WaitShareSeconds / Math.Max(Now - next.Arrived, double.Epsilon), QueueSignal.ServerGauge),
                 QueueSignal.None => Reported(answer, 0, QueueSignal.None),
                 _ => answer,
             });
@@ -161,6 +166,9 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
         public SyntheticItem Item { get; } = item;
 
         public double Arrived => arrived;
+
+        /// <summary>The server's waiting share W ÷ (W + R), integrated over this request's life so far.</summary>
+        public double WaitShareSeconds { get; set; }
 
         public double Started { get; set; }
 

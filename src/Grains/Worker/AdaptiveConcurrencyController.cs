@@ -127,8 +127,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     // The latency rule's climb: the exponent the last step up scaled throughput by.
     private double? _stepScaling;
 
-    // Answers to requests sent under this limit so far (counted by the latency rule).
+    // Answers to requests sent under this limit so far, and how many of the first to leave out (the latency rule):
+    // the step's own requests after a climb's step, else a limit's worth.
     private int _answersInEpoch;
+    private int _transient;
 
     public AdaptiveConcurrencyController(IOptions<WorkerOptions> options, TimeProvider time)
     {
@@ -212,10 +214,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         // In slow start the rounds decide; answers beside them ran at the round's in flight, not the limit's. By
-        // latency alone, the first limit's worth of answers after a change met the requests sent before it: those
-        // leave as they answer, so the first after a step up wait less than at the limit, and measure a gain that
-        // isn't there.
-        if (Phase == ConcurrencyPhase.SlowStart || (_latencyOnly && ++_answersInEpoch <= Limit))
+        // latency alone, the first answers after a change met the requests sent before it: after a step up, the
+        // requests it added queued only behind those, which were part done, so they waited less than at the limit and
+        // would measure a gain that isn't there.
+        if (Phase == ConcurrencyPhase.SlowStart || (_latencyOnly && ++_answersInEpoch <= _transient))
         {
             return;
         }
@@ -385,7 +387,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        if (round.MaxShare < ClearQueueShare && Doubt())
+        // A server's own count of waiting requests is no cold start's set-up: believed at once.
+        if (round.MaxShare < ClearQueueShare && !round.Gauged && Doubt())
         {
             return;
         }
@@ -474,7 +477,9 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             _stepUp = new MeasuredLimit(Limit, throughput);
         }
 
+        var before = Limit;
         SetLimit(inFlight);
+        _transient = Math.Max(1, Limit - before);
         _climbProbes = 2 * probes;
         Phase = ConcurrencyPhase.Probe;
     }
@@ -653,6 +658,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _round = null;
         _window.Clear();
         Limit = Math.Clamp(limit, 1, _cap);
+        _transient = Limit;
     }
 
     private void StartRound(int probes) => _round = new ProbeRound(++_rounds, Limit, probes, _time);

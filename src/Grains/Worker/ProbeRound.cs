@@ -49,9 +49,10 @@ internal sealed class ProbeRound(long id, int limit, int probes, TimeProvider ti
     /// every answer, whether it waited or not; Little's law at the fullest moment says the slots then: in flight ÷
     /// (1 + waiting ÷ running), the largest such share being <see cref="MaxShare"/>.
     /// </summary>
-    public int Served => _answers.Count(a => a.Signal == QueueSignal.ServerGauge) * 2 > _answers.Count
-        ? (int)Math.Round(InFlight / (1 + MaxShare))
-        : InFlight - Waited;
+    public int Served => Gauged ? (int)Math.Round(InFlight / (1 + MaxShare)) : InFlight - Waited;
+
+    /// <summary>Whether most members' waits come from the server's waiting gauge.</summary>
+    public bool Gauged => _answers.Count(a => a.Signal == QueueSignal.ServerGauge) * 2 > _answers.Count;
 
     /// <summary>Takes a request sent beside <paramref name="inFlight"/> others into the round; true if it is a probe.</summary>
     public bool Add(int inFlight)

@@ -30,7 +30,8 @@ public static class ServerReport
 
         var md = new StringBuilder();
         md.AppendLine($"Continuous-batching servers ({string.Join(", ", servers.Select(i => $"#{i}"))}): items/s over the whole run and settled (½ to 9⁄10 of the makespan); " +
-            "p99 of the time requests waited in the server's own queue (the simulator's figure), its mean service time (busy slot-seconds ÷ requests), and their ratio; where D's limit settled.");
+            "p99 of the time requests waited in the server's own queue (the simulator's figure: an OpenAI-compatible answer tells no wait, so the table above counts none for these servers), " +
+            "its mean service time (busy slot-seconds ÷ requests), and their ratio; where D's limit settled.");
         md.AppendLine();
         md.AppendLine("| run | server | items/s (whole / settled) | queue p99 | service | queue p99 ÷ service | D settled at |");
         md.AppendLine("|---|--:|--:|--:|--:|--:|--:|");

@@ -46,6 +46,15 @@ public sealed record BenchmarkOptions
     /// <summary>Fixed parallelism of each co-located consumer in design C.</summary>
     public int PerConsumer { get; init; } = 2;
 
+    /// <summary>
+    /// Fixed parallelism of C's consumers beside OpenAI-compatible servers (the vllm scenarios' sweep sets it; the CPU
+    /// backends beside them keep <see cref="PerConsumer"/>); null: <see cref="PerConsumer"/>.
+    /// </summary>
+    public int? ServerPerConsumer { get; init; }
+
+    /// <summary>C's parallelism beside a backend: <see cref="ServerPerConsumer"/> for an OpenAI-compatible server, else <see cref="PerConsumer"/>.</summary>
+    public int PerConsumerFor(BackendSpec backend) => backend.OpenAi ? ServerPerConsumer ?? PerConsumer : PerConsumer;
+
     /// <summary>Fixed parallelism of design A's single consumer; null = backends × <see cref="PerConsumer"/> (C's total).</summary>
     public int? AParallelism { get; init; }
 
@@ -105,9 +114,10 @@ public sealed record BenchmarkOptions
         var output = new Option<string?>("--out") { Description = "markdown report to write, chart beside it as .svg (default docs/benchmarks.md; none with --smoke)" };
         var timeScale = new Option<double?>("--time-scale") { Description = "simulator time scale, every scenario (default: the scenario's own, 0.02 for most; 0.01 with --smoke)" };
         var perConsumer = new Option<int?>("--per-consumer") { Description = "fixed parallelism of each consumer in C (default 2)" };
+        var serverPerConsumer = new Option<int?>("--server-per-consumer") { Description = "fixed parallelism of C's consumers beside OpenAI-compatible servers, every scenario (default: the scenario's, 48 in vllm)" };
         var aParallelism = new Option<int?>("--a-parallelism") { Description = "fixed parallelism of A's single consumer (default: backends × per-consumer)" };
         var bPerConsumer = new Option<int?>("--b-per-consumer") { Description = "fixed parallelism of each of B's consumers (default: per-consumer)" };
-        var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos, every scenario (default 16; 64 in gpu; in api the fixed limit of each silo and its simulator's slots, 32)" };
+        var dMax = new Option<int?>("--d-max-concurrency") { Description = "Worker:MaxConcurrency of D's silos, every scenario (default 16; 64 in gpu; 256 in vllm and vllm-plain; in api the fixed limit of each silo and its simulator's slots, 32)" };
         var seed = new Option<int?>("--seed") { Description = "seed of the random load balancer (default 42)" };
         var overhead = new Option<int?>("--overhead") { Description = "items of the overhead scenario's batch, and run it (default: 20,000 when the scenario is listed)" };
         var overheadRedis = new Option<string?>("--overhead-redis") { Description = "where the overhead scenario runs: single, cluster (3 masters, Queue:Shards 3), or both (default: single)" };
@@ -116,7 +126,7 @@ public sealed record BenchmarkOptions
 
         var root = new RootCommand("Compares four designs for feeding Ollama backends from a Redis list: makespan, utilisation, queue waits, losses.")
         {
-            smoke, items, scenario, designs, output, timeScale, perConsumer, aParallelism, bPerConsumer, dMax, seed, overhead, overheadRedis, baseline, repeat,
+            smoke, items, scenario, designs, output, timeScale, perConsumer, serverPerConsumer, aParallelism, bPerConsumer, dMax, seed, overhead, overheadRedis, baseline, repeat,
         };
         root.SetAction((parse, ct) =>
         {
@@ -136,6 +146,7 @@ public sealed record BenchmarkOptions
                 Out = parse.GetValue(output) ?? (isSmoke ? null : Path.Combine("docs", "benchmarks.md")),
                 TimeScale = parse.GetValue(timeScale) ?? defaults.TimeScale,
                 PerConsumer = parse.GetValue(perConsumer) ?? defaults.PerConsumer,
+                ServerPerConsumer = parse.GetValue(serverPerConsumer),
                 AParallelism = parse.GetValue(aParallelism),
                 BPerConsumer = parse.GetValue(bPerConsumer),
                 DMaxConcurrency = parse.GetValue(dMax) ?? defaults.DMaxConcurrency,
@@ -205,7 +216,7 @@ public sealed record BenchmarkOptions
             return unbuilt;
         }
 
-        if (PerConsumer < 1 || AParallelism is < 1 || BPerConsumer is < 1 || DMaxConcurrency < 1)
+        if (PerConsumer < 1 || ServerPerConsumer is < 1 || AParallelism is < 1 || BPerConsumer is < 1 || DMaxConcurrency < 1)
         {
             return "parallelism settings must be at least 1";
         }

@@ -56,6 +56,12 @@ public sealed record RunResult
     /// <summary>The same ratio per backend (its own waits ÷ its own median service time), in backend order.</summary>
     public IReadOnlyList<double> WaitP99OverServicePerBackend { get; init; } = [];
 
+    /// <summary>Each backend's p99 wait in its own queue, from the simulator (OpenAI-compatible answers tell none), in backend order.</summary>
+    public IReadOnlyList<double> ServerQueueP99PerBackend { get; init; } = [];
+
+    /// <summary>Each backend's mean service time (its busy slot-seconds ÷ the requests it served), from the simulator, in backend order.</summary>
+    public IReadOnlyList<double> ServiceMeanPerBackend { get; init; } = [];
+
     /// <summary>The whole run, with start-up and shutdown.</summary>
     public required double WallSeconds { get; init; }
 

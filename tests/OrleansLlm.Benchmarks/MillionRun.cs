@@ -83,7 +83,7 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
             var instant = options with { TimeScale = 0, DMaxConcurrency = Overhead.Slots };
             var scenario = new Scenario("million", "A million queued items", [new(Overhead.Slots, 1), new(Overhead.Slots, 1)]);
             await using var backends = await Backends.StartAsync(scenario, instant, cancellationToken);
-            var context = new DesignContext(redis, keys, backends.Urls, new CallRecorder(), instant, TimeSpan.FromMinutes(1));
+            var context = new DesignContext(redis, keys, backends.Urls, new CallRecorder(), instant, TimeSpan.FromMinutes(1), scenario.Backends);
             await using (await new OrleansDesign().StartAsync(context, cancellationToken))
             {
                 clock.Restart();

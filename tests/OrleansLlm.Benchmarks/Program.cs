@@ -93,14 +93,17 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
             }
 
             // The best fixed setting, found in this run: C's consumers at each limit (C's own run counts for its own limit).
+            // Beside OpenAI-compatible servers only their consumers sweep; those beside CPUs keep their own.
             // A smoke run tries one limit besides C's own, to keep under a minute.
             var sweep = (options.Designs.Contains("C") ? scenario.Sweep ?? [] : []).Where(l => !options.Smoke || l == scenario.Sweep![^1]);
+            var servers = scenario.Backends.Any(b => b.OpenAi);
             foreach (var limit in sweep)
             {
                 var c = results.FirstOrDefault(r => r.Scenario == scenario.Name && r.Design == "C" && r.FixedLimit is null);
-                var run = c is not null && limit == scenarioOptions.PerConsumer
+                var run = c is not null && limit == (servers ? scenarioOptions.ServerPerConsumer ?? scenarioOptions.PerConsumer : scenarioOptions.PerConsumer)
                     ? c
-                    : await new Runner(redis, items, scenarioOptions with { PerConsumer = limit }, log).RunAsync(scenario, new CoLocatedConsumers(), cancellationToken);
+                    : await new Runner(redis, items, servers ? scenarioOptions with { ServerPerConsumer = limit } : scenarioOptions with { PerConsumer = limit }, log)
+                        .RunAsync(scenario, new CoLocatedConsumers(), cancellationToken);
                 results.Add(run with { FixedLimit = limit });
             }
         }

@@ -74,6 +74,7 @@ public static class Report
 
             md.AppendLine();
             md.Append(SweepSection(results.Where(r => r.Scenario == name).ToArray()));
+            md.Append(ServerReport.Section(scenario, results));
         }
 
         return md.ToString();
@@ -220,6 +221,7 @@ public static class Report
             }
         }
 
+        rows.AddRange(ServerReport.Goals(results));
         foreach (var s in scales.Where(s => s.Error is null))
         {
             var firsts = s.Pods.Where(p => p.Index > 0).Select(p => p.FirstItemAfterActiveSeconds ?? double.PositiveInfinity).DefaultIfEmpty(0).Max();
@@ -407,7 +409,7 @@ public static class Report
             "Ideal makespan = work ÷ Σ capacities: a fluid bound that no design can beat, blind to the granularity of items (the last requests " +
             "of a run cannot be split across backends, so even a perfect scheduler ends slightly above 1.00).");
         md.AppendLine();
-        md.AppendLine("Each backend uses its own exponent where the scenario gives one (0.9 for the gpu and cliff backends). Past a cliff the aggregate falls " +
+        md.AppendLine("Each backend uses its own exponent where the scenario gives one (0.9 for the gpu, cliff and vLLM backends; a vLLM backend's slots are the sequences its KV cache holds). Past a cliff the aggregate falls " +
             "(`CapacityCurve`: aggregate(K) × (1 − slope × (k − K)) beyond K in flight), so a cliff backend's capacity is the curve's peak, at K in flight, " +
             "not all its slots: the ideal assumes every backend held exactly its peak.");
         md.AppendLine();
@@ -436,10 +438,10 @@ public static class Report
         {
             var k = Scenario.Named(results[0].Scenario).Backends.Count;
             md.AppendLine(Inv, $"- fixed parallelism: A: one consumer × {options.AParallelismFor(k)}{(options.AParallelism is null ? $" (backends × {options.PerConsumer}, the same total as C)" : "")}; " +
-                $"B: {k} consumers × {options.BPerConsumerOrDefault}; C: {k} consumers × {options.PerConsumer}");
+                $"B: {k} consumers × {options.BPerConsumerOrDefault}; C: {k} consumers × {options.PerConsumer}{(results.Any(r => r.Scenario == Scenario.Vllm.Name) ? $" ({options.ServerPerConsumer ?? Scenario.Vllm.ServerPerConsumer} beside vllm's servers, speaking the OpenAI API)" : "")}");
         }
 
-        md.AppendLine(Inv, $"- D: {Designs.OrleansDesign.Controller(options)} (64 in the gpu scenario, above its 32 slots); every other silo setting at its default");
+        md.AppendLine(Inv, $"- D: {Designs.OrleansDesign.Controller(options)} (64 in the gpu scenario, above its 32 slots; 256 in vllm and vllm-plain, far above their 48 sequences, whose silos run Backend:Kind OpenAi beside the vLLM servers); every other silo setting at its default");
         md.AppendLine(Inv, $"- random balancer seed {options.Seed}; idle consumers in A/B/C poll with the silos' default back-off (50 ms doubling to 1 s)");
         md.AppendLine(Inv, $"- a run gives up after ideal × {options.TimeoutFactor} (× {Scenario.Gpu.Apply(options).TimeoutFactor} in gpu) + {options.TimeoutSlack.TotalSeconds:0} s and counts what is missing as lost");
         md.AppendLine();

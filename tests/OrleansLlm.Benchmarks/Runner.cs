@@ -21,7 +21,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         try
         {
             var result = await MeasureAsync(scenario, design, ideal, timeout, description, wall, cancellationToken);
-            log.WriteLine($"[{scenario.Name}/{design.Id}{(design.Id == "C" && options.PerConsumer != new BenchmarkOptions().PerConsumer ? $"×{options.PerConsumer}" : "")}] {workload.DistinctIds - result.Lost}/{workload.DistinctIds} in {result.MakespanSeconds:0.0} s " +
+            log.WriteLine($"[{scenario.Name}/{design.Id}{(design.Id == "C" && options.PerConsumer != new BenchmarkOptions().PerConsumer ? $"×{options.PerConsumer}" : "")}{(design.Id == "C" && scenario.Backends.Any(b => b.OpenAi) ? $"×{options.ServerPerConsumer} per server" : "")}] {workload.DistinctIds - result.Lost}/{workload.DistinctIds} in {result.MakespanSeconds:0.0} s " +
                 $"(ideal {ideal:0.0} s, ×{result.Ratio:0.00}), utilisation {result.Utilisation:P0}, queue wait p50/p99 " +
                 $"{result.QueueWait.P50:0.00}/{result.QueueWait.P99:0.00} s (simulators: mean {result.SimulatorQueueWaitMean:0.00} s vs ours " +
                 $"{result.QueueWait.Mean:0.00} s, max p99 {result.SimulatorQueueWaitMaxP99:0.00} s), served per backend " +
@@ -69,7 +69,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         var keys = new QueueKeys($"bench-{scenario.Name}-{design.Id}-{Guid.NewGuid():N}"[..40]);
         var recorder = new CallRecorder();
         await using var backends = await Backends.StartAsync(scenario, options, cancellationToken);
-        var context = new DesignContext(redis, keys, backends.Urls, recorder, options, timeout + TimeSpan.FromSeconds(10));
+        var context = new DesignContext(redis, keys, backends.Urls, recorder, options, timeout + TimeSpan.FromSeconds(10), scenario.Backends);
 
         IReadOnlyList<OllamaSim.SimulatorStats> stats;
         IReadOnlyList<CallSample> calls;
@@ -135,6 +135,8 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             Limits = limits,
             Fill = fill,
             ItemsPerSecondPerBackend = stats.Select(s => s.Served / makespan).ToArray(),
+            ServerQueueP99PerBackend = stats.Select(s => s.QueueWaitSeconds.P99).ToArray(),
+            ServiceMeanPerBackend = stats.Select(s => s.Served > 0 ? s.BusySlotSeconds / s.Served : double.NaN).ToArray(),
             SettledItemsPerSecondPerBackend = backends.Urls.Select(u => Pace(calls.Where(c => c.Backend == u.Authority), pushedAt, makespan)).ToArray(),
             WaitsPerBackend = stats.Select((st, i) =>
             {

@@ -36,7 +36,7 @@ public sealed class ScaleRun(RedisProcess redis, Workload workload, BenchmarkOpt
         var timeout = TimeSpan.FromSeconds(workload.TotalSoloSeconds / (capacity * MaxReplicas) * options.TimeoutFactor) + options.TimeoutSlack + TimeSpan.FromSeconds(30);
         var keys = new QueueKeys($"bench-scale-{Guid.NewGuid():N}"[..40]);
         var recorder = new CallRecorder();
-        var context = new DesignContext(redis, keys, [], recorder, options, timeout + TimeSpan.FromSeconds(10));
+        var context = new DesignContext(redis, keys, [], recorder, options, timeout + TimeSpan.FromSeconds(10), scenario.Backends);
         var pods = new List<ScalePod>();
         var history = new List<(double, int)>();
         ScalePod? configuring = null;

@@ -21,12 +21,28 @@ public enum ScenarioKind
     Overhead,
 }
 
-/// <summary>One simulated Ollama backend: its slots (OLLAMA_NUM_PARALLEL), hardware speed and capacity curve.</summary>
+/// <summary>
+/// One simulated backend: its slots (OLLAMA_NUM_PARALLEL, or the sequences a continuous-batching server's KV cache
+/// holds), hardware speed and capacity curve.
+/// </summary>
+/// <param name="Parallel">Ollama's slots; with <paramref name="Flavor"/>, the KV cache's sequences (<c>--kv-seqs</c>).</param>
 /// <param name="Exponent">The simulator's scaling exponent e for this backend; null: the run's <c>--scaling-exponent</c>.</param>
 /// <param name="CliffAt">Past this many computing slots the backend's aggregate throughput falls; null: no cliff.</param>
 /// <param name="CliffSlope">Share of the peak's throughput lost per slot past <paramref name="CliffAt"/>.</param>
-public sealed record BackendSpec(int Parallel, double Speed, double? Exponent = null, int? CliffAt = null, double CliffSlope = 0)
+/// <param name="Flavor">An OpenAI-compatible server (the simulator's <c>--api openai</c>) with this flavor's metrics and timings; null: Ollama.</param>
+/// <param name="MaxNumSeqs">With <paramref name="Flavor"/>: vLLM's <c>--max-num-seqs</c>.</param>
+public sealed record BackendSpec(
+    int Parallel,
+    double Speed,
+    double? Exponent = null,
+    int? CliffAt = null,
+    double CliffSlope = 0,
+    ServerFlavor? Flavor = null,
+    int MaxNumSeqs = 256)
 {
+    /// <summary>Whether it speaks the OpenAI-compatible API (a continuous-batching server), not Ollama's.</summary>
+    public bool OpenAi => Flavor is not null;
+
     public CapacityCurve Curve(double defaultExponent) => new()
     {
         ScalingExponent = Exponent ?? defaultExponent,
@@ -54,7 +70,9 @@ public sealed record BackendSpec(int Parallel, double Speed, double? Exponent = 
 
     public override string ToString()
     {
-        var text = $"{Parallel} slot{(Parallel == 1 ? "" : "s")} × speed {Speed:0.##}";
+        var text = Flavor is { } flavor
+            ? $"OpenAI-compatible ({flavor.ToString().ToLowerInvariant()}): KV cache for {Parallel} sequences, max_num_seqs {MaxNumSeqs} × speed {Speed:0.##}"
+            : $"{Parallel} slot{(Parallel == 1 ? "" : "s")} × speed {Speed:0.##}";
         if (Exponent is { } e)
         {
             text += $", e = {e:0.##}";
@@ -71,6 +89,8 @@ public sealed record BackendSpec(int Parallel, double Speed, double? Exponent = 
 /// <param name="DMaxConcurrency">D's <c>Worker:MaxConcurrency</c> here; null: the run's <c>--d-max-concurrency</c>.</param>
 /// <param name="Sweep">Fixed limits per co-located consumer (C-style) also run here, to find the best fixed setting.</param>
 /// <param name="TimeoutFactor">A run here gives up after ideal × this + the slack; null: the run's (4).</param>
+/// <param name="ServerPerConsumer">C's parallelism beside an OpenAI-compatible server here; null: the run's <c>--server-per-consumer</c>.</param>
+/// <param name="SweepOf">The scenario whose sweep this one's D is judged against (the same backends but for what they tell).</param>
 public sealed record Scenario(
     string Name,
     string Title,
@@ -83,7 +103,9 @@ public sealed record Scenario(
     int? DMaxConcurrency = null,
     IReadOnlyList<int>? Sweep = null,
     double? TimeoutFactor = null,
-    ScenarioKind Kind = ScenarioKind.Fixed)
+    ScenarioKind Kind = ScenarioKind.Fixed,
+    int? ServerPerConsumer = null,
+    string? SweepOf = null)
 {
     public static readonly Scenario Homogeneous = new("homogeneous", "Homogeneous: 4 backends × 2 slots",
         [new(2, 1), new(2, 1), new(2, 1), new(2, 1)]);
@@ -113,6 +135,29 @@ public sealed record Scenario(
     public static readonly Scenario Cliff = new("cliff", "Cliff: 4 backends × 16 slots whose throughput peaks at 6 in flight",
         [.. Enumerable.Repeat(new BackendSpec(16, 1, Exponent: 0.9, CliffAt: 6, CliffSlope: 0.05), 4)],
         Items: 1200, Sweep: [2, 4, 6, 8, 12, 16]);
+
+    /// <summary>
+    /// Two continuous-batching servers (vLLM: KV cache for 48 sequences, max_num_seqs 256, e = 0.9) beside two 2-slot
+    /// CPU Ollamas. D's silos run Backend:Kind OpenAi against the vLLM ones and read their waiting gauge from /metrics;
+    /// Worker:MaxConcurrency 256 is nothing tuned, just far above. The sweep runs C's consumers beside the vLLM servers
+    /// (speaking the OpenAI API) at fixed limits, those beside the CPUs at their 2 slots; C's own run is the sweep's 48. 4,000 items at time scale 0.04:
+    /// a vLLM answer at 48 in flight takes about 0.7 s, so a run is about 40 of them, and the whole scenario, the
+    /// slow fixed 16 included, stays under six minutes on 2 cores.
+    /// </summary>
+    public static readonly Scenario Vllm = new("vllm", "vLLM: 2 continuous-batching servers (KV cache for 48 sequences, e = 0.9) beside 2 CPU backends × 2 slots",
+        [VllmBackend(ServerFlavor.Vllm), VllmBackend(ServerFlavor.Vllm), new(2, 1), new(2, 1)],
+        Items: 4000, TimeScale: 0.04, Designs: ["C", "D"], DMaxConcurrency: 256, Sweep: [16, 32, 48, 64, 96, 128], ServerPerConsumer: 48);
+
+    /// <summary>
+    /// The vllm scenario's servers exporting no metrics and no timings (the simulator's flavor <c>plain</c>): D's
+    /// controller has only latency to go by (the latency rule). D only; judged against the vllm scenario's sweep (the
+    /// same compute), so run them together: <c>--scenario vllm,vllm-plain</c>. 10,000 items, about 100 service times:
+    /// the rule's climb judges each doubling on a window of answers, about two service times, so it takes some 15 of
+    /// them to settle, which in the vllm scenario's 40 would weigh on the whole run more than on any real batch.
+    /// </summary>
+    public static readonly Scenario VllmPlain = new("vllm-plain", "vLLM without metrics: the vllm scenario's servers exporting no waiting count and no timings (the latency rule)",
+        [VllmBackend(ServerFlavor.Plain), VllmBackend(ServerFlavor.Plain), new(2, 1), new(2, 1)],
+        Items: 10_000, TimeScale: 0.04, Designs: ["D"], DMaxConcurrency: 256, SweepOf: "vllm");
 
     /// <summary>
     /// Pods of one silo and one 2-slot CPU backend each, scaled by KEDA's formula from 1 to 6 and back down while
@@ -146,11 +191,14 @@ public sealed record Scenario(
     public static readonly Scenario Overhead = new("overhead", "Per-item cost: one batch through the CLI and 2 silo processes, Ollama answering at once",
         [new(Benchmarks.Overhead.Slots, 1), new(Benchmarks.Overhead.Slots, 1)], Items: 20_000, Designs: ["D"], Kind: ScenarioKind.Overhead);
 
-    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Scale, Full, Million, Api, Overhead];
+    public static readonly IReadOnlyList<Scenario> All = [Homogeneous, Heterogeneous, SlowDownHalfway, Gpu, Cliff, Vllm, VllmPlain, Scale, Full, Million, Api, Overhead];
 
     public static readonly IReadOnlyList<string> Names = All.Select(s => s.Name).ToArray();
 
     public static Scenario Named(string name) => All.Single(s => s.Name == name);
+
+    /// <summary>A vLLM-like server: KV cache for 48 sequences, max_num_seqs 256, nearly linear batching (e = 0.9).</summary>
+    private static BackendSpec VllmBackend(ServerFlavor flavor) => new(48, 1, Exponent: 0.9, Flavor: flavor);
 
     /// <summary>How many results trigger the slow-down: half the items, rounded up.</summary>
     public static int SlowDownAt(int items) => (items + 1) / 2;
@@ -161,6 +209,7 @@ public sealed record Scenario(
         Items = Kind == ScenarioKind.Overhead && options.OverheadItems is { } overhead ? overhead : options.ItemsSet ? options.Items : Items,
         TimeScale = options.TimeScaleSet ? options.TimeScale : TimeScale ?? options.TimeScale,
         DMaxConcurrency = options.DMaxConcurrencySet ? options.DMaxConcurrency : DMaxConcurrency ?? options.DMaxConcurrency,
+        ServerPerConsumer = options.ServerPerConsumer ?? ServerPerConsumer,
         TimeoutFactor = Math.Max(options.TimeoutFactor, TimeoutFactor ?? 0),
     };
 

@@ -25,6 +25,39 @@ namespace OrleansLlm.Worker;
 /// refuted (→ step down if it lost throughput); step down → steady when the step above pays. In every phase but slow
 /// start, answers that queue drop the limit to the slots they kept busy (→ steady); errors halve it (slow start goes
 /// on from half, the others go on below the knee or above it).
+/// <para>
+/// <b>Other servers.</b> A continuous-batching server (vLLM, SGLang, llama.cpp's <c>llama-server</c>) is an Ollama
+/// whose slots are its KV-cache room: throughput rises with the batch until the cache is full, then requests wait in
+/// order. The answers say how they waited in one of three ways (<see cref="Generation.Signal"/>):
+/// <list type="bullet">
+/// <item><see cref="QueueSignal.Durations"/> (Ollama, llama.cpp's <c>timings</c>): as above.</item>
+/// <item><see cref="QueueSignal.ServerGauge"/> (vLLM's <c>num_requests_waiting</c> and the like): every answer
+/// carries the waiting share W ÷ (W + R) of its wall time, whether it waited or not. Windows read it as they read
+/// durations (Little's law gives the busy slots either way); a probe round, which can't tell who waited, takes the
+/// slots as in flight ÷ (1 + W ÷ R) at its fullest (<see cref="ProbeRound.Served"/>), counts any gauged wait, however
+/// short (the gauge is read now and then, and a queue a doubling made may drain between two readings), and is
+/// believed without a second round (a server's count is no cold start's set-up).</item>
+/// <item><see cref="QueueSignal.None"/>: the latency rule. With no wait to read, a queue shows only as throughput that
+/// stops growing: by Little's law throughput is in flight ÷ mean latency, so once added requests only wait, latency
+/// grows as fast as in flight and throughput stays flat. This is the gradient Netflix's concurrency-limits and TCP
+/// Vegas steer by (Vegas' queue estimate in flight × (1 − base latency ÷ latency) is the requests that bought no
+/// throughput), taken over steps of the limit rather than against a least latency: a continuous-batching server's
+/// latency also grows with its batch, with no queue at all (as k^(1 − e): 47% at 48 in flight for e = 0.9), so a rule
+/// against the least latency would take that for a queue of 15 unless given a tolerance as large as the queue it
+/// looks for. Here the tolerance is <see cref="MinGain"/>, a step must raise throughput by 1% per request added, and
+/// by latency alone at least <see cref="LatencyNoise"/> in all. The limit steps straight up (a round tells nothing by
+/// latency: its probes live beside requests that leave), each step twice the last while they pay (1, 2, 4, …), and
+/// a window judges each, leaving out the answers to the step's own requests (they queued only behind older, part-done
+/// ones, and waited less than at the limit). A step that paid, but scaled throughput clearly less than the step
+/// before (a doubling from 32 to 64 on 48 sequences), went past the slots: the knee is where the curve as it scaled
+/// before meets the new throughput, and the step-down phase checks it.</item>
+/// </list>
+/// The latency rule is weaker. It sees a queue only after a step made one (a window later), and its climb takes two
+/// service times a doubling where slow start takes one. A server that slows down for everyone (another client's
+/// load) reads as no change, so the knee is not lowered until a step is refuted. Its noise margin keeps a useless
+/// step on a flat curve (a CPU past its slots) from looking paid, but also a useful one-request probe: it holds the
+/// knee its bend found (47 of 48 sequences in the tests) rather than creeping up to the last request that pays.
+/// </para>
 /// </summary>
 /// <remarks>Not thread-safe: each worker owns one, and a grain runs one turn at a time.</remarks>
 public sealed class AdaptiveConcurrencyController : IConcurrencyController
@@ -52,6 +85,13 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     // Only a curve that scaled near-linearly can be seen to bend: a CPU's (e ≈ 0.3) is bent from the start, and a
     // round's measure of it wanders (0.47, then 0.23, without noise), which read as a bend stopped slow start at 8.
     private const double MinBendingReference = 0.6;
+
+    // The latency rule's smallest window: a one-token answer's latency is mostly its prompt's, a seven-token one's
+    // twice that, and the mean of 16 is within a few percent.
+    private const int LatencyWindow = 16;
+
+    // How far a latency window's throughput wanders without any change (see StepMustPay).
+    private const double LatencyNoise = 0.05;
 
     private readonly TimeProvider _time;
     private readonly int _cap;
@@ -84,6 +124,17 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     // A window said "no gain" once (a step up, or down); the next says whether it holds.
     private bool _noGainOnce;
+
+    // The last answer told only its latency (QueueSignal.None): no wait will be seen.
+    private bool _latencyOnly;
+
+    // The latency rule's climb: the exponent the last step up scaled throughput by.
+    private double? _stepScaling;
+
+    // Answers to requests sent under this limit so far, and how many of the first to leave out (the latency rule):
+    // the step's own requests after a climb's step, else a limit's worth.
+    private int _answersInEpoch;
+    private int _transient;
 
     public AdaptiveConcurrencyController(IOptions<WorkerOptions> options, TimeProvider time)
     {
@@ -118,7 +169,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     private int SlowStartProbes => Math.Min(Limit, _cap - Limit);
 
-    private int WindowSize => Phase == ConcurrencyPhase.Probe ? ClimbWindow : Math.Max(MinWindow, 2 * Limit);
+    // A step up is checked on two answers where they tell their wait. By latency alone a window must hold the answers
+    // the step made wait to see it: a service time's worth while first climbing (a doubling that pays shows it
+    // plainly), and about a knee two, and enough that the mix of long and short answers evens out.
+    private int WindowSize => !_latencyOnly
+        ? Phase == ConcurrencyPhase.Probe ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)
+        : Phase == ConcurrencyPhase.Probe && Knee is null ? Math.Max(2 * MinWindow, Limit) : Math.Max(LatencyWindow, 2 * Limit);
 
     public ConcurrencyTicket OnSent(int inFlight)
     {
@@ -145,6 +201,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         var sample = AnswerSample.Of(generation);
+        _latencyOnly = sample.Signal == QueueSignal.None;
         if (_round is { } round && ticket.Round == round.Id)
         {
             if (round.Answer(sample, ticket.Probe))
@@ -160,8 +217,11 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             }
         }
 
-        // In slow start the rounds decide; answers beside them ran at the round's in flight, not the limit's.
-        if (Phase == ConcurrencyPhase.SlowStart)
+        // In slow start the rounds decide; answers beside them ran at the round's in flight, not the limit's. By
+        // latency alone, the first answers after a change met the requests sent before it: after a step up, the
+        // requests it added queued only behind those, which were part done, so they waited less than at the limit and
+        // would measure a gain that isn't there.
+        if (Phase == ConcurrencyPhase.SlowStart || (_latencyOnly && ++_answersInEpoch <= _transient))
         {
             return;
         }
@@ -187,6 +247,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         _stepUp = null;
         _stepDown = null;
         _noGainOnce = false;
+        _stepScaling = null;
         _climbProbes = 1;
         SetLimit(Math.Max(1, Limit / 2));
         _cutEpoch = _epoch;
@@ -238,13 +299,21 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// </summary>
     private void OnSlowStartRound(ProbeRound round)
     {
+        if (round.LatencyOnly)
+        {
+            // By latency alone a round can't be judged: its probes live beside the limit's older requests, which
+            // leave as they answer, so the round's in flight is not what its answers saw. Windows judge each step.
+            ClimbByWindows(round.InFlight, round.Probes);
+            return;
+        }
+
         if (round.Waited > 0)
         {
             OnSlowStartRoundWaited(round);
             return;
         }
 
-        var throughput = round.SecondsPerToken > 0 ? round.InFlight / round.SecondsPerToken : double.PositiveInfinity;
+        var throughput = round.Throughput;
         var noGain = _roundBefore is { } below && throughput < below.Throughput * Math.Pow(1 + MinGain, round.InFlight - below.Limit);
 
         // The exponent e of throughput ∝ in-flight^e over this round's step. It paid, but clearly less than the step
@@ -282,6 +351,35 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         Double(round);
     }
 
+    /// <summary>
+    /// The latency rule's bend: a step up from <paramref name="below"/> that paid, but scaled throughput clearly less
+    /// than the step before it on a curve that had scaled near-linearly (the slow-start rounds' test), went past the
+    /// slots; no wait will ever say so, and stepping down one at a time from there takes long. Returns the knee on the
+    /// bend, or null if the curve does not bend.
+    /// </summary>
+    private int? Bends(MeasuredLimit below, MeasuredLimit above)
+    {
+        var scaling = Math.Log(above.Throughput / below.Throughput) / Math.Log((double)above.Limit / below.Limit);
+        if (_stepScaling is { } last && last >= MinBendingReference && scaling < BendingShare * last)
+        {
+            return KneeOnTheBend(below, above, last);
+        }
+
+        _stepScaling = double.IsFinite(scaling) ? Math.Min(scaling, 1) : null;
+        return null;
+    }
+
+    /// <summary>
+    /// The in flight at which throughput, growing from <paramref name="below"/> as in-flight^<paramref name="scaling"/>
+    /// (as the step before did), would reach <paramref name="bent"/>'s: where the server stopped taking more in, if it
+    /// ran everything up to its slots and queued the rest (a continuous-batching server past its KV cache).
+    /// </summary>
+    private static int KneeOnTheBend(MeasuredLimit below, MeasuredLimit bent, double scaling)
+    {
+        var knee = below.Limit * Math.Pow(bent.Throughput / below.Throughput, 1 / scaling);
+        return double.IsFinite(knee) ? (int)Math.Clamp(Math.Round(knee), below.Limit, bent.Limit) : bent.Limit;
+    }
+
     private void OnSlowStartRoundWaited(ProbeRound round)
     {
         // A short wait may be no queue at all: a cold server counts its own set-up (a fresh process, its first
@@ -293,13 +391,14 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        if (round.MaxShare < ClearQueueShare && Doubt())
+        // A server's own count of waiting requests is no cold start's set-up: believed at once.
+        if (round.MaxShare < ClearQueueShare && !round.Gauged && Doubt())
         {
             return;
         }
 
         // Ollama serves in order of arrival: the requests that did not wait are the slots it has.
-        SetKnee(Math.Clamp(round.InFlight - round.Waited, 1, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
+        SetKnee(Math.Clamp(round.Served, 1, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
     }
 
     /// <summary>Takes the round's in flight as the limit; slow start goes on below the cap, and ends at it.</summary>
@@ -346,10 +445,16 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// </summary>
     private void OnProbeRound(ProbeRound round)
     {
+        if (round.LatencyOnly)
+        {
+            ClimbByWindows(round.InFlight, round.Probes);
+            return;
+        }
+
         if (round.Waited > 0)
         {
             // No free slot for some: those that did not wait are the slots (Ollama serves in order of arrival).
-            SetKnee(Math.Clamp(round.InFlight - round.Waited, Limit, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
+            SetKnee(Math.Clamp(round.Served, Limit, round.InFlight - 1), trusted: round.MaxShare >= ClearQueueShare);
             return;
         }
 
@@ -364,15 +469,36 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     }
 
     /// <summary>
+    /// The latency rule's climb: the limit takes <paramref name="inFlight"/> (a round's, or a step's straight up: a
+    /// round tells nothing by latency), and windows at it check that the step paid (<see cref="OnWindowAtLimit"/>);
+    /// while each does, the next step is twice as big. From 1 in flight a 48-sequence server is reached in 6 steps of
+    /// two service times each (the answers that met the older requests, then a window).
+    /// </summary>
+    private void ClimbByWindows(int inFlight, int probes)
+    {
+        if (_throughput is { } throughput)
+        {
+            _stepUp = new MeasuredLimit(Limit, throughput);
+        }
+
+        var before = Limit;
+        SetLimit(inFlight);
+        _transient = Math.Max(1, Limit - before);
+        _climbProbes = 2 * probes;
+        Phase = ConcurrencyPhase.Probe;
+    }
+
+    /// <summary>
     /// A window of answers at the limit (2 while a step is unchecked, else twice the limit and at least
-    /// <see cref="MinWindow"/>) gives a throughput, <c>limit ÷ time per generated token</c>. If the answers waited,
+    /// <see cref="MinWindow"/>; by latency alone, see <see cref="WindowSize"/>) gives a throughput
+    /// (<see cref="AnswerSample.Throughput"/>). If the answers waited,
     /// together, more than <see cref="QueueTolerance"/> of their service, the backend serves fewer in parallel than
     /// before: the slots busy are <c>limit × service ÷ (service + wait)</c> by Little's law, and the limit drops
     /// straight there, whatever the phase.
     /// </summary>
     private void OnWindow()
     {
-        var perToken = AnswerSample.MedianSecondsPerToken(_window);
+        var throughput = AnswerSample.Throughput(_window, Limit);
         var service = _window.Sum(s => s.Service);
         var total = service + _window.Sum(s => s.Wait);
         // The window's wait against its service, not the median answer's: two requests over 32 slots queue for good,
@@ -387,7 +513,6 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        var throughput = perToken > 0 ? Limit / perToken : double.PositiveInfinity;
         if (Phase == ConcurrencyPhase.StepDown)
         {
             OnStepDownWindow(throughput);
@@ -406,7 +531,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// </summary>
     private void OnWindowAtLimit(double throughput)
     {
-        if (_stepUp is { } below && throughput < below.Throughput * Math.Pow(1 + MinGain, Math.Max(1, Limit - below.Limit)))
+        if (_stepUp is { } below && throughput < below.Throughput * StepMustPay(Limit - below.Limit))
         {
             // The last step up bought (almost) nothing. One window is noisy; two in a row are an answer.
             if (!_noGainOnce)
@@ -420,6 +545,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
+        if (_latencyOnly && Phase == ConcurrencyPhase.Probe && _stepUp is { } paid && Bends(paid, new MeasuredLimit(Limit, throughput)) is { } knee)
+        {
+            SetKnee(knee, lookDown: true);
+            return;
+        }
+
         _noGainOnce = false;
         _stepUp = null;
         _throughput = throughput;
@@ -428,22 +559,43 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        if (Knee is { } knee && Limit < knee)
+        if (Knee is { } held && Limit < held)
         {
             // Below a limit known to serve well (after errors): double back without probing.
             _stepUp = new MeasuredLimit(Limit, throughput);
-            SetLimit(Math.Min(knee, 2 * Limit));
+            SetLimit(Math.Min(held, 2 * Limit));
             return;
         }
 
         if (Phase == ConcurrencyPhase.Probe || _pace.Due)
         {
-            StartRound(Math.Min(Phase == ConcurrencyPhase.Probe ? _climbProbes : 1, _cap - Limit));
+            var probes = Math.Min(Phase == ConcurrencyPhase.Probe ? _climbProbes : 1, _cap - Limit);
+            if (_latencyOnly)
+            {
+                // A round would tell nothing by latency alone: step straight up, and let the windows judge.
+                ClimbByWindows(Limit + probes, probes);
+            }
+            else
+            {
+                StartRound(probes);
+            }
+
             _pace.Probed();
             return;
         }
 
         _pace.Held();
+    }
+
+    /// <summary>
+    /// The throughput a step up of <paramref name="requests"/> must multiply by: <see cref="MinGain"/> per request; by
+    /// latency alone at least <see cref="LatencyNoise"/>, as a window's mean latency wanders that much with the mix of
+    /// answers, and a flat curve (a CPU past its slots) would otherwise take a lucky window for a gain.
+    /// </summary>
+    private double StepMustPay(int requests)
+    {
+        var required = Math.Pow(1 + MinGain, Math.Max(1, requests));
+        return _latencyOnly ? Math.Max(required, 1 + LatencyNoise) : required;
     }
 
     /// <summary>
@@ -495,6 +647,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     {
         _pace.OnKnee(confirmed: knee == Knee, trusted);
         _noGainOnce = false;
+        _stepScaling = null;
         _climbProbes = 1;
         Knee = knee;
         _stepUp = null;
@@ -506,9 +659,11 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private void SetLimit(int limit)
     {
         _epoch++;
+        _answersInEpoch = 0;
         _round = null;
         _window.Clear();
         Limit = Math.Clamp(limit, 1, _cap);
+        _transient = Limit;
     }
 
     private void StartRound(int probes) => _round = new ProbeRound(++_rounds, Limit, probes, _time);

@@ -1,3 +1,5 @@
+using OrleansLlm.Inference;
+
 namespace OrleansLlm.Worker;
 
 /// <summary>
@@ -35,8 +37,22 @@ internal sealed class ProbeRound(long id, int limit, int probes, TimeProvider ti
     /// <summary>The longest wait of a member, as a share of its service time.</summary>
     public double MaxShare { get; private set; }
 
-    /// <summary>The members' median time per generated token.</summary>
-    public double SecondsPerToken => AnswerSample.MedianSecondsPerToken(_answers);
+    /// <summary>The throughput the members measured (<see cref="AnswerSample.Throughput"/>).</summary>
+    public double Throughput => AnswerSample.Throughput(_answers, InFlight);
+
+    /// <summary>Whether most members told only their latency: then none is seen to wait.</summary>
+    public bool LatencyOnly => AnswerSample.LatencyOnly(_answers);
+
+    /// <summary>
+    /// How many of the round's in flight the server ran at once. It serves in order of arrival, so with its own
+    /// durations those that did not wait are its slots. A waiting gauge, though, puts its share of the wall time on
+    /// every answer, whether it waited or not; Little's law at the fullest moment says the slots then: in flight ÷
+    /// (1 + waiting ÷ running), the largest such share being <see cref="MaxShare"/>.
+    /// </summary>
+    public int Served => Gauged ? (int)Math.Round(InFlight / (1 + MaxShare)) : InFlight - Waited;
+
+    /// <summary>Whether most members' waits come from the server's waiting gauge.</summary>
+    public bool Gauged => _answers.Count(a => a.Signal == QueueSignal.ServerGauge) * 2 > _answers.Count;
 
     /// <summary>Takes a request sent beside <paramref name="inFlight"/> others into the round; true if it is a probe.</summary>
     public bool Add(int inFlight)
@@ -89,7 +105,13 @@ internal sealed class ProbeRound(long id, int limit, int probes, TimeProvider ti
     /// one frees every few hundredths of a service time, so a probe beside full slots often waits only that long, but
     /// it waited all the same, where a probe that found a free slot does not wait at all.
     /// </summary>
+    /// <remarks>
+    /// A waiting gauge is read now and then (every 250 ms by default), and a probe's share is the mean of the readings
+    /// over its life: a queue that a doubling made, and that drained as the older requests left, shows in few of them,
+    /// if any. Any waiting it shows was a queue the probes made (the limit alone never made one), so it counts.
+    /// </remarks>
     private bool WaitedForASlot(AnswerSample sample) =>
         sample.QueueShare > AdaptiveConcurrencyController.QueueTolerance
+        || (sample.Signal == QueueSignal.ServerGauge && sample.Wait > 0)
         || (sample.Wait > 0 && _firstAnswer is { } firstAnswer && sample.Wait >= firstAnswer.TotalSeconds / 2);
 }

@@ -9,12 +9,14 @@ public sealed class CoLocatedConsumers : IDesign
     public string Id => "C";
 
     public string Describe(Scenario scenario, BenchmarkOptions options) =>
-        $"{scenario.Backends.Count} co-located consumers × parallelism {options.PerConsumer}, consumer i → backend i";
+        scenario.Backends.Any(b => b.OpenAi)
+            ? $"{scenario.Backends.Count} co-located consumers, consumer i → backend i, parallelism {string.Join(" · ", scenario.Backends.Select(options.PerConsumerFor))}"
+            : $"{scenario.Backends.Count} co-located consumers × parallelism {options.PerConsumer}, consumer i → backend i";
 
     public Task<IAsyncDisposable> StartAsync(DesignContext context, CancellationToken cancellationToken)
     {
         var consumers = context.Backends.Select((url, i) => new FixedParallelismConsumer(
-            $"C{i}", context, [url], context.Options.PerConsumer, context.Options.Seed + i, cancellationToken)).ToArray();
+            $"C{i}", context, [url], context.Options.PerConsumerFor(context.Specs[i]), context.Options.Seed + i, cancellationToken)).ToArray();
         return Task.FromResult<IAsyncDisposable>(new ConsumerGroup(consumers));
     }
 }

@@ -1,7 +1,11 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
 using System.Text;
 using System.Text.Json;
 using OllamaSharp;
 using OllamaSharp.Models;
+using OpenAI;
+using OpenAI.Chat;
 using OrleansLlm.Benchmarks.Infrastructure;
 using OrleansLlm.Options;
 using StackExchange.Redis;
@@ -22,7 +26,10 @@ public sealed class FixedParallelismConsumer : IAsyncDisposable
     private readonly string _name;
     private readonly DesignContext _context;
     private readonly HttpClient[] _http;
-    private readonly OllamaApiClient[] _clients;
+    private readonly OllamaApiClient?[] _clients;
+
+    // The OpenAI-compatible backends' clients (null for Ollama ones), index-aligned with _http.
+    private readonly ChatClient?[] _chats;
     private readonly CancellationTokenSource _stop;
     private readonly Task _loops;
 
@@ -37,7 +44,8 @@ public sealed class FixedParallelismConsumer : IAsyncDisposable
             BaseAddress = url,
             Timeout = context.CallTimeout,
         }).ToArray();
-        _clients = _http.Select(h => new OllamaApiClient(h, OllamaDefaults.Model)).ToArray();
+        _clients = _http.Select(h => context.IsOpenAi(h.BaseAddress!) ? null : new OllamaApiClient(h, OllamaDefaults.Model)).ToArray();
+        _chats = _http.Select(h => context.IsOpenAi(h.BaseAddress!) ? ChatClientOf(h) : null).ToArray();
         _stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _loops = Task.WhenAll(Enumerable.Range(0, parallelism).Select(i => Task.Run(() => LoopAsync(new Random(seed * 1009 + i), _stop.Token))));
     }
@@ -89,13 +97,15 @@ public sealed class FixedParallelismConsumer : IAsyncDisposable
         string answer;
         try
         {
-            answer = await GenerateAsync(_clients[backend], prompt, stop);
+            answer = _chats[backend] is { } chat
+                ? await CompleteChatAsync(chat, prompt, stop)
+                : await GenerateAsync(_clients[backend]!, prompt, stop);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
             return; // stopped mid-call: the item is lost, and the run reports it
         }
-        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException)
+        catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException or InvalidOperationException or ClientResultException)
         {
             // Not part of any scenario (no faults are injected), but never drop an item silently: put it back.
             await Db.ListLeftPushAsync(_context.Keys.Ready, payload);
@@ -126,6 +136,23 @@ public sealed class FixedParallelismConsumer : IAsyncDisposable
 
         return done ? text.ToString() : throw new InvalidOperationException("Ollama's response ended without \"done\": true");
     }
+
+    /// <summary>
+    /// The call D's silos make of an OpenAI-compatible server (OpenAiCompatibleBackend): the prompt as a user message to
+    /// <c>/v1/chat/completions</c>, through the official SDK on this consumer's HttpClient, with no retries.
+    /// </summary>
+    private static async Task<string> CompleteChatAsync(ChatClient chat, string prompt, CancellationToken cancellationToken)
+    {
+        var result = await chat.CompleteChatAsync([new UserChatMessage(prompt)], cancellationToken: cancellationToken);
+        return result.Value.Content.Count > 0 ? result.Value.Content[0].Text : throw new InvalidOperationException("the chat completion had no content");
+    }
+
+    private static ChatClient ChatClientOf(HttpClient http) => new(OllamaDefaults.Model, new ApiKeyCredential("EMPTY"), new OpenAIClientOptions
+    {
+        Endpoint = new Uri(http.BaseAddress!.AbsoluteUri.TrimEnd('/') + "/v1"),
+        Transport = new HttpClientPipelineTransport(http),
+        RetryPolicy = new ClientRetryPolicy(maxRetries: 0),
+    });
 
     private static async Task PauseAsync(TimeSpan delay, CancellationToken cancellationToken)
     {

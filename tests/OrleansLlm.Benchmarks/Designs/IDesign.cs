@@ -7,13 +7,19 @@ namespace OrleansLlm.Benchmarks.Designs;
 /// <param name="Backends">Backend i's URL; the run's simulators, index-aligned with the scenario's backends.</param>
 /// <param name="Recorder">Every generate call must go through an HttpClient with its handler.</param>
 /// <param name="CallTimeout">Per Ollama call; the run's own deadline, so a call never outlives the run.</param>
+/// <param name="Specs">Backend i's spec: whether it speaks Ollama's API or the OpenAI-compatible one.</param>
 public sealed record DesignContext(
     RedisProcess Redis,
     QueueKeys Keys,
     IReadOnlyList<Uri> Backends,
     CallRecorder Recorder,
     BenchmarkOptions Options,
-    TimeSpan CallTimeout);
+    TimeSpan CallTimeout,
+    IReadOnlyList<BackendSpec> Specs)
+{
+    /// <summary>Whether the backend at <paramref name="url"/> speaks the OpenAI-compatible API.</summary>
+    public bool IsOpenAi(Uri url) => Backends.ToList().IndexOf(url) is var i and >= 0 && i < Specs.Count && Specs[i].OpenAi;
+}
 
 /// <summary>
 /// One way of feeding the backends from the Redis list <see cref="DesignContext.Keys"/>.Ready. Started before the

@@ -5,13 +5,14 @@ using Orleans.TestingHost;
 using OrleansLlm.Hosting;
 using OrleansLlm.Inference;
 using OrleansLlm.Ollama;
+using OrleansLlm.OpenAiCompatible;
 using OrleansLlm.Worker;
 
 namespace OrleansLlm.Benchmarks.Designs;
 
 /// <summary>
 /// Design D, OrleansLlm itself: an in-process Orleans cluster with one silo per backend, silo i configured with
-/// <c>Ollama:Url</c> = backend i, real Redis, <c>AddOrleansLlm()</c> and whatever concurrency controller it
+/// <c>Ollama:Url</c> = backend i (or, beside an OpenAI-compatible server, <c>Backend:Kind</c> OpenAi and its URL), real Redis, <c>AddOrleansLlm()</c> and whatever concurrency controller it
 /// registers, capped by <c>Worker:MaxConcurrency</c>. Items are pushed raw, as Bento would.
 /// </summary>
 public sealed class OrleansDesign : IDesign
@@ -38,21 +39,33 @@ public sealed class OrleansDesign : IDesign
         });
         builder.ConfigureSiloHost((_, host) =>
         {
-            host.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            var backend = backendOfNextSilo();
+            var settings = new Dictionary<string, string?>
             {
                 ["Redis:ConnectionString"] = context.Redis.ConnectionString,
                 ["Queue:Name"] = context.Keys.Name,
-                ["Ollama:Url"] = backendOfNextSilo().ToString(),
+                ["Ollama:Url"] = backend.ToString(),
                 ["Ollama:RequestTimeout"] = context.CallTimeout.ToString(),
                 ["Worker:MaxConcurrency"] = context.Options.DMaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Worker:DrainTimeout"] = "00:00:05",
-            });
+            };
+            if (context.IsOpenAi(backend))
+            {
+                // Beside a continuous-batching server the silo speaks its API, and reads its queue from /metrics.
+                settings["Backend:Kind"] = "OpenAi";
+                settings["Backend:Url"] = backend.ToString();
+                settings["Backend:Model"] = OllamaDefaults.Model;
+                settings["Backend:RequestTimeout"] = context.CallTimeout.ToString();
+            }
+
+            host.Configuration.AddInMemoryCollection(settings);
         });
         builder.ConfigureSilo((_, silo) =>
         {
             silo.AddOrleansLlm();
             // Measure Ollama's queue waits the same way as for A/B/C, on the silos' own Ollama client.
             silo.Services.AddHttpClient<OllamaBackend>().AddHttpMessageHandler(() => context.Recorder.CreateHandler());
+            silo.Services.AddHttpClient<OpenAiCompatibleBackend>().AddHttpMessageHandler(() => context.Recorder.CreateHandler());
         });
         return builder;
     }

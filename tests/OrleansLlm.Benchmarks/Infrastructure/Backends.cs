@@ -2,7 +2,7 @@ using OllamaSim;
 
 namespace OrleansLlm.Benchmarks.Infrastructure;
 
-/// <summary>The simulated Ollama servers of one design run, in-process over real HTTP; fresh for every run.</summary>
+/// <summary>The simulated servers (Ollama, or OpenAI-compatible) of one design run, in-process over real HTTP; fresh for every run.</summary>
 public sealed class Backends : IAsyncDisposable
 {
     private readonly List<SimulatorServer> _servers;
@@ -38,7 +38,11 @@ public sealed class Backends : IAsyncDisposable
         var curve = spec.Curve(options.ScalingExponent);
         return SimulatorServer.StartAsync(new SimulatorOptions
         {
-            Parallel = spec.Parallel,
+            Api = spec.OpenAi ? SimulatorApi.OpenAI : SimulatorApi.Ollama,
+            Flavor = spec.Flavor ?? ServerFlavor.Vllm,
+            Parallel = spec.OpenAi ? 1 : spec.Parallel,
+            KvSeqs = spec.OpenAi ? spec.Parallel : null,
+            MaxNumSeqs = spec.MaxNumSeqs,
             Speed = spec.Speed,
             TimeScale = options.TimeScale,
             ScalingExponent = curve.ScalingExponent,

@@ -40,7 +40,17 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        if (request.RequestUri is not { } uri || !uri.AbsolutePath.EndsWith("/api/generate", StringComparison.Ordinal))
+        if (request.RequestUri is not { } uri)
+        {
+            return await base.SendAsync(request, cancellationToken);
+        }
+
+        if (uri.AbsolutePath.EndsWith("/v1/chat/completions", StringComparison.Ordinal))
+        {
+            return await SendChatAsync(uri, request, cancellationToken);
+        }
+
+        if (!uri.AbsolutePath.EndsWith("/api/generate", StringComparison.Ordinal))
         {
             return await base.SendAsync(request, cancellationToken);
         }
@@ -69,6 +79,33 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
         if (LastLine(body) is { } line && Durations(line) is var (wait, service))
         {
             recorder.Add(new CallSample(uri.Authority, wait, service, DateTimeOffset.UtcNow));
+        }
+
+        return response;
+    }
+
+    /// <summary>
+    /// An OpenAI-compatible answer tells no queue wait (vLLM's carries no durations): its load is counted, and its
+    /// whole time recorded as service with no wait; the servers' own queue waits come from the simulators' stats.
+    /// </summary>
+    private async Task<HttpResponseMessage> SendChatAsync(Uri uri, HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var load = recorder.LoadOf(uri.Authority);
+        var sent = System.Diagnostics.Stopwatch.GetTimestamp();
+        load.Sending();
+        HttpResponseMessage response;
+        try
+        {
+            response = await base.SendAsync(request, cancellationToken);
+        }
+        finally
+        {
+            load.Done();
+        }
+
+        if (response.IsSuccessStatusCode)
+        {
+            recorder.Add(new CallSample(uri.Authority, 0, System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalSeconds, DateTimeOffset.UtcNow));
         }
 
         return response;

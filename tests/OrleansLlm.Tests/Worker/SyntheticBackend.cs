@@ -32,6 +32,14 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
 
     public CapacityCurve Curve { get; set; } = curve;
 
+    /// <summary>
+    /// What its answers tell of their wait, as the backend seam fills a <see cref="Generation"/>: the server's own
+    /// durations (Ollama, llama.cpp's <c>timings</c>); a waiting and a running count read from its <c>/metrics</c>,
+    /// the wait being the wall time's share W ÷ (W + R) averaged over the request's life, as the seam averages the
+    /// readings taken while it ran (vLLM, SGLang); or only the wall time.
+    /// </summary>
+    public QueueSignal Signal { get; set; } = QueueSignal.Durations;
+
     /// <summary>Divides every slot's speed: 3 is three times slower per token, with the same slots.</summary>
     public double Slowdown { get; set; } = 1;
 
@@ -48,6 +56,9 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
     public double Now { get; private set; }
 
     public int InFlight => _queue.Count + _busy.Count;
+
+    /// <summary>Seconds the last answer really waited for a slot, whatever it reported.</summary>
+    public double LastWait { get; private set; }
 
     /// <summary>
     /// Makes each answer's reported generation time off by up to ± <paramref name="share"/> of itself (uniformly, from
@@ -80,6 +91,12 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
             var next = _busy.MinBy(r => r.Remaining)!;
             var step = next.Remaining / rate;
             Now += step;
+            var share = (double)_queue.Count / (_queue.Count + _busy.Count);
+            foreach (var request in _busy.Concat(_queue))
+            {
+                request.WaitShareSeconds += share * step;
+            }
+
             foreach (var request in _busy)
             {
                 request.Remaining = Math.Max(0, request.Remaining - (step * rate));
@@ -97,7 +114,14 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
             _busy.Remove(next);
             StartQueued();
             var noise = _noise is null ? 1 : 1 + (_noiseShare * ((2 * _noise.NextDouble()) - 1));
-            return (next.Ticket, next.Answer(Now, noise));
+            var answer = next.Answer(Now, noise);
+            LastWait = next.Started - next.Arrived;
+            return (next.Ticket, Signal switch
+            {
+                QueueSignal.ServerGauge => Reported(answer, next.WaitShareSeconds / Math.Max(Now - next.Arrived, double.Epsilon), QueueSignal.ServerGauge),
+                QueueSignal.None => Reported(answer, 0, QueueSignal.None),
+                _ => answer,
+            });
         }
     }
 
@@ -108,6 +132,21 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
         _busy.Clear();
         _queue.Clear();
         return failed;
+    }
+
+    /// <summary>
+    /// What an OpenAI-compatible backend makes of an answer without durations: the wall time, a
+    /// <paramref name="waitShare"/> of it waiting and the rest generating (as the seam does, prompt and all).
+    /// </summary>
+    private static Generation Reported(Generation answer, double waitShare, QueueSignal signal)
+    {
+        var wall = answer.TotalDuration;
+        return answer with
+        {
+            PromptEvalDuration = TimeSpan.Zero,
+            EvalDuration = wall * (1 - waitShare),
+            Signal = signal,
+        };
     }
 
     private void StartQueued()
@@ -125,6 +164,11 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
         public ConcurrencyTicket Ticket { get; } = ticket;
 
         public SyntheticItem Item { get; } = item;
+
+        public double Arrived => arrived;
+
+        /// <summary>The server's waiting share W ÷ (W + R), integrated over this request's life so far.</summary>
+        public double WaitShareSeconds { get; set; }
 
         public double Started { get; set; }
 

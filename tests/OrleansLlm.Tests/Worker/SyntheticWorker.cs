@@ -83,7 +83,7 @@ internal sealed class SyntheticWorker(IConcurrencyController controller, Synthet
         var (ticket, generation) = backend.NextAnswer();
         time.SetUtcNow(_start + TimeSpan.FromSeconds(backend.Now));
         controller.OnSuccess(ticket, generation);
-        var answer = new SyntheticAnswer(backend.Now, before, controller.Limit, ticket.Probe, generation.QueueWait, generation.ServiceTime);
+        var answer = new SyntheticAnswer(backend.Now, before, controller.Limit, ticket.Probe, generation.QueueWait, generation.ServiceTime, backend.LastWait);
         Answers.Add(answer);
         return answer;
     }

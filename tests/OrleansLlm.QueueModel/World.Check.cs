@@ -1,5 +1,4 @@
 using OrleansLlm.Inference;
-using OrleansLlm.Ollama;
 
 namespace OrleansLlm.QueueModel;
 

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using OrleansLlm.Inference;
-using OrleansLlm.Ollama;
 using OrleansLlm.Queue;
 
 namespace OrleansLlm.QueueModel;

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.Options;
 using OrleansLlm.Inference;
-using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 
 namespace OrleansLlm.Worker;

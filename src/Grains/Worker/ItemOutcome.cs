@@ -1,5 +1,4 @@
 using OrleansLlm.Inference;
-using OrleansLlm.Ollama;
 using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Worker;

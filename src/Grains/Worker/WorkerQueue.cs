@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Inference;
-using OrleansLlm.Ollama;
 using OrleansLlm.Options;
 using OrleansLlm.Queue;
 using OrleansLlm.Telemetry;

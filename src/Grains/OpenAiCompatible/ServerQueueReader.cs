@@ -120,8 +120,11 @@ public sealed partial class ServerQueueReader : ILifecycleParticipant<ISiloLifec
                 ? Record(PrometheusQueueText.Read(await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false)))
                 : $"answered HTTP {(int)response.StatusCode}";
         }
-        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+        catch (Exception ex) when (!cancellationToken.IsCancellationRequested)
         {
+            // Anything, not only HttpRequestException: the handler can let a bare SocketException out ("Transport
+            // endpoint is not connected" from a connection reset as it opens), and one escaping here would end the
+            // readings for good; the next tick tries again.
             problem = $"did not answer: {ex.Message}";
         }
 

@@ -80,6 +80,21 @@ public sealed class OpenAiCompatibleBackendTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Readings_GoOn_AfterTheTransportThrowsWhatHttpClientDoesNotWrap()
+    {
+        // CI met it once: a SocketException out of HttpClient ended the reader's loop, and no reading came again.
+        await using var simulator = await SimulatorServer.StartAsync(new SimulatorOptions { Api = SimulatorApi.OpenAI, TimeScale = 0 });
+        var broken = new BrokenTransportHandler(failures: 3);
+        await using var host = await OpenAiBackendHost.StartAsync(simulator, configure: services =>
+            services.AddHttpClient(ServerQueueReader.HttpClientName).AddHttpMessageHandler(() => broken));
+
+        await Eventually.TrueAsync(() => host.Queue.Latest is not null, "a reading of the server's queue after 3 broken reads",
+            describe: () => Task.FromResult($"{broken.Failed} reads sent"));
+
+        Assert.True(broken.Failed > 3, $"{broken.Failed} reads sent");
+    }
+
+    [Fact]
     public async Task BatchOptionsAndSchema_ReachTheServer_AsOpenAiFields_AndACutAnswerSaysLength()
     {
         await using var simulator = await SimulatorServer.StartAsync(new SimulatorOptions { Api = SimulatorApi.OpenAI, TimeScale = 0 });

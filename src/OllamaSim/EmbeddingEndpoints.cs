@@ -15,39 +15,24 @@ internal static class EmbeddingEndpoints
 
     public static void Map(WebApplication app, Simulator sim)
     {
-        app.MapPost("/api/embed", (HttpContext http) => CountedAsync(http, sim, EmbedAsync));
-        app.MapPost("/api/embeddings", (HttpContext http) => CountedAsync(http, sim, EmbeddingsAsync));
+        app.MapPost("/api/embed", (HttpContext http) => EmbeddingAsync(http, sim, EmbedAsync));
+        app.MapPost("/api/embeddings", (HttpContext http) => EmbeddingAsync(http, sim, EmbeddingsAsync));
     }
 
-    private static async Task CountedAsync(HttpContext http, Simulator sim, Func<HttpContext, Simulator, CancellationToken, Task<bool>> serve)
+    private static Task EmbeddingAsync(HttpContext http, Simulator sim, Func<HttpContext, Simulator, CancellationToken, Task<bool>> serve) =>
+        CountedAsync(http, sim, ct => AnsweringErrorsAsync(http, sim, ct, serve));
+
+    /// <summary>Serves an embedding request; a refusal (<see cref="OllamaError"/>) is answered with its status and counts as failed.</summary>
+    private static async Task<bool> AnsweringErrorsAsync(HttpContext http, Simulator sim, CancellationToken ct, Func<HttpContext, Simulator, CancellationToken, Task<bool>> serve)
     {
-        sim.Counters.Received();
-        using var linked = LinkedAbort(http, sim);
-        var ct = linked.Token;
-        var served = false;
         try
         {
-            served = await serve(http, sim, ct);
+            return await serve(http, sim, ct);
         }
         catch (OllamaError ex) when (!http.Response.HasStarted)
         {
             await WriteErrorAsync(http, ex.Status, ex.Message, ct);
-        }
-        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or IOException)
-        {
-            // The client gave up (nothing left to answer) or the server is stopping.
-            DropIfStopping(http);
-        }
-        finally
-        {
-            if (served)
-            {
-                sim.Counters.Served();
-            }
-            else
-            {
-                sim.Counters.Failed();
-            }
+            return false;
         }
     }
 

@@ -14,6 +14,8 @@ internal static class InferenceEndpoints
         app.MapPost("/api/chat", (HttpContext http) => InferenceAsync(http, sim, chat: true));
     }
 
+    private static Task InferenceAsync(HttpContext http, Simulator sim, bool chat) => CountedAsync(http, sim, ct => ServeAsync(http, sim, chat, ct));
+
     /// <summary>A generate or chat request reduced to what the simulation needs.</summary>
     private sealed record Call(
         ModelEntry Model,
@@ -30,34 +32,6 @@ internal static class InferenceEndpoints
 
     /// <summary>A call whose prompt is evaluated: when it came, how long loading and the prompt took, when generation began.</summary>
     private sealed record Prompted(long Started, long LoadNs, int PromptTokens, long PromptNs, long EvalStart);
-
-    private static async Task InferenceAsync(HttpContext http, Simulator sim, bool chat)
-    {
-        sim.Counters.Received();
-        using var linked = LinkedAbort(http, sim);
-        var ct = linked.Token;
-        var served = false;
-        try
-        {
-            served = await ServeAsync(http, sim, chat, ct);
-        }
-        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or IOException)
-        {
-            // The client gave up (nothing left to answer) or the server is stopping.
-            DropIfStopping(http);
-        }
-        finally
-        {
-            if (served)
-            {
-                sim.Counters.Served();
-            }
-            else
-            {
-                sim.Counters.Failed();
-            }
-        }
-    }
 
     /// <summary>Answers one generate/chat request; true when it ended with a complete "done" response.</summary>
     private static async Task<bool> ServeAsync(HttpContext http, Simulator sim, bool chat, CancellationToken ct)

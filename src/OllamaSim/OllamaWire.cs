@@ -75,6 +75,39 @@ internal static class OllamaWire
             sim.Stopping);
 
     /// <summary>
+    /// Serves one inference request and counts it: received, then served when <paramref name="serve"/> says it gave a
+    /// complete answer, else failed. A request cut off (the client gone, the server stopping) ends quietly, its
+    /// connection dropped if the server is stopping.
+    /// </summary>
+    public static async Task CountedAsync(HttpContext http, Simulator sim, Func<CancellationToken, Task<bool>> serve)
+    {
+        sim.Counters.Received();
+        using var linked = LinkedAbort(http, sim);
+        var ct = linked.Token;
+        var served = false;
+        try
+        {
+            served = await serve(ct);
+        }
+        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or IOException)
+        {
+            // The client gave up (nothing left to answer) or the server is stopping.
+            DropIfStopping(http);
+        }
+        finally
+        {
+            if (served)
+            {
+                sim.Counters.Served();
+            }
+            else
+            {
+                sim.Counters.Failed();
+            }
+        }
+    }
+
+    /// <summary>
     /// When a request was cut off by the server stopping rather than by its client, drops the connection, as a dying
     /// Ollama would: ending the response normally would pass an unfinished answer off as a complete empty one.
     /// </summary>

@@ -17,33 +17,7 @@ internal static class OpenAICompletions
         app.MapPost("/v1/completions", (HttpContext http) => CompleteAsync(http, sim, chat: false));
     }
 
-    private static async Task CompleteAsync(HttpContext http, Simulator sim, bool chat)
-    {
-        sim.Counters.Received();
-        using var linked = LinkedAbort(http, sim);
-        var ct = linked.Token;
-        var served = false;
-        try
-        {
-            served = await ServeAsync(http, sim, chat, ct);
-        }
-        catch (Exception ex) when (ct.IsCancellationRequested && ex is OperationCanceledException or IOException)
-        {
-            // The client gave up (nothing left to answer) or the server is stopping.
-            DropIfStopping(http);
-        }
-        finally
-        {
-            if (served)
-            {
-                sim.Counters.Served();
-            }
-            else
-            {
-                sim.Counters.Failed();
-            }
-        }
-    }
+    private static Task CompleteAsync(HttpContext http, Simulator sim, bool chat) => CountedAsync(http, sim, ct => ServeAsync(http, sim, chat, ct));
 
     /// <summary>Answers one request; true when it got a complete 200 answer.</summary>
     private static async Task<bool> ServeAsync(HttpContext http, Simulator sim, bool chat, CancellationToken ct)

@@ -3,6 +3,7 @@ using OllamaSim;
 using OrleansLlm.Options;
 using OrleansLlm.Worker;
 using Xunit.Abstractions;
+using static OrleansLlm.Tests.Worker.LimitSeries;
 
 namespace OrleansLlm.Tests.Worker;
 
@@ -234,29 +235,4 @@ public sealed class AdaptiveConcurrencyClimbTests(ITestOutputHelper output)
     private static List<double> SortedWaits(List<SyntheticAnswer> answers) => [.. answers.Select(a => a.QueueWait.TotalSeconds).Order()];
 
     private static double P99(List<double> sorted) => sorted[(int)Math.Ceiling(0.99 * sorted.Count) - 1];
-
-    /// <summary>The limit held for the most answers.</summary>
-    private static int Settled(IEnumerable<int> limits) => limits.GroupBy(l => l).MaxBy(g => g.Count())!.Key;
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
-
-    /// <summary>Run-length encodes a series, like the benchmark report: 1,2×3,4.</summary>
-    private static IEnumerable<string> Runs(List<int> series)
-    {
-        for (var i = 0; i < series.Count;)
-        {
-            var j = i;
-            while (j < series.Count && series[j] == series[i])
-            {
-                j++;
-            }
-
-            yield return j - i == 1 ? $"{series[i]}" : $"{series[i]}×{j - i}";
-            i = j;
-        }
-    }
 }

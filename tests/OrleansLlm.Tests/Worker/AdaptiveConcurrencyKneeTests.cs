@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
+using static OrleansLlm.Tests.Worker.LimitSeries;
 
 namespace OrleansLlm.Tests.Worker;
 
@@ -76,11 +77,5 @@ public sealed class AdaptiveConcurrencyKneeTests(ITestOutputHelper output)
         return (ServiceTimes(inFlightAt), ServiceTimes(limitAt), $"limits {limits}; knee {controller.Knee}");
 
         double ServiceTimes(double? at) => at is { } t ? Math.Max(0, t - first) / service : double.PositiveInfinity;
-    }
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
     }
 }

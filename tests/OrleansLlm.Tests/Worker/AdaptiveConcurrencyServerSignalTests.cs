@@ -3,6 +3,7 @@ using OrleansLlm.Inference;
 using OrleansLlm.Options;
 using OrleansLlm.Worker;
 using Xunit.Abstractions;
+using static OrleansLlm.Tests.Worker.LimitSeries;
 
 namespace OrleansLlm.Tests.Worker;
 
@@ -96,31 +97,6 @@ public sealed class AdaptiveConcurrencyServerSignalTests(ITestOutputHelper outpu
         var worker = new SyntheticWorker(controller, new SyntheticBackend(like.Slots, like.Curve), new FakeTimeProvider());
         worker.RunUntil(Seconds);
         return worker.Answers.Count(a => a.Time >= Seconds / 2);
-    }
-
-    /// <summary>The limit held for the most answers.</summary>
-    private static int Settled(IEnumerable<int> limits) => limits.GroupBy(l => l).MaxBy(g => g.Count())!.Key;
-
-    private static double Median(IEnumerable<double> values)
-    {
-        var sorted = values.Order().ToArray();
-        return sorted[sorted.Length / 2];
-    }
-
-    /// <summary>Run-length encodes a series: 1,2×3,4.</summary>
-    private static IEnumerable<string> Runs(List<int> series)
-    {
-        for (var i = 0; i < series.Count;)
-        {
-            var j = i;
-            while (j < series.Count && series[j] == series[i])
-            {
-                j++;
-            }
-
-            yield return j - i == 1 ? $"{series[i]}" : $"{series[i]}×{j - i}";
-            i = j;
-        }
     }
 
     private sealed record RunResult(int Settled, int MaxSecondHalf, double Share, double P99Wait, double Service);

@@ -65,7 +65,15 @@ public sealed class RedisPodScriptTests(ITestOutputHelper output) : IDisposable
             using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
             await Eventually.TrueAsync(async () =>
             {
-                Assert.False(process.HasExited, $"the script exited: {log}");
+                if (process.HasExited)
+                {
+                    // Under the lock: the output handlers may still be appending, and a StringBuilder read while it
+                    // grows throws (CI met it).
+                    lock (log)
+                    {
+                        Assert.Fail($"the script exited: {log}");
+                    }
+                }
                 try
                 {
                     await using var probe = await RespClient.ConnectAsync(port, _certificates.CaFile, deadline.Token);

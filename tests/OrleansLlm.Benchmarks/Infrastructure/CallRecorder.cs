@@ -55,19 +55,7 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
             return await base.SendAsync(request, cancellationToken);
         }
 
-        var load = recorder.LoadOf(uri.Authority);
-        load.Sending();
-        HttpResponseMessage response;
-        try
-        {
-            response = await base.SendAsync(request, cancellationToken);
-        }
-        finally
-        {
-            // A non-streaming answer arrives whole: when the headers are in, the request is out of Ollama.
-            load.Done();
-        }
-
+        var response = await SendCountedAsync(uri, request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
             return response;
@@ -84,25 +72,30 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
         return response;
     }
 
+    /// <summary>Sends the request, counted in its backend's load while it is out.</summary>
+    private async Task<HttpResponseMessage> SendCountedAsync(Uri uri, HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        var load = recorder.LoadOf(uri.Authority);
+        load.Sending();
+        try
+        {
+            return await base.SendAsync(request, cancellationToken);
+        }
+        finally
+        {
+            // A non-streaming answer arrives whole: when the headers are in, the request is out of the backend.
+            load.Done();
+        }
+    }
+
     /// <summary>
     /// An OpenAI-compatible answer tells no queue wait (vLLM's carries no durations): its load is counted, and its
     /// whole time recorded as service with no wait; the servers' own queue waits come from the simulators' stats.
     /// </summary>
     private async Task<HttpResponseMessage> SendChatAsync(Uri uri, HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        var load = recorder.LoadOf(uri.Authority);
         var sent = System.Diagnostics.Stopwatch.GetTimestamp();
-        load.Sending();
-        HttpResponseMessage response;
-        try
-        {
-            response = await base.SendAsync(request, cancellationToken);
-        }
-        finally
-        {
-            load.Done();
-        }
-
+        var response = await SendCountedAsync(uri, request, cancellationToken);
         if (response.IsSuccessStatusCode)
         {
             recorder.Add(new CallSample(uri.Authority, 0, System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalSeconds, DateTimeOffset.UtcNow));

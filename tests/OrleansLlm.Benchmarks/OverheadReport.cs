@@ -26,7 +26,8 @@ public static class OverheadReport
         md.AppendLine("## Per-item cost");
         md.AppendLine();
         md.AppendLine(string.Create(Inv, $"Two silo processes (the built `src/Silo`), each beside its own simulator at time scale 0 ({Overhead.Slots} slots, every answer instant; ") +
-            string.Create(Inv, $"`Worker:MaxConcurrency` {Overhead.Slots}, every other setting at its default). A warm-up batch of {Overhead.WarmUpItems:N0} cities goes first; then the cities go as one batch through the built CLI, ") +
+            string.Create(Inv, $"`Worker:MaxConcurrency` {Overhead.Slots}, every other setting at its default). Warm-up batches of {Overhead.WarmUpItems:N0} cities go first, ") +
+            string.Create(Inv, $"until the silos' JIT compiled fewer methods during one than {Overhead.SettledJitShare:P0} of all it compiled so far (at most {Overhead.MaxWarmUps}): tiered compilation goes on for tens of thousands of items, and a long-running pod runs settled code; **JIT** is what the runtime compiled during the measured batch (`dotnet.jit.compiled_methods`, and `dotnet.jit.compilation.time`: the compiler's wall time, on a background thread). Then the cities go as one batch through the built CLI, ") +
             "`orleansllm submit data/worldcities.csv --limit N --wait`, timed from the CLI's start to the last result's `completed_at`. Counters are read just before the CLI starts and just after it exits. " +
             "Then `orleansllm results` downloads the batch and every id is checked for exactly one result. Runs alternate between builds (baseline, current, baseline, current, ...).");
         md.AppendLine();
@@ -45,18 +46,18 @@ public static class OverheadReport
     private static string Table(IReadOnlyList<OverheadResult> runs)
     {
         var md = new StringBuilder();
-        md.AppendLine("| build | Redis | round | items | time | items/s | Redis commands per item | script calls per item | Redis CPU per item | silo CPU per item | CLI CPU per item | sims CPU per item | lost / twice | load average (1 min → after) |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+        md.AppendLine("| build | Redis | round | items | time | items/s | Redis commands per item | script calls per item | Redis CPU per item | silo CPU per item | JIT: methods, s | warm-ups | CLI CPU per item | sims CPU per item | lost / twice | load average (1 min → after) |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
         foreach (var r in runs)
         {
             if (r.Error is not null)
             {
-                md.AppendLine(Inv, $"| {r.Build} | {Where(r)} | {r.Round} | {r.Items:N0} | **failed**: {r.Error} | | | | | | | | | {r.Load} |");
+                md.AppendLine(Inv, $"| {r.Build} | {Where(r)} | {r.Round} | {r.Items:N0} | **failed**: {r.Error} | | | | | | | | | | | {r.Load} |");
                 continue;
             }
 
             md.AppendLine(Inv, $"| {r.Build} | {Where(r)} | {r.Round} | {r.Items:N0} | {r.Seconds:0.00} s | **{r.ItemsPerSecond:N0}** | {r.RedisCommandsPerItem:0.0} | {r.ScriptCallsPerItem:0.00} " +
-                $"| **{r.RedisMicrosecondsPerItem:0} µs** | **{r.SiloMicrosecondsPerItem:0} µs** | {r.CliMicrosecondsPerItem:0} µs | {r.HarnessCpuSeconds * 1e6 / r.Items:0} µs " +
+                $"| **{r.RedisMicrosecondsPerItem:0} µs** | **{r.SiloMicrosecondsPerItem:0} µs** | {r.SiloJitMethods:N0}, {r.SiloJitSeconds:0.00} s | {r.WarmUps} | {r.CliMicrosecondsPerItem:0} µs | {r.HarnessCpuSeconds * 1e6 / r.Items:0} µs " +
                 $"| {r.Missing} / {r.Duplicated} / {r.ExtraCalls} | {r.Load} |");
         }
 

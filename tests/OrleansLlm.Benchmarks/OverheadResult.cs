@@ -22,6 +22,15 @@ public sealed record OverheadResult(
     string Build, string Redis, int Shards, int Round, int Items, double Seconds, double CliSeconds, IReadOnlyList<RedisCounters> Masters,
     double SiloCpuSeconds, double CliCpuSeconds, double HarnessCpuSeconds, int Missing, int Duplicated, long ExtraCalls, string Load, string? Error = null)
 {
+    /// <summary>Seconds the silos' JIT spent compiling during the measured batch (the compiler's wall time, on a background thread).</summary>
+    public double SiloJitSeconds { get; init; }
+
+    /// <summary>Methods the silos' JIT compiled during the measured batch.</summary>
+    public double SiloJitMethods { get; init; }
+
+    /// <summary>Warm-up batches of <see cref="Overhead.WarmUpItems"/> that ran before, until the silos' JIT settled.</summary>
+    public int WarmUps { get; init; }
+
     public bool Failed => Error is not null || Missing > 0 || Duplicated > 0 || ExtraCalls > 0;
 
     public double ItemsPerSecond => Items / Seconds;

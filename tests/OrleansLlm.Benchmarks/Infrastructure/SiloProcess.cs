@@ -33,6 +33,25 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>The process's CPU time so far (user and system), in seconds.</summary>
     public double CpuSeconds => CpuTime.OfProcess(ProcessId);
 
+    /// <summary>
+    /// What the runtime's JIT has done so far, from the silo's <c>/metrics</c> (the .NET runtime's
+    /// <c>dotnet.jit.compiled_methods</c> and <c>dotnet.jit.compilation.time</c>): tiered compilation keeps rewriting hot
+    /// methods for a while after the start, and the overhead scenario warms up until that has settled.
+    /// </summary>
+    public async Task<(double Methods, double Seconds)> JitAsync(CancellationToken cancellationToken)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var lines = (await http.GetStringAsync(new Uri($"http://127.0.0.1:{HttpPort}/metrics"), cancellationToken)).Split('\n');
+        return (Read(lines, "dotnet_jit_compiled_methods_total"), Read(lines, "dotnet_jit_compilation_time_seconds_total"));
+
+        static double Read(string[] lines, string metric)
+        {
+            var line = lines.FirstOrDefault(l => l.StartsWith(metric + "{", StringComparison.Ordinal) || l.StartsWith(metric + " ", StringComparison.Ordinal))
+                ?? throw new InvalidOperationException($"the silo's /metrics has no {metric}");
+            return double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+        }
+    }
+
     /// <summary>Starts the built silo with <paramref name="settings"/> (configuration keys, e.g. <c>Queue:Name</c>) and waits until <c>/readyz</c> answers 200.</summary>
     /// <param name="siloDll">Another build's silo (<see cref="SiloBuild"/>); null: the one built beside this harness.</param>
     public static async Task<SiloProcess> StartAsync(IReadOnlyDictionary<string, string> settings, CancellationToken cancellationToken, string? siloDll = null)

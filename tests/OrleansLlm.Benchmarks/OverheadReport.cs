@@ -15,7 +15,7 @@ public static class OverheadReport
     private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
 
     /// <summary>The whole section, or nothing when the scenario did not run.</summary>
-    public static string Section(IReadOnlyList<OverheadResult> runs)
+    public static string Section(IReadOnlyList<OverheadResult> runs, IReadOnlyList<QueueCostResult> queueCosts)
     {
         if (runs.Count == 0)
         {
@@ -40,7 +40,37 @@ public static class OverheadReport
         md.Append(Shares(runs));
         md.Append(Goals(runs));
         md.Append(Fleet(runs));
+        md.Append(QueueAlone(queueCosts));
         return md.ToString();
+    }
+
+    /// <summary>The queue's scripts alone (<see cref="QueueCost"/>): Redis CPU per item by phase, for each size of lease call and complete group.</summary>
+    private static string QueueAlone(IReadOnlyList<QueueCostResult> costs)
+    {
+        if (costs.Count == 0)
+        {
+            return string.Empty;
+        }
+
+        var md = new StringBuilder();
+        md.AppendLine("### The queue's scripts alone");
+        md.AppendLine();
+        md.AppendLine(string.Create(Inv, $"The same {costs[0].Items:N0} cities (this build only) enqueued, leased and completed by the harness through the queue's own types (`RedisQueueItems`, `RedisLeaseQueue`), one call at a time, ") +
+            "with no silo, simulator or CLI running: Redis has a core to itself, so its CPU is the scripts' own, as on a Redis with a core of its own in production. " +
+            "The answers are result documents built as the worker builds them. Per phase: Redis CPU per item (per script call).");
+        md.AppendLine();
+        md.AppendLine("| items per lease call | answers per complete call | enqueue | lease | complete | Redis CPU per item | Redis commands per item | items/s one Redis core carries |");
+        md.AppendLine("|--:|--:|--:|--:|--:|--:|--:|--:|");
+        foreach (var c in costs)
+        {
+            md.AppendLine(Inv, $"| {c.LeaseSize} | {c.GroupSize} | {Phase(c.Enqueue)} | {Phase(c.Lease)} | {Phase(c.Complete)} | **{c.MicrosecondsPerItem:0.0} µs** " +
+                $"| {c.Enqueue.CommandsPerItem + c.Lease.CommandsPerItem + c.Complete.CommandsPerItem:0.0} | {c.ItemsPerCoreSecond:N0} |");
+        }
+
+        md.AppendLine();
+        return md.ToString();
+
+        static string Phase(QueueCostPhase p) => string.Create(Inv, $"{p.MicrosecondsPerItem:0.0} µs ({p.MicrosecondsPerCall:0} µs a call)");
     }
 
     private static string Table(IReadOnlyList<OverheadResult> runs)

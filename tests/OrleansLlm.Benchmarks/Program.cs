@@ -35,6 +35,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     var results = new List<RunResult>();
     var scales = new List<ScaleResult>();
     var overheads = new List<OverheadResult>();
+    var queueCosts = new List<QueueCostResult>();
     var millions = new List<MillionResult>();
     var apis = new List<ApiResult>();
     try
@@ -61,6 +62,8 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
                 if (designs.Length > 0)
                 {
                     overheads.AddRange(await new Overhead(redis, items, scenarioOptions, log).RunAsync(cancellationToken));
+                    // The same items through the queue's scripts alone, with nothing else on the machine: this build's.
+                    queueCosts.AddRange(await new QueueCost(redis, items, log).RunAsync(cancellationToken));
                 }
 
                 continue;
@@ -119,7 +122,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
     load = $"{load} at the start, {MachineInfo.LoadAverage()} at the end";
     stdout.WriteLine(Report.Goals(results, scales));
     stdout.WriteLine(Report.Tables(results, scales, options));
-    stdout.WriteLine(OverheadReport.Section(overheads));
+    stdout.WriteLine(OverheadReport.Section(overheads, queueCosts));
     stdout.WriteLine(Report.MillionSection(millions));
     stdout.WriteLine(Report.ApiSection(apis));
     if (Report.Headline(results) is { } headline)
@@ -139,7 +142,7 @@ static async Task<int> RunAsync(BenchmarkOptions options, CancellationToken inte
             ? old[(at + Report.KeepBelowMarker.Length)..]
             : Environment.NewLine;
         await File.WriteAllTextAsync(svgPath, SvgChart.Render(results, scales), CancellationToken.None);
-        await File.WriteAllTextAsync(mdPath, Report.Document(results, scales, overheads, millions, apis, workload, options, elapsed, load, Path.GetFileName(svgPath)).TrimEnd() + kept, CancellationToken.None);
+        await File.WriteAllTextAsync(mdPath, Report.Document(results, scales, overheads, queueCosts, millions, apis, workload, options, elapsed, load, Path.GetFileName(svgPath)).TrimEnd() + kept, CancellationToken.None);
         log.WriteLine($"wrote {mdPath} and {svgPath}");
     }
 

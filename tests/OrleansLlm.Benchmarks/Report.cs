@@ -350,7 +350,7 @@ public static class Report
     }
 
     public static string Document(
-        IReadOnlyList<RunResult> results, IReadOnlyList<ScaleResult> scales, IReadOnlyList<OverheadResult> overheads, IReadOnlyList<MillionResult> millions,
+        IReadOnlyList<RunResult> results, IReadOnlyList<ScaleResult> scales, IReadOnlyList<OverheadResult> overheads, IReadOnlyList<QueueCostResult> queueCosts, IReadOnlyList<MillionResult> millions,
         IReadOnlyList<ApiResult> apis, Workload workload, BenchmarkOptions options, TimeSpan elapsed, string load, string chartFile)
     {
         var md = new StringBuilder();
@@ -398,7 +398,7 @@ public static class Report
             "**extra calls** = Ollama calls served beyond one per result (Σ served − results); **dup. results** = results written twice for one item; " +
             "**served (utilisation) per backend** = calls each backend served, and its own busy-slot seconds ÷ (slots × makespan).");
         md.AppendLine();
-        md.Append(OverheadReport.Section(overheads));
+        md.Append(OverheadReport.Section(overheads, queueCosts));
         md.Append(MillionSection(millions));
         md.Append(ApiSection(apis));
         md.AppendLine("## How the ideal is computed");

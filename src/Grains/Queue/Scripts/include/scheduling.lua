@@ -87,15 +87,18 @@ end
 -- starts after them; parked items leave the set at once.
 local windows = {}
 
-local function window(c)
+-- The first window of a class holds only what the call still wants (every envelope read is a string Lua builds,
+-- ~1 us for a typical item); one read again (items were looked past, removed or raw ones went first) holds 16.
+local function window(c, want)
   local w = windows[c]
   if not w then
     w = {list = {}, i = 1, past = 0, taken = {}}
     windows[c] = w
   end
   if w.i > #w.list and not w.last then
-    w.list, w.i = redis.call('ZRANGE', K.class[c], w.past + #w.taken, w.past + #w.taken + 15, 'WITHSCORES'), 1
-    w.last = #w.list < 32
+    local from, size = w.past + #w.taken, w.read and 16 or want
+    w.list, w.i, w.read = redis.call('ZRANGE', K.class[c], from, from + size - 1, 'WITHSCORES'), 1, true
+    w.last = #w.list < 2 * size
   end
   return w
 end
@@ -114,9 +117,9 @@ local function serves(route, info) return not route or info.model == '' or route
 -- The next ready item of class c this silo can take, with its tag, left in its window until pop_ready takes it.
 -- Items of a stopped batch come out too, for the caller to remove. On the way, items of a model no live silo serves
 -- are parked and those another silo serves are looked past, a step each.
-local function first_servable(c, route)
+local function first_servable(c, route, want)
   while steps > 0 do
-    local w = window(c)
+    local w = window(c, want)
     if w.i > #w.list then return nil end
     local v, tag = w.list[w.i], tonumber(w.list[w.i + 1])
     local info = batch_info((envelope_of(v)))
@@ -138,10 +141,11 @@ end
 local raw_left, raw_tag
 
 -- Takes the next ready item: from the highest class that has one this silo can take; in the normal class the raw
--- list takes its turn by its own tag. Returns the item and whether it is raw, or nil.
-local function pop_ready(route)
+-- list takes its turn by its own tag. want: how many items the call still takes. Returns the item and whether it is
+-- raw, or nil.
+local function pop_ready(route, want)
   for _, c in ipairs(class_order) do
-    local v, tag = first_servable(c, route)
+    local v, tag = first_servable(c, route, want)
     if c == 'normal' then
       raw_left = raw_left or redis.call('LLEN', K.ready)
       if raw_left > 0 then

@@ -60,7 +60,7 @@ for _, token in ipairs(redis.call('ZRANGEBYSCORE', K.retries, '-inf', now_ms(), 
 end
 
 while taken < max and steps > 0 do
-  local v, raw = pop_ready(route)
+  local v, raw = pop_ready(route, max - taken)
   if not v then break end
   local it = load_leasing(raw and raw_item(v) or batch_item(v))
   if raw and (it.state == 'l' or it.state == 'w') then

@@ -121,16 +121,16 @@ local function first_servable(c, route, want)
   while steps > 0 do
     local w = window(c, want)
     if w.i > #w.list then return nil end
-    local v, tag = w.list[w.i], tonumber(w.list[w.i + 1])
-    local info = batch_info((envelope_of(v)))
-    if info.stopped or serves(route, info) then return v, tag end
+    local it, tag = batch_item(w.list[w.i]), tonumber(w.list[w.i + 1])
+    local info = batch_info(it.b)
+    if info.stopped or serves(route, info) then return it, tag end
     steps = steps - 1
     w.i = w.i + 2
     if served_elsewhere(info.model) then
       w.past = w.past + 1
     else
-      redis.call('ZREM', K.class[c], v)
-      park(load(batch_item(v)), tag, info.model)
+      redis.call('ZREM', K.class[c], it.v)
+      park(load(it), tag, info.model)
       moved = moved + 1
     end
   end
@@ -141,11 +141,11 @@ end
 local raw_left, raw_tag
 
 -- Takes the next ready item: from the highest class that has one this silo can take; in the normal class the raw
--- list takes its turn by its own tag. want: how many items the call still takes. Returns the item and whether it is
--- raw, or nil.
+-- list takes its turn by its own tag. want: how many items the call still takes. Returns the item (a raw one not yet
+-- loaded, a batch's one read from its envelope), or nil.
 local function pop_ready(route, want)
   for _, c in ipairs(class_order) do
-    local v, tag = first_servable(c, route, want)
+    local it, tag = first_servable(c, route, want)
     if c == 'normal' then
       raw_left = raw_left or redis.call('LLEN', K.ready)
       if raw_left > 0 then
@@ -154,16 +154,17 @@ local function pop_ready(route, want)
         if not tag or raw < tag then
           raw_tag, raw_left = raw + 1, raw_left - 1
           set_vtime(c, raw)
-          return redis.call('LPOP', K.ready), true
+          local v = redis.call('LPOP', K.ready)
+          return v and raw_item(v)
         end
       end
     end
-    if v then
+    if it then
       local w = windows[c]
       w.i = w.i + 2
-      w.taken[#w.taken + 1] = v
+      w.taken[#w.taken + 1] = it.v
       if tag > vtime(c) then set_vtime(c, tag) end
-      return v, false
+      return it
     end
     if steps <= 0 then return nil end
   end
@@ -177,12 +178,17 @@ local leasing, leasing_record = {}, {}
 local function lease_item(it)
   it.state = 'l'
   leasing[#leasing + 1] = it
-  leasing_record[it.home .. '\0' .. it.field] = it
+  local mine = leasing_record[it.home]
+  if not mine then
+    mine = {}
+    leasing_record[it.home] = mine
+  end
+  mine[it.field] = it
 end
 
 -- An item's record as this call left it: leased by it, or as Redis has it.
 local function load_leasing(it)
-  local mine = leasing_record[it.home .. '\0' .. it.field]
+  local mine = leasing_record[it.home] and leasing_record[it.home][it.field]
   if mine then
     it.state, it.attempts, it.token, it.failed_on = mine.state, mine.attempts, mine.token, mine.failed_on
     return it

@@ -223,9 +223,11 @@ local function flush_leases(owner, deadline, out)
   local k = #leasing
   if k == 0 then return end
   local last, now = redis.call('INCRBY', K.lease_seq, k), now_ms()
+  -- What the tokens share, built once: a number made a string is one of the dearer steps of Lua.
+  local raw_tail, batch_tail = '-' .. now .. 'r', '-' .. now .. 'b'
   local inflight, owners, deadlines, records, homes, per_batch, batches = {}, {}, {}, {}, {}, {}, {}
   for i, it in ipairs(leasing) do
-    local token = (last - k + i) .. '-' .. now .. (it.raw and 'r' or 'b')
+    local token = (last - k + i) .. (it.raw and raw_tail or batch_tail)
     it.token = token
     inflight[#inflight + 1] = token
     inflight[#inflight + 1] = it.v
@@ -239,7 +241,7 @@ local function flush_leases(owner, deadline, out)
     end
     local r = records[it.home]
     r[#r + 1] = it.field
-    r[#r + 1] = 'l|' .. it.attempts .. '|' .. token .. '|' .. it.failed_on
+    r[#r + 1] = (it.attempts == 0 and 'l|0|' or 'l|' .. it.attempts .. '|') .. token .. '|' .. it.failed_on
     if not per_batch[it.b] then
       per_batch[it.b] = 0
       batches[#batches + 1] = it.b

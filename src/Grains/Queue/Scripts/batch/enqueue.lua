@@ -35,8 +35,10 @@ for j, id in ipairs(ids) do
   if not known[j] and not seen[id] then
     seen[id] = true
     n, added = n + 1, added + 1
-    numbers[2 * added - 1], numbers[2 * added] = id, n
-    entries[2 * added - 1], entries[2 * added] = tag, prefix .. ',"n":' .. n .. string.sub(ARGV[7 + 2 * j], #prefix + 1)
+    -- The number made a string once, for the envelope and the id alike.
+    local number = n .. ''
+    numbers[2 * added - 1], numbers[2 * added] = id, number
+    entries[2 * added - 1], entries[2 * added] = tag, prefix .. ',"n":' .. number .. string.sub(ARGV[7 + 2 * j], #prefix + 1)
     tag = tag + 1
   end
 end

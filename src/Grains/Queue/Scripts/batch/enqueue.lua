@@ -23,15 +23,28 @@ local tag = math.max(vtime(c), tonumber(h[3] or '0'))
 -- Numbers for the whole page at once; those of ids the batch has already stay unused.
 local pairs_given = (#ARGV - 7) / 2
 local n = redis.call('INCRBY', K.item_seq, pairs_given) - pairs_given
+-- The page's ids read in one HMGET, the new ones written in one HSET and one ZADD: the same as an HSETNX and a ZADD
+-- per item, the first of an id given twice in the page taken.
+local items = bkey('items', b)
+local ids = {}
+for i = 8, #ARGV - 1, 2 do ids[#ids + 1] = ARGV[i] end
+local known = #ids > 0 and redis.call('HMGET', items, unpack(ids)) or {}
+local seen, numbers, entries = {}, {}, {}
 local added = 0
-for i = 8, #ARGV - 1, 2 do
-  if redis.call('HSETNX', bkey('items', b), ARGV[i], n + 1) == 1 then
-    n = n + 1
-    local v = ARGV[i + 1]
-    redis.call('ZADD', K.class[c], tag, prefix .. ',"n":' .. n .. string.sub(v, #prefix + 1))
+for j, id in ipairs(ids) do
+  if not known[j] and not seen[id] then
+    seen[id] = true
+    n, added = n + 1, added + 1
+    -- The number made a string once, for the envelope and the id alike.
+    local number = n .. ''
+    numbers[2 * added - 1], numbers[2 * added] = id, number
+    entries[2 * added - 1], entries[2 * added] = tag, prefix .. ',"n":' .. number .. string.sub(ARGV[7 + 2 * j], #prefix + 1)
     tag = tag + 1
-    added = added + 1
   end
+end
+if added > 0 then
+  redis.call('HSET', items, unpack(numbers))
+  redis.call('ZADD', K.class[c], unpack(entries))
 end
 redis.call('HSET', batch, 'tag', tag)
 if added > 0 then

@@ -76,9 +76,15 @@ local function is_enveloped(v) return string.sub(v, 1, 13) == '{"olm":{"b":"' en
 -- An item: its payload v, its batch b ('default' for raw items) and where its record lives. A batch's item is known by
 -- its number (n in its envelope, from the queue's item sequence); a raw item by its payload's SHA-1 (the same payload
 -- twice is the same item).
+local state_keys = {} -- batch -> its records' key, made once a call
 local function batch_item(v)
   local b, n = envelope_of(v)
-  return {v = v, b = b, home = bkey('state', b), field = n, n = tonumber(n)}
+  local home = state_keys[b]
+  if not home then
+    home = bkey('state', b)
+    state_keys[b] = home
+  end
+  return {v = v, b = b, home = home, field = n, n = tonumber(n)}
 end
 
 local function raw_item(v)

@@ -87,15 +87,18 @@ end
 -- starts after them; parked items leave the set at once.
 local windows = {}
 
-local function window(c)
+-- The first window of a class holds only what the call still wants (every envelope read is a string Lua builds,
+-- ~1 us for a typical item); one read again (items were looked past, removed or raw ones went first) holds 16.
+local function window(c, want)
   local w = windows[c]
   if not w then
     w = {list = {}, i = 1, past = 0, taken = {}}
     windows[c] = w
   end
   if w.i > #w.list and not w.last then
-    w.list, w.i = redis.call('ZRANGE', K.class[c], w.past + #w.taken, w.past + #w.taken + 15, 'WITHSCORES'), 1
-    w.last = #w.list < 32
+    local from, size = w.past + #w.taken, w.read and 16 or want
+    w.list, w.i, w.read = redis.call('ZRANGE', K.class[c], from, from + size - 1, 'WITHSCORES'), 1, true
+    w.last = #w.list < 2 * size
   end
   return w
 end
@@ -114,20 +117,20 @@ local function serves(route, info) return not route or info.model == '' or route
 -- The next ready item of class c this silo can take, with its tag, left in its window until pop_ready takes it.
 -- Items of a stopped batch come out too, for the caller to remove. On the way, items of a model no live silo serves
 -- are parked and those another silo serves are looked past, a step each.
-local function first_servable(c, route)
+local function first_servable(c, route, want)
   while steps > 0 do
-    local w = window(c)
+    local w = window(c, want)
     if w.i > #w.list then return nil end
-    local v, tag = w.list[w.i], tonumber(w.list[w.i + 1])
-    local info = batch_info((envelope_of(v)))
-    if info.stopped or serves(route, info) then return v, tag end
+    local it, tag = batch_item(w.list[w.i]), tonumber(w.list[w.i + 1])
+    local info = batch_info(it.b)
+    if info.stopped or serves(route, info) then return it, tag end
     steps = steps - 1
     w.i = w.i + 2
     if served_elsewhere(info.model) then
       w.past = w.past + 1
     else
-      redis.call('ZREM', K.class[c], v)
-      park(load(batch_item(v)), tag, info.model)
+      redis.call('ZREM', K.class[c], it.v)
+      park(load(it), tag, info.model)
       moved = moved + 1
     end
   end
@@ -138,10 +141,11 @@ end
 local raw_left, raw_tag
 
 -- Takes the next ready item: from the highest class that has one this silo can take; in the normal class the raw
--- list takes its turn by its own tag. Returns the item and whether it is raw, or nil.
-local function pop_ready(route)
+-- list takes its turn by its own tag. want: how many items the call still takes. Returns the item (a raw one not yet
+-- loaded, a batch's one read from its envelope), or nil.
+local function pop_ready(route, want)
   for _, c in ipairs(class_order) do
-    local v, tag = first_servable(c, route)
+    local it, tag = first_servable(c, route, want)
     if c == 'normal' then
       raw_left = raw_left or redis.call('LLEN', K.ready)
       if raw_left > 0 then
@@ -150,16 +154,17 @@ local function pop_ready(route)
         if not tag or raw < tag then
           raw_tag, raw_left = raw + 1, raw_left - 1
           set_vtime(c, raw)
-          return redis.call('LPOP', K.ready), true
+          local v = redis.call('LPOP', K.ready)
+          return v and raw_item(v)
         end
       end
     end
-    if v then
+    if it then
       local w = windows[c]
       w.i = w.i + 2
-      w.taken[#w.taken + 1] = v
+      w.taken[#w.taken + 1] = it.v
       if tag > vtime(c) then set_vtime(c, tag) end
-      return v, false
+      return it
     end
     if steps <= 0 then return nil end
   end
@@ -173,12 +178,17 @@ local leasing, leasing_record = {}, {}
 local function lease_item(it)
   it.state = 'l'
   leasing[#leasing + 1] = it
-  leasing_record[it.home .. '\0' .. it.field] = it
+  local mine = leasing_record[it.home]
+  if not mine then
+    mine = {}
+    leasing_record[it.home] = mine
+  end
+  mine[it.field] = it
 end
 
 -- An item's record as this call left it: leased by it, or as Redis has it.
 local function load_leasing(it)
-  local mine = leasing_record[it.home .. '\0' .. it.field]
+  local mine = leasing_record[it.home] and leasing_record[it.home][it.field]
   if mine then
     it.state, it.attempts, it.token, it.failed_on = mine.state, mine.attempts, mine.token, mine.failed_on
     return it
@@ -213,9 +223,11 @@ local function flush_leases(owner, deadline, out)
   local k = #leasing
   if k == 0 then return end
   local last, now = redis.call('INCRBY', K.lease_seq, k), now_ms()
+  -- What the tokens share, built once: a number made a string is one of the dearer steps of Lua.
+  local raw_tail, batch_tail = '-' .. now .. 'r', '-' .. now .. 'b'
   local inflight, owners, deadlines, records, homes, per_batch, batches = {}, {}, {}, {}, {}, {}, {}
   for i, it in ipairs(leasing) do
-    local token = (last - k + i) .. '-' .. now .. (it.raw and 'r' or 'b')
+    local token = (last - k + i) .. (it.raw and raw_tail or batch_tail)
     it.token = token
     inflight[#inflight + 1] = token
     inflight[#inflight + 1] = it.v
@@ -229,7 +241,7 @@ local function flush_leases(owner, deadline, out)
     end
     local r = records[it.home]
     r[#r + 1] = it.field
-    r[#r + 1] = 'l|' .. it.attempts .. '|' .. token .. '|' .. it.failed_on
+    r[#r + 1] = (it.attempts == 0 and 'l|0|' or 'l|' .. it.attempts .. '|') .. token .. '|' .. it.failed_on
     if not per_batch[it.b] then
       per_batch[it.b] = 0
       batches[#batches + 1] = it.b

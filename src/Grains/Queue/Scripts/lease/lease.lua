@@ -60,15 +60,15 @@ for _, token in ipairs(redis.call('ZRANGEBYSCORE', K.retries, '-inf', now_ms(), 
 end
 
 while taken < max and steps > 0 do
-  local v, raw = pop_ready(route)
-  if not v then break end
-  local it = load_leasing(raw and raw_item(v) or batch_item(v))
-  if raw and (it.state == 'l' or it.state == 'w') then
+  local it = pop_ready(route, max - taken)
+  if not it then break end
+  load_leasing(it)
+  if it.raw and (it.state == 'l' or it.state == 'w') then
     -- The same payload is in flight already: one item delivered twice. The copy is counted, and its answer would be the same.
     steps, moved = steps - 1, moved + 1
     count('default', 'duplicates', 1)
     stat('duplicates', 1)
-  elseif not raw and batch_info(it.b).stopped then
+  elseif not it.raw and batch_info(it.b).stopped then
     steps, moved = steps - 1, moved + 1
     remove(it)
   else

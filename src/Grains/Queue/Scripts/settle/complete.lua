@@ -44,7 +44,7 @@ end
 
 local stats = {late = 0, duplicates = 0}
 local gone, ended = {}, {}        -- tokens whose lease ended in this call
-local forgotten, drops, homes = {}, {}, {} -- records ended in this call: key -> true; home -> fields
+local forgotten, drops, homes = {}, {}, {} -- records ended in this call: home -> field -> true; home -> fields
 local firsts, remembered = {}, {} -- outcomes settled in this call
 local results, raw_ids, raw_docs, stored = {}, {}, {}, {} -- results to write; raw ids stored in this call
 
@@ -55,14 +55,14 @@ local function end_lease_of(it, token)
 end
 
 local function finish_of(it)
-  forgotten[it.home .. '\0' .. it.field] = true
   local fields = drops[it.home]
   if not fields then
     fields = {}
-    drops[it.home] = fields
+    drops[it.home], forgotten[it.home] = fields, {}
     homes[#homes + 1] = it.home
   end
   fields[#fields + 1] = it.field
+  forgotten[it.home][it.field] = true
   if not it.raw then add(it.b, 'open', -1) end
 end
 
@@ -94,7 +94,7 @@ local function remember_of(token, outcome)
 end
 
 local function load_of(it)
-  if forgotten[it.home .. '\0' .. it.field] then
+  if forgotten[it.home] and forgotten[it.home][it.field] then
     it.state, it.attempts, it.token, it.failed_on = nil, 0, '', ''
     return it
   end

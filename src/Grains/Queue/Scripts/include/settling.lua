@@ -65,41 +65,6 @@ local function raw_results(day)
   return Q .. ':results:default@' .. day, Q .. ':result-order:default@' .. day
 end
 
--- Whether a raw item's id has a result in today's or yesterday's bucket.
-local function raw_result_exists(id)
-  local day = math.floor(now_ms() / day_ms)
-  for d = day, day - 1, -1 do
-    local results = raw_results(d)
-    if redis.call('HEXISTS', results, id) == 1 then return true end
-  end
-  return false
-end
-
--- Stores an item's result under its id and counts it done. A batch's results are read in submission order; raw
--- results in completion order, in the day's bucket, which expires result_ttl_ms after the day.
-local function store_result(it, id, result)
-  if it.raw then
-    local day = math.floor(now_ms() / day_ms)
-    local results, order = raw_results(day)
-    redis.call('HSET', results, id, result)
-    local n = redis.call('HLEN', results)
-    redis.call('ZADD', order, n, id)
-    if n == 1 then
-      redis.call('ZADD', K.raw_days, day, day)
-      if result_ttl_ms > 0 then
-        redis.call('PEXPIREAT', results, (day + 1) * day_ms + result_ttl_ms)
-        redis.call('PEXPIREAT', order, (day + 1) * day_ms + result_ttl_ms)
-      end
-    end
-  elseif redis.call('HSETNX', bkey('results', it.b), id, result) == 1 then
-    redis.call('ZADD', bkey('order', it.b), it.n, id)
-  else
-    -- Never expected: a batch's ids are unique and its item has one record. Counted, not hidden.
-    stat('duplicates', 1)
-  end
-  count(it.b, 'done', 1)
-end
-
 -- For an answer whose lease went back: takes its item out of wherever it is now, unless it ended. A lease that
 -- holds it now is fenced off (its settle will find it stale). True when the item was taken.
 local function take_back(it)

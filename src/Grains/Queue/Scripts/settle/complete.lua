@@ -180,6 +180,8 @@ if #ended > 0 then
 end
 for _, home in ipairs(homes) do redis.call('HDEL', home, unpack(drops[home])) end
 
+-- Raw results go in completion order, in the day's bucket, which expires result_ttl_ms after the day; a batch's in
+-- submission order (its items' numbers).
 if #raw_ids > 0 then
   local day = math.floor(now_ms() / day_ms)
   local key, order = raw_results(day)

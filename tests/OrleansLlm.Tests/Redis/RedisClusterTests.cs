@@ -54,17 +54,16 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         var cities = await Cities.LoadAsync(90);
         var submitter = new BatchSubmitter(cluster.Client);
 
-        var before = await MasterFiguresAsync();
+        var before = await RedisCounters.ReadAsync(fixture.Redis.Connection);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         await submitter.SubmitAsync("sharded", new BatchSpec(null, null), cities.ToAsyncEnumerable(), CancellationToken.None, chunkSize: 20);
         var final = await submitter.WaitAsync("sharded", TimeSpan.FromMilliseconds(100), _ => { }, new CancellationTokenSource(TimeSpan.FromMinutes(2)).Token);
         output.WriteLine($"90 items over 3 shards on 3 masters in {clock.ElapsedMilliseconds} ms");
-        var after = await MasterFiguresAsync();
-        var (commands, cpu) = (after.Sum(a => a.Value.Commands - before[a.Key].Commands), after.Sum(a => a.Value.Cpu - before[a.Key].Cpu));
-        foreach (var (master, figures) in after)
+        var spent = (await RedisCounters.ReadAsync(fixture.Redis.Connection)).Select(after => after - before.Single(b => b.Endpoint == after.Endpoint)).ToArray();
+        foreach (var master in spent)
         {
             // Membership and the grain directory sit on one master too, so the shares are not even at this size.
-            output.WriteLine($"{master}: {100.0 * (figures.Commands - before[master].Commands) / commands:0}% of the commands, {100 * (figures.Cpu - before[master].Cpu) / cpu:0}% of the Redis CPU");
+            output.WriteLine($"{master.Endpoint}: {100.0 * master.Commands / spent.Sum(m => m.Commands):0}% of the commands, {100 * master.CpuSeconds / spent.Sum(m => m.CpuSeconds):0}% of the Redis CPU");
         }
 
         Assert.Equal((90L, 90L, 0L, BatchStates.Completed), (final.Total!.Value, final.Done, final.DeadLettered, final.Status));
@@ -94,21 +93,6 @@ public sealed class RedisClusterTests(RedisClusterFixture fixture, ITestOutputHe
         Assert.Equal((30L, 0L, BatchStates.Cancelled), (cancelled.Removed, cancelled.Done, cancelled.Status));
         Assert.True(await batch.DeleteAsync(CancellationToken.None));
         Assert.False((await batch.GetProgressAsync(CancellationToken.None)).Exists);
-    }
-
-    /// <summary>Each master's commands processed and CPU seconds (user and system) so far.</summary>
-    private async Task<Dictionary<string, (long Commands, double Cpu)>> MasterFiguresAsync()
-    {
-        var figures = new Dictionary<string, (long, double)>();
-        foreach (var server in fixture.Redis.Connection.GetServers())
-        {
-            var info = (await server.InfoAsync()).SelectMany(g => g).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
-            figures[server.EndPoint.ToString()!] = (
-                long.Parse(info["total_commands_processed"], System.Globalization.CultureInfo.InvariantCulture),
-                double.Parse(info["used_cpu_user"], System.Globalization.CultureInfo.InvariantCulture) + double.Parse(info["used_cpu_sys"], System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        return figures;
     }
 
     [Fact]

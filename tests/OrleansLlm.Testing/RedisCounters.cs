@@ -1,7 +1,7 @@
 using System.Globalization;
 using StackExchange.Redis;
 
-namespace OrleansLlm.Benchmarks.Infrastructure;
+namespace OrleansLlm.Testing;
 
 /// <summary>
 /// What one Redis master has done since it started, from <c>INFO commandstats</c> and <c>INFO cpu</c>; two readings

@@ -70,6 +70,11 @@ public static class Report
                 {
                     md.AppendLine(Inv, $"  - first item → peak in flight (slots, or the cliff's peak): {string.Join(" · ", r.Fill.Select(Fill))}");
                 }
+
+                if (r.Design == "D" && r.Loss.Count > 0)
+                {
+                    md.AppendLine(Inv, $"  - where the idle slot-seconds went (ready list empty at {r.QueueEmptySeconds:0.0} s): {LossSplit.Describe(r.Loss)}");
+                }
             }
 
             md.AppendLine();

@@ -293,8 +293,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// not wait are the slots it has. A doubling that pays less than <see cref="MinGain"/> per request added brackets
     /// the knee between half the limit and twice it: the limit holds, and looks one step down before the probes look
     /// up. So does a doubling that pays clearly less than the one before on a curve that had scaled near-linearly (it
-    /// bends towards a peak), from the doubled limit. A round that would end slow start by a short wait, no gain or a
-    /// bend is run once more before it is believed (<see cref="Doubt"/>).
+    /// bends towards a peak), from the doubled limit. A round that would end slow start by a short wait (any wait, in
+    /// the very first round), no gain or a bend is run once more before it is believed (<see cref="Doubt"/>).
     /// </summary>
     private void OnSlowStartRound(ProbeRound round)
     {
@@ -390,8 +390,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        // A server's own count of waiting requests is no cold start's set-up: believed at once.
-        if (round.MaxShare < ClearQueueShare && !round.Gauged && Doubt())
+        // A cold start can last half a service time too, and a knee of 1 on a 32-slot backend took 3 s to climb out
+        // of: a clear wait in the very first round is run once more before it is believed. A one-slot Ollama pays
+        // one more wait. A server's own count of waiting requests is no cold start's set-up: believed at once.
+        if ((round.MaxShare < ClearQueueShare || _rounds == 1) && !round.Gauged && Doubt())
         {
             return;
         }

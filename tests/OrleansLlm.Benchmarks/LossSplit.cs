@@ -6,7 +6,7 @@ namespace OrleansLlm.Benchmarks;
 /// Where one backend's idle slot-seconds went, by phase of the run, from the calls the harness saw: a slot is busy for
 /// an answer's service time (prompt + generation), ending as the answer came back; a request is out from its sending
 /// to its answer. Phases, from the push: <see cref="Wake"/> until the backend's first request; <see cref="Climb"/>
-/// until all its slots were first busy at once; <see cref="Middle"/> until the ready list was first seen empty; then
+/// until its peak's worth of slots (all of them, or a cliff's peak) were first busy at once; <see cref="Middle"/> until the ready list was first seen empty; then
 /// <see cref="Tail"/>, split at the last request any backend was sent (<see cref="TailAfterLastSent"/> after it).
 /// </summary>
 /// <remarks>
@@ -21,7 +21,7 @@ public sealed record LossSplit(int Slots, double Capacity, double Wake, double C
 
     /// <summary>Each backend's split, in backend order; times are seconds since <paramref name="pushedAt"/>.</summary>
     public static IReadOnlyList<LossSplit> Of(
-        IReadOnlyList<CallSample> calls, IReadOnlyList<(string Backend, int Slots)> backends, DateTimeOffset pushedAt, double makespan, double? queueEmptySeconds)
+        IReadOnlyList<CallSample> calls, IReadOnlyList<(string Backend, int Slots, int Peak)> backends, DateTimeOffset pushedAt, double makespan, double? queueEmptySeconds)
     {
         double Since(DateTimeOffset at) => (at - pushedAt).TotalSeconds;
         var lastSent = calls.Count == 0 ? makespan : calls.Max(c => Since(c.SentAt));
@@ -37,7 +37,7 @@ public sealed record LossSplit(int Slots, double Capacity, double Wake, double C
                 (At: Since(c.AnsweredAt), Out: -1, Busy: -1),
             }).OrderBy(e => e.At).ThenBy(e => -e.Out - e.Busy).ToArray();
             var first = own.Length == 0 ? makespan : own.Min(c => Since(c.SentAt));
-            var full = FirstFull(events, b.Slots) ?? makespan;
+            var full = FirstFull(events, b.Peak) ?? makespan;
             double[] bounds = [0, first, Math.Max(first, full), Math.Max(full, empty), Math.Max(empty, lastSent), makespan];
             var (idle, unsent) = Integrate(events, b.Slots, bounds);
             return new LossSplit(b.Slots, b.Slots * makespan, idle[0], idle[1], idle[2], unsent[2], idle[3] + idle[4], idle[4]);
@@ -53,13 +53,13 @@ public sealed record LossSplit(int Slots, double Capacity, double Wake, double C
             $"(no request out {P(s => s.MiddleUnsent)}), tail {P(s => s.Tail)} (after the last request sent {P(s => s.TailAfterLastSent)})";
     }
 
-    private static double? FirstFull(IEnumerable<(double At, int Out, int Busy)> events, int slots)
+    private static double? FirstFull(IEnumerable<(double At, int Out, int Busy)> events, int peak)
     {
         var busy = 0;
         foreach (var e in events)
         {
             busy += e.Busy;
-            if (busy >= slots)
+            if (busy >= peak)
             {
                 return e.At;
             }

@@ -404,7 +404,7 @@ public static class Report
             "**served (utilisation) per backend** = calls each backend served, and its own busy-slot seconds ÷ (slots × makespan); " +
             "**where the idle slot-seconds went** (D) = the slots' idle time as a share of Σ (slots × makespan), from each call's send and answer times " +
             "(a slot busy for the answer's service time, ending as it came back), by phase: **wake** = push → a backend's first request; " +
-            "**climb** = → all its slots first busy at once; **middle** = → the ready list first seen empty (polled every 50 ms), of which " +
+            "**climb** = → its peak's worth of slots (all, or a cliff's peak) first busy at once; **middle** = → the ready list first seen empty (polled every 50 ms), of which " +
             "**no request out** (the limit below the slots, or the moment between an answer and the next request; the rest is the HTTP trip); " +
             "**tail** = → the last result, of which after the last request any backend was sent.");
         md.AppendLine();

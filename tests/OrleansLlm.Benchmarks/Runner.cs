@@ -120,7 +120,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             var service = Summary.Of(calls.Where(c => c.Backend == url.Authority).Select(c => c.ServiceSeconds)).P50;
             return new SlotFill(peak, Since(load.FirstSent), Since(load.FirstReached(peak)), service);
         }).ToArray();
-        var loss = LossSplit.Of(calls, backends.Urls.Select((u, i) => (u.Authority, scenario.Backends[i].Parallel)).ToArray(), pushedAt, makespan, Since(queueEmptyAt));
+        var loss = LossSplit.Of(calls, backends.Urls.Select((u, i) => (u.Authority, scenario.Backends[i].Parallel, scenario.Backends[i].Peak(options.ScalingExponent))).ToArray(), pushedAt, makespan, Since(queueEmptyAt));
         return new RunResult
         {
             Scenario = scenario.Name,

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace OrleansLlm;
 
 /// <summary>
@@ -29,4 +31,13 @@ public interface ICoordinatorGrain : IGrainWithIntegerKey
     /// </summary>
     [Alias("Undrain")]
     Task<UndrainResult> UndrainAsync(string silo, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The worker of <paramref name="silo"/> found work after the queue had been empty (a new batch, most likely): every
+    /// other active worker is woken (<see cref="IWorkerGrain.WakeAsync"/>), rather than finding it when its idle wait
+    /// ends, up to <c>Worker:PollMaxDelay</c> later. At most once a second: the woken workers report the same work.
+    /// One-way, so there is nothing to cancel.
+    /// </summary>
+    [Alias("WorkFound"), OneWay]
+    Task WorkFoundAsync(string silo);
 }

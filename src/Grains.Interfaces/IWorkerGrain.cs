@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace OrleansLlm;
 
 /// <summary>
@@ -31,4 +33,12 @@ public interface IWorkerGrain : IGrainWithStringKey
     /// <exception cref="InvalidOperationException">The worker is still draining, or its silo is shutting down.</exception>
     [Alias("Undrain")]
     Task<bool> UndrainAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Another worker found work after the queue had been empty (<see cref="ICoordinatorGrain.WorkFoundAsync"/>): an
+    /// idle worker leases now rather than when its wait ends; a busy one just polls once more the next time it finds the
+    /// queue empty. One-way, so there is nothing to cancel.
+    /// </summary>
+    [Alias("Wake"), OneWay]
+    Task WakeAsync();
 }

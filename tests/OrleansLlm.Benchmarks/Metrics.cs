@@ -80,6 +80,12 @@ public sealed record RunResult
     /// <summary>How fast each backend got its peak's worth of requests in flight, in backend order.</summary>
     public IReadOnlyList<SlotFill> Fill { get; init; } = [];
 
+    /// <summary>Where each backend's idle slot-seconds went (wake, climb, middle, tail), in backend order.</summary>
+    public IReadOnlyList<LossSplit> Loss { get; init; } = [];
+
+    /// <summary>Push → the ready list first seen empty (polled every 50 ms); null if never.</summary>
+    public double? QueueEmptySeconds { get; init; }
+
     /// <summary>Per backend, the derived queue waits next to the simulator's own (stderr only: a check of the method).</summary>
     public IReadOnlyList<string> WaitsPerBackend { get; init; } = [];
 

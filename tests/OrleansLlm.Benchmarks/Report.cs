@@ -70,6 +70,11 @@ public static class Report
                 {
                     md.AppendLine(Inv, $"  - first item → peak in flight (slots, or the cliff's peak): {string.Join(" · ", r.Fill.Select(Fill))}");
                 }
+
+                if (r.Design == "D" && r.Loss.Count > 0)
+                {
+                    md.AppendLine(Inv, $"  - where the idle slot-seconds went (ready list empty at {r.QueueEmptySeconds:0.0} s): {LossSplit.Describe(r.Loss)}");
+                }
             }
 
             md.AppendLine();
@@ -396,7 +401,12 @@ public static class Report
             "at most 1.00 means 99% of requests waited in Ollama less than one service time (per backend in the notes under each table); **end-to-end** = push → result per item " +
             "(all items are pushed at once, so this is the completion-time distribution); **lost** = items without a result at the end; " +
             "**extra calls** = Ollama calls served beyond one per result (Σ served − results); **dup. results** = results written twice for one item; " +
-            "**served (utilisation) per backend** = calls each backend served, and its own busy-slot seconds ÷ (slots × makespan).");
+            "**served (utilisation) per backend** = calls each backend served, and its own busy-slot seconds ÷ (slots × makespan); " +
+            "**where the idle slot-seconds went** (D) = the slots' idle time as a share of Σ (slots × makespan), from each call's send and answer times " +
+            "(a slot busy for the answer's service time, ending as it came back), by phase: **wake** = push → a backend's first request; " +
+            "**climb** = → its peak's worth of slots (all, or a cliff's peak) first busy at once; **middle** = → the ready list first seen empty (polled every 50 ms), of which " +
+            "**no request out** (the limit below the slots, or the moment between an answer and the next request; the rest is the HTTP trip); " +
+            "**tail** = → the last result, of which after the last request any backend was sent.");
         md.AppendLine();
         md.Append(OverheadReport.Section(overheads, queueCosts));
         md.Append(MillionSection(millions));

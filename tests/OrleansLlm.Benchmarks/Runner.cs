@@ -36,6 +36,16 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
                 log.WriteLine($"[{scenario.Name}/{design.Id}] concurrency limit once a second, backend {i}: {Report.RunLength(series)}");
             }
 
+            if (result.Loss.Count > 0)
+            {
+                log.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                    $"[{scenario.Name}/{design.Id}] ready list empty at {result.QueueEmptySeconds:0.000} s of {result.MakespanSeconds:0.000} s; {LossSplit.Describe(result.Loss)}"));
+                foreach (var (split, i) in result.Loss.Select((l, i) => (l, i)))
+                {
+                    log.WriteLine($"[{scenario.Name}/{design.Id}] backend {i}: {LossSplit.Describe([split])}");
+                }
+            }
+
             foreach (var (fill, i) in result.Fill.Select((f, i) => (f, i)))
             {
                 log.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
@@ -77,6 +87,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
         long duplicates;
         IReadOnlyList<IReadOnlyList<int>>? limits;
         DateTimeOffset pushedAt, endedAt;
+        DateTimeOffset? queueEmptyAt;
         bool timedOut;
         await using (var running = await design.StartAsync(context, cancellationToken))
         {
@@ -84,7 +95,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             pushedAt = DateTimeOffset.UtcNow;
             // One RPUSH: every item is queued at the same instant, as a batch job would do.
             await redis.Db.ListRightPushAsync(keys.Ready, workload.Items.Select(i => (RedisValue)i.Json).ToArray());
-            timedOut = !await WaitForResultsAsync(scenario, backends, keys, timeout, cancellationToken);
+            (timedOut, queueEmptyAt) = await WaitForResultsAsync(scenario, backends, keys, timeout, cancellationToken);
             endedAt = DateTimeOffset.UtcNow;
 
             // Everything is read before the design stops: what a silo finishes while draining after a timeout
@@ -109,6 +120,7 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             var service = Summary.Of(calls.Where(c => c.Backend == url.Authority).Select(c => c.ServiceSeconds)).P50;
             return new SlotFill(peak, Since(load.FirstSent), Since(load.FirstReached(peak)), service);
         }).ToArray();
+        var loss = LossSplit.Of(calls, backends.Urls.Select((u, i) => (u.Authority, scenario.Backends[i].Parallel, scenario.Backends[i].Peak(options.ScalingExponent))).ToArray(), pushedAt, makespan, Since(queueEmptyAt));
         return new RunResult
         {
             Scenario = scenario.Name,
@@ -134,6 +146,8 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
             WallSeconds = wall.Elapsed.TotalSeconds,
             Limits = limits,
             Fill = fill,
+            Loss = loss,
+            QueueEmptySeconds = Since(queueEmptyAt),
             ItemsPerSecondPerBackend = stats.Select(s => s.Served / makespan).ToArray(),
             ServerQueueP99PerBackend = stats.Select(s => s.QueueWaitSeconds.P99).ToArray(),
             ServiceMeanPerBackend = stats.Select(s => s.Served > 0 ? s.BusySlotSeconds / s.Served : double.NaN).ToArray(),
@@ -157,15 +171,24 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
     private static double WaitOverService(IReadOnlyCollection<CallSample> calls) =>
         Summary.Of(calls.Select(c => c.QueueWaitSeconds)).P99 / Summary.Of(calls.Select(c => c.ServiceSeconds)).P50;
 
-    /// <summary>Polls the result count until every item has one or <paramref name="timeout"/> passes; slows a backend down halfway if the scenario says so.</summary>
-    /// <returns>False on timeout.</returns>
-    private async Task<bool> WaitForResultsAsync(Scenario scenario, Backends backends, QueueKeys keys, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>
+    /// Polls the result count until every item has one or <paramref name="timeout"/> passes; slows a backend down
+    /// halfway if the scenario says so. Until the ready list is empty, polls its length too.
+    /// </summary>
+    /// <returns>Whether it timed out, and when the ready list was first seen empty.</returns>
+    private async Task<(bool TimedOut, DateTimeOffset? QueueEmptyAt)> WaitForResultsAsync(Scenario scenario, Backends backends, QueueKeys keys, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
         var slowed = false;
         var nextReport = TimeSpan.FromSeconds(10);
+        DateTimeOffset? empty = null;
         while (true)
         {
+            if (empty is null && await redis.Db.ListLengthAsync(keys.Ready) == 0)
+            {
+                empty = DateTimeOffset.UtcNow;
+            }
+
             var done = await RawResults.CountAsync(redis.Db, keys);
             if (!slowed && scenario.SlowBackend is { } slow && done >= Scenario.SlowDownAt(workload.DistinctIds))
             {
@@ -176,13 +199,13 @@ public sealed class Runner(RedisProcess redis, Workload workload, BenchmarkOptio
 
             if (done >= workload.DistinctIds)
             {
-                return true;
+                return (false, empty);
             }
 
             if (clock.Elapsed > timeout)
             {
                 log.WriteLine($"[{scenario.Name}] timed out after {timeout.TotalSeconds:0} s with {done}/{workload.DistinctIds} results");
-                return false;
+                return (true, empty);
             }
 
             if (clock.Elapsed > nextReport)

@@ -23,7 +23,11 @@ public sealed partial class CoordinatorGrain(
     // Forget workers that stopped reporting long ago (their silo is gone and membership forgot it too).
     private static readonly TimeSpan ForgetAfter = TimeSpan.FromMinutes(10);
 
+    // A batch's first items wake the idle workers once; the workers they wake report the same work moments later.
+    private static readonly TimeSpan WakeEvery = TimeSpan.FromSeconds(1);
+
     private readonly Dictionary<string, WorkerRecord> _workers = new(StringComparer.Ordinal);
+    private DateTimeOffset _lastWake = DateTimeOffset.MinValue;
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
@@ -83,6 +87,25 @@ public sealed partial class CoordinatorGrain(
         var target = ActiveSiloMatching(silo);
         var wasDrained = await GrainFactory.GetGrain<IWorkerGrain>(target).UndrainAsync(cancellationToken);
         return new UndrainResult(target, wasDrained);
+    }
+
+    public async Task WorkFoundAsync(string silo)
+    {
+        var now = time.GetUtcNow();
+        if (now - _lastWake < WakeEvery)
+        {
+            return;
+        }
+
+        _lastWake = now;
+        var active = membership.CurrentSnapshot.Members.Values
+            .Where(m => m.Status == SiloStatus.Active)
+            .Select(m => m.SiloAddress.ToParsableString())
+            .ToHashSet(StringComparer.Ordinal);
+        foreach (var worker in _workers.Keys.Where(w => w != silo && active.Contains(w) && _workers[w].Status.State == WorkerState.Active))
+        {
+            await GrainFactory.GetGrain<IWorkerGrain>(worker).WakeAsync();
+        }
     }
 
     private string ActiveSiloMatching(string silo)

@@ -22,8 +22,8 @@ namespace OrleansLlm.Worker;
 /// Transitions: slow start → steady (or step down, past a bend or a doubling that paid nothing); slow start → probe
 /// when it doubles to the cap; steady → probe when a probe finds room; probe → steady when a probe waits or a step is
 /// refuted (→ step down if it lost throughput); step down → steady when the step above pays. In every phase but slow
-/// start, answers that queue drop the limit to the slots they kept busy (→ steady); errors halve it (slow start goes
-/// on from half, the others go on below the knee or above it).
+/// start, answers that queue drop the limit to the slots they kept busy (→ steady; while probing, no lower than where
+/// the climb started); errors halve it (slow start goes on from half, the others go on below the knee or above it).
 /// <para>
 /// <b>Other servers.</b> A continuous-batching server (vLLM, SGLang, llama.cpp's <c>llama-server</c>) is an Ollama
 /// whose slots are its KV-cache room: throughput rises with the batch until the cache is full, then requests wait in
@@ -293,8 +293,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// not wait are the slots it has. A doubling that pays less than <see cref="MinGain"/> per request added brackets
     /// the knee between half the limit and twice it: the limit holds, and looks one step down before the probes look
     /// up. So does a doubling that pays clearly less than the one before on a curve that had scaled near-linearly (it
-    /// bends towards a peak), from the doubled limit. A round that would end slow start by a short wait, no gain or a
-    /// bend is run once more before it is believed (<see cref="Doubt"/>).
+    /// bends towards a peak), from the doubled limit. A round that would end slow start by a short wait (any wait, in
+    /// the very first round), no gain or a bend is run once more before it is believed (<see cref="Doubt"/>).
     /// </summary>
     private void OnSlowStartRound(ProbeRound round)
     {
@@ -390,8 +390,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
             return;
         }
 
-        // A server's own count of waiting requests is no cold start's set-up: believed at once.
-        if (round.MaxShare < ClearQueueShare && !round.Gauged && Doubt())
+        // A cold start can last half a service time too, and a knee of 1 on a 32-slot backend took 3 s to climb out
+        // of: a clear wait in the very first round is run once more before it is believed. A one-slot Ollama pays
+        // one more wait. A server's own count of waiting requests is no cold start's set-up: believed at once.
+        if ((round.MaxShare < ClearQueueShare || _rounds == 1) && !round.Gauged && Doubt())
         {
             return;
         }
@@ -493,7 +495,9 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     /// (<see cref="AnswerSample.Throughput"/>). If the answers waited,
     /// together, more than <see cref="QueueTolerance"/> of their service, the backend serves fewer in parallel than
     /// before: the slots busy are <c>limit × service ÷ (service + wait)</c> by Little's law, and the limit drops
-    /// straight there, whatever the phase.
+    /// straight there, whatever the phase; but while probing, not below where the climb started (the knee, or an
+    /// unchecked step's limit below): a window of 2 answers refutes the climb, and is too few to measure the slots
+    /// below it.
     /// </summary>
     private void OnWindow()
     {
@@ -508,7 +512,11 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         if (queueShare > QueueTolerance && Limit > 1)
         {
             var busy = total > 0 ? (int)Math.Round(Limit * service / total) : Limit - 1;
-            SetKnee(Math.Clamp(busy, 1, Math.Max(1, Limit - 1)), trusted: queueShare >= ClearQueueShare);
+            // One answer of 2 that waited 17 ms at 33 in flight on 32 slots read as 30 busy, and the limit, refuted by
+            // the same small windows at every re-probe, stayed there. A backend that did shrink shows in the steady
+            // windows at the knee, which hold enough answers for Little's law.
+            var floor = Phase == ConcurrencyPhase.Probe ? Math.Max(_stepUp?.Limit ?? 1, Knee ?? 1) : 1;
+            SetKnee(Math.Clamp(busy, Math.Min(floor, Limit - 1), Limit - 1), trusted: queueShare >= ClearQueueShare);
             return;
         }
 

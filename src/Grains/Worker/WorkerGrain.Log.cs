@@ -50,4 +50,7 @@ public sealed partial class WorkerGrain
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Reporting to the coordinator failed: {Error}")]
     private static partial void LogReportFailed(ILogger logger, string error);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Telling the coordinator of work found failed ({Error}); the idle workers find it when their wait ends")]
+    private static partial void LogWakeFailed(ILogger logger, string error);
 }

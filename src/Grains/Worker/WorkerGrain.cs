@@ -54,6 +54,10 @@ public sealed partial class WorkerGrain(
     private Task _pump = Task.CompletedTask;
     private Task? _drain;
     private TimeSpan _idleDelay;
+    // Set by WakeAsync; ends an idle wait early, or the next one if none is under way.
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    // The last lease found the queue empty: work found next is news for the other idle workers.
+    private bool _queueWasEmpty;
 
     private string Owner => this.GetPrimaryKeyString();
 
@@ -252,11 +256,17 @@ public sealed partial class WorkerGrain(
         if (leased.Leases.Count > 0)
         {
             _idleDelay = _options.PollMinDelay;
+            if (_queueWasEmpty)
+            {
+                _queueWasEmpty = false;
+                await TellWorkFoundAsync();
+            }
         }
         else if (!leased.More)
         {
             // (With More, the call spent its steps parking or removing items on the way: more may be ready behind them.)
-            await DelayAsync(_idleDelay, stop);
+            _queueWasEmpty = true;
+            await IdleAsync(_idleDelay, stop);
             _idleDelay = TimeSpan.FromTicks(Math.Min(_idleDelay.Ticks * 2, _options.PollMaxDelay.Ticks));
         }
 
@@ -352,6 +362,14 @@ public sealed partial class WorkerGrain(
         await ReportAsync(CancellationToken.None);
     }
 
+    public Task WakeAsync()
+    {
+        // One poll now; its backoff stays where it was, so a trickle of single items costs each idle worker one more
+        // lease a second at most (the coordinator's pace), not a restarted backoff.
+        _wake.TrySetResult();
+        return Task.CompletedTask;
+    }
+
     private WorkerStatus Status() => statistics.Status(Owner, slots.InFlight, slots.Limit, processor.OllamaUrl, _buffer.Count);
 
     // The heartbeat also re-creates the coordinator after its silo died, since calling it activates it again.
@@ -385,6 +403,41 @@ public sealed partial class WorkerGrain(
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             LogRenewFailed(logger, ex);
+        }
+    }
+
+    /// <summary>
+    /// Work after an empty queue (a new batch, most likely): the coordinator wakes the other idle workers, which would
+    /// otherwise find it only when their idle wait ends. At time scale 0.01 in the benchmark's gpu scenario, the silos'
+    /// first requests went out up to 0.8 s apart, 1–4% of the run's slot-seconds.
+    /// </summary>
+    private async Task TellWorkFoundAsync()
+    {
+        try
+        {
+            await GrainFactory.GetCoordinator().WorkFoundAsync(Owner);
+        }
+        catch (Exception ex)
+        {
+            // The others find the work when their idle wait ends, as they would without it.
+            LogWakeFailed(logger, ex.Message);
+        }
+    }
+
+    /// <summary>Waits <paramref name="delay"/> on an empty queue, or until another worker found work (<see cref="WakeAsync"/>).</summary>
+    private async Task IdleAsync(TimeSpan delay, CancellationToken stop)
+    {
+        try
+        {
+            await _wake.Task.WaitAsync(delay, time, stop);
+        }
+        catch (Exception ex) when (ex is TimeoutException or OperationCanceledException)
+        {
+        }
+
+        if (_wake.Task.IsCompleted)
+        {
+            _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         }
     }
 

@@ -7,7 +7,8 @@ namespace OrleansLlm.Benchmarks.Infrastructure;
 /// <param name="Backend">host:port of the backend that answered.</param>
 /// <param name="QueueWaitSeconds">Time the request waited for a slot in Ollama's queue.</param>
 /// <param name="AnsweredAt">When the answer came back.</param>
-public sealed record CallSample(string Backend, double QueueWaitSeconds, double ServiceSeconds, DateTimeOffset AnsweredAt);
+/// <param name="SentAt">When the request was sent.</param>
+public sealed record CallSample(string Backend, double QueueWaitSeconds, double ServiceSeconds, DateTimeOffset AnsweredAt, DateTimeOffset SentAt);
 
 /// <summary>
 /// Collects the queue wait of every generate call of one design run, from every caller (A/B/C's consumers and D's
@@ -55,6 +56,7 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
             return await base.SendAsync(request, cancellationToken);
         }
 
+        var sentAt = DateTimeOffset.UtcNow;
         var response = await SendCountedAsync(uri, request, cancellationToken);
         if (!response.IsSuccessStatusCode)
         {
@@ -66,7 +68,7 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
         var body = await response.Content.ReadAsStringAsync(cancellationToken);
         if (LastLine(body) is { } line && Durations(line) is var (wait, service))
         {
-            recorder.Add(new CallSample(uri.Authority, wait, service, DateTimeOffset.UtcNow));
+            recorder.Add(new CallSample(uri.Authority, wait, service, DateTimeOffset.UtcNow, sentAt));
         }
 
         return response;
@@ -94,11 +96,12 @@ public sealed class RecordingHandler(CallRecorder recorder) : DelegatingHandler
     /// </summary>
     private async Task<HttpResponseMessage> SendChatAsync(Uri uri, HttpRequestMessage request, CancellationToken cancellationToken)
     {
+        var sentAt = DateTimeOffset.UtcNow;
         var sent = System.Diagnostics.Stopwatch.GetTimestamp();
         var response = await SendCountedAsync(uri, request, cancellationToken);
         if (response.IsSuccessStatusCode)
         {
-            recorder.Add(new CallSample(uri.Authority, 0, System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalSeconds, DateTimeOffset.UtcNow));
+            recorder.Add(new CallSample(uri.Authority, 0, System.Diagnostics.Stopwatch.GetElapsedTime(sent).TotalSeconds, DateTimeOffset.UtcNow, sentAt));
         }
 
         return response;

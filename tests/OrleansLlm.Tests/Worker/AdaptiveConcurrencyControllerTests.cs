@@ -98,6 +98,34 @@ public sealed class AdaptiveConcurrencyControllerTests
     }
 
     [Fact]
+    public void AStalledAnswerInAClimbsWindow_RefutesTheStep_ButDropsNoLowerThanTheKnee()
+    {
+        // A 32-slot GPU at its knee; a probe finds a slot free (here: the backend had one more for a moment), and the
+        // limit steps to 33. One of the first 2 answers there reports a stall of a tenth of a service time: by Little's
+        // law over those 2 answers, 33 in flight kept 30 slots busy, and the limit stayed at 30 for 16 s in the
+        // benchmark. Two answers refute the step; they can't measure the slots below it.
+        var backend = new SyntheticBackend(32, SyntheticBackend.CurveOf(0.9));
+        var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 64, _time);
+        worker.Run(2000);
+        Assert.Equal(32, controller.Knee);
+        backend.Slots = 33;
+        while (controller.Limit != 33)
+        {
+            worker.Run(1);
+        }
+
+        backend.Slots = 32;
+        backend.StallNext(2, 0.2 * SyntheticItem.City(0).SoloSeconds);
+        while (controller.Limit == 33)
+        {
+            worker.Run(1);
+        }
+
+        Assert.Equal(32, controller.Limit);
+        Assert.Equal(32, controller.Knee);
+    }
+
+    [Fact]
     public void HoldsTheKnee_WhenTheBackendSlowsDownUniformly()
     {
         // 3× slower per token, same slots: the right number in flight is unchanged.

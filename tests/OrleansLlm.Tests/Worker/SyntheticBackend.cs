@@ -16,6 +16,8 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
     private Random? _noise;
     private double _noiseShare;
     private int _submitted;
+    private int _stalledUntil;
+    private double _stall;
     private readonly List<Request> _busy = [];
     private int _slots = slots;
 
@@ -70,10 +72,21 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
         _noiseShare = share;
     }
 
+    /// <summary>
+    /// The next <paramref name="requests"/> submitted report <paramref name="seconds"/> more waiting than they did, as
+    /// a busy machine's stall (a late timer, a thread switch) puts into a server's measure of its queue.
+    /// </summary>
+    public void StallNext(int requests, double seconds)
+    {
+        _stalledUntil = _submitted + requests;
+        _stall = seconds;
+    }
+
     public void Submit(ConcurrencyTicket ticket, SyntheticItem item)
     {
-        var coldStart = _submitted++ < ColdStartRequests ? ColdStartWait : 0;
-        _queue.Enqueue(new Request(ticket, item, Now) { ReportedSetup = coldStart });
+        var setup = _submitted < ColdStartRequests ? ColdStartWait : _submitted < _stalledUntil ? _stall : 0;
+        _submitted++;
+        _queue.Enqueue(new Request(ticket, item, Now) { ReportedSetup = setup });
         StartQueued();
     }
 

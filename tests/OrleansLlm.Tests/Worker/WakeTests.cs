@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using OllamaSim;
+using OrleansLlm.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace OrleansLlm.Tests.Worker;
+
+/// <summary>
+/// A worker that finds work after the queue was empty has the coordinator wake the other idle workers, so a new batch
+/// starts on every silo at once rather than as each one's idle wait ends.
+/// </summary>
+[Collection(RedisCollection.Name)]
+[Trait("Category", "Cluster")]
+public sealed class WakeTests(RedisServer redis, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task WorkFoundByOneIdleWorker_WakesTheOther_LongBeforeItsPollDelay()
+    {
+        await using var cluster = await LlmCluster.StartAsync(redis, o =>
+        {
+            o.Silos = 2;
+            o.Simulator = _ => new SimulatorOptions { Parallel = 1, TimeScale = 0.01 };
+            o.Settings["Worker:MaxConcurrency"] = "1";
+            // An idle worker looks at the empty queue once every 10 minutes: only a wake starts it within the test.
+            o.Settings["Worker:PollMinDelay"] = "00:10:00";
+            o.Settings["Worker:PollMaxDelay"] = "00:10:00";
+        });
+        var first = cluster.Client.GetGrain<IWorkerGrain>(cluster.OwnerOf(cluster.SiloAt(0)));
+        var second = cluster.Client.GetGrain<IWorkerGrain>(cluster.OwnerOf(cluster.SiloAt(1)));
+        // Both active, and both found the queue empty when they started (their first lease, at activation).
+        Assert.Equal(WorkerState.Active, (await first.GetStatusAsync()).State);
+        Assert.Equal(WorkerState.Active, (await second.GetStatusAsync()).State);
+        await Eventually.TrueAsync(
+            async () => (await cluster.Client.GetCoordinator().GetClusterAsync()).Workers.Count == 2, "both workers known to the coordinator");
+
+        var cities = await Cities.LoadAsync(8);
+        await cluster.PushRawAsync(cities.Select(c => c.Json));
+        var clock = Stopwatch.StartNew();
+        // The first worker finds the batch (as its own poll would), and tells the coordinator.
+        await first.WakeAsync();
+
+        await Eventually.TrueAsync(
+            () => cluster.Simulators.All(s => s.GetStats().Served > 0),
+            "both backends serving", TimeSpan.FromSeconds(60), cluster.DescribeQueueAsync);
+        output.WriteLine($"both backends served within {clock.Elapsed.TotalSeconds:F2} s of the push (idle wait 10 min)");
+        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 8, "8 results", TimeSpan.FromSeconds(60), cluster.DescribeQueueAsync);
+    }
+}

@@ -3,11 +3,8 @@ using System.Globalization;
 using OrleansLlm.Batches;
 using OrleansLlm.Benchmarks.Designs;
 using OrleansLlm.Benchmarks.Infrastructure;
-using OrleansLlm.Options;
 using OrleansLlm.Queue;
-using OrleansLlm.Redis;
 using StackExchange.Redis;
-using MsOptions = Microsoft.Extensions.Options.Options;
 
 namespace OrleansLlm.Benchmarks;
 
@@ -54,14 +51,8 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
 
     public async Task<MillionResult> RunAsync(CancellationToken cancellationToken)
     {
-        var keys = new QueueKeys($"million-{Guid.NewGuid():N}"[..20]);
-        var queueOptions = MsOptions.Create(new QueueOptions { Name = keys.Name });
-        await using var connection = new RedisConnection(
-            MsOptions.Create(new RedisOptions { ConnectionString = redis.ConnectionString, ClientName = "benchmark-million" }),
-            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisConnection>.Instance);
-        await connection.ConnectAsync();
-        var items = new RedisQueueItems(connection, queueOptions, QueueClock.Redis, TimeProvider.System);
-        var store = new RedisBatchStore(connection, items, queueOptions, QueueClock.Redis, TimeProvider.System);
+        await using var queue = await DirectQueue.ConnectAsync(redis, "million");
+        var (keys, items, store) = (queue.Keys, queue.Items, queue.Store);
         var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
         await server.ConfigSetAsync("slowlog-log-slower-than", SlowlogThresholdMicroseconds);
         await server.ConfigSetAsync("slowlog-max-len", 100_000);

@@ -1,13 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using OrleansLlm.Batches;
 using OrleansLlm.Benchmarks.Infrastructure;
-using OrleansLlm.Options;
 using OrleansLlm.Queue;
-using OrleansLlm.Redis;
 using StackExchange.Redis;
-using MsOptions = Microsoft.Extensions.Options.Options;
 
 namespace OrleansLlm.Benchmarks;
 
@@ -42,15 +37,8 @@ public sealed class QueueCost(RedisProcess redis, Workload workload, TextWriter 
 
     private async Task<QueueCostResult> MeasureAsync(int leaseSize, int groupSize, CancellationToken cancellationToken)
     {
-        var name = $"queue-cost-{Guid.NewGuid():N}"[..24];
-        var options = MsOptions.Create(new QueueOptions { Name = name });
-        await using var connection = new RedisConnection(
-            MsOptions.Create(new RedisOptions { ConnectionString = redis.ConnectionString, ClientName = "benchmark-queue-cost" }),
-            TimeProvider.System, Microsoft.Extensions.Logging.Abstractions.NullLogger<RedisConnection>.Instance);
-        await connection.ConnectAsync();
-        var items = new RedisQueueItems(connection, options, QueueClock.Redis, TimeProvider.System);
-        var store = new RedisBatchStore(connection, items, options, QueueClock.Redis, TimeProvider.System);
-        var queue = new RedisLeaseQueue(connection, options, QueueClock.Redis);
+        await using var direct = await DirectQueue.ConnectAsync(redis, "queue-cost");
+        var (items, store, queue) = (direct.Items, direct.Store, direct.Leases);
         var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
         const string batch = "cities";
         await store.CreateAsync(batch, new BatchSpec(null, null), cancellationToken);

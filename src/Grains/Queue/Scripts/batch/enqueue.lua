@@ -42,12 +42,10 @@ for j, id in ipairs(ids) do
     tag = tag + 1
   end
 end
+redis.call('HSET', batch, 'tag', tag)
 if added > 0 then
   redis.call('HSET', items, unpack(numbers))
   redis.call('ZADD', K.class[c], unpack(entries))
-end
-redis.call('HSET', batch, 'tag', tag)
-if added > 0 then
   count(b, 'open', added)
   -- A batch that had ended takes items again: its keys no longer expire.
   revive(b)

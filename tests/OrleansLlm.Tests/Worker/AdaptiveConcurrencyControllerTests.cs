@@ -109,17 +109,11 @@ public sealed class AdaptiveConcurrencyControllerTests
         worker.Run(2000);
         Assert.Equal(32, controller.Knee);
         backend.Slots = 33;
-        while (controller.Limit != 33)
-        {
-            worker.Run(1);
-        }
+        worker.RunUntil(() => controller.Limit == 33, "a probe steps to 33");
 
         backend.Slots = 32;
         backend.StallNext(2, 0.2 * SyntheticItem.City(0).SoloSeconds);
-        while (controller.Limit == 33)
-        {
-            worker.Run(1);
-        }
+        worker.RunUntil(() => controller.Limit != 33, "the stalled answers refute the step");
 
         Assert.Equal(32, controller.Limit);
         Assert.Equal(32, controller.Knee);
@@ -157,11 +151,8 @@ public sealed class AdaptiveConcurrencyControllerTests
     {
         var (controller, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32)), cap: 16, _time);
         worker.Run(300);
-        while (controller.Limit != 4)
-        {
-            // Wait out a probe, so the halving below starts from the knee.
-            worker.Run(1);
-        }
+        // Wait out a probe, so the halving below starts from the knee.
+        worker.RunUntil(() => controller.Limit == 4, "back at the knee");
 
         controller.OnFailure(controller.OnSent(0));
         Assert.Equal(2, controller.Limit);
@@ -178,11 +169,8 @@ public sealed class AdaptiveConcurrencyControllerTests
         var backend = new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0));
         var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 16, _time);
         worker.Run(300);
-        while (controller.Limit != 8 || backend.InFlight != 8)
-        {
-            // Wait out a probe, so the failures below hit exactly the limit's requests.
-            worker.Run(1);
-        }
+        // Wait out a probe, so the failures below hit exactly the limit's requests.
+        worker.RunUntil(() => controller.Limit == 8 && backend.InFlight == 8, "8 in flight at the knee");
 
         // Ollama restarts: all eight requests in flight fail at once.
         worker.FailAll();

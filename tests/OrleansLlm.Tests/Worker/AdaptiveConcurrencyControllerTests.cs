@@ -120,6 +120,28 @@ public sealed class AdaptiveConcurrencyControllerTests
     }
 
     [Fact]
+    public void SlowAnswersInAClimbsWindows_DoNotStepBelowTheKnee()
+    {
+        // A 32-slot GPU at its knee gains a slot (another model unloaded), and a probe steps the limit to 33. The
+        // machine stalls: the first requests sent there report a quarter more time per token. In the benchmark, two windows
+        // of 2 such answers (2,680 items a second against the knee's 3,136) read as a step past a peak and stepped
+        // the limit down to 31 and 30, where windows at limits 3% apart measured alike for minutes. Two answers may
+        // refute a step by its wait; its gain, a full window judges.
+        var backend = new SyntheticBackend(32, SyntheticBackend.CurveOf(0.9));
+        var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 64, _time);
+        worker.Run(2000);
+        Assert.Equal(32, controller.Knee);
+        backend.Slots = 33;
+        worker.RunUntil(() => controller.Limit == 33, "a probe steps to 33");
+
+        backend.SlowNext(4, 1.25);
+        var limits = worker.Run(1000);
+
+        Assert.True(limits.Min() >= 33, $"the limit went down to {limits.Min()}: {string.Join(",", limits.Where((l, i) => i == 0 || l != limits[i - 1]))}");
+        Assert.Equal(33, controller.Knee);
+    }
+
+    [Fact]
     public void HoldsTheKnee_WhenTheBackendSlowsDownUniformly()
     {
         // 3× slower per token, same slots: the right number in flight is unchanged.

@@ -171,7 +171,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     private int SlowStartProbes => Math.Min(Limit, _cap - Limit);
 
-    // A step up is checked on two answers where they tell their wait. By latency alone a window must hold the answers
+    // A step up is checked on two answers where they tell their wait (and a gain they can't show plainly, on a full
+    // window: _fullWindow). By latency alone a window must hold the answers
     // the step made wait to see it: a service time's worth while first climbing (a doubling that pays shows it
     // plainly), and about a knee two, and enough that the mix of long and short answers evens out.
     private int WindowSize => !_latencyOnly
@@ -493,7 +494,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     }
 
     /// <summary>
-    /// A window of answers at the limit (2 while a step is unchecked, else twice the limit and at least
+    /// A window of answers at the limit (2 while a step is unchecked, until they show a wait or fail to show a gain,
+    /// else twice the limit and at least
     /// <see cref="MinWindow"/>; by latency alone, see <see cref="WindowSize"/>) gives a throughput
     /// (<see cref="AnswerSample.Throughput"/>). If the answers waited,
     /// together, more than <see cref="QueueTolerance"/> of their service, the backend serves fewer in parallel than

@@ -124,6 +124,9 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     // A window said "no gain" once (a step up, or down); the next says whether it holds.
     private bool _noGainOnce;
 
+    // A climb's small window found no wait but no gain either: a full window at this limit judges the gain.
+    private bool _fullWindow;
+
     // The last answer told only its latency (QueueSignal.None): no wait will be seen.
     private bool _latencyOnly;
 
@@ -168,11 +171,12 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     private int SlowStartProbes => Math.Min(Limit, _cap - Limit);
 
-    // A step up is checked on two answers where they tell their wait. By latency alone a window must hold the answers
+    // A step up is checked on two answers where they tell their wait (and a gain they can't show plainly, on a full
+    // window: _fullWindow). By latency alone a window must hold the answers
     // the step made wait to see it: a service time's worth while first climbing (a doubling that pays shows it
     // plainly), and about a knee two, and enough that the mix of long and short answers evens out.
     private int WindowSize => !_latencyOnly
-        ? Phase == ConcurrencyPhase.Probe ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)
+        ? Phase == ConcurrencyPhase.Probe && !_fullWindow ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)
         : Phase == ConcurrencyPhase.Probe && Knee is null ? Math.Max(2 * MinWindow, Limit) : Math.Max(LatencyWindow, 2 * Limit);
 
     public ConcurrencyTicket OnSent(int inFlight)
@@ -490,7 +494,8 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     }
 
     /// <summary>
-    /// A window of answers at the limit (2 while a step is unchecked, else twice the limit and at least
+    /// A window of answers at the limit (2 while a step is unchecked, until they show a wait or fail to show a gain,
+    /// else twice the limit and at least
     /// <see cref="MinWindow"/>; by latency alone, see <see cref="WindowSize"/>) gives a throughput
     /// (<see cref="AnswerSample.Throughput"/>). If the answers waited,
     /// together, more than <see cref="QueueTolerance"/> of their service, the backend serves fewer in parallel than
@@ -540,15 +545,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     {
         if (_stepUp is { } below && throughput < below.Throughput * StepMustPay(Limit - below.Limit))
         {
-            // The last step up bought (almost) nothing. One window is noisy; two in a row are an answer.
-            if (!_noGainOnce)
-            {
-                _noGainOnce = true;
-                return;
-            }
-
-            // It lost throughput: past a peak, which may lie below the old knee too.
-            SetKnee(below.Limit, lookDown: throughput < below.Throughput * (1 - MinGain));
+            OnStepWithoutGain(below, throughput);
             return;
         }
 
@@ -592,6 +589,31 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
         }
 
         _pace.Held();
+    }
+
+    /// <summary>
+    /// The last step up bought (almost) nothing: on a small window, a full one judges it; one full window is noisy, two
+    /// in a row are an answer, and the limit goes back below the step (and looks further down if it lost throughput).
+    /// </summary>
+    private void OnStepWithoutGain(MeasuredLimit below, double throughput)
+    {
+        if (Phase == ConcurrencyPhase.Probe && !_latencyOnly && !_fullWindow)
+        {
+            // Two answers can show a wait, but not a gain of a few percent: their throughput wanders by 15% on a
+            // loaded machine (2,680 against 3,136 an item a second at 33 of 32 slots), and two such windows
+            // stepped a 32-slot GPU down to 31 and 30, where the windows below measured as well, for minutes.
+            _fullWindow = true;
+            return;
+        }
+
+        if (!_noGainOnce)
+        {
+            _noGainOnce = true;
+            return;
+        }
+
+        // It lost throughput: past a peak, which may lie below the old knee too.
+        SetKnee(below.Limit, lookDown: throughput < below.Throughput * (1 - MinGain));
     }
 
     /// <summary>
@@ -666,6 +688,7 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
     private void SetLimit(int limit)
     {
         _epoch++;
+        _fullWindow = false;
         _answersInEpoch = 0;
         _round = null;
         _window.Clear();

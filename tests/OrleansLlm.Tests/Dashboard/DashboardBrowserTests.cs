@@ -97,8 +97,31 @@ public sealed class DashboardBrowserTests(RedisServer redis, ITestOutputHelper o
         await page.ScreenshotAsync(new() { Path = screenshot, FullPage = true });
         output.WriteLine($"screenshot: {screenshot}");
 
-        Assert.True(_scriptErrors.Count == 0, $"script errors on the dashboard:\n{string.Join("\n", _scriptErrors)}");
+        var (upstream, ours) = SplitUpstreamChartRace(_scriptErrors);
+        foreach (var error in upstream)
+        {
+            output.WriteLine($"the dashboard's own chart race (Orleans.Dashboard, not ours), left out: {error}");
+        }
+
+        Assert.True(ours.Length == 0, $"script errors on the dashboard:\n{string.Join("\n", ours)}");
         output.WriteLine($"browser part {browserClock.Elapsed.TotalSeconds:F1} s, whole test {total.Elapsed.TotalSeconds:F1} s");
+    }
+
+    /// <summary>
+    /// Orleans.Dashboard 10.4.2's chart widget (<c>multi-series-chart-widget.tsx</c>, <c>renderChart</c>) maps
+    /// <c>this.props.series[0]</c> without a guard, so a chart drawn before the silo's history arrived throws in the
+    /// dashboard's own bundle; it broke one CI run on a loaded machine (2026-12-07). That one error is the
+    /// dashboard's, not this project's: it is reported in the output and left out of the check; any other fails it.
+    /// </summary>
+    private static (string[] Upstream, string[] Ours) SplitUpstreamChartRace(IReadOnlyCollection<string> errors)
+    {
+        static bool IsChartRace(string error) =>
+            error.Contains("renderChart", StringComparison.Ordinal) && error.Contains("'map'", StringComparison.Ordinal);
+
+        lock (errors)
+        {
+            return (errors.Where(IsChartRace).ToArray(), errors.Where(e => !IsChartRace(e)).ToArray());
+        }
     }
 
     private static string DashboardUrl(SiloProcess silo, string route) => $"http://127.0.0.1:{silo.HttpPort}/dashboard/#/{route}";

@@ -109,20 +109,36 @@ public sealed class AdaptiveConcurrencyControllerTests
         worker.Run(2000);
         Assert.Equal(32, controller.Knee);
         backend.Slots = 33;
-        while (controller.Limit != 33)
-        {
-            worker.Run(1);
-        }
+        worker.RunUntil(() => controller.Limit == 33, "a probe steps to 33");
 
         backend.Slots = 32;
         backend.StallNext(2, 0.2 * SyntheticItem.City(0).SoloSeconds);
-        while (controller.Limit == 33)
-        {
-            worker.Run(1);
-        }
+        worker.RunUntil(() => controller.Limit != 33, "the stalled answers refute the step");
 
         Assert.Equal(32, controller.Limit);
         Assert.Equal(32, controller.Knee);
+    }
+
+    [Fact]
+    public void SlowAnswersInAClimbsWindows_DoNotStepBelowTheKnee()
+    {
+        // A 32-slot GPU at its knee gains a slot (another model unloaded), and a probe steps the limit to 33. The
+        // machine stalls: the first requests sent there report a quarter more time per token. In the benchmark, two windows
+        // of 2 such answers (2,680 items a second against the knee's 3,136) read as a step past a peak and stepped
+        // the limit down to 31 and 30, where windows at limits 3% apart measured alike for minutes. Two answers may
+        // refute a step by its wait; its gain, a full window judges.
+        var backend = new SyntheticBackend(32, SyntheticBackend.CurveOf(0.9));
+        var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 64, _time);
+        worker.Run(2000);
+        Assert.Equal(32, controller.Knee);
+        backend.Slots = 33;
+        worker.RunUntil(() => controller.Limit == 33, "a probe steps to 33");
+
+        backend.SlowNext(4, 1.25);
+        var limits = worker.Run(1000);
+
+        Assert.True(limits.Min() >= 33, $"the limit went down to {limits.Min()}: {string.Join(",", limits.Where((l, i) => i == 0 || l != limits[i - 1]))}");
+        Assert.Equal(33, controller.Knee);
     }
 
     [Fact]
@@ -157,11 +173,8 @@ public sealed class AdaptiveConcurrencyControllerTests
     {
         var (controller, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(4, SyntheticBackend.CurveOf(0.32)), cap: 16, _time);
         worker.Run(300);
-        while (controller.Limit != 4)
-        {
-            // Wait out a probe, so the halving below starts from the knee.
-            worker.Run(1);
-        }
+        // Wait out a probe, so the halving below starts from the knee.
+        worker.RunUntil(() => controller.Limit == 4, "back at the knee");
 
         controller.OnFailure(controller.OnSent(0));
         Assert.Equal(2, controller.Limit);
@@ -178,11 +191,8 @@ public sealed class AdaptiveConcurrencyControllerTests
         var backend = new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0));
         var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 16, _time);
         worker.Run(300);
-        while (controller.Limit != 8 || backend.InFlight != 8)
-        {
-            // Wait out a probe, so the failures below hit exactly the limit's requests.
-            worker.Run(1);
-        }
+        // Wait out a probe, so the failures below hit exactly the limit's requests.
+        worker.RunUntil(() => controller.Limit == 8 && backend.InFlight == 8, "8 in flight at the knee");
 
         // Ollama restarts: all eight requests in flight fail at once.
         worker.FailAll();

@@ -51,11 +51,8 @@ public sealed class AdaptiveConcurrencyPhaseTests(ITestOutputHelper output)
     {
         var (controller, worker) = SyntheticWorker.Adaptive(new SyntheticBackend(8, SyntheticBackend.CurveOf(1.0)), cap: 16, _time);
         Path(controller, worker, 300);
-        while (controller.Limit != 8)
-        {
-            // Wait out a probe, so the halving starts from the knee.
-            worker.Run(1);
-        }
+        // Wait out a probe, so the halving starts from the knee.
+        worker.RunUntil(() => controller.Limit == 8, "back at the knee");
 
         worker.FailAll();
 

@@ -18,6 +18,8 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
     private int _submitted;
     private int _stalledUntil;
     private double _stall;
+    private int _slowUntil;
+    private double _slowFactor = 1;
     private readonly List<Request> _busy = [];
     private int _slots = slots;
 
@@ -82,11 +84,22 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
         _stall = seconds;
     }
 
+    /// <summary>
+    /// The next <paramref name="requests"/> submitted report <paramref name="factor"/> times their generation time, as
+    /// a busy machine's stall stretches a server's timings; the real work is unchanged.
+    /// </summary>
+    public void SlowNext(int requests, double factor)
+    {
+        _slowUntil = _submitted + requests;
+        _slowFactor = factor;
+    }
+
     public void Submit(ConcurrencyTicket ticket, SyntheticItem item)
     {
         var setup = _submitted < ColdStartRequests ? ColdStartWait : _submitted < _stalledUntil ? _stall : 0;
+        var slowdown = _submitted < _slowUntil ? _slowFactor : 1;
         _submitted++;
-        _queue.Enqueue(new Request(ticket, item, Now) { ReportedSetup = setup });
+        _queue.Enqueue(new Request(ticket, item, Now) { ReportedSetup = setup, ReportedSlowdown = slowdown });
         StartQueued();
     }
 
@@ -127,7 +140,7 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
             _busy.Remove(next);
             StartQueued();
             var noise = _noise is null ? 1 : 1 + (_noiseShare * ((2 * _noise.NextDouble()) - 1));
-            var answer = next.Answer(Now, noise);
+            var answer = next.Answer(Now, noise * next.ReportedSlowdown);
             LastWait = next.Started - next.Arrived;
             return (next.Ticket, Signal switch
             {
@@ -187,6 +200,9 @@ internal sealed class SyntheticBackend(int slots, CapacityCurve curve)
 
         /// <summary>Seconds the answer reports as waiting beyond its real wait.</summary>
         public double ReportedSetup { get; init; }
+
+        /// <summary>How many times its real generation time the answer reports.</summary>
+        public double ReportedSlowdown { get; init; } = 1;
 
         public double? PromptEnded { get; set; }
 

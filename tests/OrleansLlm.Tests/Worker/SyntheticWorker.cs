@@ -46,6 +46,23 @@ internal sealed class SyntheticWorker(IConcurrencyController controller, Synthet
         }
     }
 
+    /// <summary>
+    /// Answers one at a time until <paramref name="reached"/> holds; fails the test if it does not within
+    /// <paramref name="maxAnswers"/>, so a regression fails rather than hangs (the clock is simulated, not the loop).
+    /// </summary>
+    public void RunUntil(Func<bool> reached, string what, int maxAnswers = 10_000)
+    {
+        for (var i = 0; !reached(); i++)
+        {
+            if (i == maxAnswers)
+            {
+                throw new Xunit.Sdk.XunitException($"{what}: not reached within {maxAnswers} answers (limit {controller.Limit}).");
+            }
+
+            Step();
+        }
+    }
+
     /// <summary>Every request in flight fails at once (Ollama crashed); the controller hears of each.</summary>
     public void FailAll()
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Time.Testing;
+using OrleansLlm.Worker;
 
 namespace OrleansLlm.Tests.Worker;
 
@@ -104,12 +105,7 @@ public sealed class AdaptiveConcurrencyControllerTests
         // limit steps to 33. One of the first 2 answers there reports a stall of a tenth of a service time: by Little's
         // law over those 2 answers, 33 in flight kept 30 slots busy, and the limit stayed at 30 for 16 s in the
         // benchmark. Two answers refute the step; they can't measure the slots below it.
-        var backend = new SyntheticBackend(32, SyntheticBackend.CurveOf(0.9));
-        var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 64, _time);
-        worker.Run(2000);
-        Assert.Equal(32, controller.Knee);
-        backend.Slots = 33;
-        worker.RunUntil(() => controller.Limit == 33, "a probe steps to 33");
+        var (backend, controller, worker) = SteppedTo33OnAGpuOf32();
 
         backend.Slots = 32;
         backend.StallNext(2, 0.2 * SyntheticItem.City(0).SoloSeconds);
@@ -123,16 +119,11 @@ public sealed class AdaptiveConcurrencyControllerTests
     public void SlowAnswersInAClimbsWindows_DoNotStepBelowTheKnee()
     {
         // A 32-slot GPU at its knee gains a slot (another model unloaded), and a probe steps the limit to 33. The
-        // machine stalls: the first requests sent there report a quarter more time per token. In the benchmark, two windows
-        // of 2 such answers (2,680 items a second against the knee's 3,136) read as a step past a peak and stepped
-        // the limit down to 31 and 30, where windows at limits 3% apart measured alike for minutes. Two answers may
-        // refute a step by its wait; its gain, a full window judges.
-        var backend = new SyntheticBackend(32, SyntheticBackend.CurveOf(0.9));
-        var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 64, _time);
-        worker.Run(2000);
-        Assert.Equal(32, controller.Knee);
-        backend.Slots = 33;
-        worker.RunUntil(() => controller.Limit == 33, "a probe steps to 33");
+        // machine stalls: the first requests sent there report a quarter more time per token. In the benchmark, two
+        // windows of 2 such answers (2,680 items a second against the knee's 3,136) read as a step past a peak and
+        // stepped the limit down to 31 and 30, where windows at limits 3% apart measured alike for minutes. Two
+        // answers may refute a step by its wait; its gain, a full window judges.
+        var (backend, controller, worker) = SteppedTo33OnAGpuOf32();
 
         backend.SlowNext(4, 1.25);
         var limits = worker.Run(1000);
@@ -204,6 +195,18 @@ public sealed class AdaptiveConcurrencyControllerTests
         Assert.Equal(2, controller.Limit);
 
         Assert.Equal(8, Settled(worker.Run(300)));
+    }
+
+    /// <summary>A 32-slot GPU at its knee, given a 33rd slot until a probe has stepped the limit to 33.</summary>
+    private (SyntheticBackend Backend, AdaptiveConcurrencyController Controller, SyntheticWorker Worker) SteppedTo33OnAGpuOf32()
+    {
+        var backend = new SyntheticBackend(32, SyntheticBackend.CurveOf(0.9));
+        var (controller, worker) = SyntheticWorker.Adaptive(backend, cap: 64, _time);
+        worker.Run(2000);
+        Assert.Equal(32, controller.Knee);
+        backend.Slots = 33;
+        worker.RunUntil(() => controller.Limit == 33, "a probe steps to 33");
+        return (backend, controller, worker);
     }
 
     /// <summary>The limit it held most over the last 100 completions (probes step above the knee briefly).</summary>

@@ -171,10 +171,10 @@ public sealed class AdaptiveConcurrencyController : IConcurrencyController
 
     private int SlowStartProbes => Math.Min(Limit, _cap - Limit);
 
-    // A step up is checked on two answers where they tell their wait (and a gain they can't show plainly, on a full
-    // window: _fullWindow). By latency alone a window must hold the answers
-    // the step made wait to see it: a service time's worth while first climbing (a doubling that pays shows it
-    // plainly), and about a knee two, and enough that the mix of long and short answers evens out.
+    // A step up is checked on two answers where they tell their wait (a gain they can't show plainly, a full window
+    // judges: _fullWindow). By latency alone a window must hold the answers the step made wait to see it: a service
+    // time's worth while first climbing (a doubling that pays shows it plainly), and about a knee two, and enough that
+    // the mix of long and short answers evens out.
     private int WindowSize => !_latencyOnly
         ? Phase == ConcurrencyPhase.Probe && !_fullWindow ? ClimbWindow : Math.Max(MinWindow, 2 * Limit)
         : Phase == ConcurrencyPhase.Probe && Knee is null ? Math.Max(2 * MinWindow, Limit) : Math.Max(LatencyWindow, 2 * Limit);

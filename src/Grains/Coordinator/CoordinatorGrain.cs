@@ -98,23 +98,23 @@ public sealed partial class CoordinatorGrain(
         }
 
         _lastWake = now;
-        var active = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active)
-            .Select(m => m.SiloAddress.ToParsableString())
-            .ToHashSet(StringComparer.Ordinal);
-        foreach (var worker in _workers.Keys.Where(w => w != silo && active.Contains(w) && _workers[w].Status.State == WorkerState.Active))
+        var active = ActiveSilos().ToHashSet(StringComparer.Ordinal);
+        // Taken before the first call: the grain is reentrant, and a report arriving meanwhile may add a worker.
+        var others = _workers.Where(w => w.Key != silo && active.Contains(w.Key) && w.Value.Status.State == WorkerState.Active).Select(w => w.Key).ToArray();
+        foreach (var worker in others)
         {
             await GrainFactory.GetGrain<IWorkerGrain>(worker).WakeAsync();
         }
     }
 
+    /// <summary>The addresses of the silos membership holds active, as workers are keyed.</summary>
+    private IEnumerable<string> ActiveSilos() => membership.CurrentSnapshot.Members.Values
+        .Where(m => m.Status == SiloStatus.Active)
+        .Select(m => m.SiloAddress.ToParsableString());
+
     private string ActiveSiloMatching(string silo)
     {
-        var matches = membership.CurrentSnapshot.Members.Values
-            .Where(m => m.Status == SiloStatus.Active)
-            .Select(m => m.SiloAddress.ToParsableString())
-            .Where(a => a.Contains(silo, StringComparison.Ordinal))
-            .ToArray();
+        var matches = ActiveSilos().Where(a => a.Contains(silo, StringComparison.Ordinal)).ToArray();
         return matches switch
         {
             [var one] => one,

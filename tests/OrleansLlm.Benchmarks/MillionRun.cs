@@ -53,7 +53,7 @@ public sealed class MillionRun(RedisProcess redis, Workload workload, BenchmarkO
     {
         await using var queue = await DirectQueue.ConnectAsync(redis, "million");
         var (keys, items, store) = (queue.Keys, queue.Items, queue.Store);
-        var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
+        var server = redis.Server;
         await server.ConfigSetAsync("slowlog-log-slower-than", SlowlogThresholdMicroseconds);
         await server.ConfigSetAsync("slowlog-max-len", 100_000);
         await server.SlowlogResetAsync();

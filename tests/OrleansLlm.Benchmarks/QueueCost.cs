@@ -39,7 +39,7 @@ public sealed class QueueCost(RedisProcess redis, Workload workload, TextWriter 
     {
         await using var direct = await DirectQueue.ConnectAsync(redis, "queue-cost");
         var (items, store, queue) = (direct.Items, direct.Store, direct.Leases);
-        var server = redis.Connection.GetServer(redis.Connection.GetEndPoints()[0]);
+        var server = redis.Server;
         const string batch = "cities";
         await store.CreateAsync(batch, new BatchSpec(null, null), cancellationToken);
 

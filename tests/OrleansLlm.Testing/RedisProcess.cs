@@ -70,6 +70,9 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
 
     public IDatabase Db => Connection.GetDatabase();
 
+    /// <summary>The server behind <see cref="Connection"/> (INFO, CONFIG, FLUSHDB, SHUTDOWN).</summary>
+    public IServer Server => Connection.GetServer("127.0.0.1", Port);
+
     public bool IsRunning => _process is { HasExited: false };
 
     public static async Task<RedisProcess> StartAsync(RedisProcessOptions? options = null, CancellationToken cancellationToken = default)
@@ -113,7 +116,7 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
 
         try
         {
-            await Connection.GetServer("127.0.0.1", Port).ExecuteAsync("SHUTDOWN");
+            await Server.ExecuteAsync("SHUTDOWN");
         }
         catch (RedisException)
         {
@@ -124,7 +127,7 @@ public sealed class RedisProcess : IRedisEndpoint, IAsyncDisposable
     }
 
     /// <summary>Empties the database, so nothing of one run (e.g. grain directory entries) meets the next.</summary>
-    public async Task FlushAsync() => await Connection.GetServer("127.0.0.1", Port).FlushDatabaseAsync();
+    public async Task FlushAsync() => await Server.FlushDatabaseAsync();
 
     public async ValueTask DisposeAsync()
     {

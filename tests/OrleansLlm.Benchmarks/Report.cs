@@ -452,7 +452,7 @@ public static class Report
         }
 
         md.AppendLine(Inv, $"- D: {Designs.OrleansDesign.Controller(options)} (64 in the gpu scenario, above its 32 slots; 256 in vllm and vllm-plain, far above their 48 sequences, whose silos run Backend:Kind OpenAi beside the vLLM servers); every other silo setting at its default");
-        md.AppendLine(Inv, $"- random balancer seed {options.Seed}; idle consumers in A/B/C poll with the silos' default back-off (50 ms doubling to 1 s)");
+        md.AppendLine(Inv, $"- random balancer seed {options.Seed}; idle consumers in A/B/C poll with the silos' default back-off (50 ms doubling to 1 s, each wait drawn from the upper half of its step)");
         md.AppendLine(Inv, $"- a run gives up after ideal × {options.TimeoutFactor} (× {Scenario.Gpu.Apply(options).TimeoutFactor} in gpu) + {options.TimeoutSlack.TotalSeconds:0} s and counts what is missing as lost");
         md.AppendLine();
         md.AppendLine("## Machine");

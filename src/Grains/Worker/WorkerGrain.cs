@@ -53,7 +53,7 @@ public sealed partial class WorkerGrain(
     private readonly LeaseBuffer _buffer = new(options.Value.MaxLeaseAhead);
     private Task _pump = Task.CompletedTask;
     private Task? _drain;
-    private TimeSpan _idleDelay;
+    private readonly IdleBackoff _idle = new(options.Value.PollMinDelay, options.Value.PollMaxDelay, Random.Shared);
     // Set by WakeAsync; ends an idle wait early, or the next one if none is under way.
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // The last lease found the queue empty: work found next is news for the other idle workers.
@@ -165,7 +165,7 @@ public sealed partial class WorkerGrain(
     /// </summary>
     private async Task PumpAsync(CancellationToken stop)
     {
-        _idleDelay = _options.PollMinDelay;
+        _idle.Reset();
         while (!stop.IsCancellationRequested)
         {
             StartBuffered();
@@ -255,7 +255,7 @@ public sealed partial class WorkerGrain(
 
         if (leased.Leases.Count > 0)
         {
-            _idleDelay = _options.PollMinDelay;
+            _idle.Reset();
             if (_queueWasEmpty)
             {
                 _queueWasEmpty = false;
@@ -266,8 +266,7 @@ public sealed partial class WorkerGrain(
         {
             // (With More, the call spent its steps parking or removing items on the way: more may be ready behind them.)
             _queueWasEmpty = true;
-            await IdleAsync(_idleDelay, stop);
-            _idleDelay = TimeSpan.FromTicks(Math.Min(_idleDelay.Ticks * 2, _options.PollMaxDelay.Ticks));
+            await IdleAsync(_idle.Next(), stop);
         }
 
         return leased.Leases;

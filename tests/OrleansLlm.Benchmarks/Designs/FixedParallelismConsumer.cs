@@ -8,6 +8,7 @@ using OpenAI;
 using OpenAI.Chat;
 using OrleansLlm.Benchmarks.Infrastructure;
 using OrleansLlm.Options;
+using OrleansLlm.Worker;
 using StackExchange.Redis;
 
 namespace OrleansLlm.Benchmarks.Designs;
@@ -54,7 +55,8 @@ public sealed class FixedParallelismConsumer : IAsyncDisposable
 
     private async Task LoopAsync(Random random, CancellationToken stop)
     {
-        var idle = Polling.PollMinDelay;
+        // The silos' own back-off, jitter included: every design polls an empty list alike.
+        var idle = new IdleBackoff(Polling.PollMinDelay, Polling.PollMaxDelay, Random.Shared);
         while (!stop.IsCancellationRequested)
         {
             RedisValue payload;
@@ -70,12 +72,11 @@ public sealed class FixedParallelismConsumer : IAsyncDisposable
 
             if (payload.IsNull)
             {
-                await PauseAsync(idle, stop);
-                idle = TimeSpan.FromTicks(Math.Min(idle.Ticks * 2, Polling.PollMaxDelay.Ticks));
+                await PauseAsync(idle.Next(), stop);
                 continue;
             }
 
-            idle = Polling.PollMinDelay;
+            idle.Reset();
             try
             {
                 await ProcessAsync(payload!, random, stop);

@@ -33,11 +33,15 @@ public interface ICoordinatorGrain : IGrainWithIntegerKey
     Task<UndrainResult> UndrainAsync(string silo, CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// The worker of <paramref name="silo"/> found work after the queue had been empty (a new batch, most likely): every
-    /// other active worker is woken (<see cref="IWorkerGrain.WakeAsync"/>), rather than finding it when its idle wait
-    /// ends, up to <c>Worker:PollMaxDelay</c> later. At most once a second: the woken workers report the same work.
-    /// One-way, so there is nothing to cancel.
+    /// The worker of <paramref name="silo"/> found work after the queue had been empty (a new batch, most likely), or a
+    /// batch enqueued items (<see cref="Submitted"/>): every other active worker is woken
+    /// (<see cref="IWorkerGrain.WakeAsync"/>), rather than finding it when its idle wait ends, up to
+    /// <c>Worker:PollMaxDelay</c> later. At most once a second: the woken workers report the same work, and a batch
+    /// enqueues chunk after chunk. One-way, so there is nothing to cancel.
     /// </summary>
     [Alias("WorkFound"), OneWay]
     Task WorkFoundAsync(string silo);
+
+    /// <summary>The <c>silo</c> of <see cref="WorkFoundAsync"/> when a batch enqueued the work: no worker has it yet.</summary>
+    const string Submitted = "";
 }

@@ -67,6 +67,19 @@ public sealed class BatchGrain(ShardedBatchStore store, ShardedQueueItems queue,
             }
         }
 
+        var added = await EnqueueTracedAsync(items, cancellationToken);
+        if (added > 0)
+        {
+            // Idle workers would find the items when their poll back-off ends, up to Worker:PollMaxDelay from now.
+            await GrainFactory.GetCoordinator().WorkFoundAsync(ICoordinatorGrain.Submitted);
+        }
+
+        return added;
+    }
+
+    /// <summary>Enqueues the items, each in an enqueue span of its own; returns how many were new to the batch.</summary>
+    private async Task<int> EnqueueTracedAsync(IReadOnlyList<BatchItem> items, CancellationToken cancellationToken)
+    {
         // Each item's trace goes on from the client's submit span to its enqueue span, whose context the envelope carries.
         var spans = items.Select(item => OrleansLlmActivities.StartEnqueue(BatchId, item.Id, item.TraceParent)).ToArray();
         var traced = spans.All(span => span is null) ? items : items.Select((item, i) => spans[i] is { } span ? item with { TraceParent = span.Id } : item).ToArray();

@@ -31,6 +31,10 @@ public enum ScenarioKind
 /// <param name="CliffSlope">Share of the peak's throughput lost per slot past <paramref name="CliffAt"/>.</param>
 /// <param name="Flavor">An OpenAI-compatible server (the simulator's <c>--api openai</c>) with this flavor's metrics and timings; null: Ollama.</param>
 /// <param name="MaxNumSeqs">With <paramref name="Flavor"/>: vLLM's <c>--max-num-seqs</c>.</param>
+/// <param name="StartAtSlots">
+/// D's silo beside it starts its controller at <paramref name="Parallel"/> (<c>Worker:InitialConcurrency</c>), as
+/// <c>deploy/overlays/gpu</c> starts a GPU pod's silo at its Ollama's <c>OLLAMA_NUM_PARALLEL</c>; false: from 1, the default.
+/// </param>
 public sealed record BackendSpec(
     int Parallel,
     double Speed,
@@ -38,7 +42,8 @@ public sealed record BackendSpec(
     int? CliffAt = null,
     double CliffSlope = 0,
     ServerFlavor? Flavor = null,
-    int MaxNumSeqs = 256)
+    int MaxNumSeqs = 256,
+    bool StartAtSlots = false)
 {
     /// <summary>Whether it speaks the OpenAI-compatible API (a continuous-batching server), not Ollama's.</summary>
     public bool OpenAi => Flavor is not null;
@@ -78,7 +83,12 @@ public sealed record BackendSpec(
             text += $", e = {e:0.##}";
         }
 
-        return CliffAt is { } k ? text + $", throughput peaking at {k} in flight (−{CliffSlope:P0} of it per slot beyond)" : text;
+        if (CliffAt is { } k)
+        {
+            text += $", throughput peaking at {k} in flight (−{CliffSlope:P0} of it per slot beyond)";
+        }
+
+        return StartAtSlots ? text + $" (D starts at {Parallel})" : text;
     }
 }
 
@@ -118,14 +128,17 @@ public sealed record Scenario(
 
     /// <summary>
     /// Two GPU Ollamas (OLLAMA_NUM_PARALLEL 32, nearly linear scaling) beside two CPU ones. D's cap is set above 32 so
-    /// the controller, not the cap, finds the knee. 8,000 items at time scale 0.02, like the other scenarios: about 120
+    /// the controller, not the cap, finds the knee. Their silos start at the 32 slots, as the gpu overlay configures
+    /// a GPU pod (<c>Worker__InitialConcurrency</c> = <c>OLLAMA_NUM_PARALLEL</c>); the CPU ones climb from 1, as the
+    /// cpu overlay's do. Climbing from 1 by doubling, a 32-slot backend idles (31+30+28+24+16) slot-service-times
+    /// before it is full: 3% of an 8,000-item run at time scale 0.01. 8,000 items at time scale 0.02, like the other scenarios: about 120
     /// service times of a 32-slot backend. At 0.01 the run asked 370 items/s of this 2-core machine, and the moment
     /// between an answer and the next lease (a Redis round trip and a grain turn) left 2–3% of the slots idle even
     /// where the limit sat at 32 throughout; a real GPU answer takes seconds, not 0.17 s. The fixed designs, set for
     /// CPUs (2 in flight per backend), take 8–10× the ideal here, so they get a longer timeout.
     /// </summary>
     public static readonly Scenario Gpu = new("gpu", "GPU: 2 backends × 32 slots (e = 0.9) beside 2 CPU backends × 2 slots",
-        [new(32, 1, Exponent: 0.9), new(32, 1, Exponent: 0.9), new(2, 1), new(2, 1)],
+        [new(32, 1, Exponent: 0.9, StartAtSlots: true), new(32, 1, Exponent: 0.9, StartAtSlots: true), new(2, 1), new(2, 1)],
         Items: 8000, TimeScale: 0.02, DMaxConcurrency: 64, TimeoutFactor: 16);
 
     /// <summary>

@@ -24,7 +24,13 @@ public sealed class WorkerOptions
     /// <summary>Find the limit from Ollama's own figures (true), or always use <see cref="MaxConcurrency"/>. Default: true.</summary>
     public bool AdaptiveConcurrency { get; set; } = true;
 
-    /// <summary>Where the adaptive controller starts; it doubles from there until requests wait for a slot or stop paying. Default: 1.</summary>
+    /// <summary>
+    /// Where the adaptive controller starts; it doubles from there until requests wait for a slot or stop paying.
+    /// Default: 1. A GPU pod sets it to its Ollama's <c>OLLAMA_NUM_PARALLEL</c> (<c>deploy/overlays/gpu</c>): a GPU
+    /// serves all its slots, and doubling from 1 would leave most of them idle for log2(slots) service times. Keep 1
+    /// where throughput may peak below the slots (a CPU, a GPU short of memory): above its start the controller
+    /// probes, but below it looks only after a step up paid nothing, and then one request at a time.
+    /// </summary>
     public int InitialConcurrency { get; set; } = 1;
 
     /// <summary>How often the adaptive controller tries one more request in flight than its knee. Default: 30 seconds.</summary>

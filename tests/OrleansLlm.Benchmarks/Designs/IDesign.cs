@@ -18,7 +18,10 @@ public sealed record DesignContext(
     IReadOnlyList<BackendSpec> Specs)
 {
     /// <summary>Whether the backend at <paramref name="url"/> speaks the OpenAI-compatible API.</summary>
-    public bool IsOpenAi(Uri url) => Backends.ToList().IndexOf(url) is var i and >= 0 && i < Specs.Count && Specs[i].OpenAi;
+    public bool IsOpenAi(Uri url) => SpecOf(url)?.OpenAi == true;
+
+    /// <summary>The spec of the backend at <paramref name="url"/>; null for a URL that is none of the run's.</summary>
+    public BackendSpec? SpecOf(Uri url) => Backends.ToList().IndexOf(url) is var i and >= 0 && i < Specs.Count ? Specs[i] : null;
 }
 
 /// <summary>

@@ -49,6 +49,12 @@ public sealed class OrleansDesign : IDesign
                 ["Worker:MaxConcurrency"] = context.Options.DMaxConcurrency.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 ["Worker:DrainTimeout"] = "00:00:05",
             };
+            if (context.SpecOf(backend) is { StartAtSlots: true } spec)
+            {
+                // As the gpu overlay starts a GPU pod's silo: at its Ollama's OLLAMA_NUM_PARALLEL.
+                settings["Worker:InitialConcurrency"] = spec.Parallel.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
             if (context.IsOpenAi(backend))
             {
                 // Beside a continuous-batching server the silo speaks its API, and reads its queue from /metrics.
@@ -71,7 +77,8 @@ public sealed class OrleansDesign : IDesign
     }
 
     public string Describe(Scenario scenario, BenchmarkOptions options) =>
-        $"OrleansLlm: {scenario.Backends.Count} silos, silo i → backend i, {Controller(options)}";
+        $"OrleansLlm: {scenario.Backends.Count} silos, silo i → backend i, {Controller(options)}" +
+        (scenario.Backends.Any(b => b.StartAtSlots) ? "; a silo beside a backend marked \"D starts at N\" starts at N (Worker:InitialConcurrency)" : "");
 
     /// <summary>
     /// Which concurrency controller AddOrleansLlm() registers with D's settings, and its starting limit: resolved

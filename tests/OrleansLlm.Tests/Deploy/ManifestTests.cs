@@ -417,6 +417,21 @@ public sealed partial class ManifestTests
     }
 
     [SkippableTheory]
+    [MemberData(nameof(OllamaOverlays))]
+    public async Task Controller_StartsAtOrBelowTheOllamasSlots_AndIsCappedAtOrAboveThem(string overlay)
+    {
+        var m = await RenderedManifests.RenderAsync(overlay);
+        var slots = int.Parse(m.OllamaSidecar.Env.Single(e => e.Name == "OLLAMA_NUM_PARALLEL").Value, CultureInfo.InvariantCulture);
+        var worker = Bind<WorkerOptions>(SiloConfiguration(m), WorkerOptions.Section);
+
+        // Above the slots a start would only queue inside Ollama; a cap below them would leave slots the controller
+        // can never find. The gpu overlay starts at the slots (a GPU serves them all), the cpu one climbs from 1.
+        Assert.InRange(worker.InitialConcurrency, 1, slots);
+        Assert.True(worker.MaxConcurrency >= slots, $"Worker:MaxConcurrency {worker.MaxConcurrency} is below OLLAMA_NUM_PARALLEL {slots}");
+        Assert.Equal(overlay == "overlays/gpu" ? slots : 1, worker.InitialConcurrency);
+    }
+
+    [SkippableTheory]
     [MemberData(nameof(Overlays))]
     public async Task OnlyAContainerGivenAGpu_SeesGpus(string overlay)
     {

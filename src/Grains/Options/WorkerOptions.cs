@@ -45,12 +45,16 @@ public sealed class WorkerOptions
     /// </summary>
     public int MaxLeaseAhead { get; set; } = 16;
 
-    /// <summary>First wait after finding the queue empty; it doubles up to <see cref="PollMaxDelay"/>. Default: 50 ms.</summary>
+    /// <summary>
+    /// First wait after finding the queue empty; it doubles up to <see cref="PollMaxDelay"/>, each wait drawn from the
+    /// upper half of its step (<c>Worker/IdleBackoff</c>). Default: 50 ms.
+    /// </summary>
     public TimeSpan PollMinDelay { get; set; } = TimeSpan.FromMilliseconds(50);
 
     /// <summary>
-    /// Longest wait between polls of an empty queue. Default: 1 second. A worker that finds work after the queue was
-    /// empty has the coordinator wake the others, so a new batch does not wait for each one's poll.
+    /// Longest wait between polls of an empty queue. Default: 1 second. A batch that enqueues items, and a worker that
+    /// finds work after the queue was empty, have the coordinator wake the others, so a new batch does not wait for
+    /// each one's poll.
     /// </summary>
     public TimeSpan PollMaxDelay { get; set; } = TimeSpan.FromSeconds(1);
 

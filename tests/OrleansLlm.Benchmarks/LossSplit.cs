@@ -15,7 +15,8 @@ namespace OrleansLlm.Benchmarks;
 /// both ways, and the server's own parsing). Busy is derived from the answers' own durations, so the sum is within a
 /// fraction of a percent of the simulators' busy-slot seconds, not equal to it.
 /// </remarks>
-public sealed record LossSplit(int Slots, double Capacity, double Wake, double Climb, double Middle, double MiddleUnsent, double Tail, double TailAfterLastSent)
+/// <param name="FirstSent">Seconds from the push to the backend's first request: what its wake was.</param>
+public sealed record LossSplit(int Slots, double Capacity, double Wake, double Climb, double Middle, double MiddleUnsent, double Tail, double TailAfterLastSent, double FirstSent)
 {
     public double Idle => Wake + Climb + Middle + Tail;
 
@@ -40,7 +41,7 @@ public sealed record LossSplit(int Slots, double Capacity, double Wake, double C
             var full = FirstFull(events, b.Peak) ?? makespan;
             double[] bounds = [0, first, Math.Max(first, full), Math.Max(full, empty), Math.Max(empty, lastSent), makespan];
             var (idle, unsent) = Integrate(events, b.Slots, bounds);
-            return new LossSplit(b.Slots, b.Slots * makespan, idle[0], idle[1], idle[2], unsent[2], idle[3] + idle[4], idle[4]);
+            return new LossSplit(b.Slots, b.Slots * makespan, idle[0], idle[1], idle[2], unsent[2], idle[3] + idle[4], idle[4], first);
         }).ToArray();
     }
 
@@ -50,7 +51,8 @@ public sealed record LossSplit(int Slots, double Capacity, double Wake, double C
         var capacity = splits.Sum(s => s.Capacity);
         string P(Func<LossSplit, double> f) => (splits.Sum(f) / capacity).ToString("P1", System.Globalization.CultureInfo.InvariantCulture);
         return $"idle {P(s => s.Idle)} of the slot-seconds: wake {P(s => s.Wake)}, climb {P(s => s.Climb)}, middle {P(s => s.Middle)} " +
-            $"(no request out {P(s => s.MiddleUnsent)}), tail {P(s => s.Tail)} (after the last request sent {P(s => s.TailAfterLastSent)})";
+            $"(no request out {P(s => s.MiddleUnsent)}), tail {P(s => s.Tail)} (after the last request sent {P(s => s.TailAfterLastSent)}); " +
+            $"first request {string.Join(" · ", splits.Select(s => s.FirstSent.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)))} s after the push";
     }
 
     private static double? FirstFull(IEnumerable<(double At, int Out, int Busy)> events, int peak)

@@ -149,12 +149,16 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         var batch = id + "-measured";
         var redisBefore = await RedisCounters.ReadAsync(endpoint.Connection);
         var siloBefore = silos.Sum(s => s.CpuSeconds);
+        var switchesBefore = silos.Sum(s => CpuTime.ContextSwitches(s.ProcessId));
         var jitBefore = await JitAsync(silos, cancellationToken);
         var harnessBefore = CpuTime.OfThisProcess();
         var started = DateTimeOffset.UtcNow;
         var submit = await CliRun.RunAsync(build.CliDll, cli, Submit(workload.Count, batch), cancellationToken);
         var harness = CpuTime.OfThisProcess() - harnessBefore;
         var siloCpu = silos.Sum(s => s.CpuSeconds) - siloBefore;
+        var switches = silos.Sum(s => CpuTime.ContextSwitches(s.ProcessId)) - switchesBefore;
+        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"[overhead/{build.Name}] measured batch: silo CPU {siloCpu * 1e6 / workload.DistinctIds:0} µs an item, {(double)switches / workload.DistinctIds:0.00} context switches an item"));
         var jitAfter = await JitAsync(silos, cancellationToken);
         var redisAfter = await RedisCounters.ReadAsync(endpoint.Connection);
         var masters = redisAfter.Select(after => after - redisBefore.Single(before => before.Endpoint == after.Endpoint)).ToArray();

@@ -20,6 +20,35 @@ public static class CpuTime
     /// <summary>This process's own utime + stime (the harness and the in-process simulators), in seconds.</summary>
     public static double OfThisProcess() => Sum(Fields("self"), 14, 15);
 
+    /// <summary>
+    /// The context switches of process <paramref name="pid"/>'s live threads (voluntary and not, from each
+    /// <c>/proc/PID/task/TID/status</c>): each is mostly a thread that blocked and was woken again, what a hand-off to
+    /// another thread costs. Threads that have exited are not counted.
+    /// </summary>
+    public static long ContextSwitches(int pid)
+    {
+        long sum = 0;
+        foreach (var task in Directory.EnumerateDirectories($"/proc/{pid}/task"))
+        {
+            try
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        sum += long.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..], CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // The thread exited meanwhile.
+            }
+        }
+
+        return sum;
+    }
+
     // Field n (1-based, as proc(5) numbers them); the second, the command name, may hold spaces, so count past its ')'.
     private static string[] Fields(string pid)
     {

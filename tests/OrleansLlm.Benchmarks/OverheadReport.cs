@@ -29,7 +29,7 @@ public static class OverheadReport
             string.Create(Inv, $"`Worker:MaxConcurrency` {Overhead.Slots}, every other setting at its default). Warm-up batches of {Overhead.WarmUpItems:N0} cities go first, ") +
             string.Create(Inv, $"until the silos' JIT compiled fewer methods during one than {Overhead.SettledJitShare:P0} of all it compiled so far (at most {Overhead.MaxWarmUps}): tiered compilation goes on for tens of thousands of items, and a long-running pod runs settled code; **JIT** is what the runtime compiled during the measured batch (`dotnet.jit.compiled_methods`, and `dotnet.jit.compilation.time`: the compiler's wall time, on a background thread). Then the cities go as one batch through the built CLI, ") +
             "`orleansllm submit data/worldcities.csv --limit N --wait`, timed from the CLI's start to the last result's `completed_at`. Counters are read just before the CLI starts and just after it exits. " +
-            "Then `orleansllm results` downloads the batch and every id is checked for exactly one result. Runs alternate between builds (baseline, current, baseline, current, ...).");
+            "Then `orleansllm results` downloads the batch and every id is checked for exactly one result. Runs alternate between builds, the baseline first in odd rounds and second in even ones (baseline, current, current, baseline, ...).");
         md.AppendLine();
         md.Append(Table(runs));
         md.AppendLine();

@@ -7,23 +7,27 @@ namespace OrleansLlm.Worker;
 /// silos there are. Drawn, their polls spread out, and the first of N to look finds it in about PollMaxDelay ÷ N.
 /// </summary>
 /// <remarks>Not thread-safe: each worker owns one.</remarks>
-public sealed class IdleBackoff(TimeSpan min, TimeSpan max, Random random)
+public sealed class IdleBackoff
 {
+    private readonly TimeSpan _min;
+    private readonly TimeSpan _max;
+    private readonly Random _random;
     private TimeSpan _step;
 
-    /// <summary>Work was found (or the worker starts): the next empty poll waits <c>min</c> again.</summary>
-    public void Reset() => _step = TimeSpan.Zero;
+    public IdleBackoff(TimeSpan min, TimeSpan max, Random random)
+    {
+        (_min, _max, _random) = (min, max, random);
+        _step = min;
+    }
+
+    /// <summary>Work was found: the next empty poll waits <c>min</c> again.</summary>
+    public void Reset() => _step = _min;
 
     /// <summary>How long to wait after this empty poll: between half the step and the step; the step then doubles.</summary>
     public TimeSpan Next()
     {
-        if (_step == TimeSpan.Zero)
-        {
-            _step = min;
-        }
-
-        var wait = _step * (0.5 + (random.NextDouble() / 2));
-        _step = TimeSpan.FromTicks(Math.Min(_step.Ticks * 2, max.Ticks));
+        var wait = _step * (0.5 + (_random.NextDouble() / 2));
+        _step = TimeSpan.FromTicks(Math.Min(_step.Ticks * 2, _max.Ticks));
         return wait;
     }
 }

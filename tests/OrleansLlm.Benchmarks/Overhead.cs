@@ -162,8 +162,6 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         var harness = CpuTime.OfThisProcess() - harnessBefore;
         var siloCpu = silos.Sum(s => s.CpuSeconds) - siloBefore;
         var switches = silos.Sum(s => CpuTime.ContextSwitches(s.ProcessId)) - switchesBefore;
-        log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"[overhead/{build.Name}] measured batch: silo CPU {siloCpu * 1e6 / workload.DistinctIds:0} µs an item, {(double)switches / workload.DistinctIds:0.00} context switches an item"));
         var jitAfter = await JitAsync(silos, cancellationToken);
         var redisAfter = await RedisCounters.ReadAsync(endpoint.Connection);
         var masters = redisAfter.Select(after => after - redisBefore.Single(before => before.Endpoint == after.Endpoint)).ToArray();
@@ -171,7 +169,7 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         var (missing, duplicated, last) = await CheckResultsAsync(build, cli, batch, cancellationToken);
         var seconds = last is { } end ? (end - started).TotalSeconds : submit.Seconds;
         return new OverheadResult(
-            build.Name, "", 1, 1, workload.DistinctIds, seconds, submit.Seconds, masters, siloCpu, submit.CpuSeconds, harness, missing, duplicated, 0, "") { SiloJitSeconds = jitAfter.Seconds - jitBefore.Seconds, SiloJitMethods = jitAfter.Methods - jitBefore.Methods };
+            build.Name, "", 1, 1, workload.DistinctIds, seconds, submit.Seconds, masters, siloCpu, submit.CpuSeconds, harness, missing, duplicated, 0, "") { SiloJitSeconds = jitAfter.Seconds - jitBefore.Seconds, SiloJitMethods = jitAfter.Methods - jitBefore.Methods, SiloContextSwitches = switches };
     }
 
     /// <summary>Downloads the batch's results through the CLI: ids without a result, results of an id seen before, and the last <c>completed_at</c>.</summary>
@@ -235,6 +233,6 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
     private static string Describe(OverheadResult r) => string.Create(CultureInfo.InvariantCulture,
         $"[overhead/{r.Redis}/{r.Build}/round {r.Round}] {r.Items:N0} items in {r.Seconds:0.00} s ({r.ItemsPerSecond:N0} items/s; CLI {r.CliSeconds:0.00} s): " +
         $"{r.RedisCommandsPerItem:0.0} Redis commands and {r.ScriptCallsPerItem:0.00} script calls per item, Redis CPU {r.RedisMicrosecondsPerItem:0} µs, " +
-        $"silo CPU {r.SiloMicrosecondsPerItem:0} µs (JIT: {r.SiloJitMethods:N0} methods, {r.SiloJitSeconds:0.00} s; {r.WarmUps} warm-up batches), CLI CPU {r.CliMicrosecondsPerItem:0} µs per item; shares of Redis CPU {string.Join(" / ", r.CpuShares.Select(s => $"{s * 100:0}%"))}; " +
+        $"silo CPU {r.SiloMicrosecondsPerItem:0} µs (JIT: {r.SiloJitMethods:N0} methods, {r.SiloJitSeconds:0.00} s; {r.WarmUps} warm-up batches; {r.SiloContextSwitchesPerItem:0.00} context switches), CLI CPU {r.CliMicrosecondsPerItem:0} µs per item; shares of Redis CPU {string.Join(" / ", r.CpuShares.Select(s => $"{s * 100:0}%"))}; " +
         $"missing {r.Missing}, duplicated {r.Duplicated}, extra Ollama calls {r.ExtraCalls}; load {r.Load}");
 }

@@ -28,6 +28,12 @@ public sealed record OverheadResult(
     /// <summary>Methods the silos' JIT compiled during the measured batch.</summary>
     public double SiloJitMethods { get; init; }
 
+    /// <summary>
+    /// Context switches of the silos' live threads during the measured batch (<see cref="CpuTime.ContextSwitches"/>):
+    /// each is mostly a thread woken again, what a hand-off costs.
+    /// </summary>
+    public long SiloContextSwitches { get; init; }
+
     /// <summary>Warm-up batches of <see cref="Overhead.WarmUpItems"/> that ran before, until the silos' JIT settled.</summary>
     public int WarmUps { get; init; }
 
@@ -46,6 +52,8 @@ public sealed record OverheadResult(
     public double SiloMicrosecondsPerItem => SiloCpuSeconds * 1e6 / Items;
 
     public double CliMicrosecondsPerItem => CliCpuSeconds * 1e6 / Items;
+
+    public double SiloContextSwitchesPerItem => (double)SiloContextSwitches / Items;
 
     /// <summary>Each master's share of the Redis CPU, in <see cref="Masters"/>' order.</summary>
     public IReadOnlyList<double> CpuShares => Masters.Select(m => m.CpuSeconds / RedisCpuSeconds).ToArray();

@@ -105,7 +105,7 @@ public sealed class EmbeddingTests : IAsyncLifetime
         var (status, body) = await SimHttp.PostAsync(_http, "/api/embed", new { model = "qwen2:1.5b", input = "x" });
         Assert.Equal(HttpStatusCode.InternalServerError, status);
         Assert.Equal("simulated failure", SimHttp.Error(body));
-        var stats = _server.GetStats();
+        var stats = await SettledStats.OfAsync(_server.GetStats);
         Assert.Equal((2, 1, 1), (stats.Received, stats.Served, stats.Failed));
     }
 }

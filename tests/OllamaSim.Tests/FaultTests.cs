@@ -28,7 +28,7 @@ public sealed class FaultTests
 
         Assert.Equal(HttpStatusCode.InternalServerError, status);
         Assert.Equal("""{"error":"simulated failure"}""", body);
-        var stats = server.GetStats();
+        var stats = await SettledStats.OfAsync(server.GetStats);
         Assert.Equal((1, 0, 1), (stats.Received, stats.Served, stats.Failed));
     }
 
@@ -59,7 +59,7 @@ public sealed class FaultTests
         var (status, body) = await Generate(http, "Why is the sky blue?", stream: false);
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.False(JsonDocument.Parse(body).RootElement.GetProperty("done").GetBoolean());
-        Assert.Equal(2, server.GetStats().Failed);
+        Assert.Equal(2, (await SettledStats.OfAsync(server.GetStats)).Failed);
     }
 
     [Fact]
@@ -166,6 +166,6 @@ public sealed class FaultTests
         }
 
         Assert.InRange(failures, 15, 45);
-        Assert.Equal(failures, server.GetStats().Failed);
+        Assert.Equal(failures, (await SettledStats.OfAsync(server.GetStats)).Failed);
     }
 }

@@ -194,7 +194,7 @@ public sealed partial class OpenAIModeTests(ITestOutputHelper output)
         var broken = await SimHttp.PostOkAsync(http, "/v1/chat/completions", ChatBody("hi", new { response_format = new { type = "json_object" } }));
         Assert.ThrowsAny<JsonException>(() => JsonDocument.Parse(broken.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!));
 
-        var stats = sim.GetStats();
+        var stats = await SettledStats.OfAsync(sim.GetStats);
         Assert.Equal((4, 1, 3), (stats.Received, stats.Served, stats.Failed));
     }
 
@@ -217,7 +217,7 @@ public sealed partial class OpenAIModeTests(ITestOutputHelper output)
         sim.SetSpeed(1);
         await Task.WhenAll(requests);
         Assert.Equal((0, 0), await Gauges(http, running, waiting));
-        var stats = sim.GetStats();
+        var stats = await SettledStats.OfAsync(sim.GetStats);
         Assert.Equal((kvSeqs, 5, 5), (stats.Parallel, stats.QueueWaitSeconds.Count, stats.Served));
         Assert.True(stats.QueueWaitSeconds.P99 > 0, "the last ones queued for a KV-cache slot");
     }

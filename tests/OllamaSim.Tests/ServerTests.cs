@@ -47,7 +47,7 @@ public sealed class ServerTests
 
         var finished = results.Select(r => r.GetProperty("created_at").GetDateTime()).ToArray();
         Assert.True(finished[0] < finished[1] && finished[1] < finished[2], "served in arrival order");
-        var s = server.GetStats();
+        var s = await SettledStats.OfAsync(server.GetStats);
         Assert.Equal((3, 3, 0, 0, 0), (s.Received, s.Served, s.Failed, s.BusySlots, s.QueueDepth));
         Assert.Equal(3, s.QueueWaitSeconds.Count);
         Assert.True(s.QueueWaitSeconds.P99 > 0 && s.QueueWaitSeconds.Sum > 0);
@@ -63,7 +63,7 @@ public sealed class ServerTests
         var prompts = Enumerable.Range(0, 4).Select(i => $"Who is the mayor of Town{i}?").ToList();
         await Task.WhenAll(prompts.Select(p => PostGenerate(http, p)));
 
-        var stats = server.GetStats();
+        var stats = await SettledStats.OfAsync(server.GetStats);
         Assert.Equal(4, stats.Served);
         // Each request computes for at least its solo time × scale (more while sharing), and busy
         // slots can never exceed parallel × elapsed.

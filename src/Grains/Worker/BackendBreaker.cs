@@ -12,10 +12,10 @@ namespace OrleansLlm.Worker;
 /// <remarks>
 /// <para>
 /// A failed call blames the item only if the backend has served another request since this one was sent, or a probe
-/// (<see cref="IInferenceBackend.ProbeAsync"/>: the model listed, a one-token answer) passes now. Otherwise the breaker
-/// opens: the item goes back without spending an attempt, and the worker probes with exponential backoff
-/// (<see cref="WorkerOptions.BackendProbeMinDelay"/> doubling to <see cref="WorkerOptions.BackendProbeMaxDelay"/>)
-/// until the backend answers.
+/// (<see cref="IInferenceBackend.ProbeAsync"/>: the model listed, a one-token answer) passes now, and the breaker has
+/// not opened since it was sent. Otherwise the breaker opens: the item goes back without spending an attempt, and the
+/// worker probes with exponential backoff (<see cref="WorkerOptions.BackendProbeMinDelay"/> doubling to
+/// <see cref="WorkerOptions.BackendProbeMaxDelay"/>) until the backend answers.
 /// </para>
 /// <para>
 /// Hand-rolled rather than Polly's circuit breaker: Polly decides on failure ratios over a sampling window, so a
@@ -26,6 +26,7 @@ namespace OrleansLlm.Worker;
 public sealed partial class BackendBreaker(IInferenceBackend ollama, IOptions<WorkerOptions> options, LocalWorkerState localState, TimeProvider time, ILogger<BackendBreaker> logger)
 {
     private DateTimeOffset _lastSuccess = DateTimeOffset.MinValue;
+    private DateTimeOffset _openedAt = DateTimeOffset.MinValue;
     private Task<BackendProbe>? _probe;
 
     /// <summary>Why the backend counts as broken, or null while it is healthy.</summary>
@@ -36,21 +37,31 @@ public sealed partial class BackendBreaker(IInferenceBackend ollama, IOptions<Wo
     public void OnSuccess() => _lastSuccess = time.GetUtcNow();
 
     /// <summary>
-    /// Whether a call sent at <paramref name="sentAt"/> failed through the item's fault: the backend served another
-    /// request since, or passes a probe now. Concurrent failures share one probe.
+    /// Whose fault a failed call sent at <paramref name="sentAt"/> was. The item's (true, it spends an attempt) when
+    /// the fault may be the item's and the backend has served another request since, or passes a probe now
+    /// (concurrent failures share one probe). Otherwise the backend's: the breaker opens, unless it is open or opened
+    /// while the call was out.
     /// </summary>
-    public async Task<bool> IsHealthyAsync(DateTimeOffset sentAt, CancellationToken cancellationToken)
+    public async Task<bool> IsTheItemsFaultAsync(ItemOutcome.BackendFault fault, DateTimeOffset sentAt, CancellationToken cancellationToken)
     {
-        if (IsOpen)
+        // A call out while the breaker opened failed with its backend, even if the backend has recovered and served
+        // others since: its timeout can come long after the repair. Reopening for it would halt a healthy backend.
+        if (IsOpen || _openedAt >= sentAt)
         {
             return false;
         }
 
-        if (_lastSuccess > sentAt)
+        if (!fault.Certain && (_lastSuccess > sentAt || await ProbeAsync(cancellationToken)))
         {
             return true;
         }
 
+        Trip(fault.Error);
+        return false;
+    }
+
+    private async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    {
         _probe ??= ollama.ProbeAsync(cancellationToken);
         var probe = _probe;
         try
@@ -67,7 +78,7 @@ public sealed partial class BackendBreaker(IInferenceBackend ollama, IOptions<Wo
     }
 
     /// <summary>Opens the breaker: the worker leases nothing until <see cref="WaitUntilClosedAsync"/> sees the backend answer.</summary>
-    public void Trip(string problem)
+    private void Trip(string problem)
     {
         if (IsOpen)
         {
@@ -75,6 +86,7 @@ public sealed partial class BackendBreaker(IInferenceBackend ollama, IOptions<Wo
         }
 
         Problem = problem;
+        _openedAt = time.GetUtcNow();
         localState.SetBackendProblem(problem);
         LogOpened(logger, problem);
     }

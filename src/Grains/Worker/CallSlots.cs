@@ -95,13 +95,9 @@ public sealed class CallSlots(IConcurrencyController concurrency, BackendBreaker
             return outcome;
         }
 
-        if (outcome is ItemOutcome.BackendFault fault)
+        if (outcome is ItemOutcome.BackendFault fault && await breaker.IsTheItemsFaultAsync(fault, call.SentAt, cancellationToken))
         {
-            outcome = !fault.Certain && await breaker.IsHealthyAsync(call.SentAt, cancellationToken) ? fault.OfTheItem() : fault;
-            if (outcome is ItemOutcome.BackendFault)
-            {
-                breaker.Trip(fault.Error);
-            }
+            outcome = fault.OfTheItem();
         }
 
         concurrency.OnFailure(call.Ticket);

@@ -121,9 +121,9 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
     {
         for (var batch = 1; ; batch++)
         {
-            var (before, cpuBefore) = (await JitAsync(silos, cancellationToken), silos.Sum(s => s.CpuSeconds));
+            var (before, cpuBefore) = (await RuntimeAsync(silos, cancellationToken), silos.Sum(s => s.CpuSeconds));
             await CliRun.RunAsync(build.CliDll, cli, Submit(WarmUpItems, $"{id}-warm-up-{batch}"), cancellationToken);
-            var after = await JitAsync(silos, cancellationToken);
+            var after = await RuntimeAsync(silos, cancellationToken);
             var methods = after.Methods - before.Methods;
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"[overhead/{build.Name}] warm-up {batch}: silo CPU {silos.Sum(s => s.CpuSeconds) - cpuBefore:0.00} s; JIT {methods:N0} methods ({after.Methods:N0} so far), {after.Seconds - before.Seconds:0.00} s"));
@@ -134,17 +134,17 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         }
     }
 
-    /// <summary>Methods compiled and seconds spent compiling so far, summed over the silos.</summary>
-    private static async Task<(double Methods, double Seconds)> JitAsync(IReadOnlyList<SiloProcess> silos, CancellationToken cancellationToken)
+    /// <summary>Methods compiled, seconds spent compiling and bytes allocated so far, summed over the silos.</summary>
+    private static async Task<(double Methods, double Seconds, double Allocated)> RuntimeAsync(IReadOnlyList<SiloProcess> silos, CancellationToken cancellationToken)
     {
-        var (methods, seconds) = (0.0, 0.0);
+        var (methods, seconds, allocated) = (0.0, 0.0, 0.0);
         foreach (var silo in silos)
         {
-            var jit = await silo.JitAsync(cancellationToken);
-            (methods, seconds) = (methods + jit.Methods, seconds + jit.Seconds);
+            var runtime = await silo.RuntimeAsync(cancellationToken);
+            (methods, seconds, allocated) = (methods + runtime.Methods, seconds + runtime.Seconds, allocated + runtime.Allocated);
         }
 
-        return (methods, seconds);
+        return (methods, seconds, allocated);
     }
 
     /// <summary>The batch itself: counters read just before the CLI starts and just after it exits, then its results checked.</summary>
@@ -155,21 +155,27 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         var redisBefore = await RedisCounters.ReadAsync(endpoint.Connection);
         var siloBefore = silos.Sum(s => s.CpuSeconds);
         var switchesBefore = silos.Sum(s => CpuTime.ContextSwitches(s.ProcessId));
-        var jitBefore = await JitAsync(silos, cancellationToken);
+        var runtimeBefore = await RuntimeAsync(silos, cancellationToken);
         var harnessBefore = CpuTime.OfThisProcess();
         var started = DateTimeOffset.UtcNow;
         var submit = await CliRun.RunAsync(build.CliDll, cli, Submit(workload.Count, batch), cancellationToken);
         var harness = CpuTime.OfThisProcess() - harnessBefore;
         var siloCpu = silos.Sum(s => s.CpuSeconds) - siloBefore;
         var switches = silos.Sum(s => CpuTime.ContextSwitches(s.ProcessId)) - switchesBefore;
-        var jitAfter = await JitAsync(silos, cancellationToken);
+        var runtimeAfter = await RuntimeAsync(silos, cancellationToken);
         var redisAfter = await RedisCounters.ReadAsync(endpoint.Connection);
         var masters = redisAfter.Select(after => after - redisBefore.Single(before => before.Endpoint == after.Endpoint)).ToArray();
 
         var (missing, duplicated, last) = await CheckResultsAsync(build, cli, batch, cancellationToken);
         var seconds = last is { } end ? (end - started).TotalSeconds : submit.Seconds;
         return new OverheadResult(
-            build.Name, "", 1, 1, workload.DistinctIds, seconds, submit.Seconds, masters, siloCpu, submit.CpuSeconds, harness, missing, duplicated, 0, "") { SiloJitSeconds = jitAfter.Seconds - jitBefore.Seconds, SiloJitMethods = jitAfter.Methods - jitBefore.Methods, SiloContextSwitches = switches };
+            build.Name, "", 1, 1, workload.DistinctIds, seconds, submit.Seconds, masters, siloCpu, submit.CpuSeconds, harness, missing, duplicated, 0, "") 
+        {
+            SiloJitSeconds = runtimeAfter.Seconds - runtimeBefore.Seconds,
+            SiloJitMethods = runtimeAfter.Methods - runtimeBefore.Methods,
+            SiloAllocatedBytes = runtimeAfter.Allocated - runtimeBefore.Allocated,
+            SiloContextSwitches = switches,
+        };
     }
 
     /// <summary>Downloads the batch's results through the CLI: ids without a result, results of an id seen before, and the last <c>completed_at</c>.</summary>
@@ -233,6 +239,6 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
     private static string Describe(OverheadResult r) => string.Create(CultureInfo.InvariantCulture,
         $"[overhead/{r.Redis}/{r.Build}/round {r.Round}] {r.Items:N0} items in {r.Seconds:0.00} s ({r.ItemsPerSecond:N0} items/s; CLI {r.CliSeconds:0.00} s): " +
         $"{r.RedisCommandsPerItem:0.0} Redis commands and {r.ScriptCallsPerItem:0.00} script calls per item, Redis CPU {r.RedisMicrosecondsPerItem:0} µs, " +
-        $"silo CPU {r.SiloMicrosecondsPerItem:0} µs (JIT: {r.SiloJitMethods:N0} methods, {r.SiloJitSeconds:0.00} s; {r.WarmUps} warm-up batches; {r.SiloContextSwitchesPerItem:0.00} context switches), CLI CPU {r.CliMicrosecondsPerItem:0} µs per item; shares of Redis CPU {string.Join(" / ", r.CpuShares.Select(s => $"{s * 100:0}%"))}; " +
+        $"silo CPU {r.SiloMicrosecondsPerItem:0} µs (JIT: {r.SiloJitMethods:N0} methods, {r.SiloJitSeconds:0.00} s; {r.WarmUps} warm-up batches; {r.SiloContextSwitchesPerItem:0.00} context switches; {r.SiloKilobytesPerItem:0.0} KB allocated), CLI CPU {r.CliMicrosecondsPerItem:0} µs per item; shares of Redis CPU {string.Join(" / ", r.CpuShares.Select(s => $"{s * 100:0}%"))}; " +
         $"missing {r.Missing}, duplicated {r.Duplicated}, extra Ollama calls {r.ExtraCalls}; load {r.Load}");
 }

@@ -76,18 +76,18 @@ public static class OverheadReport
     private static string Table(IReadOnlyList<OverheadResult> runs)
     {
         var md = new StringBuilder();
-        md.AppendLine("| build | Redis | round | items | time | items/s | Redis commands per item | script calls per item | Redis CPU per item | silo CPU per item | JIT: methods, s | warm-ups | CLI CPU per item | sims CPU per item | lost / twice | load average (1 min → after) |");
-        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
+        md.AppendLine("| build | Redis | round | items | time | items/s | Redis commands per item | script calls per item | Redis CPU per item | silo CPU per item | silo allocations per item | JIT: methods, s | warm-ups | CLI CPU per item | sims CPU per item | lost / twice | load average (1 min → after) |");
+        md.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|");
         foreach (var r in runs)
         {
             if (r.Error is not null)
             {
-                md.AppendLine(Inv, $"| {r.Build} | {Where(r)} | {r.Round} | {r.Items:N0} | **failed**: {r.Error} | | | | | | | | | | | {r.Load} |");
+                md.AppendLine(Inv, $"| {r.Build} | {Where(r)} | {r.Round} | {r.Items:N0} | **failed**: {r.Error} | | | | | | | | | | | | {r.Load} |");
                 continue;
             }
 
             md.AppendLine(Inv, $"| {r.Build} | {Where(r)} | {r.Round} | {r.Items:N0} | {r.Seconds:0.00} s | **{r.ItemsPerSecond:N0}** | {r.RedisCommandsPerItem:0.0} | {r.ScriptCallsPerItem:0.00} " +
-                $"| **{r.RedisMicrosecondsPerItem:0} µs** | **{r.SiloMicrosecondsPerItem:0} µs** | {r.SiloJitMethods:N0}, {r.SiloJitSeconds:0.00} s | {r.WarmUps} | {r.CliMicrosecondsPerItem:0} µs | {r.HarnessCpuSeconds * 1e6 / r.Items:0} µs " +
+                $"| **{r.RedisMicrosecondsPerItem:0} µs** | **{r.SiloMicrosecondsPerItem:0} µs** | {r.SiloKilobytesPerItem:0.0} KB | {r.SiloJitMethods:N0}, {r.SiloJitSeconds:0.00} s | {r.WarmUps} | {r.CliMicrosecondsPerItem:0} µs | {r.HarnessCpuSeconds * 1e6 / r.Items:0} µs " +
                 $"| {r.Missing} / {r.Duplicated} / {r.ExtraCalls} | {r.Load} |");
         }
 

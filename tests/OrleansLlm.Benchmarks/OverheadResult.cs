@@ -28,6 +28,9 @@ public sealed record OverheadResult(
     /// <summary>Methods the silos' JIT compiled during the measured batch.</summary>
     public double SiloJitMethods { get; init; }
 
+    /// <summary>Bytes the silos allocated during the measured batch: steadier than CPU time on a busy machine.</summary>
+    public double SiloAllocatedBytes { get; init; }
+
     /// <summary>
     /// Context switches of the silos' live threads during the measured batch (<see cref="CpuTime.ContextSwitches"/>):
     /// each is mostly a thread woken again, what a hand-off costs.
@@ -52,6 +55,8 @@ public sealed record OverheadResult(
     public double SiloMicrosecondsPerItem => SiloCpuSeconds * 1e6 / Items;
 
     public double CliMicrosecondsPerItem => CliCpuSeconds * 1e6 / Items;
+
+    public double SiloKilobytesPerItem => SiloAllocatedBytes / 1024 / Items;
 
     public double SiloContextSwitchesPerItem => (double)SiloContextSwitches / Items;
 

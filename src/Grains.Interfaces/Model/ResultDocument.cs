@@ -56,7 +56,8 @@ public static class ResultDocument
             throw new ArgumentException($"'{meta.AnswerField}' is reserved in result documents and can't hold the answer.", nameof(meta));
         }
 
-        var buffer = new ArrayBufferWriter<byte>(512);
+        // Most documents fit in 4 KB: the item, the answer and the meta fields, with room for the writer's worst case.
+        using var buffer = new PooledBufferWriter(4096);
         using (var w = new Utf8JsonWriter(buffer, JsonText.WriterOptions))
         {
             w.WriteStartObject();

@@ -77,6 +77,12 @@ public static class OrleansLlmActivities
     /// <summary>The span of one Ollama call, a child of the current span, named as the GenAI conventions say.</summary>
     public static Activity? StartGeneration(string model, Uri server, string provider = GenAiAttributes.Ollama)
     {
+        // Its name is built per call: not while no one listens.
+        if (!Source.HasListeners())
+        {
+            return null;
+        }
+
         var activity = Source.StartActivity($"{GenAiAttributes.TextCompletion} {model}", ActivityKind.Client);
         activity?.SetTag(GenAiAttributes.OperationName, GenAiAttributes.TextCompletion)
             .SetTag(GenAiAttributes.ProviderName, provider)

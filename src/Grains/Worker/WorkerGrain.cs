@@ -58,8 +58,10 @@ public sealed partial class WorkerGrain(
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // The last lease found the queue empty: work found next is news for the other idle workers.
     private bool _queueWasEmpty;
+    private string? _owner;
 
-    private string Owner => this.GetPrimaryKeyString();
+    // The key is decoded into a new string on every read, and every item's path reads it.
+    private string Owner => _owner ??= this.GetPrimaryKeyString();
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {

@@ -210,6 +210,24 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
         return (requeued, buried);
     }
 
+    /// <summary>
+    /// The leases Redis says <paramref name="owner"/> holds, read a page of the owners hash at a time: what a worker
+    /// compares with the leases it knows of, after a call whose reply it may have missed.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> LeasesOfAsync(string owner, CancellationToken cancellationToken)
+    {
+        var leases = new List<string>();
+        await foreach (var entry in Db.HashScanAsync(Keys.Owners, pageSize: RecoverPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            if ((string?)entry.Value == owner)
+            {
+                leases.Add((string)entry.Name!);
+            }
+        }
+
+        return leases;
+    }
+
     private async Task<FailOutcome> FailAsync(FailCall call, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

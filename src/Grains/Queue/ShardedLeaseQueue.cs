@@ -128,6 +128,13 @@ public sealed class ShardedLeaseQueue
         return (recovered.Sum(s => s.Requeued), recovered.Sum(s => s.DeadLettered));
     }
 
+    /// <summary>The leases <paramref name="owner"/> holds in every partition, by the ids the worker holds them by (<see cref="RedisLeaseQueue.LeasesOfAsync"/>).</summary>
+    public async Task<IReadOnlyList<string>> LeasesOfAsync(string owner, CancellationToken cancellationToken)
+    {
+        var parts = await Task.WhenAll(_parts.Select(p => p.LeasesOfAsync(owner, cancellationToken))).ConfigureAwait(false);
+        return parts.SelectMany((tokens, shard) => tokens.Select(token => _parts.Length == 1 ? token : Shards.LeaseId(shard, token))).ToArray();
+    }
+
     /// <summary>How many leases each owner holds right now, over every partition.</summary>
     public async Task<Dictionary<string, long>> LeasesByOwnerAsync(CancellationToken cancellationToken)
     {

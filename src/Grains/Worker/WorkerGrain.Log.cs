@@ -16,7 +16,7 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Information, Message = "Handed {Released} items {Worker} had leased ahead back to the queue, first in their turn")]
     private static partial void LogReleasedBuffered(ILogger logger, int released, string worker);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing {Count} items leased ahead back failed; their leases expire and they are retried")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handing {Count} items leased ahead back failed; they are handed back once Redis answers again")]
     private static partial void LogReleaseBufferedFailed(ILogger logger, Exception ex, int count);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Worker {Worker} drained after {Completed} items")]
@@ -34,15 +34,13 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Leasing from Redis failed; retrying")]
     private static partial void LogLeaseFailed(ILogger logger, Exception ex);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Handed {Released} leases back that Redis held for {Worker} but it did not know of (a reply lost while Redis was away), first in their turn")]
+    private static partial void LogReleasedUnknown(ILogger logger, int released, string worker);
 
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for leases this worker does not know of failed; it looks again before its next lease")]
+    private static partial void LogReleaseUnknownFailed(ILogger logger, Exception ex);
 
-
-
-
-
-
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the outcome of lease {LeaseId} failed; it will expire and be retried")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Recording the outcome of lease {LeaseId} failed; the item is handed back once Redis answers again, and retried")]
     private static partial void LogRecordFailed(ILogger logger, Exception ex, string leaseId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing leases failed")]

@@ -58,6 +58,10 @@ public sealed partial class WorkerGrain(
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     // The last lease found the queue empty: work found next is news for the other idle workers.
     private bool _queueWasEmpty;
+    // Redis may hold leases under this worker's name that it does not know of: set when its pump starts and when a
+    // queue call failed (a lease call that ran but whose reply was lost, a record or hand-back given up). The pump
+    // hands them back before its next lease, rather than leave them to expire.
+    private bool _mayHoldUnknownLeases;
     private string? _owner;
 
     // The key is decoded into a new string on every read, and every item's path reads it.
@@ -168,6 +172,7 @@ public sealed partial class WorkerGrain(
     private async Task PumpAsync(CancellationToken stop)
     {
         _idle.Reset();
+        _mayHoldUnknownLeases = true;
         while (!stop.IsCancellationRequested)
         {
             StartBuffered();
@@ -213,6 +218,36 @@ public sealed partial class WorkerGrain(
         }
     }
 
+    /// <summary>
+    /// Hands back the leases Redis holds under this worker's name that it does not know of
+    /// (<see cref="WorkerQueue.ReleaseUnknownAsync"/>); false while Redis is away. Only the pump leases, and it calls
+    /// this, so no lease call is under way whose leases would look unknown.
+    /// </summary>
+    private async Task<bool> ReleaseUnknownLeasesAsync(CancellationToken stop)
+    {
+        try
+        {
+            var held = _items.Keys.Concat(_buffer.Ids).ToHashSet(StringComparer.Ordinal);
+            var released = await queue.ReleaseUnknownAsync(Owner, held, stop);
+            _mayHoldUnknownLeases = false;
+            if (released > 0)
+            {
+                LogReleasedUnknown(logger, released, Owner);
+            }
+
+            return true;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex)
+        {
+            LogReleaseUnknownFailed(logger, ex);
+            return false;
+        }
+    }
+
     /// <summary>Hands every buffered item back, in lease order, no attempt spent: none of them was started.</summary>
     private async Task ReleaseBufferedAsync()
     {
@@ -229,7 +264,8 @@ public sealed partial class WorkerGrain(
         }
         catch (Exception ex)
         {
-            // Redis is away: the leases expire and their items are retried, so nothing is lost.
+            // Redis is away: the pump hands them back once it answers (or they expire), so nothing is lost.
+            _mayHoldUnknownLeases = true;
             LogReleaseBufferedFailed(logger, ex, buffered.Length);
         }
     }
@@ -237,6 +273,12 @@ public sealed partial class WorkerGrain(
     /// <summary>Up to <paramref name="max"/> leases; none, after a wait that grows while the queue stays empty, when it has none.</summary>
     private async Task<IReadOnlyList<Lease>> LeaseAsync(int max, CancellationToken stop)
     {
+        if (_mayHoldUnknownLeases && !await ReleaseUnknownLeasesAsync(stop))
+        {
+            await DelayAsync(_options.PollMaxDelay, stop);
+            return [];
+        }
+
         LeaseResult leased;
         try
         {
@@ -250,6 +292,8 @@ public sealed partial class WorkerGrain(
         }
         catch (Exception ex)
         {
+            // Redis may have run the call and lost only its reply.
+            _mayHoldUnknownLeases = true;
             LogLeaseFailed(logger, ex);
             await DelayAsync(_options.PollMaxDelay, stop);
             return [];
@@ -312,7 +356,9 @@ public sealed partial class WorkerGrain(
         }
         catch (Exception ex)
         {
-            // Redis stayed away while recording: the lease stays and expires, so the item is retried, not lost.
+            // Redis stayed away while recording: the lease stays, and the pump hands it back once Redis answers (or it
+            // expires), so the item is retried, not lost.
+            _mayHoldUnknownLeases = true;
             if (judged is null)
             {
                 slots.Abandon(call);

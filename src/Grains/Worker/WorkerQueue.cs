@@ -27,6 +27,9 @@ public sealed partial class WorkerQueue(
     private static readonly TimeSpan RetryFirstBackoff = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan RetryMaxBackoff = TimeSpan.FromSeconds(5);
 
+    // Leases handed back per call when releasing the ones the worker does not know of.
+    private const int ReleaseChunk = 64;
+
     private readonly QueueOptions _options = options.Value;
     private readonly CompleteBatcher _completes = new(queue.CompleteManyAsync, time);
 
@@ -48,6 +51,25 @@ public sealed partial class WorkerQueue(
     {
         var released = await queue.ReleaseAsync(owner, leaseIds, cancellationToken);
         statistics.Released(released);
+        return released;
+    }
+
+    /// <summary>
+    /// Hands back, no attempt spent, the leases Redis says <paramref name="owner"/> holds that are not in
+    /// <paramref name="held"/>: leases whose lease call ran in Redis but whose reply never came (Redis went away
+    /// in between), or that the worker gave up recording or handing back while Redis was away. Without this they wait
+    /// out their lease duration, and their items spend an attempt. Only call it while no lease call is under way.
+    /// </summary>
+    public async Task<int> ReleaseUnknownAsync(string owner, IReadOnlySet<string> held, CancellationToken cancellationToken)
+    {
+        var unknown = (await queue.LeasesOfAsync(owner, cancellationToken)).Where(id => !held.Contains(id)).ToArray();
+        var released = 0;
+        // A worker's limit at a time, as the release script expects.
+        foreach (var chunk in unknown.Chunk(ReleaseChunk))
+        {
+            released += await ReleaseAsync(owner, chunk, cancellationToken);
+        }
+
         return released;
     }
 

@@ -61,6 +61,38 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
         Assert.Empty(await cluster.DeadLettersAsync());
         Assert.Equal(0, await cluster.Db.HashLengthAsync(cluster.Keys.InFlight));
         Assert.Equal(300, served);
+        // No item paid for the outage: a lease whose reply was lost is handed back, not left to expire.
+        Assert.All((await cluster.ResultsAsync()).Values, r => Assert.Equal(1, r.GetProperty("meta").GetProperty("attempts").GetInt32()));
+    }
+
+    [Fact]
+    public async Task ALeaseItsWorkerNeverHeardOf_IsHandedBack_NotLeftToExpire()
+    {
+        // Far longer than the test waits: the item can only come back by being handed back, not by its lease expiring.
+        var leaseDuration = TimeSpan.FromMinutes(10);
+        await using var redis = await RedisProcess.StartAsync();
+        await using var cluster = await LlmCluster.StartAsync(redis, o => o.Settings["Queue:LeaseDuration"] = leaseDuration.ToString());
+        var owner = cluster.OwnerOf(cluster.SiloAt(0));
+        foreach (var silo in cluster.Cluster.Silos)
+        {
+            await cluster.Coordinator.DrainAsync(cluster.OwnerOf(silo));
+        }
+
+        await Eventually.TrueAsync(async () => await AllDrainedAsync(cluster), "both workers to drain");
+        await using var queue = await QueueHandle.ConnectAsync(redis.ConnectionString, new QueueOptions { Name = cluster.QueueName, LeaseDuration = leaseDuration });
+        var city = (await Cities.LoadAsync(1)).Single();
+        await cluster.PushRawAsync([city.Json]);
+        // What a lease call leaves when Redis ran it but its reply never reached the worker: a lease in the worker's name.
+        var unknown = (await queue.Queue.TakeAsync(owner, 1)).Single();
+
+        await cluster.Coordinator.UndrainAsync(owner);
+
+        await Eventually.TrueAsync(async () => await cluster.ResultCountAsync() == 1, "the item's result", describe: cluster.DescribeQueueAsync);
+        var meta = (await cluster.ResultsAsync()).Values.Single().GetProperty("meta");
+        output.WriteLine($"lease {unknown.Id} handed back; answered by {meta.GetProperty("silo")} at attempt {meta.GetProperty("attempts")}");
+        Assert.Equal(1, meta.GetProperty("attempts").GetInt32());
+        Assert.Equal(owner, meta.GetProperty("silo").GetString());
+        Assert.Equal(0, await cluster.Db.HashLengthAsync(cluster.Keys.InFlight));
     }
 
     [Fact]
@@ -84,4 +116,17 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
     }
 
     private static long RedisMilliseconds(RedisResult[] time) => (long.Parse((string)time[0]!) * 1000) + (long.Parse((string)time[1]!) / 1000);
+
+    private static async Task<bool> AllDrainedAsync(LlmCluster cluster)
+    {
+        foreach (var silo in cluster.Cluster.Silos)
+        {
+            if ((await cluster.Client.GetGrain<IWorkerGrain>(cluster.OwnerOf(silo)).GetStatusAsync()).State != WorkerState.Drained)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 }

@@ -79,6 +79,9 @@ public sealed class QueueShardsTests(RedisServer redis, ITestOutputHelper output
         Assert.Equal(9, leases.Count);
         Assert.Equal(3, leases.Select(l => _q.Shards.ParseLeaseId(l.Id).Shard).Distinct().Count());
         Assert.Equal(9, await _q.Queue.RenewAsync(Owner, [.. leases.Select(l => l.Id)], CancellationToken.None));
+        // What a worker compares with the leases it knows of: the ids it holds them by, over every partition.
+        Assert.Equal(leases.Select(l => l.Id).Order(), (await _q.Queue.LeasesOfAsync(Owner, CancellationToken.None)).Order());
+        Assert.Empty(await _q.Queue.LeasesOfAsync("silo-2", CancellationToken.None));
         Assert.Equal(9, await _q.Queue.ReleaseAsync(Owner, [.. leases.Select(l => l.Id)], CancellationToken.None));
         Assert.Equal(9, (await _q.TakeAsync("silo-2", 20)).Count);
         Assert.Equal(new Dictionary<string, long> { ["silo-2"] = 9 }, await _q.Queue.LeasesByOwnerAsync(CancellationToken.None));

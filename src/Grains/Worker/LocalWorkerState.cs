@@ -36,7 +36,13 @@ public sealed partial class LocalWorkerState(IOptions<WorkerOptions> options, IH
 
     internal void Set(WorkerState state)
     {
+        // The marker first: whoever sees the state Drained (readiness, the drain's caller) finds the marker written.
+        WriteMarker(state);
         _state = new WorkerStateBox(state);
+    }
+
+    private void WriteMarker(WorkerState state)
+    {
         if (options.Value.DrainedMarkerPath is not { Length: > 0 } path)
         {
             return;

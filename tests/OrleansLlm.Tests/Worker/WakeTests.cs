@@ -56,7 +56,9 @@ public sealed class WakeTests(RedisServer redis, ITestOutputHelper output)
         var cluster = await LlmCluster.StartAsync(redis, o =>
         {
             o.Silos = 2;
-            o.Simulator = _ => new SimulatorOptions { Parallel = 1, TimeScale = 0.01 };
+            // Slow enough that one worker can't finish the 8 items before a wake reaches the other on a loaded machine
+            // (at 0.01 it once did, in CI).
+            o.Simulator = _ => new SimulatorOptions { Parallel = 1, TimeScale = 0.05 };
             o.Settings["Worker:MaxConcurrency"] = "1";
             // An idle worker looks at the empty queue once every 5–10 minutes: only a wake starts it within the test.
             o.Settings["Worker:PollMinDelay"] = "00:10:00";

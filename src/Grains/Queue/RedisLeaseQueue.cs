@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Options;
 using OrleansLlm.Options;
 using OrleansLlm.Queue.Scripts;
@@ -190,15 +191,12 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
             page.Clear();
         }
 
-        await foreach (var entry in Db.HashScanAsync(Keys.Owners, pageSize: RecoverPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var lease in LeasesHeldByAsync(dead.Contains, cancellationToken).ConfigureAwait(false))
         {
-            if (dead.Contains((string)entry.Value!))
+            page.Add(lease);
+            if (page.Count == RecoverPage)
             {
-                page.Add(((string)entry.Name!, (string)entry.Value!));
-                if (page.Count == RecoverPage)
-                {
-                    await FlushAsync().ConfigureAwait(false);
-                }
+                await FlushAsync().ConfigureAwait(false);
             }
         }
 
@@ -217,15 +215,26 @@ public sealed class RedisLeaseQueue(RedisConnection redis, IOptions<QueueOptions
     public async Task<IReadOnlyList<string>> LeasesOfAsync(string owner, CancellationToken cancellationToken)
     {
         var leases = new List<string>();
-        await foreach (var entry in Db.HashScanAsync(Keys.Owners, pageSize: RecoverPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var (token, _) in LeasesHeldByAsync(o => o == owner, cancellationToken).ConfigureAwait(false))
         {
-            if ((string?)entry.Value == owner)
-            {
-                leases.Add((string)entry.Name!);
-            }
+            leases.Add(token);
         }
 
         return leases;
+    }
+
+    /// <summary>The leases of the owners <paramref name="whose"/> picks, read a page of the owners hash at a time.</summary>
+    private async IAsyncEnumerable<(string Token, string Owner)> LeasesHeldByAsync(
+        Func<string, bool> whose, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var entry in Db.HashScanAsync(Keys.Owners, pageSize: RecoverPage).WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            var owner = (string)entry.Value!;
+            if (whose(owner))
+            {
+                yield return ((string)entry.Name!, owner);
+            }
+        }
     }
 
     private async Task<FailOutcome> FailAsync(FailCall call, CancellationToken cancellationToken)

@@ -132,7 +132,7 @@ public sealed class ShardedLeaseQueue
     public async Task<IReadOnlyList<string>> LeasesOfAsync(string owner, CancellationToken cancellationToken)
     {
         var parts = await Task.WhenAll(_parts.Select(p => p.LeasesOfAsync(owner, cancellationToken))).ConfigureAwait(false);
-        return parts.SelectMany((tokens, shard) => tokens.Select(token => _parts.Length == 1 ? token : Shards.LeaseId(shard, token))).ToArray();
+        return parts.SelectMany((tokens, shard) => tokens.Select(token => Shards.LeaseId(shard, token))).ToArray();
     }
 
     /// <summary>How many leases each owner holds right now, over every partition.</summary>

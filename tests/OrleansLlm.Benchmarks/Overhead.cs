@@ -169,7 +169,7 @@ public sealed class Overhead(RedisProcess redis, Workload workload, BenchmarkOpt
         var (missing, duplicated, last) = await CheckResultsAsync(build, cli, batch, cancellationToken);
         var seconds = last is { } end ? (end - started).TotalSeconds : submit.Seconds;
         return new OverheadResult(
-            build.Name, "", 1, 1, workload.DistinctIds, seconds, submit.Seconds, masters, siloCpu, submit.CpuSeconds, harness, missing, duplicated, 0, "") 
+            build.Name, "", 1, 1, workload.DistinctIds, seconds, submit.Seconds, masters, siloCpu, submit.CpuSeconds, harness, missing, duplicated, 0, "")
         {
             SiloJitSeconds = runtimeAfter.Seconds - runtimeBefore.Seconds,
             SiloJitMethods = runtimeAfter.Methods - runtimeBefore.Methods,

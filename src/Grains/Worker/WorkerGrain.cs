@@ -172,6 +172,8 @@ public sealed partial class WorkerGrain(
     private async Task PumpAsync(CancellationToken stop)
     {
         _idle.Reset();
+        // A starting pump knows of no lease, but a lease in this silo's name may be left over: from an earlier
+        // activation on this silo (an unexpected deactivation), or from a drain whose hand-back failed.
         _mayHoldUnknownLeases = true;
         while (!stop.IsCancellationRequested)
         {

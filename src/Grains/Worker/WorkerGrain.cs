@@ -227,11 +227,13 @@ public sealed partial class WorkerGrain(
     /// </summary>
     private async Task<bool> ReleaseUnknownLeasesAsync(CancellationToken stop)
     {
+        // Cleared before the look, not after: an item whose Redis call fails meanwhile leaves the flag set again, and
+        // its lease (in the set below, so kept this time) is looked for once more before the next lease call.
+        _mayHoldUnknownLeases = false;
         try
         {
             var held = _items.Keys.Concat(_buffer.Ids).ToHashSet(StringComparer.Ordinal);
             var released = await queue.ReleaseUnknownAsync(Owner, held, stop);
-            _mayHoldUnknownLeases = false;
             if (released > 0)
             {
                 LogReleasedUnknown(logger, released, Owner);
@@ -241,10 +243,12 @@ public sealed partial class WorkerGrain(
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
+            _mayHoldUnknownLeases = true;
             return false;
         }
         catch (Exception ex)
         {
+            _mayHoldUnknownLeases = true;
             LogReleaseUnknownFailed(logger, ex);
             return false;
         }
@@ -358,8 +362,8 @@ public sealed partial class WorkerGrain(
         }
         catch (Exception ex)
         {
-            // Redis stayed away while recording: the lease stays, and the pump hands it back once Redis answers (or it
-            // expires), so the item is retried, not lost.
+            // Redis was away: before Ollama (the raw item's repeated-id check) or while recording, past the retries.
+            // The lease stays, and the pump hands it back once Redis answers (or it expires): retried, not lost.
             _mayHoldUnknownLeases = true;
             if (judged is null)
             {
@@ -367,7 +371,7 @@ public sealed partial class WorkerGrain(
             }
 
             LogRecordFailed(logger, ex, lease.Id);
-            span.SetFailure(FailureReasons.Error, $"recording the outcome failed: {ex.Message}");
+            span.SetFailure(FailureReasons.Error, $"Redis failed: {ex.Message}");
         }
         finally
         {

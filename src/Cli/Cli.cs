@@ -4,6 +4,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 using OrleansLlm.Cli.Commands;
 using OrleansLlm.Client;
+using StackExchange.Redis;
 
 namespace OrleansLlm.Cli;
 
@@ -119,6 +120,8 @@ public static class Cli
         CliException cli => (cli.Message, cli.ExitCode),
         FileNotFoundException or InvalidDataException => (ex.Message, ExitCodes.Usage),
         ClusterUnavailableException => (ex.Message, ExitCodes.Failure),
+        // A silo's Redis call failed under the grain call (a timeout, a lost connection): the command can be run again.
+        RedisException or RedisTimeoutException => ($"Redis failed the cluster's call ({ex.GetType().Name}): {OneLine(ex.Message)}", ExitCodes.Failure),
         TimeoutException => ($"the cluster did not answer in time: {ex.Message}", ExitCodes.Failure),
         // E.g. the silo we talked to went away mid-call: the command can be run again.
         OrleansException => ($"the cluster call failed ({ex.GetType().Name}): {ex.Message}", ExitCodes.Failure),

@@ -100,6 +100,8 @@ public sealed class ClusterConnection : IAsyncDisposable, IDisposable
     {
         // Grain calls carry the caller's trace context, as the silos expect (they turn it on too).
         client.AddActivityPropagation();
+        // A silo's Redis failure reaches the caller as itself, not as a codec error.
+        client.Services.AddGrainCallExceptions();
         client.Configure<ClusterOptions>(o =>
         {
             o.ClusterId = settings.ClusterId;

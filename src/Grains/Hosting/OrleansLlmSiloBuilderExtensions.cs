@@ -27,6 +27,7 @@ public static class OrleansLlmSiloBuilderExtensions
     public static ISiloBuilder AddOrleansLlm(this ISiloBuilder builder)
     {
         builder.Services.AddOrleansLlm();
+        builder.Services.AddGrainCallExceptions();
         builder.AddActivityPropagation();
         builder.AddRedisGrainDirectory(WorkerGrain.DirectoryName, directory => directory.Configure<IOptions<RedisOptions>, RedisConnection>((o, redis, connection) =>
         {

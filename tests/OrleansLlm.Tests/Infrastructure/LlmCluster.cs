@@ -147,7 +147,11 @@ public sealed class LlmCluster : IAsyncDisposable
             }
         });
         // As ClusterConnection does for real clients: grain calls carry the caller's trace context.
-        builder.ConfigureClient(client => client.AddActivityPropagation());
+        builder.ConfigureClient(client =>
+        {
+            client.AddActivityPropagation();
+            client.Services.AddGrainCallExceptions();
+        });
         cluster.Cluster = builder.Build();
         await cluster.Cluster.DeployAsync();
         foreach (var silo in cluster.Cluster.Silos)

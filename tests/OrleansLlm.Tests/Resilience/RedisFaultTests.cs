@@ -95,6 +95,36 @@ public sealed class RedisFaultTests(ITestOutputHelper output)
         Assert.Equal(0, await cluster.Db.HashLengthAsync(cluster.Keys.InFlight));
     }
 
+    /// <summary>
+    /// Orleans carries only exceptions of the Microsoft, System and Azure namespaces across a grain call by default:
+    /// StackExchange.Redis' used to reach the caller (the CLI, the Batch API on another silo) as a
+    /// <c>CodecNotFoundException</c> naming the type, with what Redis said lost.
+    /// </summary>
+    [Fact]
+    public async Task ARedisTimeoutInAGrain_ReachesTheCaller_AsItself()
+    {
+        await using var redis = await RedisProcess.StartAsync();
+        await using var cluster = await LlmCluster.StartAsync(redis);
+        var batch = cluster.Client.GetGrain<IBatchGrain>($"t-{Guid.NewGuid():N}"[..14]);
+
+        // Redis takes no writes for longer than the silo waits for one (StackExchange.Redis' 5 s): creating the batch
+        // times out in the silo. The pause ends as soon as the call has failed.
+        await cluster.Db.ExecuteAsync("CLIENT", "PAUSE", "30000", "WRITE");
+        Exception failure;
+        try
+        {
+            failure = await Assert.ThrowsAnyAsync<Exception>(() => batch.CreateAsync(new BatchSpec(null, null)));
+        }
+        finally
+        {
+            await cluster.Db.ExecuteAsync("CLIENT", "UNPAUSE");
+        }
+
+        output.WriteLine($"{failure.GetType().FullName}: {failure.Message}");
+        Assert.IsType<RedisTimeoutException>(failure);
+        Assert.StartsWith("Timeout ", failure.Message);
+    }
+
     [Fact]
     public async Task LeaseIds_NeverRepeat_AfterTheSequenceRollsBack()
     {

@@ -1,23 +1,31 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
-using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
 using OllamaSharp;
 using OllamaSharp.Models;
-using OllamaSharp.Models.Chat;
 using OrleansLlm.Inference;
 using OrleansLlm.Options;
 using OrleansLlm.Telemetry;
 
 namespace OrleansLlm.Ollama;
 
-/// <summary>Calls the silo's co-located Ollama through OllamaSharp, non-streaming; each call is measured and traced.</summary>
+/// <summary>Calls the silo's co-located Ollama, non-streaming; each call is measured and traced.</summary>
+/// <remarks>
+/// Questions go as plain HTTP with hand-written JSON (<see cref="OllamaRequestJson"/>, <see cref="OllamaAnswer"/>):
+/// they are the silo's busiest path, and OllamaSharp's streaming reader, its response types and generate's
+/// <c>context</c> array were half of what a silo allocated per item. The model list and the probe stay on OllamaSharp.
+/// </remarks>
 public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> options, InferenceMetrics metrics, TimeProvider time) : IInferenceBackend
 {
     private readonly OllamaApiClient _client = new(http, options.Value.TaggedModel);
 
-    // The Ollama form of each batch's options, by the very instance the batch's requests carry (RequestOptionsFor).
-    private readonly ConditionalWeakTable<GenerationOptions, RequestOptions> _requestOptions = new();
+    // The JSON of each batch's options in Ollama's form, by the very instance the batch's requests carry (OptionsJsonFor).
+    private readonly ConditionalWeakTable<GenerationOptions, byte[]> _optionsJson = new();
+
+    // The options of a request without any of its own: the silo's num_thread alone. Written on first use; a race
+    // writes the same bytes twice.
+    private byte[]? _siloOptionsJson;
 
     private readonly OllamaOptions _settings = options.Value;
 
@@ -52,93 +60,117 @@ public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> optio
         return generation;
     }
 
-    private async Task<Generation> GenerateOnceAsync(InferenceRequest request, CancellationToken cancellationToken)
-    {
-        var generate = new GenerateRequest
-        {
-            Model = request.Model,
-            Prompt = request.Prompt ?? string.Empty,
-            System = request.System,
-            Stream = false,
-            Options = RequestOptionsFor(request.Options),
-            Format = request.Format,
-        };
+    private Task<Generation> GenerateOnceAsync(InferenceRequest request, CancellationToken cancellationToken) =>
+        AskAsync("api/generate", OllamaRequestJson.Generate(request, OptionsJsonFor(request.Options)), cancellationToken);
 
-        var text = new StringBuilder();
-        GenerateDoneResponseStream? done = null;
-        await foreach (var chunk in _client.GenerateAsync(generate, cancellationToken).ConfigureAwait(false))
+    private Task<Generation> ChatAsync(InferenceRequest request, CancellationToken cancellationToken) =>
+        AskAsync("api/chat", OllamaRequestJson.Chat(request, OptionsJsonFor(request.Options)), cancellationToken);
+
+    /// <summary>Posts one non-streamed request and reads the one object Ollama answers it with.</summary>
+    /// <remarks>
+    /// The whole answer is read before this returns (<see cref="HttpCompletionOption.ResponseContentRead"/>), as
+    /// OllamaSharp did: <c>Ollama:RequestTimeout</c> (the client's timeout) then covers the body too, and a body cut
+    /// off fails the send as an <see cref="HttpRequestException"/> without a status.
+    /// </remarks>
+    private async Task<Generation> AskAsync(string path, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        using var message = new HttpRequestMessage(HttpMethod.Post, path) { Content = new ReadOnlyMemoryContent(body) };
+        message.Content.Headers.TryAddWithoutValidation("Content-Type", "application/json; charset=utf-8");
+        using var response = await http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
         {
-            text.Append(chunk?.Response);
-            if (chunk is GenerateDoneResponseStream { Done: true } final)
-            {
-                done = final;
-            }
+            throw await RefusalAsync(response, cancellationToken).ConfigureAwait(false);
         }
 
-        return done is null
-            ? throw NoDone()
-            : ToGeneration(text, done.TotalDuration, done.EvalCount, done.EvalDuration, done.LoadDuration, done.PromptEvalDuration, done.PromptEvalCount, done.DoneReason);
+        var stream = await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false);
+        var answer = await ReadAnswerAsync(stream, response.Content.Headers.ContentLength, cancellationToken).ConfigureAwait(false);
+        return answer.Done ? answer.ToGeneration() : throw NoDone();
     }
 
-    private async Task<Generation> ChatAsync(InferenceRequest request, CancellationToken cancellationToken)
+    /// <summary>The answer in a buffer of the pool's: the body is read once and dropped, its <c>context</c> never kept.</summary>
+    private static async Task<OllamaAnswer> ReadAnswerAsync(Stream stream, long? length, CancellationToken cancellationToken)
     {
-        var messages = new List<Message>(request.Messages!.Count + 1);
-        if (request.System is { } system)
+        var buffer = ArrayPool<byte>.Shared.Rent(length is > 0 and < int.MaxValue / 2 ? (int)length.Value : 4096);
+        try
         {
-            messages.Add(new Message(ChatRole.System, system));
-        }
-
-        messages.AddRange(request.Messages.Select(m => new Message(new ChatRole(m.Role), m.Content)));
-        var chat = new ChatRequest
-        {
-            Model = request.Model,
-            Messages = messages,
-            Stream = false,
-            Options = RequestOptionsFor(request.Options),
-            Format = request.Format,
-        };
-
-        var text = new StringBuilder();
-        ChatDoneResponseStream? done = null;
-        await foreach (var chunk in _client.ChatAsync(chat, cancellationToken).ConfigureAwait(false))
-        {
-            text.Append(chunk?.Message?.Content);
-            if (chunk is ChatDoneResponseStream { Done: true } final)
+            var read = 0;
+            int last;
+            while ((last = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false)) > 0)
             {
-                done = final;
+                read += last;
+                if (read == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                    buffer.AsSpan(0, read).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
             }
-        }
 
-        return done is null
-            ? throw NoDone()
-            : ToGeneration(text, done.TotalDuration, done.EvalCount, done.EvalDuration, done.LoadDuration, done.PromptEvalDuration, done.PromptEvalCount, done.DoneReason);
+            return OllamaAnswer.Read(buffer.AsSpan(0, read));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
     }
 
     /// <summary>
-    /// The batch's options beside the silo's <c>num_thread</c>. Every request carries the same <c>num_thread</c>:
-    /// Ollama reloads the model when a request's runner options change.
+    /// An error status as the worker classes it (<c>ItemProcessor.Classify</c>): an <see cref="HttpRequestException"/>
+    /// with the status, its message with Ollama's own words (<c>{"error": "…"}</c>).
     /// </summary>
-    private RequestOptions? RequestOptionsFor(GenerationOptions? options)
+    private async Task<HttpRequestException> RefusalAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        var status = response.StatusCode;
+        var body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        return new HttpRequestException($"Ollama at {Url} answered HTTP {(int)status} ({status}): {ErrorText(body)}", null, status);
+    }
+
+    private static string ErrorText(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.String)
+            {
+                return error.GetString()!;
+            }
+        }
+        catch (JsonException)
+        {
+            // Not Ollama's error object (a proxy's page, say): its text, shortened, says more than nothing.
+        }
+
+        return body.Length <= 200 ? body : body[..200];
+    }
+
+    /// <summary>
+    /// The batch's options beside the silo's <c>num_thread</c>, as the JSON of Ollama's options object. Every request
+    /// carries the same <c>num_thread</c>: Ollama reloads the model when a request's runner options change.
+    /// </summary>
+    private byte[]? OptionsJsonFor(GenerationOptions? options)
     {
         if ((options is null || options.IsEmpty) && _settings.NumThreads is null)
         {
             return null;
         }
 
-        // A batch's options are one instance for all its items (the worker keeps its spec), so each is converted once
-        // rather than on every request.
+        // A batch's options are one instance for all its items (the worker keeps its spec), so each is converted and
+        // written once rather than on every request.
         return options is null
-            ? new RequestOptions { NumThread = _settings.NumThreads }
-            : _requestOptions.TryGetValue(options, out var converted) ? converted : _requestOptions.GetValue(options, ToRequestOptions);
+            ? _siloOptionsJson ??= JsonSerializer.SerializeToUtf8Bytes(new RequestOptions { NumThread = _settings.NumThreads }, JsonText.SerializerOptions)
+            : _optionsJson.TryGetValue(options, out var json) ? json : _optionsJson.GetValue(options, ToOptionsJson);
     }
 
     // GenerationOptions in JSON is Ollama's options object (SpecJson), which RequestOptions reads by the same names:
-    // an option a batch can set reaches Ollama without a line here. Requests only read it, so one may serve many.
-    private RequestOptions ToRequestOptions(GenerationOptions options)
+    // an option a batch can set reaches Ollama without a line here. RequestOptions writes it with Ollama's names and
+    // without the options left unset, as OllamaSharp sent it.
+    private byte[] ToOptionsJson(GenerationOptions options)
     {
         var request = JsonSerializer.Deserialize<RequestOptions>(JsonSerializer.SerializeToUtf8Bytes(options, SpecJson.Options), SpecJson.Options)!;
         request.NumThread = _settings.NumThreads;
-        return request;
+        return JsonSerializer.SerializeToUtf8Bytes(request, JsonText.SerializerOptions);
     }
 
     /// <summary>The models Ollama has (<c>/api/tags</c>), as it names them.</summary>
@@ -195,12 +227,5 @@ public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> optio
         }
     }
 
-    // Generate's and chat's final objects carry the same figures under the same names, in two unrelated OllamaSharp types.
-    private static Generation ToGeneration(
-        StringBuilder text, long totalNs, int evalCount, long evalNs, long loadNs, long promptEvalNs, int promptEvalCount, string? doneReason) =>
-        new(text.ToString(), FromNanoseconds(totalNs), evalCount, FromNanoseconds(evalNs), FromNanoseconds(loadNs), FromNanoseconds(promptEvalNs), promptEvalCount, doneReason);
-
     private static BackendResponseException NoDone() => new("Ollama's response ended without \"done\": true");
-
-    private static TimeSpan FromNanoseconds(long ns) => TimeSpan.FromTicks(ns / 100);
 }

@@ -40,7 +40,7 @@ public sealed partial class WorkerGrain
     [LoggerMessage(Level = LogLevel.Warning, Message = "Looking for leases this worker does not know of failed; it looks again before its next lease")]
     private static partial void LogReleaseUnknownFailed(ILogger logger, Exception ex);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis failed while handling lease {LeaseId} (its repeated-id check or recording its outcome); the item is handed back once Redis answers again, and retried")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Redis failed while handling lease {LeaseId} (a read before Ollama: the batch's spec, a raw item's repeated-id check; or recording its outcome); the item is handed back once Redis answers again, and retried")]
     private static partial void LogRecordFailed(ILogger logger, Exception ex, string leaseId);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Renewing leases failed")]

@@ -3,12 +3,13 @@ using System.Buffers;
 namespace OrleansLlm;
 
 /// <summary>
-/// A buffer writer over arrays rented from <see cref="ArrayPool{T}.Shared"/> and returned on dispose, for JSON written
-/// once per item. <see cref="ArrayBufferWriter{T}"/> doubles into fresh arrays, and <see cref="System.Text.Json.Utf8JsonWriter"/>
+/// A buffer writer over arrays rented from <see cref="ArrayPool{T}.Shared"/> and returned on dispose, for bytes that
+/// live as long as one item's step: its result document, and Ollama's answer as it is read.
+/// <see cref="ArrayBufferWriter{T}"/> doubles into fresh arrays, and <see cref="System.Text.Json.Utf8JsonWriter"/>
 /// asks room for the worst-case escaping of every string, so building each result document that way was a worker's
 /// largest allocation per item (the overhead benchmark's allocation profile).
 /// </summary>
-internal sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<byte>, IDisposable
+public sealed class PooledBufferWriter(int initialCapacity) : IBufferWriter<byte>, IDisposable
 {
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(initialCapacity);
     private int _written;

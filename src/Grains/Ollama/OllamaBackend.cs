@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.Options;
@@ -90,29 +89,14 @@ public sealed class OllamaBackend(HttpClient http, IOptions<OllamaOptions> optio
     /// <summary>The answer in a buffer of the pool's: the body is read once and dropped, its <c>context</c> never kept.</summary>
     private static async Task<OllamaAnswer> ReadAnswerAsync(Stream stream, long? length, CancellationToken cancellationToken)
     {
-        var buffer = ArrayPool<byte>.Shared.Rent(length is > 0 and < int.MaxValue / 2 ? (int)length.Value : 4096);
-        try
+        using var body = new PooledBufferWriter(length is > 0 and < int.MaxValue / 2 ? (int)length.Value : 4096);
+        int read;
+        while ((read = await stream.ReadAsync(body.GetMemory(), cancellationToken).ConfigureAwait(false)) > 0)
         {
-            var read = 0;
-            int last;
-            while ((last = await stream.ReadAsync(buffer.AsMemory(read), cancellationToken).ConfigureAwait(false)) > 0)
-            {
-                read += last;
-                if (read == buffer.Length)
-                {
-                    var larger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
-                    buffer.AsSpan(0, read).CopyTo(larger);
-                    ArrayPool<byte>.Shared.Return(buffer);
-                    buffer = larger;
-                }
-            }
+            body.Advance(read);
+        }
 
-            return OllamaAnswer.Read(buffer.AsSpan(0, read));
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return OllamaAnswer.Read(body.WrittenSpan);
     }
 
     /// <summary>

@@ -363,8 +363,7 @@ public sealed partial class WorkerGrain(
         catch (Exception ex)
         {
             // Redis was away: before Ollama (the batch's spec, a raw item's repeated-id check) or while recording, past
-            // the retries.
-            // The lease stays, and the pump hands it back once Redis answers (or it expires): retried, not lost.
+            // the retries. The lease stays, and the pump hands it back once Redis answers (or it expires): retried, not lost.
             _mayHoldUnknownLeases = true;
             if (judged is null)
             {
